@@ -1,0 +1,3 @@
+from dalston.cli.main import app
+
+app()

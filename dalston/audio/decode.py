@@ -1,0 +1,142 @@
+"""Turn any common container / codec into 16 kHz mono float32, or say clearly why not."""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from dalston.errors import InvalidRequest, UnsupportedMedia
+
+SAMPLE_RATE = 16_000
+# A stream that ends this much before its header says is called truncated.
+_TRUNCATION_TOLERANCE_S = 0.25
+_TRUNCATION_TOLERANCE_RATIO = 0.02
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if path.stat().st_size == 0:
+        raise InvalidRequest("The uploaded file is empty.", param="file")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise UnsupportedMedia(
+            f"The file is not decodable audio: {_reason(exc)}", param="file"
+        ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def probe(path: Path) -> AudioInfo:
+    """Check that ``path`` holds decodable, complete audio; read its shape.
+
+    Demuxes every packet (cheap: no decoding) to find where the stream really ends,
+    so a file cut short in transfer is refused instead of silently transcribed in part.
+    """
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise UnsupportedMedia("The file has no audio stream.", param="file")
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        declared = _declared_duration(container, stream)
+        end_s = 0.0
+        decoded_any = False
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is not None and packet.duration and stream.time_base:
+                    end_s = max(
+                        end_s, float((packet.pts + packet.duration) * stream.time_base)
+                    )
+                if not decoded_any and packet.size:
+                    decoded_any = bool(packet.decode())
+        except av.error.FFmpegError as exc:
+            raise InvalidRequest(
+                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+            ) from exc
+        if not decoded_any:
+            raise UnsupportedMedia(
+                "The file holds no decodable audio frames.", param="file"
+            )
+        if declared and end_s and end_s < declared - max(
+            _TRUNCATION_TOLERANCE_S, declared * _TRUNCATION_TOLERANCE_RATIO
+        ):
+            raise InvalidRequest(
+                f"The audio is truncated: its header says {declared:.2f} s but the "
+                f"data ends at {end_s:.2f} s.",
+                param="file",
+            )
+        return AudioInfo(
+            container=container.format.name,
+            codec=ctx.name,
+            sample_rate=ctx.sample_rate or 0,
+            channels=ctx.channels or 0,
+            duration_s=end_s or declared or 0.0,
+        )
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def decode_to_mono(path: Path, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+    """Decode, down-mix and resample to mono float32 in [-1, 1].
+
+    Returns the samples and the source channel count.
+    """
+    chunks: list[np.ndarray] = []
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise UnsupportedMedia("The file has no audio stream.", param="file")
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or 1
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            raise InvalidRequest(
+                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+            ) from exc
+    if not chunks:
+        raise UnsupportedMedia("The file holds no decodable audio frames.", param="file")
+    return np.concatenate(chunks).astype(np.float32, copy=False), channels
+
+
+def write_wav_mono16k(path: Path, samples: np.ndarray) -> None:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+
+
+def read_wav_mono16k(path: Path) -> np.ndarray:
+    with wave.open(str(path), "rb") as src:
+        if src.getframerate() != SAMPLE_RATE or src.getnchannels() != 1:
+            raise ValueError(f"{path} is not 16 kHz mono")
+        pcm = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
+    return pcm.astype(np.float32) / 32768.0

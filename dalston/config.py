@@ -1,0 +1,151 @@
+"""One typed settings object, built once per process and passed down.
+
+Defaults describe embedded mode: SQLite, an in-process queue and a local artifact
+folder under ``DALSTON_DATA_DIR``. Distributed mode is selected by pointing
+``DATABASE_URL`` / ``REDIS_URL`` / ``S3_ENDPOINT_URL`` at real services.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dalston.catalog import ModelCatalog
+from dalston.engine_sdk.base import EngineConfig
+
+
+class Device(StrEnum):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class AuthMode(StrEnum):
+    API_KEY = "api_key"
+    NONE = "none"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Every knob of a Dalston process. Env vars are ``DALSTON_*`` unless noted."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DALSTON_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- where state lives -------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".dalston"), description="Artifacts, SQLite file and admin key."
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=_env("DATABASE_URL"),
+        description="SQLAlchemy async URL; default: SQLite in data_dir.",
+    )
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    s3_endpoint_url: str | None = Field(
+        default=None, validation_alias=_env("S3_ENDPOINT_URL")
+    )
+    s3_bucket: str = "dalston"
+    hf_token: str | None = Field(default=None, validation_alias=_env("HF_TOKEN"))
+
+    # --- HTTP ----------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    auth: AuthMode = AuthMode.API_KEY
+    max_upload_bytes: Annotated[int, Field(ge=1)] = 1024 * 1024 * 1024
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let audio_url point at loopback / private addresses (SSRF guard).",
+    )
+    url_fetch_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+
+    # --- engines ---------------------------------------------------------------------
+    default_model: str = "whisper-tiny.en"
+    device: Device = Device.AUTO
+    compute_type: str = Field(
+        default="default", description="CTranslate2 compute type: int8, float16, ..."
+    )
+    cpu_threads: Annotated[int, Field(ge=0)] = 0
+    engine_concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+    engine_batch_size: Annotated[int, Field(ge=1, le=256)] = 1
+    beam_size: Annotated[int, Field(ge=1, le=16)] = 5
+    vad_batch_threshold_s: Annotated[float, Field(ge=0)] = Field(
+        default=120.0,
+        description="Audio longer than this is decoded with VAD-batched inference.",
+    )
+    vad_batch_size: Annotated[int, Field(ge=1, le=256)] = 8
+    model_dirs: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose sub-folders are CTranslate2 models, served by name.",
+    )
+    model_cache_dir: Path | None = Field(
+        default=None, description="Where joined / downloaded models go (data_dir/models)."
+    )
+
+    # --- orchestration -----------------------------------------------------------------
+    task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0
+    task_timeout_s: Annotated[float, Field(gt=0)] = 3600.0
+    queue_max_size: Annotated[int, Field(ge=1)] = 10_000
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Accept the plain driver-less forms people paste from other tools.
+            if url.startswith("postgres://"):
+                url = "postgresql+asyncpg://" + url[len("postgres://") :]
+            elif url.startswith("postgresql://"):
+                url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+            elif url.startswith("sqlite://") and "+aiosqlite" not in url:
+                url = url.replace("sqlite://", "sqlite+aiosqlite://", 1)
+            return url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'dalston.db'}"
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            device=self.device.value,
+            compute_type=self.compute_type,
+            cpu_threads=self.cpu_threads,
+            concurrency=self.engine_concurrency,
+            max_batch_size=self.engine_batch_size,
+            beam_size=self.beam_size,
+            vad_batch_threshold_s=self.vad_batch_threshold_s,
+            vad_batch_size=self.vad_batch_size,
+            model_cache_dir=self.resolved_model_cache_dir,
+            model_dirs=tuple(self.model_dirs),
+            hf_token=self.hf_token,
+            default_model=self.default_model,
+        )
+
+    def catalog(self) -> ModelCatalog:
+        return ModelCatalog(
+            cache_dir=self.resolved_model_cache_dir,
+            local_dirs=self.model_dirs,
+            hf_token=self.hf_token,
+        )
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.data_dir / "admin_key"

@@ -1,0 +1,104 @@
+"""The batch engine contract: load a model once, process tasks, declare capabilities.
+
+An engine sees plain inputs (a local audio file, parameters, its dependencies'
+JSON outputs) and returns JSON plus files. Queues, storage and retries belong to the
+``EngineRunner``, so the same engine runs in-process or as a remote worker.
+
+Batching: ``process_batch`` receives up to ``capabilities.max_batch_size`` tasks at
+once. The default runs them one by one; a GPU engine overrides it to decode several
+tasks' audio in one forward pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dalston.engine_sdk.errors import TaskCancelled
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Process-wide engine settings, derived once from ``Settings``."""
+
+    device: str = "auto"
+    compute_type: str = "default"
+    cpu_threads: int = 0
+    concurrency: int = 1
+    max_batch_size: int = 1
+    beam_size: int = 5
+    vad_batch_threshold_s: float = 120.0
+    vad_batch_size: int = 8
+    model_cache_dir: Path = Path(".dalston/models")
+    model_dirs: tuple[Path, ...] = ()
+    hf_token: str | None = None
+    default_model: str = "whisper-tiny.en"
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    engine_id: str
+    stage: str
+    languages: tuple[str, ...] | None = None  # None: any
+    word_timestamps: bool = False
+    supports_cpu: bool = True
+    supports_gpu: bool = False
+    max_batch_size: int = 1
+
+
+@dataclass(frozen=True, eq=False)  # identity: runners keep them in sets
+class TaskInput:
+    task_id: str
+    job_id: str
+    stage: str
+    params: Mapping[str, Any]
+    audio_path: Path | None
+    inputs: Mapping[str, Any]
+    work_dir: Path
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancelled(self) -> None:
+        """Call between units of work; raises once the job is cancelled."""
+        if self.cancel_event.is_set():
+            raise TaskCancelled(f"task {self.task_id} cancelled")
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    data: dict[str, Any]
+    # Files to store, by key relative to the job's prefix (``audio/prepared.wav``).
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+
+class BatchEngine(ABC):
+    engine_id: ClassVar[str]
+    stage: ClassVar[str]
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def capabilities(self) -> EngineCapabilities: ...
+
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Load what every task needs (the default model). Called once, in a thread."""
+
+    @abstractmethod
+    def process(self, task: TaskInput) -> TaskOutput: ...
+
+    def process_batch(self, tasks: Sequence[TaskInput]) -> list[TaskOutput | Exception]:
+        """One result per task, in order; an exception stands for that task's failure."""
+        results: list[TaskOutput | Exception] = []
+        for task in tasks:
+            try:
+                results.append(self.process(task))
+            except Exception as exc:  # one bad task must not fail its batch mates
+                results.append(exc)
+        return results
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release models and threads."""

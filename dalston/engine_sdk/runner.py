@@ -1,0 +1,234 @@
+"""Runs one engine: pulls task messages, batches them, calls the engine off the
+event loop, stores outputs, reports events. The same runner serves an in-process
+engine (embedded mode) and a ``dalston worker`` process (distributed mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import tempfile
+import threading
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
+from dalston.engine_sdk.errors import EngineError, TaskCancelled
+from dalston.errors import DalstonError
+from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
+from dalston.storage.base import ArtifactStore, job_prefix
+
+log = logging.getLogger(__name__)
+
+_POLL_S = 0.5
+_CANCEL_POLL_S = 0.25
+
+
+def output_key(job_id: str, stage: str) -> str:
+    return f"{job_prefix(job_id)}stages/{stage}.json"
+
+
+class EngineRunner:
+    def __init__(
+        self,
+        engine: BatchEngine,
+        queue: TaskQueue,
+        storage: ArtifactStore,
+        *,
+        concurrency: int = 1,
+        max_batch_size: int = 1,
+        task_timeout_s: float = 3600.0,
+    ) -> None:
+        self.engine = engine
+        self.queue = queue
+        self.storage = storage
+        self.concurrency = concurrency
+        self.max_batch_size = min(
+            max_batch_size, engine.capabilities().max_batch_size
+        )
+        self.task_timeout_s = task_timeout_s
+        self.active = 0
+        self.loaded = False
+        self._stopping = asyncio.Event()
+        self._abandoning = False
+        self._running_inputs: set[TaskInput] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    @property
+    def engine_id(self) -> str:
+        return self.engine.engine_id
+
+    async def run(self) -> None:
+        """Serve until ``stop()``; finishes in-flight batches before returning."""
+        await asyncio.to_thread(self.engine.load)
+        self.loaded = True
+        while not self._stopping.is_set():
+            await self._slots.acquire()
+            batch = await self._next_batch()
+            if not batch:
+                self._slots.release()
+                continue
+            job = asyncio.create_task(self._run_batch(batch))
+            self._inflight.add(job)
+            job.add_done_callback(self._inflight.discard)
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    def stop(self, *, abandon: bool = False) -> None:
+        """Stop taking tasks. With ``abandon``, interrupt running ones and report
+        nothing: their tasks stay running in the database and are dispatched again
+        when the orchestrator recovers."""
+        self._stopping.set()
+        if abandon:
+            self._abandoning = True
+            for task in self._running_inputs:
+                task.cancel_event.set()
+
+    async def _next_batch(self) -> list[TaskMessage]:
+        first = await self.queue.get_task(self.engine_id, timeout=_POLL_S)
+        if first is None:
+            return []
+        batch = [first]
+        # Take what is already waiting, without delaying the first task.
+        while len(batch) < self.max_batch_size:
+            more = await self.queue.get_task(self.engine_id, timeout=0)
+            if more is None:
+                break
+            batch.append(more)
+        return batch
+
+    async def _run_batch(self, batch: list[TaskMessage]) -> None:
+        try:
+            live: list[TaskMessage] = []
+            for message in batch:
+                if await self.queue.is_job_cancelled(message.job_id):
+                    await self._event(message, TaskEventKind.CANCELLED)
+                else:
+                    live.append(message)
+            if live:
+                self.active += len(live)
+                try:
+                    await self._process(live)
+                finally:
+                    self.active -= len(live)
+        finally:
+            self._slots.release()
+
+    async def _process(self, batch: list[TaskMessage]) -> None:
+        async with AsyncExitStack() as stack:
+            work_root = Path(tempfile.mkdtemp(prefix="dalston-task-"))
+            stack.callback(shutil.rmtree, work_root, True)
+            inputs: list[TaskInput] = []
+            ready: list[TaskMessage] = []
+            for message in batch:
+                try:
+                    audio_path = None
+                    if message.audio_key:
+                        audio_path = await stack.enter_async_context(
+                            self.storage.local_path(message.audio_key)
+                        )
+                except KeyError:
+                    await self._event(
+                        message,
+                        TaskEventKind.FAILED,
+                        error=f"input audio {message.audio_key} is missing",
+                        retriable=False,
+                    )
+                    continue
+                work_dir = work_root / message.task_id
+                work_dir.mkdir()
+                inputs.append(
+                    TaskInput(
+                        task_id=message.task_id,
+                        job_id=message.job_id,
+                        stage=message.stage,
+                        params=message.params,
+                        audio_path=audio_path,
+                        inputs=message.inputs,
+                        work_dir=work_dir,
+                        cancel_event=threading.Event(),
+                    )
+                )
+                ready.append(message)
+                await self._event(message, TaskEventKind.STARTED)
+            if not inputs:
+                return
+            watcher = asyncio.create_task(self._watch_cancel(inputs))
+            self._running_inputs.update(inputs)
+            try:
+                async with asyncio.timeout(self.task_timeout_s):
+                    results = await asyncio.to_thread(self.engine.process_batch, inputs)
+            except TimeoutError:
+                for task in inputs:
+                    task.cancel_event.set()  # let the thread stop at its next check
+                timeout_exc = EngineError(
+                    f"task timed out after {self.task_timeout_s:.0f} s"
+                )
+                results = [timeout_exc for _ in inputs]
+            finally:
+                watcher.cancel()
+                self._running_inputs.difference_update(inputs)
+            for message, result in zip(ready, results, strict=True):
+                await self._report(message, result)
+
+    async def _watch_cancel(self, inputs: list[TaskInput]) -> None:
+        while True:
+            await asyncio.sleep(_CANCEL_POLL_S)
+            for task in inputs:
+                if await self.queue.is_job_cancelled(task.job_id):
+                    task.cancel_event.set()
+
+    async def _report(self, message: TaskMessage, result: TaskOutput | Exception) -> None:
+        if isinstance(result, TaskCancelled):
+            await self._event(message, TaskEventKind.CANCELLED)
+            return
+        if isinstance(result, Exception):
+            retriable = getattr(result, "retriable", True)
+            if isinstance(result, DalstonError):  # bad input found by a shared helper
+                retriable = False
+            log.warning(
+                "task %s (%s) failed: %s", message.task_id, message.stage, result
+            )
+            await self._event(
+                message,
+                TaskEventKind.FAILED,
+                error=str(result) or type(result).__name__,
+                retriable=retriable,
+            )
+            return
+        try:
+            prefix = job_prefix(message.job_id)
+            for rel_key, path in result.files.items():
+                await self.storage.put_path(prefix + rel_key, path)
+            key = output_key(message.job_id, message.stage)
+            await self.storage.put_bytes(key, json.dumps(result.data).encode())
+        except Exception as exc:  # storage trouble is worth another try
+            log.exception("storing output of task %s failed", message.task_id)
+            await self._event(message, TaskEventKind.FAILED, error=str(exc))
+            return
+        await self._event(message, TaskEventKind.SUCCEEDED, output_key=key)
+
+    async def _event(
+        self,
+        message: TaskMessage,
+        kind: TaskEventKind,
+        *,
+        output_key: str | None = None,
+        error: str | None = None,
+        retriable: bool = True,
+    ) -> None:
+        if self._abandoning:
+            return
+        await self.queue.put_event(
+            TaskEvent(
+                kind=kind,
+                task_id=message.task_id,
+                job_id=message.job_id,
+                attempt=message.attempt,
+                output_key=output_key,
+                error=error,
+                retriable=retriable,
+            )
+        )

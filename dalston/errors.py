@@ -1,0 +1,66 @@
+"""Domain errors, translated to each API dialect's error shape at the boundary.
+
+    DalstonError
+    ├── InvalidRequest          400  bad parameters or input
+    │   └── UnsupportedMedia     415  bytes that are not decodable audio
+    ├── Unauthenticated          401
+    ├── Forbidden                403  key lacks the scope
+    ├── NotFound                 404  also for another tenant's objects
+    ├── Conflict                 409  wrong state for the operation
+    ├── PayloadTooLarge          413
+    └── Unavailable              503  no capacity / dependency down
+
+Engine-side failures use ``engine_sdk.errors``.
+"""
+
+from __future__ import annotations
+
+
+class DalstonError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class InvalidRequest(DalstonError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class UnsupportedMedia(InvalidRequest):
+    status_code = 415
+    code = "unsupported_media"
+
+
+class Unauthenticated(DalstonError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(DalstonError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DalstonError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DalstonError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DalstonError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Unavailable(DalstonError):
+    status_code = 503
+    code = "unavailable"

@@ -1,0 +1,46 @@
+"""The FastAPI application, built from one ``Settings``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from dalston import __version__
+from dalston.config import Settings
+from dalston.gateway.errors import install_error_handlers
+from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.routes import jobs, keys, models, system
+from dalston.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        await runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = FastAPI(
+        title="Dalston",
+        version=__version__,
+        description="Self-hosted speech-to-text: batch jobs and real-time streams.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    for module in (system, jobs, models, keys):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,63 @@
+"""FastAPI dependencies: the process runtime and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dalston.auth import ALL_SCOPES, Principal, Scope, lookup_key
+from dalston.auth.keys import DEFAULT_TENANT
+from dalston.config import AuthMode
+from dalston.errors import Forbidden, Unauthenticated
+from dalston.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key from ``Authorization: Bearer`` or ``xi-api-key``."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("xi-api-key") or None
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    if runtime.settings.auth is AuthMode.NONE:
+        return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
+    secret = presented_key(request)
+    if not secret:
+        raise Unauthenticated(
+            "Missing API key: send 'Authorization: Bearer dk_...' or 'xi-api-key'."
+        )
+    async with runtime.sessions() as session:
+        principal = await lookup_key(session, secret)
+    if principal is None:
+        raise Unauthenticated("Invalid or revoked API key.")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
+    async def _check(principal: PrincipalDep) -> Principal:
+        if not principal.allows(scope):
+            raise Forbidden(f"This API key lacks the '{scope.value}' scope.")
+        return principal
+
+    return _check
+
+
+CanRead = Annotated[Principal, Depends(require(Scope.JOBS_READ))]
+CanWrite = Annotated[Principal, Depends(require(Scope.JOBS_WRITE))]
+IsAdmin = Annotated[Principal, Depends(require(Scope.ADMIN))]

@@ -1,0 +1,71 @@
+"""API keys: ``/auth/keys`` (admin) and ``/auth/me``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy import select
+
+from dalston.auth import Scope, create_api_key
+from dalston.db.models import ApiKey, utcnow
+from dalston.errors import InvalidRequest, NotFound
+from dalston.gateway.deps import IsAdmin, PrincipalDep, RuntimeDep
+from dalston.gateway.schemas import KeyCreate, KeyCreated, KeyInfo, KeyList, Me
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=list(row.scopes),
+        tenant_id=row.tenant_id,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
+async def create_key(body: KeyCreate, runtime: RuntimeDep, admin: IsAdmin) -> KeyCreated:
+    try:
+        scopes = [Scope(s) for s in body.scopes]
+    except ValueError:
+        raise InvalidRequest(
+            "Unknown scope; valid: " + ", ".join(s.value for s in Scope), param="scopes"
+        ) from None
+    async with runtime.sessions() as session, session.begin():
+        row, secret = await create_api_key(
+            session,
+            name=body.name,
+            scopes=scopes,
+            tenant_id=body.tenant_id or admin.tenant_id,
+        )
+    return KeyCreated(**_info(row).model_dump(), key=secret)
+
+
+@router.get("/keys", response_model=KeyList)
+async def list_keys(runtime: RuntimeDep, admin: IsAdmin) -> KeyList:
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
+    return KeyList(keys=[_info(r) for r in rows])
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: str, runtime: RuntimeDep, admin: IsAdmin) -> Response:
+    async with runtime.sessions() as session, session.begin():
+        row = await session.get(ApiKey, key_id)
+        if row is None:
+            raise NotFound(f"No API key with id {key_id}.", param="key_id")
+        row.revoked_at = row.revoked_at or utcnow()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: PrincipalDep) -> Me:
+    return Me(
+        key_id=principal.key_id,
+        tenant_id=principal.tenant_id,
+        scopes=sorted(s.value for s in principal.scopes),
+    )

@@ -1,0 +1,34 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from dalston import __version__
+from dalston.gateway.deps import RuntimeDep
+from dalston.gateway.metrics import REGISTRY, observe_runtime
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/ready")
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    checks = await runtime.ready()
+    ok = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "not_ready", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/metrics")
+async def metrics(runtime: RuntimeDep) -> Response:
+    observe_runtime(runtime)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,120 @@
+"""Pydantic shapes of the native API, kept apart from the ORM rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dalston.transcript import Segment, Speaker, Word
+
+
+class JobCreated(BaseModel):
+    id: str
+    status: str
+    display_name: str | None
+    model: str
+    created_at: datetime
+
+
+class JobSummary(BaseModel):
+    id: str
+    status: str
+    display_name: str | None
+    model: str
+    created_at: datetime
+    completed_at: datetime | None
+    audio_duration_seconds: float | None
+    language_code: str | None
+    error: str | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    cursor: str | None
+    has_more: bool
+
+
+class StageInfo(BaseModel):
+    stage: str
+    engine_id: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_ms: int | None
+    retries: int
+    error: str | None
+
+
+class JobResponse(BaseModel):
+    id: str
+    status: str
+    display_name: str | None
+    model: str
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    error: str | None
+    stages: list[StageInfo]
+    parameters: dict[str, object]
+    audio_duration_seconds: float | None = None
+    language_code: str | None = None
+    language_probability: float | None = None
+    text: str | None = None
+    segments: list[Segment] | None = None
+    speakers: list[Speaker] | None = None
+    words: list[Word] | None = None
+
+
+class ModelInfo(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    engine_id: str
+    stage: str
+    status: str
+    languages: list[str] | None
+    word_timestamps: bool
+    size_bytes: int | None
+    supports_cpu: bool
+    supports_gpu: bool
+    source: str
+    description: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelInfo]
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    scopes: list[str] = Field(default_factory=lambda: ["jobs:read", "jobs:write"])
+    tenant_id: str | None = Field(
+        default=None, max_length=64, description="Admins may mint keys for any tenant."
+    )
+
+
+class KeyInfo(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    tenant_id: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyInfo):
+    key: str
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
+class Me(BaseModel):
+    key_id: str | None
+    tenant_id: str
+    scopes: list[str]

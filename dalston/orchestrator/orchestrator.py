@@ -1,0 +1,363 @@
+"""Runs each job's stage graph: dispatches ready tasks, applies task events,
+retries transient failures, finalises or fails jobs, and recovers after a restart.
+
+All job/task state changes go through this class, under one lock per process and
+row locks in the database, so a late or duplicated event changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from dalston.db.models import Job, Task, utcnow
+from dalston.orchestrator.assemble import assemble_transcript
+from dalston.orchestrator.dag import AudioInput, StageSpec
+from dalston.orchestrator.states import (
+    JobStatus,
+    TaskStatus,
+    check_job_move,
+    check_task_move,
+)
+from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
+from dalston.storage.base import ArtifactStore, job_prefix
+
+log = logging.getLogger(__name__)
+
+_EVENT_POLL_S = 0.5
+
+
+def transcript_key(job_id: str) -> str:
+    return f"{job_prefix(job_id)}transcript.json"
+
+
+def new_tasks(job_id: str, specs: Sequence[StageSpec], ids: Sequence[str]) -> list[Task]:
+    """Task rows for a new job, waiting on their dependencies."""
+    by_stage = dict(zip((s.stage for s in specs), ids, strict=True))
+    return [
+        Task(
+            id=by_stage[spec.stage],
+            job_id=job_id,
+            stage=spec.stage,
+            engine_id=spec.engine_id,
+            position=position,
+            depends_on=list(spec.depends_on),
+            status=TaskStatus.WAITING,
+            attempts=0,
+        )
+        for position, spec in enumerate(specs)
+    ]
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        storage: ArtifactStore,
+        queue: TaskQueue,
+        max_retries: int = 2,
+        retry_backoff_s: float = 1.0,
+    ) -> None:
+        self.sessions = session_factory
+        self.storage = storage
+        self.queue = queue
+        self.max_retries = max_retries
+        self.retry_backoff_s = retry_backoff_s
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._timers: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def run(self) -> None:
+        """Apply task events until ``stop()``."""
+        while not self._stopping.is_set():
+            event = await self.queue.get_event(timeout=_EVENT_POLL_S)
+            if event is None:
+                continue
+            try:
+                await self.handle_event(event)
+            except Exception:  # one bad event must not stop every job
+                log.exception("handling %s failed", event)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for timer in self._timers:
+            timer.cancel()
+
+    async def recover(self) -> None:
+        """Re-dispatch the work of unfinished jobs (after a restart or crash)."""
+        async with self.sessions() as session:
+            ids = (
+                await session.scalars(
+                    select(Job.id).where(
+                        Job.status.in_(
+                            [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.CANCELLING]
+                        )
+                    )
+                )
+            ).all()
+        for job_id in ids:
+            async with self._lock:
+                await self._recover_job(job_id)
+        if ids:
+            log.info("recovered %d unfinished job(s)", len(ids))
+
+    async def _recover_job(self, job_id: str) -> None:
+        async with self.sessions() as session, session.begin():
+            job = await self._load_job(session, job_id)
+            if job is None:
+                return
+            if job.status == JobStatus.CANCELLING:
+                for task in job.tasks:
+                    if not TaskStatus(task.status).is_terminal:
+                        task.status = TaskStatus.CANCELLED
+                        task.completed_at = utcnow()
+                _move_job(job, JobStatus.CANCELLED)
+                return
+            for task in job.tasks:
+                if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+                    # The in-flight try was lost with the process: dispatch again.
+                    task.status = TaskStatus.WAITING
+        await self._advance(job_id)
+
+    # --- commands ---------------------------------------------------------------------
+    async def start_job(self, job_id: str) -> None:
+        async with self._lock:
+            await self._advance(job_id)
+
+    async def cancel_job(self, job_id: str) -> JobStatus:
+        """Cancel queued work at once; running tasks stop at their next check."""
+        async with self._lock:
+            async with self.sessions() as session, session.begin():
+                job = await self._load_job(session, job_id)
+                if job is None:
+                    raise KeyError(job_id)
+                status = JobStatus(job.status)
+                if status.is_terminal or status is JobStatus.CANCELLING:
+                    return status
+                running = False
+                for task in job.tasks:
+                    if task.status == TaskStatus.RUNNING:
+                        running = True
+                    elif not TaskStatus(task.status).is_terminal:
+                        _move_task(task, TaskStatus.CANCELLED)
+                        task.completed_at = utcnow()
+                _move_job(job, JobStatus.CANCELLING if running else JobStatus.CANCELLED)
+                new_status = JobStatus(job.status)
+            await self.queue.cancel_job(job_id)
+            return new_status
+
+    # --- events -----------------------------------------------------------------------
+    async def handle_event(self, event: TaskEvent) -> None:
+        async with self._lock:
+            async with self.sessions() as session, session.begin():
+                job = await self._load_job(session, event.job_id)
+                task = _find_task(job, event.task_id) if job else None
+                if job is None or task is None:
+                    return  # the job was deleted meanwhile
+                if event.attempt != task.attempts or TaskStatus(task.status).is_terminal:
+                    return  # a stale or repeated delivery: already applied
+                retry = self._apply(job, task, event)
+            if retry:
+                self._schedule_retry(event.job_id, event.task_id)
+            else:
+                await self._advance(event.job_id)
+
+    def _apply(self, job: Job, task: Task, event: TaskEvent) -> bool:
+        """Record the event on the rows; True when the task should be retried."""
+        now = utcnow()
+        if event.kind is TaskEventKind.STARTED:
+            if task.status == TaskStatus.QUEUED:
+                _move_task(task, TaskStatus.RUNNING)
+                task.started_at = now
+            if job.status == JobStatus.PENDING:
+                _move_job(job, JobStatus.RUNNING)
+                job.started_at = job.started_at or now
+            return False
+        task.completed_at = now
+        if event.kind is TaskEventKind.SUCCEEDED:
+            _move_task(task, TaskStatus.SUCCEEDED)
+            task.output_key = event.output_key
+            task.error = None
+            return False
+        if event.kind is TaskEventKind.CANCELLED:
+            _move_task(task, TaskStatus.CANCELLED)
+            return False
+        # FAILED
+        task.error = event.error
+        cancelling = job.status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
+        if event.retriable and task.attempts <= self.max_retries and not cancelling:
+            _move_task(task, TaskStatus.QUEUED)
+            task.completed_at = None
+            return True
+        _move_task(task, TaskStatus.FAILED)
+        return False
+
+    def _schedule_retry(self, job_id: str, task_id: str) -> None:
+        async def _later() -> None:
+            await asyncio.sleep(self.retry_backoff_s)
+            async with self._lock:
+                await self._dispatch_one(job_id, task_id)
+
+        timer = asyncio.create_task(_later())
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    # --- progress -----------------------------------------------------------------------
+    async def _advance(self, job_id: str) -> None:
+        """Dispatch ready tasks, or finish the job. Caller holds the lock."""
+        async with self.sessions() as session, session.begin():
+            job = await self._load_job(session, job_id)
+            if job is None:
+                return
+            status = JobStatus(job.status)
+            if status.is_terminal:
+                return
+            tasks = list(job.tasks)
+            failed = [t for t in tasks if t.status == TaskStatus.FAILED]
+            active = [
+                t for t in tasks if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+            ]
+            if status is JobStatus.CANCELLING or failed:
+                for t in tasks:
+                    if t.status == TaskStatus.WAITING:
+                        _move_task(t, TaskStatus.CANCELLED)
+                if active:
+                    if failed:
+                        await self.queue.cancel_job(job_id)
+                    return
+                if status is JobStatus.CANCELLING:
+                    _move_job(job, JobStatus.CANCELLED)
+                else:
+                    _fail(job, f"stage {failed[0].stage} failed: {failed[0].error}")
+                return
+            if all(t.status == TaskStatus.SUCCEEDED for t in tasks):
+                pending_finalize = True
+            else:
+                pending_finalize = False
+                done = {t.stage for t in tasks if t.status == TaskStatus.SUCCEEDED}
+                ready = [
+                    t
+                    for t in tasks
+                    if t.status == TaskStatus.WAITING and set(t.depends_on) <= done
+                ]
+                for task in ready:
+                    if task.attempts > self.max_retries:
+                        _move_task(task, TaskStatus.QUEUED)
+                        _move_task(task, TaskStatus.FAILED)
+                        task.error = "interrupted too many times"
+                        _fail(job, f"stage {task.stage} was interrupted too many times")
+                        return
+                    await self._enqueue(job, task)
+        if pending_finalize:
+            await self._finalize(job_id)
+
+    async def _dispatch_one(self, job_id: str, task_id: str) -> None:
+        async with self.sessions() as session, session.begin():
+            job = await self._load_job(session, job_id)
+            task = _find_task(job, task_id) if job else None
+            if job is None or task is None or task.status != TaskStatus.QUEUED:
+                return
+            if JobStatus(job.status).is_terminal or job.status == JobStatus.CANCELLING:
+                return
+            await self._enqueue(job, task)
+
+    async def _enqueue(self, job: Job, task: Task) -> None:
+        inputs = await self._dependency_outputs(job, task.depends_on)
+        spec_audio = AudioInput.ORIGINAL if task.stage == "prepare" else AudioInput.PREPARED
+        audio_key = job.audio_key
+        if spec_audio is AudioInput.PREPARED:
+            audio_key = job_prefix(job.id) + inputs["prepare"]["audio_key"]
+        if task.status != TaskStatus.QUEUED:
+            _move_task(task, TaskStatus.QUEUED)
+        task.attempts += 1
+        task.queued_at = utcnow()
+        await self.queue.put_task(
+            TaskMessage(
+                task_id=task.id,
+                job_id=job.id,
+                stage=task.stage,
+                engine_id=task.engine_id,
+                attempt=task.attempts,
+                params={**job.params, "model": job.model},
+                audio_key=audio_key,
+                inputs=inputs,
+            )
+        )
+
+    async def _dependency_outputs(
+        self, job: Job, stages: Sequence[str]
+    ) -> dict[str, Any]:
+        outputs: dict[str, Any] = {}
+        by_stage = {t.stage: t for t in job.tasks}
+        for stage in stages:
+            key = by_stage[stage].output_key
+            if key:
+                outputs[stage] = json.loads(await self.storage.get_bytes(key))
+        return outputs
+
+    async def _finalize(self, job_id: str) -> None:
+        async with self.sessions() as session, session.begin():
+            job = await self._load_job(session, job_id)
+            if job is None or JobStatus(job.status).is_terminal:
+                return
+            try:
+                outputs = await self._dependency_outputs(job, [t.stage for t in job.tasks])
+                transcript = assemble_transcript(
+                    model=job.model, params=job.params, outputs=outputs
+                )
+                key = transcript_key(job.id)
+                await self.storage.put_bytes(key, transcript.model_dump_json().encode())
+            except Exception as exc:
+                log.exception("assembling job %s failed", job_id)
+                _fail(job, f"assembling the transcript failed: {exc}")
+                return
+            job.transcript_key = key
+            job.language_code = transcript.language_code
+            job.audio_duration_s = transcript.duration
+            if job.status == JobStatus.PENDING:
+                _move_job(job, JobStatus.RUNNING)
+            _move_job(job, JobStatus.COMPLETED)
+            job.completed_at = utcnow()
+            job.started_at = job.started_at or job.completed_at
+
+    @staticmethod
+    async def _load_job(session: AsyncSession, job_id: str) -> Job | None:
+        return await session.scalar(
+            select(Job)
+            .where(Job.id == job_id)
+            .options(selectinload(Job.tasks))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+
+def _find_task(job: Job | None, task_id: str) -> Task | None:
+    if job is None:
+        return None
+    return next((t for t in job.tasks if t.id == task_id), None)
+
+
+def _move_job(job: Job, new: JobStatus) -> None:
+    check_job_move(JobStatus(job.status), new)
+    job.status = new
+    if new.is_terminal:
+        job.completed_at = job.completed_at or utcnow()
+
+
+def _move_task(task: Task, new: TaskStatus) -> None:
+    check_task_move(TaskStatus(task.status), new)
+    task.status = new
+
+
+def _fail(job: Job, reason: str) -> None:
+    _move_job(job, JobStatus.FAILED)
+    job.error = reason

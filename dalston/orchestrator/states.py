@@ -1,0 +1,82 @@
+"""Job and task states, and the only legal moves between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL_JOB
+
+
+class TaskStatus(StrEnum):
+    WAITING = "waiting"  # dependencies not finished yet
+    QUEUED = "queued"  # on the engine's queue
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in _TERMINAL_TASK
+
+
+_TERMINAL_JOB = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+_TERMINAL_TASK = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+
+_JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
+    JobStatus.PENDING: {
+        JobStatus.RUNNING,
+        JobStatus.CANCELLING,
+        JobStatus.CANCELLED,
+        JobStatus.FAILED,
+    },
+    JobStatus.RUNNING: {
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELLING,
+        JobStatus.CANCELLED,
+    },
+    JobStatus.CANCELLING: {JobStatus.CANCELLED},
+}
+
+_TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
+    TaskStatus.WAITING: {TaskStatus.QUEUED, TaskStatus.CANCELLED},
+    # QUEUED -> QUEUED: re-delivered after a restart.
+    TaskStatus.QUEUED: {
+        TaskStatus.QUEUED,
+        TaskStatus.RUNNING,
+        TaskStatus.CANCELLED,
+        TaskStatus.FAILED,
+    },
+    TaskStatus.RUNNING: {
+        TaskStatus.SUCCEEDED,
+        TaskStatus.FAILED,
+        TaskStatus.QUEUED,  # retry, or recovered after a crash
+        TaskStatus.CANCELLED,
+    },
+}
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+def check_job_move(current: JobStatus, new: JobStatus) -> None:
+    if new not in _JOB_MOVES.get(current, set()):
+        raise IllegalTransition(f"job cannot move from {current} to {new}")
+
+
+def check_task_move(current: TaskStatus, new: TaskStatus) -> None:
+    if new not in _TASK_MOVES.get(current, set()):
+        raise IllegalTransition(f"task cannot move from {current} to {new}")

@@ -1,0 +1,53 @@
+"""In-process queue for embedded mode: bounded asyncio queues, one per engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from dalston.queue.base import TaskEvent, TaskMessage
+
+
+class InProcessQueue:
+    def __init__(self, max_size: int = 10_000) -> None:
+        self._max_size = max_size
+        self._tasks: defaultdict[str, asyncio.Queue[TaskMessage]] = defaultdict(
+            lambda: asyncio.Queue(maxsize=self._max_size)
+        )
+        self._events: asyncio.Queue[TaskEvent] = asyncio.Queue(maxsize=max_size)
+        self._cancelled: set[str] = set()
+
+    async def put_task(self, message: TaskMessage) -> None:
+        await self._tasks[message.engine_id].put(message)
+
+    async def get_task(self, engine_id: str, timeout: float) -> TaskMessage | None:
+        queue = self._tasks[engine_id]
+        if timeout <= 0:
+            try:
+                return queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return None
+        try:
+            async with asyncio.timeout(timeout):
+                return await queue.get()
+        except TimeoutError:
+            return None
+
+    async def put_event(self, event: TaskEvent) -> None:
+        await self._events.put(event)
+
+    async def get_event(self, timeout: float) -> TaskEvent | None:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._events.get()
+        except TimeoutError:
+            return None
+
+    async def cancel_job(self, job_id: str) -> None:
+        self._cancelled.add(job_id)
+
+    async def is_job_cancelled(self, job_id: str) -> bool:
+        return job_id in self._cancelled
+
+    def depth(self, engine_id: str) -> int:
+        return self._tasks[engine_id].qsize()

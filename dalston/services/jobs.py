@@ -1,0 +1,308 @@
+"""Batch jobs: submit, read, list, cancel, delete, export. Routes call this; it
+never runs inference, it hands work to the orchestrator."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from dalston.audio import probe
+from dalston.catalog import ModelCatalog
+from dalston.config import Settings
+from dalston.db.models import Job, Task, utcnow
+from dalston.errors import Conflict, InvalidRequest, NotFound
+from dalston.orchestrator import JobStatus, Orchestrator, build_dag
+from dalston.orchestrator.orchestrator import new_tasks
+from dalston.services.url_fetch import fetch_to_file
+from dalston.storage.base import ArtifactStore, job_prefix
+from dalston.transcript import Transcript
+
+_GRANULARITIES = ("none", "segment", "word")
+_MAX_VOCAB_TERMS = 100
+_MAX_VOCAB_TERM_LEN = 50
+_SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """Exactly one of an uploaded file object or a URL."""
+
+    upload: BinaryIO | None = None
+    filename: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    model: str | None = None
+    language: str | None = None
+    timestamps_granularity: str = "word"
+    vocabulary: tuple[str, ...] = ()
+    display_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobView:
+    job: Job
+    transcript: Transcript | None
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        storage: ArtifactStore,
+        orchestrator: Orchestrator,
+        catalog: ModelCatalog,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.storage = storage
+        self.orchestrator = orchestrator
+        self.catalog = catalog
+
+    # --- submit -------------------------------------------------------------------------
+    def validate(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
+        """The resolved model id and the parameters the stages get."""
+        model_id = request.model or self.settings.default_model
+        if model_id == "auto":
+            model_id = self.settings.default_model
+        entry = self.catalog.get(model_id)
+        if entry.stage != "transcribe":
+            raise InvalidRequest(f"Model {model_id!r} does not transcribe.", param="model")
+        language = (request.language or "auto").strip().lower()
+        if language != "auto":
+            if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", language):
+                raise InvalidRequest(
+                    f"Invalid language code {request.language!r}; use ISO 639-1 like "
+                    "'en', or 'auto'.",
+                    param="language",
+                )
+            language = language.split("-")[0]
+            if not entry.supports_language(language):
+                raise InvalidRequest(
+                    f"Model {model_id!r} supports only "
+                    f"{', '.join(entry.languages or [])}, not {language!r}.",
+                    param="language",
+                )
+        if request.timestamps_granularity not in _GRANULARITIES:
+            raise InvalidRequest(
+                "timestamps_granularity must be one of " + ", ".join(_GRANULARITIES),
+                param="timestamps_granularity",
+            )
+        vocab = [t.strip() for t in request.vocabulary if t.strip()]
+        if len(vocab) > _MAX_VOCAB_TERMS or any(
+            len(t) > _MAX_VOCAB_TERM_LEN for t in vocab
+        ):
+            raise InvalidRequest(
+                f"vocabulary takes at most {_MAX_VOCAB_TERMS} terms of at most "
+                f"{_MAX_VOCAB_TERM_LEN} characters.",
+                param="vocabulary",
+            )
+        params: dict[str, Any] = {
+            "language": None if language == "auto" else language,
+            "timestamps_granularity": request.timestamps_granularity,
+            "vocabulary": vocab,
+            **request.extra,
+        }
+        return model_id, params
+
+    async def submit(
+        self, *, tenant_id: str, request: JobRequest, source: AudioSource
+    ) -> Job:
+        model_id, params = self.validate(request)
+        job_id = str(uuid.uuid4())
+        audio_key, size, duration = await self._store_audio(job_id, source)
+        specs = build_dag(params, transcribe_engine=self.catalog.get(model_id).engine_id)
+        job = Job(
+            id=job_id,
+            tenant_id=tenant_id,
+            status=JobStatus.PENDING,
+            display_name=request.display_name or _display_name(source),
+            model=model_id,
+            params=params,
+            audio_key=audio_key,
+            audio_bytes=size,
+            audio_duration_s=duration,
+            created_at=utcnow(),
+        )
+        try:
+            async with self.sessions() as session, session.begin():
+                session.add(job)
+                await session.flush()
+                ids = [str(uuid.uuid4()) for _ in specs]
+                session.add_all(new_tasks(job_id, specs, ids))
+        except BaseException:
+            await self.storage.delete_prefix(job_prefix(job_id))
+            raise
+        await self.orchestrator.start_job(job_id)
+        return job
+
+    async def _store_audio(
+        self, job_id: str, source: AudioSource
+    ) -> tuple[str, int, float]:
+        if (source.upload is None) == (source.url is None):
+            raise InvalidRequest(
+                "Send exactly one of a 'file' upload or an 'audio_url'.", param="file"
+            )
+        with tempfile.NamedTemporaryFile(prefix="dalston-upload-") as tmp:
+            if source.url is not None:
+                url_path = await fetch_to_file(
+                    source.url,
+                    tmp,
+                    max_bytes=self.settings.max_upload_bytes,
+                    timeout_s=self.settings.url_fetch_timeout_s,
+                    allow_private=self.settings.allow_private_urls,
+                )
+                name = PurePosixPath(url_path).name
+            else:
+                assert source.upload is not None
+                await asyncio.to_thread(_copy, source.upload, tmp)
+                name = source.filename or ""
+            tmp.flush()
+            info = await asyncio.to_thread(probe, Path(tmp.name))
+            key = f"{job_prefix(job_id)}audio/original.{_suffix(name, info.container)}"
+            tmp.seek(0)
+            size = await self.storage.put_stream(key, tmp)  # type: ignore[arg-type]
+        return key, size, info.duration_s
+
+    # --- read ---------------------------------------------------------------------------
+    async def get(self, *, tenant_id: str, job_id: str) -> JobView:
+        job = await self._job(tenant_id, job_id)
+        transcript = None
+        if job.status == JobStatus.COMPLETED and job.transcript_key:
+            raw = await self.storage.get_bytes(job.transcript_key)
+            transcript = Transcript.model_validate_json(raw)
+        return JobView(job=job, transcript=transcript)
+
+    async def list(
+        self,
+        *,
+        tenant_id: str,
+        status: JobStatus | None,
+        since: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Job], str | None, bool]:
+        query = select(Job).where(Job.tenant_id == tenant_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        if since is not None:
+            query = query.where(Job.created_at >= since)
+        if cursor:
+            created, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    Job.created_at < created,
+                    and_(Job.created_at == created, Job.id < last_id),
+                )
+            )
+        query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+        async with self.sessions() as session:
+            rows = list((await session.scalars(query)).all())
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1]) if has_more and rows else None
+        return rows, next_cursor, has_more
+
+    # --- change -------------------------------------------------------------------------
+    async def cancel(self, *, tenant_id: str, job_id: str) -> Job:
+        job = await self._job(tenant_id, job_id)
+        if JobStatus(job.status).is_terminal:
+            raise Conflict(f"Job {job_id} is already {job.status}.")
+        await self.orchestrator.cancel_job(job_id)
+        return await self._job(tenant_id, job_id)
+
+    async def delete(self, *, tenant_id: str, job_id: str) -> None:
+        job = await self._job(tenant_id, job_id)
+        if not JobStatus(job.status).is_terminal:
+            raise Conflict(
+                f"Job {job_id} is {job.status}; cancel it before deleting it."
+            )
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Job, job_id)
+            if row is not None:
+                await session.delete(row)
+        await self.storage.delete_prefix(job_prefix(job_id))
+
+    async def _job(self, tenant_id: str, job_id: str) -> Job:
+        async with self.sessions() as session:
+            job = await session.scalar(
+                select(Job).where(Job.id == job_id).options(selectinload(Job.tasks))
+            )
+        # Another tenant's job is indistinguishable from a missing one.
+        if job is None or job.tenant_id != tenant_id:
+            raise NotFound(f"No job with id {job_id}.", param="id")
+        return job
+
+
+def stage_timings(tasks: list[Task]) -> list[dict[str, Any]]:
+    out = []
+    for task in tasks:
+        duration = None
+        if task.started_at and task.completed_at:
+            duration = int((task.completed_at - task.started_at).total_seconds() * 1000)
+        out.append(
+            {
+                "stage": task.stage,
+                "engine_id": task.engine_id,
+                "status": task.status,
+                "started_at": task.started_at,
+                "completed_at": task.completed_at,
+                "duration_ms": duration,
+                "retries": max(task.attempts - 1, 0),
+                "error": task.error,
+            }
+        )
+    return out
+
+
+def _copy(src: BinaryIO, dst: Any) -> None:
+    src.seek(0)
+    while chunk := src.read(1024 * 1024):
+        dst.write(chunk)
+
+
+def _suffix(name: str, container: str) -> str:
+    suffix = PurePosixPath(name).suffix.lower().lstrip(".")
+    if _SUFFIX.match(suffix):
+        return suffix
+    first = container.split(",")[0].lower()
+    return first if _SUFFIX.match(first) else "bin"
+
+
+def _display_name(source: AudioSource) -> str | None:
+    if source.filename:
+        return source.filename[:255]
+    if source.url:
+        return (PurePosixPath(source.url.split("?")[0]).name or source.url)[:255]
+    return None
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, job_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidRequest("Invalid cursor.", param="cursor") from exc

@@ -1,0 +1,55 @@
+"""The stored transcript (``jobs/{id}/transcript.json``), as the native API serves it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Word(BaseModel):
+    text: str
+    start: float
+    end: float
+    confidence: float | None = None
+    speaker: str | None = None
+
+
+class Segment(BaseModel):
+    id: int
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    temperature: float | None = None
+    tokens: list[int] | None = None
+    words: list[Word] | None = None
+
+
+class Speaker(BaseModel):
+    id: str
+    label: str | None = None
+    channel: int | None = None
+
+
+class TranscriptMetadata(BaseModel):
+    model: str
+    stages: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    decode_mode: str | None = None
+
+
+class Transcript(BaseModel):
+    text: str
+    language_code: str | None
+    language_probability: float | None
+    duration: float
+    channels: int = 1
+    speakers: list[Speaker] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+    metadata: TranscriptMetadata
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in (s.words or [])]

@@ -1,0 +1,65 @@
+"""Loaded Whisper models, one shared instance per model id per process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from faster_whisper import WhisperModel
+
+from dalston.catalog import ModelCatalog
+from dalston.engine_sdk import EngineConfig
+
+
+def pick_device(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # a CUDA runtime that cannot even be queried is not usable
+        return "cpu"
+
+
+def pick_compute_type(device: str, requested: str) -> str:
+    if requested != "default":
+        return requested
+    return "float16" if device == "cuda" else "int8"
+
+
+class WhisperModels:
+    def __init__(self, catalog: ModelCatalog, config: EngineConfig) -> None:
+        self.catalog = catalog
+        self.config = config
+        self.device = pick_device(config.device)
+        self.compute_type = pick_compute_type(self.device, config.compute_type)
+        self._models: dict[str, WhisperModel] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> list[str]:
+        return list(self._models)
+
+    def get(self, model_id: str) -> WhisperModel:
+        model = self._models.get(model_id)
+        if model is not None:
+            return model
+        with self._lock:
+            model = self._models.get(model_id)
+            if model is None:
+                path: Path = self.catalog.resolve_path(model_id)
+                model = WhisperModel(
+                    str(path),
+                    device=self.device,
+                    compute_type=self.compute_type,
+                    cpu_threads=self.config.cpu_threads,
+                    # One CTranslate2 worker per concurrent task the runner allows.
+                    num_workers=self.config.concurrency,
+                )
+                self._models[model_id] = model
+        return model
+
+    def close(self) -> None:
+        with self._lock:
+            self._models.clear()
