@@ -67,6 +67,8 @@ def probe(path: Path) -> AudioInfo:
             raise InvalidRequest(
                 f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
             ) from exc
+        if container.format.name == "wav":
+            _check_wav_length(path)
         if not decoded_any:
             raise UnsupportedMedia(
                 "The file holds no decodable audio frames.", param="file"
@@ -86,6 +88,34 @@ def probe(path: Path) -> AudioInfo:
             channels=ctx.channels or 0,
             duration_s=end_s or declared or 0.0,
         )
+
+
+def _check_wav_length(path: Path) -> None:
+    """FFmpeg derives a WAV's duration from the file size, so read the RIFF header:
+    a ``data`` chunk that promises more bytes than the file holds was cut short."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if f.read(4) != b"RIFF":
+            return
+        f.seek(12)
+        while True:
+            header = f.read(8)
+            if len(header) < 8:
+                return
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"data":
+                # 0 and 0xFFFFFFFF mean "unknown length" (streamed WAV): nothing to check.
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return
+                present = size - f.tell()
+                if present < chunk_size * (1 - _TRUNCATION_TOLERANCE_RATIO):
+                    raise InvalidRequest(
+                        f"The audio is truncated: its WAV header promises {chunk_size} "
+                        f"bytes of samples but the file holds {present}.",
+                        param="file",
+                    )
+                return
+            f.seek(chunk_size + (chunk_size & 1), 1)
 
 
 def _declared_duration(

@@ -39,13 +39,19 @@ def serve(
     from dalston.gateway import create_app
 
     settings = Settings(host=host, port=port)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=log_level,
-        timeout_graceful_shutdown=10,
-    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file = settings.data_dir / "server.pid"  # for `make stop`
+    pid_file.write_text(str(os.getpid()))
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        pid_file.unlink(missing_ok=True)
 
 
 def _default_key(server: str) -> str | None:

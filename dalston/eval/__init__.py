@@ -1,0 +1,1 @@
+"""Scoring helpers shared by tests and benchmarks (needs the ``dev`` extra)."""

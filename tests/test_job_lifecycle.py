@@ -1,0 +1,130 @@
+"""The job lifecycle over real HTTP, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dalston.eval.scoring import wer
+from tests.audio_fixtures import JFK, long_speech_wav
+from tests.server import ServerProcess, submit, wait_for_job
+
+JFK_TEXT = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_server(request: pytest.FixtureRequest) -> ServerProcess:
+    name = "server" if request.param == "sqlite" else "pg_server"
+    server: ServerProcess = request.getfixturevalue(name)
+    return server
+
+
+def _wait_status(client: httpx.Client, job_id: str, wanted: set[str]) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body: dict[str, object] = client.get(f"/v1/audio/transcriptions/{job_id}").json()
+        if body["status"] in wanted:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {wanted}")
+
+
+def test_submit_poll_fetch_export_delete(any_server: ServerProcess) -> None:
+    with any_server.client() as client:
+        job_id = submit(client, JFK, language="en", vocabulary='["Americans"]')
+        job = wait_for_job(client, job_id)
+        assert job["status"] == "completed", job
+        assert wer([JFK_TEXT], [job["text"]]) <= 0.1
+        assert [s["stage"] for s in job["stages"]] == ["prepare", "transcribe"]
+        assert all(s["status"] == "succeeded" for s in job["stages"])
+        assert all(s["duration_ms"] is not None for s in job["stages"])
+        assert job["started_at"] <= job["completed_at"]
+        assert job["words"] and job["words"][0]["text"]
+
+        srt = client.get(f"/v1/audio/transcriptions/{job_id}/export/srt")
+        assert srt.status_code == 200
+        assert srt.headers["content-type"].startswith("application/x-subrip")
+        assert srt.text.startswith("1\n00:00:")
+        vtt = client.get(f"/v1/audio/transcriptions/{job_id}/export/vtt")
+        assert vtt.text.startswith("WEBVTT")
+        txt = client.get(f"/v1/audio/transcriptions/{job_id}/export/txt")
+        assert txt.text.strip() == job["text"]
+        exported = client.get(f"/v1/audio/transcriptions/{job_id}/export/json").json()
+        assert exported["text"] == job["text"]
+        assert exported["metadata"]["model"] == "whisper-tiny.en"
+
+        assert client.delete(f"/v1/audio/transcriptions/{job_id}").status_code == 204
+        assert client.get(f"/v1/audio/transcriptions/{job_id}").status_code == 404
+        artifacts = any_server.data_dir / "artifacts" / "jobs" / job_id
+        assert not artifacts.exists()
+
+
+def test_list_paginates_and_filters(any_server: ServerProcess) -> None:
+    with any_server.client() as client:
+        ids = [submit(client, JFK, timestamps_granularity="none") for _ in range(3)]
+        for job_id in ids:
+            wait_for_job(client, job_id)
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, str | int] = {"limit": 2, "status": "completed"}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/v1/audio/transcriptions", params=params).json()
+            assert len(page["jobs"]) <= 2
+            seen += [j["id"] for j in page["jobs"]]
+            assert all(j["status"] == "completed" for j in page["jobs"])
+            if not page["has_more"]:
+                break
+            cursor = page["cursor"]
+        assert set(ids) <= set(seen)
+        assert len(seen) == len(set(seen))  # no job twice across pages
+        failed = client.get("/v1/audio/transcriptions", params={"status": "failed"})
+        assert not set(ids) & {j["id"] for j in failed.json()["jobs"]}
+        bad = client.get("/v1/audio/transcriptions", params={"limit": 0})
+        assert bad.status_code == 422
+        assert "error" in bad.json()
+
+
+def test_cancel_running_and_queued_jobs(any_server: ServerProcess, tmp_path: Path) -> None:
+    long_audio = long_speech_wav(tmp_path / "long.wav", 90)
+    with any_server.client() as client:
+        running = submit(client, long_audio)
+        queued = submit(client, long_audio)
+        _wait_status(client, running, {"running"})
+        # Deleting a running job is refused: cancel first.
+        assert client.delete(f"/v1/audio/transcriptions/{running}").status_code == 409
+
+        response = client.post(f"/v1/audio/transcriptions/{queued}/cancel")
+        assert response.status_code == 200
+        assert response.json()["status"] in ("cancelling", "cancelled")
+        response = client.post(f"/v1/audio/transcriptions/{running}/cancel")
+        assert response.json()["status"] in ("cancelling", "cancelled")
+
+        for job_id in (running, queued):
+            job = wait_for_job(client, job_id, timeout=60)
+            assert job["status"] == "cancelled", job
+            assert job["text"] is None
+        again = client.post(f"/v1/audio/transcriptions/{running}/cancel")
+        assert again.status_code == 409
+        assert client.delete(f"/v1/audio/transcriptions/{running}").status_code == 204
+
+        # The engine is free again: a new job still completes.
+        after = wait_for_job(client, submit(client, JFK))
+        assert after["status"] == "completed"
+
+
+def test_engine_failure_fails_the_job_with_its_reason(any_server: ServerProcess) -> None:
+    # whisper-small is listed but not downloadable here: the engine cannot load it.
+    with any_server.client() as client:
+        job = wait_for_job(client, submit(client, JFK, model="whisper-small"))
+    assert job["status"] == "failed"
+    assert "whisper-small" in job["error"] or "faster-whisper-small" in job["error"]
+    transcribe = job["stages"][1]
+    assert transcribe["status"] == "failed" and transcribe["error"]
