@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         env_prefix="DALSTON_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    # --- where state lives -------------------------------------------------------
+    # --- where state lives ----------------------------------------------------
     data_dir: Path = Field(
         default=Path(".dalston"), description="Artifacts, SQLite file and admin key."
     )
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     )
     url_fetch_timeout_s: Annotated[float, Field(gt=0)] = 60.0
 
-    # --- engines ---------------------------------------------------------------------
+    # --- engines --------------------------------------------------------------
     default_model: str = "whisper-tiny.en"
     device: Device = Device.AUTO
     compute_type: str = Field(
@@ -87,10 +87,11 @@ class Settings(BaseSettings):
         description="Folders whose sub-folders are CTranslate2 models, served by name.",
     )
     model_cache_dir: Path | None = Field(
-        default=None, description="Where joined / downloaded models go (data_dir/models)."
+        default=None,
+        description="Where joined / downloaded models go (data_dir/models).",
     )
 
-    # --- orchestration -----------------------------------------------------------------
+    # --- orchestration --------------------------------------------------------
     task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0
     task_timeout_s: Annotated[float, Field(gt=0)] = 3600.0

@@ -99,7 +99,9 @@ def submit(client: httpx.Client, path: Path, **data: str) -> str:
     return job_id
 
 
-def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 180) -> dict[str, Any]:
+def wait_for_job(
+    client: httpx.Client, job_id: str, timeout: float = 180
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = client.get(f"/v1/audio/transcriptions/{job_id}")

@@ -37,7 +37,9 @@ def test_xi_api_key_header_is_accepted(server: ServerProcess) -> None:
     assert "admin" in response.json()["scopes"]
 
 
-def test_read_only_key_cannot_submit(client: httpx.Client, server: ServerProcess) -> None:
+def test_read_only_key_cannot_submit(
+    client: httpx.Client, server: ServerProcess
+) -> None:
     reader = _new_key(client, ["jobs:read"])
     with server.client(reader) as limited:
         with JFK.open("rb") as audio:
@@ -55,7 +57,9 @@ def test_other_tenant_sees_404(client: httpx.Client, server: ServerProcess) -> N
     outsider = _new_key(client, ["jobs:read", "jobs:write"], tenant="tenant-b")
     with server.client(outsider) as other:
         assert other.get(f"/v1/audio/transcriptions/{job_id}").status_code == 404
-        assert other.post(f"/v1/audio/transcriptions/{job_id}/cancel").status_code == 404
+        assert (
+            other.post(f"/v1/audio/transcriptions/{job_id}/cancel").status_code == 404
+        )
         assert other.delete(f"/v1/audio/transcriptions/{job_id}").status_code == 404
         listed = other.get("/v1/audio/transcriptions").json()["jobs"]
         assert job_id not in {j["id"] for j in listed}

@@ -16,7 +16,9 @@ from tests.server import ServerProcess, wait_for_job
 SMALL_LIMIT = 400_000
 
 
-def _post(client: httpx.Client, files: dict | None = None, **data: str) -> httpx.Response:
+def _post(
+    client: httpx.Client, files: dict | None = None, **data: str
+) -> httpx.Response:
     return client.post("/v1/audio/transcriptions", files=files, data=data)
 
 
@@ -64,13 +66,17 @@ def test_truncated_audio(client: httpx.Client, tmp_path: Path) -> None:
     error = _error(_post(client, files={"file": ("cut.wav", cut)}), 400)
     assert "truncated" in error["message"]
     flac = JFK.read_bytes()
-    error = _error(_post(client, files={"file": ("cut.flac", flac[: len(flac) // 3])}), 400)
+    error = _error(
+        _post(client, files={"file": ("cut.flac", flac[: len(flac) // 3])}), 400
+    )
     assert "truncated" in error["message"]
 
 
 def test_unknown_model_and_unsupported_language(client: httpx.Client) -> None:
     audio = JFK.read_bytes()
-    error = _error(_post(client, files={"file": ("a.flac", audio)}, model="nope-9"), 400)
+    error = _error(
+        _post(client, files={"file": ("a.flac", audio)}, model="nope-9"), 400
+    )
     assert error["param"] == "model" and "nope-9" in error["message"]
     error = _error(_post(client, files={"file": ("a.flac", audio)}, language="fr"), 400)
     assert error["param"] == "language"
@@ -87,13 +93,18 @@ def test_neither_file_nor_url(client: httpx.Client) -> None:
 
 
 def test_unbuilt_stage_is_refused_not_ignored(client: httpx.Client) -> None:
-    response = _post(client, files={"file": ("a.flac", JFK.read_bytes())},
-                     speaker_detection="diarize")
+    response = _post(
+        client,
+        files={"file": ("a.flac", JFK.read_bytes())},
+        speaker_detection="diarize",
+    )
     error = _error(response, 400)
     assert error["param"] == "speaker_detection"
 
 
-def test_bad_input_leaves_nothing_behind(client: httpx.Client, server: ServerProcess) -> None:
+def test_bad_input_leaves_nothing_behind(
+    client: httpx.Client, server: ServerProcess
+) -> None:
     before = _job_dirs(server)
     _post(client, files={"file": ("x.wav", b"not audio" * 100)})
     _post(client, files={"file": ("a.flac", JFK.read_bytes())}, model="nope")

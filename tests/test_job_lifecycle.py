@@ -25,10 +25,14 @@ def any_server(request: pytest.FixtureRequest) -> ServerProcess:
     return server
 
 
-def _wait_status(client: httpx.Client, job_id: str, wanted: set[str]) -> dict[str, object]:
+def _wait_status(
+    client: httpx.Client, job_id: str, wanted: set[str]
+) -> dict[str, object]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        body: dict[str, object] = client.get(f"/v1/audio/transcriptions/{job_id}").json()
+        body: dict[str, object] = client.get(
+            f"/v1/audio/transcriptions/{job_id}"
+        ).json()
         if body["status"] in wanted:
             return body
         time.sleep(0.05)
@@ -92,7 +96,9 @@ def test_list_paginates_and_filters(any_server: ServerProcess) -> None:
         assert "error" in bad.json()
 
 
-def test_cancel_running_and_queued_jobs(any_server: ServerProcess, tmp_path: Path) -> None:
+def test_cancel_running_and_queued_jobs(
+    any_server: ServerProcess, tmp_path: Path
+) -> None:
     long_audio = long_speech_wav(tmp_path / "long.wav", 90)
     with any_server.client() as client:
         running = submit(client, long_audio)
@@ -120,7 +126,9 @@ def test_cancel_running_and_queued_jobs(any_server: ServerProcess, tmp_path: Pat
         assert after["status"] == "completed"
 
 
-def test_engine_failure_fails_the_job_with_its_reason(any_server: ServerProcess) -> None:
+def test_engine_failure_fails_the_job_with_its_reason(
+    any_server: ServerProcess,
+) -> None:
     # whisper-small is listed but not downloadable here: the engine cannot load it.
     with any_server.client() as client:
         job = wait_for_job(client, submit(client, JFK, model="whisper-small"))

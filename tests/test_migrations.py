@@ -18,7 +18,9 @@ async def _upgrade_and_inspect(url: str) -> tuple[set[str], str]:
         await upgrade_to_head(engine)  # idempotent
         async with engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+            version = (
+                await conn.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one()
     finally:
         await engine.dispose()
     return tables, version

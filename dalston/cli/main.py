@@ -11,7 +11,13 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 app = typer.Typer(help="Dalston: self-hosted speech-to-text.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -70,8 +76,12 @@ def _default_key(server: str) -> str | None:
 @app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    model: Annotated[str | None, typer.Option(help="Model id (GET /v1/models).")] = None,
-    language: Annotated[str | None, typer.Option(help="Language code, or auto.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model id (GET /v1/models).")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Language code, or auto.")
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TXT,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")
@@ -92,10 +102,14 @@ def transcribe(
         try:
             with file.open("rb") as audio:
                 created = client.post(
-                    "/v1/audio/transcriptions", files={"file": (file.name, audio)}, data=data
+                    "/v1/audio/transcriptions",
+                    files={"file": (file.name, audio)},
+                    data=data,
                 )
         except httpx.ConnectError:
-            err.print(f"[red]Cannot reach a Dalston server at {server}[/] (dalston serve?)")
+            err.print(
+                f"[red]Cannot reach a Dalston server at {server}[/] (dalston serve?)"
+            )
             raise typer.Exit(2) from None
         _check(created)
         job_id = created.json()["id"]
@@ -135,11 +149,15 @@ def _wait(client: httpx.Client, job_id: str, timeout: float) -> dict[str, object
                 (s["stage"] for s in stages if s["status"] in ("queued", "running")),
                 str(body["status"]),
             )
-            progress.update(bar, total=len(stages) or None, completed=done, stage=current)
+            progress.update(
+                bar, total=len(stages) or None, completed=done, stage=current
+            )
             if body["status"] in _TERMINAL:
                 return body
             if time.monotonic() > deadline:
-                err.print(f"[red]Gave up waiting for job {job_id} after {timeout:.0f} s")
+                err.print(
+                    f"[red]Gave up waiting for job {job_id} after {timeout:.0f} s"
+                )
                 raise typer.Exit(1)
             time.sleep(0.5)
 

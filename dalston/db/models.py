@@ -72,6 +72,8 @@ class Task(Base):
     engine_id: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     depends_on: Mapped[list[str]] = mapped_column(default=list)
+    # Which audio the stage reads: none | original | prepared (see orchestrator.dag).
+    audio_input: Mapped[str] = mapped_column(String(16), default="prepared")
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     output_key: Mapped[str | None] = mapped_column(String(512))

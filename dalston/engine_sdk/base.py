@@ -91,7 +91,7 @@ class BatchEngine(ABC):
     def process(self, task: TaskInput) -> TaskOutput: ...
 
     def process_batch(self, tasks: Sequence[TaskInput]) -> list[TaskOutput | Exception]:
-        """One result per task, in order; an exception stands for that task's failure."""
+        """One result per task, in order; an exception stands for a failed task."""
         results: list[TaskOutput | Exception] = []
         for task in tasks:
             try:

@@ -1,8 +1,8 @@
 """Errors an engine raises from ``process``.
 
-    EngineError            transient: the orchestrator retries the task
-    ├── PermanentEngineError   the input itself is bad: the job fails at once
-    └── TaskCancelled          the job was cancelled while the task ran
+EngineError            transient: the orchestrator retries the task
+├── PermanentEngineError   the input itself is bad: the job fails at once
+└── TaskCancelled          the job was cancelled while the task ran
 """
 
 from __future__ import annotations

@@ -44,9 +44,7 @@ class EngineRunner:
         self.queue = queue
         self.storage = storage
         self.concurrency = concurrency
-        self.max_batch_size = min(
-            max_batch_size, engine.capabilities().max_batch_size
-        )
+        self.max_batch_size = min(max_batch_size, engine.capabilities().max_batch_size)
         self.task_timeout_s = task_timeout_s
         self.active = 0
         self.loaded = False
@@ -180,7 +178,9 @@ class EngineRunner:
                 if await self.queue.is_job_cancelled(task.job_id):
                     task.cancel_event.set()
 
-    async def _report(self, message: TaskMessage, result: TaskOutput | Exception) -> None:
+    async def _report(
+        self, message: TaskMessage, result: TaskOutput | Exception
+    ) -> None:
         if isinstance(result, TaskCancelled):
             await self._event(message, TaskEventKind.CANCELLED)
             return

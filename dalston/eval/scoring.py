@@ -1,4 +1,4 @@
-"""WER / CER the way ASR leaderboards score: Whisper's English normalizer, then jiwer."""
+"""WER / CER as ASR leaderboards score: Whisper's English normalizer, then jiwer."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def normalize(text: str, language: str = "en") -> str:
     return str(normalizer(text)).strip()
 
 
-def wer(references: Sequence[str], hypotheses: Sequence[str], language: str = "en") -> float:
+def wer(
+    references: Sequence[str], hypotheses: Sequence[str], language: str = "en"
+) -> float:
     """Corpus WER over aligned lists (words pooled, not a mean of per-clip rates)."""
     import jiwer
 

@@ -32,7 +32,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [
+            str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")
+        ]
         param = ".".join(loc) or None
         message = first.get("msg", "Invalid request.")
         if param:
@@ -47,9 +49,7 @@ def install_error_handlers(app: FastAPI) -> None:
             404: "not_found",
             405: "method_not_allowed",
             413: "payload_too_large",
-        }.get(
-            exc.status_code, "http_error"
-        )
+        }.get(exc.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(exc.detail)),
             status_code=exc.status_code,

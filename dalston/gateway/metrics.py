@@ -15,7 +15,10 @@ QUEUE_DEPTH = Gauge(
     "dalston_queue_depth", "Tasks waiting per engine", ["engine"], registry=REGISTRY
 )
 ENGINE_ACTIVE = Gauge(
-    "dalston_engine_active_tasks", "Tasks running per engine", ["engine"], registry=REGISTRY
+    "dalston_engine_active_tasks",
+    "Tasks running per engine",
+    ["engine"],
+    registry=REGISTRY,
 )
 
 

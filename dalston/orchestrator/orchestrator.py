@@ -38,7 +38,9 @@ def transcript_key(job_id: str) -> str:
     return f"{job_prefix(job_id)}transcript.json"
 
 
-def new_tasks(job_id: str, specs: Sequence[StageSpec], ids: Sequence[str]) -> list[Task]:
+def new_tasks(
+    job_id: str, specs: Sequence[StageSpec], ids: Sequence[str]
+) -> list[Task]:
     """Task rows for a new job, waiting on their dependencies."""
     by_stage = dict(zip((s.stage for s in specs), ids, strict=True))
     return [
@@ -49,6 +51,7 @@ def new_tasks(job_id: str, specs: Sequence[StageSpec], ids: Sequence[str]) -> li
             engine_id=spec.engine_id,
             position=position,
             depends_on=list(spec.depends_on),
+            audio_input=spec.audio.value,
             status=TaskStatus.WAITING,
             attempts=0,
         )
@@ -75,7 +78,7 @@ class Orchestrator:
         self._stopping = asyncio.Event()
         self._timers: set[asyncio.Task[None]] = set()
 
-    # --- lifecycle --------------------------------------------------------------------
+    # --- lifecycle ------------------------------------------------------------
     async def run(self) -> None:
         """Apply task events until ``stop()``."""
         while not self._stopping.is_set():
@@ -128,7 +131,7 @@ class Orchestrator:
                     task.status = TaskStatus.WAITING
         await self._advance(job_id)
 
-    # --- commands ---------------------------------------------------------------------
+    # --- commands -------------------------------------------------------------
     async def start_job(self, job_id: str) -> None:
         async with self._lock:
             await self._advance(job_id)
@@ -155,7 +158,7 @@ class Orchestrator:
             await self.queue.cancel_job(job_id)
             return new_status
 
-    # --- events -----------------------------------------------------------------------
+    # --- events ---------------------------------------------------------------
     async def handle_event(self, event: TaskEvent) -> None:
         async with self._lock:
             async with self.sessions() as session, session.begin():
@@ -163,7 +166,10 @@ class Orchestrator:
                 task = _find_task(job, event.task_id) if job else None
                 if job is None or task is None:
                     return  # the job was deleted meanwhile
-                if event.attempt != task.attempts or TaskStatus(task.status).is_terminal:
+                if (
+                    event.attempt != task.attempts
+                    or TaskStatus(task.status).is_terminal
+                ):
                     return  # a stale or repeated delivery: already applied
                 retry = self._apply(job, task, event)
             if retry:
@@ -211,7 +217,7 @@ class Orchestrator:
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
 
-    # --- progress -----------------------------------------------------------------------
+    # --- progress -------------------------------------------------------------
     async def _advance(self, job_id: str) -> None:
         """Dispatch ready tasks, or finish the job. Caller holds the lock."""
         async with self.sessions() as session, session.begin():
@@ -272,10 +278,12 @@ class Orchestrator:
 
     async def _enqueue(self, job: Job, task: Task) -> None:
         inputs = await self._dependency_outputs(job, task.depends_on)
-        spec_audio = AudioInput.ORIGINAL if task.stage == "prepare" else AudioInput.PREPARED
-        audio_key = job.audio_key
-        if spec_audio is AudioInput.PREPARED:
-            audio_key = job_prefix(job.id) + inputs["prepare"]["audio_key"]
+        audio_key: str | None = None
+        if task.audio_input == AudioInput.ORIGINAL:
+            audio_key = job.audio_key
+        elif task.audio_input == AudioInput.PREPARED:
+            prepared = inputs.get("prepare", {}).get("audio_key")
+            audio_key = job_prefix(job.id) + prepared if prepared else None
         if task.status != TaskStatus.QUEUED:
             _move_task(task, TaskStatus.QUEUED)
         task.attempts += 1
@@ -310,7 +318,9 @@ class Orchestrator:
             if job is None or JobStatus(job.status).is_terminal:
                 return
             try:
-                outputs = await self._dependency_outputs(job, [t.stage for t in job.tasks])
+                outputs = await self._dependency_outputs(
+                    job, [t.stage for t in job.tasks]
+                )
                 transcript = assemble_transcript(
                     model=job.model, params=job.params, outputs=outputs
                 )

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,7 +76,7 @@ class JobService:
         self.orchestrator = orchestrator
         self.catalog = catalog
 
-    # --- submit -------------------------------------------------------------------------
+    # --- submit ---------------------------------------------------------------
     def validate(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
         """The resolved model id and the parameters the stages get."""
         model_id = request.model or self.settings.default_model
@@ -84,7 +84,9 @@ class JobService:
             model_id = self.settings.default_model
         entry = self.catalog.get(model_id)
         if entry.stage != "transcribe":
-            raise InvalidRequest(f"Model {model_id!r} does not transcribe.", param="model")
+            raise InvalidRequest(
+                f"Model {model_id!r} does not transcribe.", param="model"
+            )
         language = (request.language or "auto").strip().lower()
         if language != "auto":
             if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", language):
@@ -128,7 +130,9 @@ class JobService:
         model_id, params = self.validate(request)
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
-        specs = build_dag(params, transcribe_engine=self.catalog.get(model_id).engine_id)
+        specs = build_dag(
+            params, transcribe_engine=self.catalog.get(model_id).engine_id
+        )
         job = Job(
             id=job_id,
             tenant_id=tenant_id,
@@ -160,7 +164,8 @@ class JobService:
             raise InvalidRequest(
                 "Send exactly one of a 'file' upload or an 'audio_url'.", param="file"
             )
-        with tempfile.NamedTemporaryFile(prefix="dalston-upload-") as tmp:
+        with tempfile.NamedTemporaryFile(prefix="dalston-upload-") as spool:
+            tmp = cast(BinaryIO, spool)
             if source.url is not None:
                 url_path = await fetch_to_file(
                     source.url,
@@ -175,13 +180,13 @@ class JobService:
                 await asyncio.to_thread(_copy, source.upload, tmp)
                 name = source.filename or ""
             tmp.flush()
-            info = await asyncio.to_thread(probe, Path(tmp.name))
+            info = await asyncio.to_thread(probe, Path(spool.name))
             key = f"{job_prefix(job_id)}audio/original.{_suffix(name, info.container)}"
             tmp.seek(0)
-            size = await self.storage.put_stream(key, tmp)  # type: ignore[arg-type]
+            size = await self.storage.put_stream(key, tmp)
         return key, size, info.duration_s
 
-    # --- read ---------------------------------------------------------------------------
+    # --- read -----------------------------------------------------------------
     async def get(self, *, tenant_id: str, job_id: str) -> JobView:
         job = await self._job(tenant_id, job_id)
         transcript = None
@@ -220,7 +225,7 @@ class JobService:
         next_cursor = _encode_cursor(rows[-1]) if has_more and rows else None
         return rows, next_cursor, has_more
 
-    # --- change -------------------------------------------------------------------------
+    # --- change ---------------------------------------------------------------
     async def cancel(self, *, tenant_id: str, job_id: str) -> Job:
         job = await self._job(tenant_id, job_id)
         if JobStatus(job.status).is_terminal:

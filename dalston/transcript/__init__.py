@@ -1,3 +1,9 @@
-from dalston.transcript.model import Segment, Speaker, Transcript, TranscriptMetadata, Word
+from dalston.transcript.model import (
+    Segment,
+    Speaker,
+    Transcript,
+    TranscriptMetadata,
+    Word,
+)
 
 __all__ = ["Segment", "Speaker", "Transcript", "TranscriptMetadata", "Word"]

@@ -97,7 +97,9 @@ def _cues(transcript: Transcript, options: CueOptions) -> Iterator[Cue]:
             yield Cue(segment.start, segment.end, tuple(lines), segment.speaker)
 
 
-def _split_words(segment: Segment, words: list[Word], options: CueOptions) -> Iterator[Cue]:
+def _split_words(
+    segment: Segment, words: list[Word], options: CueOptions
+) -> Iterator[Cue]:
     budget = options.max_line_length * options.max_lines
     group: list[Word] = []
     length = 0

@@ -1,4 +1,4 @@
-"""The stored transcript (``jobs/{id}/transcript.json``), as the native API serves it."""
+"""The stored transcript (``jobs/{id}/transcript.json``), served by the native API."""
 
 from __future__ import annotations
 

@@ -33,7 +33,9 @@ class FasterWhisperEngine(BatchEngine):
     engine_id = "faster-whisper"
     stage = "transcribe"
 
-    def __init__(self, config: EngineConfig, catalog: ModelCatalog | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig, catalog: ModelCatalog | None = None
+    ) -> None:
         super().__init__(config)
         self.catalog = catalog or ModelCatalog(
             cache_dir=config.model_cache_dir,

@@ -19,7 +19,9 @@ class TranscribeOptions:
     task: str = "transcribe"  # or "translate"
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], *, default_beam: int) -> TranscribeOptions:
+    def from_params(
+        cls, params: Mapping[str, Any], *, default_beam: int
+    ) -> TranscribeOptions:
         granularity = params.get("timestamps_granularity", "word")
         language = params.get("language")
         return cls(

