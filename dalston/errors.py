@@ -3,6 +3,7 @@
     DalstonError
     ├── InvalidRequest          400  bad parameters or input
     │   └── UnsupportedMedia     415  bytes that are not decodable audio
+    ├── ValidationFailed         422  a field fails validation (loc names it)
     ├── Unauthenticated          401
     ├── Forbidden                403  key lacks the scope
     ├── NotFound                 404  also for another tenant's objects
@@ -34,6 +35,17 @@ class InvalidRequest(DalstonError):
 class UnsupportedMedia(InvalidRequest):
     status_code = 415
     code = "unsupported_media"
+
+
+class ValidationFailed(DalstonError):
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(
+        self, message: str, *, param: str | None = None, loc: list[str] | None = None
+    ) -> None:
+        super().__init__(message, param=param)
+        self.loc = loc or ["body", *([param] if param else [])]
 
 
 class Unauthenticated(DalstonError):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dalston.audio import decode_to_mono, write_wav_mono16k
+from dalston.audio import decode_to_mono, write_wav16k
 
 DATA = Path(__file__).parent / "data"
 JFK = DATA / "whisper_jfk.flac"
@@ -18,5 +18,5 @@ def long_speech_wav(path: Path, seconds: float, source: Path = JFK) -> Path:
     pause = np.zeros(8000, dtype=np.float32)
     unit = np.concatenate([speech, pause])
     repeats = int(np.ceil(seconds * 16000 / len(unit)))
-    write_wav_mono16k(path, np.tile(unit, repeats)[: int(seconds * 16000)])
+    write_wav16k(path, np.tile(unit, repeats)[: int(seconds * 16000)])
     return path

@@ -3,17 +3,19 @@
 from dalston.audio.decode import (
     SAMPLE_RATE,
     AudioInfo,
+    decode_channels,
     decode_to_mono,
     probe,
-    read_wav_mono16k,
-    write_wav_mono16k,
+    read_wav16k,
+    write_wav16k,
 )
 
 __all__ = [
     "SAMPLE_RATE",
     "AudioInfo",
+    "decode_channels",
     "decode_to_mono",
     "probe",
-    "read_wav_mono16k",
-    "write_wav_mono16k",
+    "read_wav16k",
+    "write_wav16k",
 ]

@@ -139,19 +139,31 @@ def decode_to_mono(
 
     Returns the samples and the source channel count.
     """
+    samples, channels = _decode(path, sample_rate, keep_channels=False)
+    return samples[0], channels
+
+
+def decode_channels(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode and resample, keeping channels apart: shape (channels, samples)."""
+    samples, _ = _decode(path, sample_rate, keep_channels=True)
+    return samples
+
+
+def _decode(
+    path: Path, sample_rate: int, *, keep_channels: bool
+) -> tuple[np.ndarray, int]:
     chunks: list[np.ndarray] = []
     with _open(path) as container:
         if not container.streams.audio:
             raise UnsupportedMedia("The file has no audio stream.", param="file")
         stream = container.streams.audio[0]
         channels = stream.codec_context.channels or 1
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        layout = stream.codec_context.layout.name if keep_channels else "mono"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
         try:
             for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.extend(out.to_ndarray() for out in resampler.resample(frame))
+            chunks.extend(out.to_ndarray() for out in resampler.resample(None))
         except av.error.FFmpegError as exc:
             raise InvalidRequest(
                 f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
@@ -160,21 +172,25 @@ def decode_to_mono(
         raise UnsupportedMedia(
             "The file holds no decodable audio frames.", param="file"
         )
-    return np.concatenate(chunks).astype(np.float32, copy=False), channels
+    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False), channels
 
 
-def write_wav_mono16k(path: Path, samples: np.ndarray) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+def write_wav16k(path: Path, samples: np.ndarray) -> None:
+    """16 kHz PCM WAV from (samples,) or (channels, samples) float32."""
+    planar = samples.reshape(1, -1) if samples.ndim == 1 else samples
+    pcm = (np.clip(planar.T, -1.0, 1.0) * 32767.0).astype("<i2")
     with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(planar.shape[0])
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         out.writeframes(pcm.tobytes())
 
 
-def read_wav_mono16k(path: Path) -> np.ndarray:
+def read_wav16k(path: Path) -> np.ndarray:
+    """Samples of a WAV written by ``write_wav16k``: shape (channels, samples)."""
     with wave.open(str(path), "rb") as src:
-        if src.getframerate() != SAMPLE_RATE or src.getnchannels() != 1:
-            raise ValueError(f"{path} is not 16 kHz mono")
+        if src.getframerate() != SAMPLE_RATE or src.getsampwidth() != 2:
+            raise ValueError(f"{path} is not 16 kHz 16-bit PCM")
+        count = src.getnchannels()
         pcm = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
-    return pcm.astype(np.float32) / 32768.0
+    return (pcm.reshape(-1, count).T.astype(np.float32)) / 32768.0

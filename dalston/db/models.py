@@ -97,3 +97,19 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class SingleUseToken(Base):
+    """A short-lived secret for one connection (WebSocket URLs, ``?token=``)."""
+
+    __tablename__ = "single_use_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from dalston.auth import ALL_SCOPES, Principal, Scope, lookup_key
 from dalston.auth.keys import DEFAULT_TENANT
+from dalston.auth.tokens import consume_token
 from dalston.config import AuthMode
 from dalston.errors import Forbidden, Unauthenticated
 from dalston.runtime import Runtime
@@ -35,15 +36,22 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     if runtime.settings.auth is AuthMode.NONE:
         return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
     secret = presented_key(request)
-    if not secret:
-        raise Unauthenticated(
-            "Missing API key: send 'Authorization: Bearer dk_...' or 'xi-api-key'."
-        )
-    async with runtime.sessions() as session:
-        principal = await lookup_key(session, secret)
-    if principal is None:
-        raise Unauthenticated("Invalid or revoked API key.")
-    return principal
+    if secret:
+        async with runtime.sessions() as session:
+            principal = await lookup_key(session, secret)
+        if principal is None:
+            raise Unauthenticated("Invalid or revoked API key.")
+        return principal
+    token = request.query_params.get("token")
+    if token:
+        async with runtime.sessions() as session, session.begin():
+            principal = await consume_token(session, token)
+        if principal is None:
+            raise Unauthenticated("Invalid, expired or already used token.")
+        return principal
+    raise Unauthenticated(
+        "Missing API key: send 'Authorization: Bearer dk_...' or 'xi-api-key'."
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,37 +1,125 @@
-"""One place that turns errors into the native error shape
-``{"error": {"code", "message", "param"}}``."""
+"""One place that turns errors into each dialect's error shape.
+
+- native and OpenAI (one envelope serves both):
+  ``{"error": {"code", "message", "param", "type"}}``
+- ElevenLabs: 422 ``{"detail": [{"loc", "msg", "type"}]}``, otherwise
+  ``{"detail": {"status", "message"}}``.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dalston.errors import DalstonError
+from dalston.errors import DalstonError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
+ELEVENLABS_PREFIXES = ("/v1/speech-to-text", "/v1/single-use-token")
+_HTTP_CODES = {
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+_ELEVENLABS_STATUS = {401: "invalid_api_key", 403: "missing_permissions"}
 
-def error_body(code: str, message: str, param: str | None = None) -> dict[str, object]:
-    return {"error": {"code": code, "message": message, "param": param}}
+
+def openai_type(status: int) -> str:
+    if status == 401:
+        return "authentication_error"
+    if status == 403:
+        return "permission_error"
+    if status == 429:
+        return "rate_limit_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def error_body(
+    code: str, message: str, param: str | None = None, status: int = 400
+) -> dict[str, object]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "param": param,
+            "type": openai_type(status),
+        }
+    }
+
+
+def is_elevenlabs(request: Request) -> bool:
+    return request.url.path.startswith(ELEVENLABS_PREFIXES)
+
+
+def _render(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    param: str | None = None,
+    loc: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    if is_elevenlabs(request):
+        if status == 422:
+            body: dict[str, object] = {
+                "detail": [
+                    {
+                        "loc": loc or ["body", *([param] if param else [])],
+                        "msg": message,
+                        "type": code,
+                    }
+                ]
+            }
+        else:
+            body = {
+                "detail": {
+                    "status": _ELEVENLABS_STATUS.get(status, code),
+                    "message": message,
+                }
+            }
+    else:
+        body = error_body(code, message, param, status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DalstonError)
-    async def _domain(_: Request, exc: DalstonError) -> JSONResponse:
+    async def _domain(request: Request, exc: DalstonError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.param),
-            status_code=exc.status_code,
+        loc = exc.loc if isinstance(exc, ValidationFailed) else None
+        return _render(
+            request,
+            exc.status_code,
+            exc.code,
+            exc.message,
+            exc.param,
+            loc=loc,
             headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
+    async def _validation(
+        request: Request, exc: RequestValidationError
+    ) -> JSONResponse:
+        errors = exc.errors()
+        if is_elevenlabs(request):
+            detail = [
+                {
+                    "loc": list(e.get("loc", ())),
+                    "msg": e.get("msg"),
+                    "type": e.get("type"),
+                }
+                for e in errors
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        first = errors[0] if errors else {}
         loc = [
             str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")
         ]
@@ -39,26 +127,19 @@ def install_error_handlers(app: FastAPI) -> None:
         message = first.get("msg", "Invalid request.")
         if param:
             message = f"{param}: {message}"
-        return JSONResponse(
-            error_body("validation_error", message, param), status_code=422
-        )
+        return _render(request, 422, "validation_error", message, param)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {
-            404: "not_found",
-            405: "method_not_allowed",
-            413: "payload_too_large",
-        }.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _render(
+            request,
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "http_error"),
+            str(exc.detail),
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(
-            error_body("internal_error", "Internal server error."), status_code=500
-        )
+        return _render(request, 500, "internal_error", "Internal server error.")

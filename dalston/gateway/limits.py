@@ -8,7 +8,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dalston.gateway.errors import error_body
+from dalston.gateway.errors import ELEVENLABS_PREFIXES, error_body
 
 # Multipart framing and form fields around the file itself.
 _OVERHEAD = 64 * 1024
@@ -36,7 +36,7 @@ class BodySizeLimit:
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit():
                 if int(value) > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(send, scope.get("path", ""))
                     return
         received = 0
         started = False
@@ -60,17 +60,17 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, scope.get("path", ""))
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, path: str) -> None:
         limit = self.max_bytes - _OVERHEAD
-        body = json.dumps(
-            error_body(
-                "payload_too_large",
-                f"The request body exceeds the {limit} byte upload limit.",
-                "file",
-            )
-        ).encode()
+        message = f"The request body exceeds the {limit} byte upload limit."
+        payload: dict[str, object]
+        if path.startswith(ELEVENLABS_PREFIXES):
+            payload = {"detail": {"status": "payload_too_large", "message": message}}
+        else:
+            payload = error_body("payload_too_large", message, "file", 413)
+        body = json.dumps(payload).encode()
         await send(
             {
                 "type": "http.response.start",

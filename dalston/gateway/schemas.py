@@ -118,3 +118,14 @@ class Me(BaseModel):
     key_id: str | None
     tenant_id: str
     scopes: list[str]
+
+
+class TokenCreate(BaseModel):
+    ttl: int = Field(default=900, ge=10, le=3600, description="Seconds until expiry.")
+    scopes: list[str] = Field(default_factory=lambda: ["realtime"])
+
+
+class TokenCreated(BaseModel):
+    token: str
+    expires_at: datetime
+    scopes: list[str]

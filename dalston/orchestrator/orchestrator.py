@@ -77,6 +77,8 @@ class Orchestrator:
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._timers: set[asyncio.Task[None]] = set()
+        # Set (and replaced) whenever a job's rows change, to wake waiters at once.
+        self._changed: dict[str, asyncio.Event] = {}
 
     # --- lifecycle ------------------------------------------------------------
     async def run(self) -> None:
@@ -135,6 +137,7 @@ class Orchestrator:
     async def start_job(self, job_id: str) -> None:
         async with self._lock:
             await self._advance(job_id)
+        self._notify(job_id)
 
     async def cancel_job(self, job_id: str) -> JobStatus:
         """Cancel queued work at once; running tasks stop at their next check."""
@@ -156,7 +159,8 @@ class Orchestrator:
                 _move_job(job, JobStatus.CANCELLING if running else JobStatus.CANCELLED)
                 new_status = JobStatus(job.status)
             await self.queue.cancel_job(job_id)
-            return new_status
+        self._notify(job_id)
+        return new_status
 
     # --- events ---------------------------------------------------------------
     async def handle_event(self, event: TaskEvent) -> None:
@@ -176,6 +180,37 @@ class Orchestrator:
                 self._schedule_retry(event.job_id, event.task_id)
             else:
                 await self._advance(event.job_id)
+        self._notify(event.job_id)
+
+    def _notify(self, job_id: str) -> None:
+        event = self._changed.pop(job_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait_until_finished(self, job_id: str, timeout: float) -> JobStatus:
+        """The job's status once terminal, or its current one after ``timeout`` s.
+
+        Woken by this process's changes; polls too, for jobs that another process
+        drives (distributed mode).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            changed = self._changed.setdefault(job_id, asyncio.Event())
+            async with self.sessions() as session:
+                status = await session.scalar(
+                    select(Job.status).where(Job.id == job_id)
+                )
+            if status is None:
+                raise KeyError(job_id)
+            remaining = deadline - loop.time()
+            if JobStatus(status).is_terminal or remaining <= 0:
+                return JobStatus(status)
+            try:
+                async with asyncio.timeout(min(remaining, 1.0)):
+                    await changed.wait()
+            except TimeoutError:
+                pass
 
     def _apply(self, job: Job, task: Task, event: TaskEvent) -> bool:
         """Record the event on the rows; True when the task should be retried."""

@@ -9,7 +9,7 @@ import json
 import re
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, cast
@@ -29,7 +29,7 @@ from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
 from dalston.transcript import Transcript
 
-_GRANULARITIES = ("none", "segment", "word")
+_GRANULARITIES = ("none", "segment", "word", "character")
 _MAX_VOCAB_TERMS = 100
 _MAX_VOCAB_TERM_LEN = 50
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
@@ -42,6 +42,8 @@ class AudioSource:
     upload: BinaryIO | None = None
     filename: str | None = None
     url: str | None = None
+    # Headerless 16-bit little-endian PCM, 16 kHz mono (ElevenLabs pcm_s16le_16).
+    raw_pcm_s16le_16k: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,13 @@ class JobRequest:
     timestamps_granularity: str = "word"
     vocabulary: tuple[str, ...] = ()
     display_name: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    prompt: str | None = None
+    temperature: float | None = None
+    seed: int | None = None
+    task: str = "transcribe"  # or "translate" (to English)
+    multichannel: bool = False
+    speaker_detection: str = "none"  # none | per_channel (diarize: not built yet)
+    retention_days: int | None = None  # None: keep; 0: delete once delivered
 
 
 @dataclass(frozen=True)
@@ -116,11 +124,39 @@ class JobService:
                 f"{_MAX_VOCAB_TERM_LEN} characters.",
                 param="vocabulary",
             )
+        if request.task not in ("transcribe", "translate"):
+            raise InvalidRequest("task must be transcribe or translate.", param="task")
+        if request.task == "translate" and entry.languages == ("en",):
+            raise InvalidRequest(
+                f"Model {model_id!r} is English-only and cannot translate; use a "
+                "multilingual model such as whisper-base.",
+                param="model",
+            )
+        if request.temperature is not None and not 0 <= request.temperature <= 2:
+            raise InvalidRequest(
+                "temperature must be within 0..2.", param="temperature"
+            )
+        if request.seed is not None and not 0 <= request.seed <= 2**31 - 1:
+            raise InvalidRequest("seed must be within 0..2147483647.", param="seed")
+        if request.speaker_detection not in ("none", "per_channel"):
+            raise InvalidRequest(
+                f"speaker_detection={request.speaker_detection!r} needs the "
+                "diarization stage, whose engine is not installed on this server.",
+                param="speaker_detection",
+            )
+        multichannel = (
+            request.multichannel or request.speaker_detection == "per_channel"
+        )
         params: dict[str, Any] = {
             "language": None if language == "auto" else language,
             "timestamps_granularity": request.timestamps_granularity,
             "vocabulary": vocab,
-            **request.extra,
+            "task": request.task,
+            "prompt": request.prompt,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "multichannel": multichannel,
+            "speaker_detection": request.speaker_detection,
         }
         return model_id, params
 
@@ -179,12 +215,29 @@ class JobService:
                 assert source.upload is not None
                 await asyncio.to_thread(_copy, source.upload, tmp)
                 name = source.filename or ""
+            if source.raw_pcm_s16le_16k:
+                await asyncio.to_thread(_wrap_pcm_in_wav, tmp)
+                name = "audio.wav"
             tmp.flush()
             info = await asyncio.to_thread(probe, Path(spool.name))
             key = f"{job_prefix(job_id)}audio/original.{_suffix(name, info.container)}"
             tmp.seek(0)
             size = await self.storage.put_stream(key, tmp)
         return key, size, info.duration_s
+
+    async def wait(self, *, tenant_id: str, job_id: str, timeout: float) -> JobView:
+        """The job once finished (or as it is after ``timeout`` seconds)."""
+        await self._job(tenant_id, job_id)
+        await self.orchestrator.wait_until_finished(job_id, timeout)
+        return await self.get(tenant_id=tenant_id, job_id=job_id)
+
+    async def purge(self, job_id: str) -> None:
+        """Remove a finished job and everything stored for it (zero retention)."""
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Job, job_id)
+            if row is not None:
+                await session.delete(row)
+        await self.storage.delete_prefix(job_prefix(job_id))
 
     # --- read -----------------------------------------------------------------
     async def get(self, *, tenant_id: str, job_id: str) -> JobView:
@@ -239,11 +292,7 @@ class JobService:
             raise Conflict(
                 f"Job {job_id} is {job.status}; cancel it before deleting it."
             )
-        async with self.sessions() as session, session.begin():
-            row = await session.get(Job, job_id)
-            if row is not None:
-                await session.delete(row)
-        await self.storage.delete_prefix(job_prefix(job_id))
+        await self.purge(job_id)
 
     async def _job(self, tenant_id: str, job_id: str) -> Job:
         async with self.sessions() as session:
@@ -275,6 +324,33 @@ def stage_timings(tasks: list[Task]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _wrap_pcm_in_wav(spool: BinaryIO) -> None:
+    """Put a 16 kHz mono s16le WAV header in front of raw PCM, in place."""
+    import shutil
+    import wave
+
+    spool.seek(0)
+    with tempfile.TemporaryFile() as pcm:
+        shutil.copyfileobj(spool, pcm)
+        size = pcm.tell()
+        if size == 0:
+            raise InvalidRequest("The uploaded file is empty.", param="file")
+        if size % 2:
+            raise InvalidRequest(
+                "pcm_s16le_16 audio must hold whole 16-bit samples.", param="file"
+            )
+        pcm.seek(0)
+        spool.seek(0)
+        spool.truncate()
+        with wave.open(spool, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16_000)
+            while chunk := pcm.read(1024 * 1024):
+                out.writeframesraw(chunk)
+        spool.flush()
 
 
 def _copy(src: BinaryIO, dst: Any) -> None:

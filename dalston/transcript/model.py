@@ -11,6 +11,7 @@ class Word(BaseModel):
     end: float
     confidence: float | None = None
     speaker: str | None = None
+    channel: int | None = None
 
 
 class Segment(BaseModel):
@@ -24,6 +25,8 @@ class Segment(BaseModel):
     compression_ratio: float | None = None
     temperature: float | None = None
     tokens: list[int] | None = None
+    seek: int | None = None
+    channel: int | None = None
     words: list[Word] | None = None
 
 
@@ -31,6 +34,13 @@ class Speaker(BaseModel):
     id: str
     label: str | None = None
     channel: int | None = None
+
+
+class ChannelSummary(BaseModel):
+    channel_index: int
+    text: str
+    language_code: str | None
+    language_probability: float | None
 
 
 class TranscriptMetadata(BaseModel):
@@ -48,6 +58,8 @@ class Transcript(BaseModel):
     channels: int = 1
     speakers: list[Speaker] = Field(default_factory=list)
     segments: list[Segment] = Field(default_factory=list)
+    # One entry per channel when channels were transcribed apart.
+    channel_transcripts: list[ChannelSummary] | None = None
     metadata: TranscriptMetadata
 
     @property

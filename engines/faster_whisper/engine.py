@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import ctranslate2
 from faster_whisper import BatchedInferencePipeline
 from faster_whisper.transcribe import Segment, TranscriptionInfo
 
-from dalston.audio import SAMPLE_RATE, read_wav_mono16k
+from dalston.audio import SAMPLE_RATE, read_wav16k
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import (
     BatchEngine,
@@ -67,19 +68,56 @@ class FasterWhisperEngine(BatchEngine):
             model = self.models.get(options.model)
         except DalstonError as exc:
             raise PermanentEngineError(exc.message) from exc
-        audio = read_wav_mono16k(task.audio_path)
-        duration = len(audio) / SAMPLE_RATE
-        if duration >= self.config.vad_batch_threshold_s:
-            segments, info = BatchedInferencePipeline(model).transcribe(
-                audio, batch_size=self.config.vad_batch_size, **_kwargs(options)
-            )
-            mode = "vad_batched"
-        else:
-            segments, info = model.transcribe(
-                audio, vad_filter=options.vad_filter, **_kwargs(options)
-            )
-            mode = "sequential"
-        return TaskOutput(data=_result(task, segments, info, duration, mode))
+        audio = read_wav16k(task.audio_path)
+        duration = audio.shape[-1] / SAMPLE_RATE
+        multichannel = bool(task.params.get("multichannel")) and audio.shape[0] > 1
+        tracks = list(audio) if multichannel else [audio.mean(axis=0)]
+        results = []
+        for index, track in enumerate(tracks):
+            if options.seed is not None:
+                # Sampling (temperature > 0) draws from CTranslate2's global RNG.
+                ctranslate2.set_random_seed(options.seed)
+            if duration >= self.config.vad_batch_threshold_s:
+                segments, info = BatchedInferencePipeline(model).transcribe(
+                    track, batch_size=self.config.vad_batch_size, **_kwargs(options)
+                )
+                mode = "vad_batched"
+            else:
+                segments, info = model.transcribe(
+                    track, vad_filter=options.vad_filter, **_kwargs(options)
+                )
+                mode = "sequential"
+            channel = index if multichannel else None
+            results.append(_result(task, segments, info, duration, mode, channel))
+        if not multichannel:
+            return TaskOutput(data=results[0])
+        return TaskOutput(data=_merge_channels(results, duration))
+
+
+def _merge_channels(results: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    segments = sorted(
+        (s for r in results for s in r["segments"]), key=lambda s: (s["start"], s["id"])
+    )
+    for index, segment in enumerate(segments):
+        segment["id"] = index
+    best = max(results, key=lambda r: r["language_probability"])
+    return {
+        "text": " ".join(r["text"] for r in results if r["text"]),
+        "language_code": best["language_code"],
+        "language_probability": best["language_probability"],
+        "duration": round(duration, 3),
+        "segments": segments,
+        "channels": [
+            {
+                "channel_index": i,
+                "text": r["text"],
+                "language_code": r["language_code"],
+                "language_probability": r["language_probability"],
+            }
+            for i, r in enumerate(results)
+        ],
+        "decode_mode": results[0]["decode_mode"],
+    }
 
 
 def _kwargs(options: TranscribeOptions) -> dict[str, Any]:
@@ -89,6 +127,7 @@ def _kwargs(options: TranscribeOptions) -> dict[str, Any]:
         "beam_size": options.beam_size,
         "word_timestamps": options.word_timestamps,
         "hotwords": options.prompt_terms,
+        "initial_prompt": options.prompt,
     }
     if options.temperature is not None:
         kwargs["temperature"] = options.temperature
@@ -101,6 +140,7 @@ def _result(
     info: TranscriptionInfo,
     duration: float,
     mode: str,
+    channel: int | None,
 ) -> dict[str, Any]:
     out_segments = []
     # The generator decodes lazily: check for cancellation between segments.
@@ -114,6 +154,7 @@ def _result(
                     "start": round(w.start, 3),
                     "end": round(w.end, 3),
                     "confidence": round(w.probability, 4),
+                    "channel": channel,
                 }
                 for w in seg.words
                 if w.word.strip()
@@ -129,6 +170,8 @@ def _result(
                 "compression_ratio": round(seg.compression_ratio, 4),
                 "temperature": seg.temperature,
                 "tokens": list(seg.tokens),
+                "seek": seg.seek,
+                "channel": channel,
                 "words": words,
             }
         )

@@ -15,7 +15,9 @@ class TranscribeOptions:
     vad_filter: bool = True
     beam_size: int = 5
     vocabulary: tuple[str, ...] = ()
+    prompt: str | None = None
     temperature: float | None = None  # None: Whisper's fallback schedule
+    seed: int | None = None
     task: str = "transcribe"  # or "translate"
 
     @classmethod
@@ -24,14 +26,19 @@ class TranscribeOptions:
     ) -> TranscribeOptions:
         granularity = params.get("timestamps_granularity", "word")
         language = params.get("language")
+        temperature = params.get("temperature")
+        seed = params.get("seed")
         return cls(
             model=str(params["model"]),
             language=None if language in (None, "", "auto") else str(language),
-            word_timestamps=granularity == "word",
+            # Character times are derived from word times, so they need words too.
+            word_timestamps=granularity in ("word", "character"),
             vad_filter=bool(params.get("vad_filter", True)),
             beam_size=int(params.get("beam_size") or default_beam),
             vocabulary=tuple(params.get("vocabulary") or ()),
-            temperature=params.get("temperature"),
+            prompt=params.get("prompt") or None,
+            temperature=None if temperature is None else float(temperature),
+            seed=None if seed is None else int(seed),
             task=str(params.get("task", "transcribe")),
         )
 

@@ -25,7 +25,6 @@ router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
 
 # Native fields whose stages are not built yet: refused clearly, never ignored.
 _NOT_YET = {
-    "speaker_detection": ("none", "diarization"),
     "pii_detection": ("false", "PII detection"),
     "redact_pii_audio": ("false", "audio redaction"),
 }
@@ -47,7 +46,6 @@ async def create_job(
     redact_pii_audio: Annotated[str | None, Form()] = None,
 ) -> JobCreated:
     for field, value in (
-        ("speaker_detection", speaker_detection),
         ("pii_detection", pii_detection),
         ("redact_pii_audio", redact_pii_audio),
     ):
@@ -64,6 +62,7 @@ async def create_job(
         timestamps_granularity=timestamps_granularity,
         vocabulary=_parse_vocabulary(vocabulary),
         display_name=name,
+        speaker_detection=(speaker_detection or "none").strip().lower(),
     )
     source = AudioSource(
         upload=file.file if file is not None else None,

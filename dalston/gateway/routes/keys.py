@@ -6,10 +6,19 @@ from fastapi import APIRouter, Response, status
 from sqlalchemy import select
 
 from dalston.auth import Scope, create_api_key
+from dalston.auth.tokens import issue_token
 from dalston.db.models import ApiKey, utcnow
 from dalston.errors import InvalidRequest, NotFound
 from dalston.gateway.deps import IsAdmin, PrincipalDep, RuntimeDep
-from dalston.gateway.schemas import KeyCreate, KeyCreated, KeyInfo, KeyList, Me
+from dalston.gateway.schemas import (
+    KeyCreate,
+    KeyCreated,
+    KeyInfo,
+    KeyList,
+    Me,
+    TokenCreate,
+    TokenCreated,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -62,6 +71,32 @@ async def revoke_key(key_id: str, runtime: RuntimeDep, admin: IsAdmin) -> Respon
             raise NotFound(f"No API key with id {key_id}.", param="key_id")
         row.revoked_at = row.revoked_at or utcnow()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated
+)
+async def create_token(
+    body: TokenCreate, runtime: RuntimeDep, principal: PrincipalDep
+) -> TokenCreated:
+    """A single-use token for a WebSocket URL, never the API key itself."""
+    try:
+        scopes = frozenset(Scope(s) for s in body.scopes)
+    except ValueError:
+        raise InvalidRequest(
+            "Unknown scope; valid: " + ", ".join(s.value for s in Scope), param="scopes"
+        ) from None
+    async with runtime.sessions() as session, session.begin():
+        secret, row = await issue_token(
+            session,
+            principal=principal,
+            purpose="native",
+            scopes=scopes,
+            ttl_s=body.ttl,
+        )
+    return TokenCreated(
+        token=secret, expires_at=row.expires_at, scopes=list(row.scopes)
+    )
 
 
 @router.get("/me", response_model=Me)

@@ -1,0 +1,62 @@
+"""Single-use tokens: short-lived ``tk_`` secrets that stand in for an API key once,
+for URLs where a header cannot be set (browser WebSockets, ElevenLabs ``?token=``)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dalston.auth.keys import Principal, Scope, hash_key
+from dalston.db.models import SingleUseToken, utcnow
+
+TOKEN_PREFIX = "tk_"
+DEFAULT_TTL_S = 15 * 60
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    purpose: str,
+    scopes: frozenset[Scope],
+    ttl_s: int = DEFAULT_TTL_S,
+) -> tuple[str, SingleUseToken]:
+    """A token carrying at most the issuer's own scopes."""
+    granted = [s for s in scopes if principal.allows(s)]
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = SingleUseToken(
+        id=str(uuid.uuid4()),
+        token_hash=hash_key(secret),
+        purpose=purpose,
+        scopes=[s.value for s in granted],
+        tenant_id=principal.tenant_id,
+        key_id=principal.key_id,
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(seconds=ttl_s),
+    )
+    session.add(row)
+    await session.flush()
+    return secret, row
+
+
+async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
+    """The token's principal, once: a used or expired token gives None."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    row = await session.scalar(
+        select(SingleUseToken)
+        .where(SingleUseToken.token_hash == hash_key(secret))
+        .with_for_update()
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    row.used_at = utcnow()
+    return Principal(
+        key_id=row.key_id,
+        tenant_id=row.tenant_id,
+        scopes=frozenset(Scope(s) for s in row.scopes),
+    )
