@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, Field
 
+from dalston.auth import Principal
 from dalston.errors import Conflict, InvalidRequest
 from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.gateway.forms import FormFields
+from dalston.gateway.routes import openai
 from dalston.gateway.schemas import (
     JobCreated,
     JobList,
@@ -18,6 +21,7 @@ from dalston.gateway.schemas import (
     StageInfo,
 )
 from dalston.orchestrator import JobStatus
+from dalston.runtime import Runtime
 from dalston.services.jobs import AudioSource, JobRequest, JobView, stage_timings
 from dalston.transcript.export import CueOptions, ExportFormat, render
 
@@ -30,47 +34,84 @@ _NOT_YET = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobCreated)
+class NativeJobForm(BaseModel):
+    """The multipart fields of a native job (documentation for /docs)."""
+
+    file: bytes | None = Field(default=None, description="Audio or video file")
+    audio_url: str | None = Field(default=None, description="http(s) URL to fetch")
+    model: str | None = Field(default=None, description="Model id, or auto")
+    language: str | None = Field(default=None, description="ISO 639-1 code, or auto")
+    timestamps_granularity: str = Field(default="word", description="none|segment|word")
+    vocabulary: str | None = Field(default=None, description="JSON array of terms")
+    name: str | None = Field(default=None, description="Display name")
+    speaker_detection: str | None = Field(default=None, description="none|per_channel")
+    pii_detection: bool | None = None
+    redact_pii_audio: bool | None = None
+
+
+_FORM_SCHEMA = NativeJobForm.model_json_schema()
+_FORM_SCHEMA["properties"]["file"] = {"type": "string", "format": "binary"}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobCreated,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": _FORM_SCHEMA}},
+        }
+    },
+)
 async def create_job(
-    runtime: RuntimeDep,
-    principal: CanWrite,
-    file: Annotated[UploadFile | None, File(description="Audio or video file")] = None,
-    audio_url: Annotated[str | None, Form()] = None,
-    model: Annotated[str | None, Form()] = None,
-    language: Annotated[str | None, Form()] = None,
-    timestamps_granularity: Annotated[str, Form()] = "word",
-    vocabulary: Annotated[str | None, Form(description="JSON array of terms")] = None,
-    name: Annotated[str | None, Form(max_length=255)] = None,
-    speaker_detection: Annotated[str | None, Form()] = None,
-    pii_detection: Annotated[str | None, Form()] = None,
-    redact_pii_audio: Annotated[str | None, Form()] = None,
+    request: Request, runtime: RuntimeDep, principal: CanWrite
+) -> JobCreated | Response:
+    """Create a native job (201), or answer an OpenAI-style request synchronously."""
+    async with request.form(max_files=4, max_fields=200) as form:
+        fields = FormFields(form)
+        if openai.is_openai_request(fields):
+            return await openai.transcribe(
+                fields, runtime=runtime, principal=principal, task="transcribe"
+            )
+        return await _create_native_job(fields, runtime=runtime, principal=principal)
+
+
+async def _create_native_job(
+    fields: FormFields, *, runtime: Runtime, principal: Principal
 ) -> JobCreated:
-    for field, value in (
-        ("pii_detection", pii_detection),
-        ("redact_pii_audio", redact_pii_audio),
-    ):
-        default, engine = _NOT_YET[field]
-        if value is not None and value.strip().lower() not in (default, ""):
+    for field, (default, engine) in _NOT_YET.items():
+        value = fields.text(field)
+        if value is not None and value.lower() != default:
             raise InvalidRequest(
                 f"{field}={value!r} needs the {engine} stage, whose engine is not "
                 "installed on this server.",
                 param=field,
             )
-    request = JobRequest(
-        model=model or None,
-        language=language or None,
-        timestamps_granularity=timestamps_granularity,
-        vocabulary=_parse_vocabulary(vocabulary),
+    name = fields.text("name")
+    if name and len(name) > 255:
+        raise InvalidRequest("name takes at most 255 characters.", param="name")
+    job_request = JobRequest(
+        model=fields.text("model"),
+        language=fields.text("language"),
+        timestamps_granularity=fields.text("timestamps_granularity") or "word",
+        vocabulary=tuple(fields.strings("vocabulary")),
         display_name=name,
-        speaker_detection=(speaker_detection or "none").strip().lower(),
+        speaker_detection=(fields.text("speaker_detection") or "none").lower(),
     )
+    upload = fields.file("file")
     source = AudioSource(
-        upload=file.file if file is not None else None,
-        filename=file.filename if file is not None else None,
-        url=audio_url or None,
+        upload=upload.file if upload is not None else None,
+        filename=upload.filename if upload is not None else None,
+        url=fields.text("audio_url"),
     )
+    unknown = fields.unread()
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown field(s): {', '.join(unknown)}.", param=unknown[0]
+        )
     job = await runtime.jobs.submit(
-        tenant_id=principal.tenant_id, request=request, source=source
+        tenant_id=principal.tenant_id, request=job_request, source=source
     )
     return JobCreated(
         id=job.id,
@@ -167,21 +208,6 @@ async def export_job(
         media_type=fmt.media_type,
         headers={"Content-Disposition": f'attachment; filename="{job_id}.{fmt.value}"'},
     )
-
-
-def _parse_vocabulary(raw: str | None) -> tuple[str, ...]:
-    if raw is None or not raw.strip():
-        return ()
-    try:
-        terms = json.loads(raw)
-    except json.JSONDecodeError:
-        # Also accept a plain comma-separated list.
-        return tuple(t.strip() for t in raw.split(",") if t.strip())
-    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-        raise InvalidRequest(
-            "vocabulary must be a JSON array of strings.", param="vocabulary"
-        )
-    return tuple(terms)
 
 
 def _job_response(view: JobView) -> JobResponse:
