@@ -8,7 +8,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install dev test lint fmt stop bench clean
 
-install: $(STAMP)
+NODE_CLIENTS := tests/compat/node/node_modules/.installed
+
+install: $(STAMP) $(if $(shell command -v npm),$(NODE_CLIENTS))
 
 # Re-installs only when pyproject.toml changes; the venv is created if missing.
 $(STAMP): pyproject.toml
@@ -16,6 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[models,base,dev]'
 	@touch $(STAMP)
+
+# The official JS SDKs that the compatibility tests drive (skipped without Node).
+$(NODE_CLIENTS): tests/compat/node/package.json tests/compat/node/package-lock.json
+	cd tests/compat/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_CLIENTS)
 
 dev: install
 	$(BIN)/dalston serve --host $(HOST) --port $(PORT)

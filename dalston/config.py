@@ -91,6 +91,38 @@ class Settings(BaseSettings):
         description="Where joined / downloaded models go (data_dir/models).",
     )
 
+    # --- compatibility dialects -------------------------------------------------
+    elevenlabs_models: dict[str, str] = Field(
+        default_factory=lambda: {"scribe_v1": "auto", "scribe_v2": "auto"},
+        description="ElevenLabs model_id -> Dalston model id ('auto': the default).",
+    )
+    openai_models: dict[str, str] = Field(
+        default_factory=lambda: {
+            name: "auto"
+            for name in (
+                "whisper-1",
+                "gpt-4o-transcribe",
+                "gpt-4o-mini-transcribe",
+                "gpt-4o-mini-transcribe-2025-12-15",
+                "gpt-transcribe",
+            )
+        },
+        description="OpenAI model -> Dalston model id ('auto': the default).",
+    )
+    multilingual_model: str = Field(
+        default="whisper-base",
+        description="Used for 'auto' when the request needs more than English "
+        "(another language, translation, language detection).",
+    )
+    sync_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=600.0, description="How long a synchronous request waits for its job."
+    )
+    webhook_secret: str | None = Field(
+        default=None, description="HMAC secret for signing webhook deliveries."
+    )
+    webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    webhook_backoff_s: Annotated[float, Field(ge=0)] = 2.0
+
     # --- orchestration --------------------------------------------------------
     task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0

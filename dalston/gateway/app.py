@@ -12,7 +12,7 @@ from dalston import __version__
 from dalston.config import Settings
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
-from dalston.gateway.routes import jobs, keys, models, system
+from dalston.gateway.routes import elevenlabs, jobs, keys, models, openai, system
 from dalston.runtime import Runtime
 
 
@@ -41,6 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    for module in (system, jobs, models, keys):
+    for module in (system, jobs, openai, elevenlabs, models, keys):
         app.include_router(module.router)
     return app
