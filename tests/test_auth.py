@@ -78,3 +78,27 @@ def test_revoked_key_is_refused(client: httpx.Client, server: ServerProcess) -> 
 def test_admin_key_file_is_private(server: ServerProcess) -> None:
     mode = (server.data_dir / "admin_key").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_single_use_token_works_once(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    created = client.post("/auth/tokens", json={"ttl": 60, "scopes": ["jobs:read"]})
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    assert token.startswith("tk_") and created.json()["scopes"] == ["jobs:read"]
+    with httpx.Client(base_url=server.url) as anon:
+        first = anon.get("/v1/audio/transcriptions", params={"token": token})
+        assert first.status_code == 200
+        again = anon.get("/v1/audio/transcriptions", params={"token": token})
+        assert again.status_code == 401
+
+
+def test_token_cannot_exceed_its_issuer(
+    client: httpx.Client, server: ServerProcess
+) -> None:
+    reader = _new_key(client, ["jobs:read"])
+    with server.client(reader) as limited:
+        created = limited.post("/auth/tokens", json={"scopes": ["jobs:write"]})
+        assert created.status_code == 201
+        assert created.json()["scopes"] == []  # not granted: the issuer lacks it

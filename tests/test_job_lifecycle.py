@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from dalston.eval.scoring import wer
-from tests.audio_fixtures import JFK, long_speech_wav
+from tests.audio_fixtures import DATA, JFK, long_speech_wav
 from tests.server import ServerProcess, submit, wait_for_job
 
 JFK_TEXT = (
@@ -136,3 +136,21 @@ def test_engine_failure_fails_the_job_with_its_reason(
     assert "whisper-small" in job["error"] or "faster-whisper-small" in job["error"]
     transcribe = job["stages"][1]
     assert transcribe["status"] == "failed" and transcribe["error"]
+
+
+def test_per_channel_speakers(server: ServerProcess) -> None:
+    stereo = DATA / "fw_stereo_diarization.wav"
+    refs = [(DATA / f"fw_stereo_diarization.ch{i}.txt").read_text() for i in (0, 1)]
+    with server.client() as client:
+        job = wait_for_job(
+            client, submit(client, stereo, speaker_detection="per_channel")
+        )
+    assert job["status"] == "completed", job
+    assert [s["channel"] for s in job["speakers"]] == [0, 1]
+    for channel, reference in enumerate(refs):
+        said = " ".join(
+            s["text"]
+            for s in job["segments"]
+            if s["speaker"] == f"SPEAKER_{channel:02d}"
+        )
+        assert wer([reference], [said]) <= 0.15, (channel, said)
