@@ -7,12 +7,13 @@ folder under ``DALSTON_DATA_DIR``. Distributed mode is selected by pointing
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk.base import EngineConfig
@@ -82,13 +83,15 @@ class Settings(BaseSettings):
         description="Audio longer than this is decoded with VAD-batched inference.",
     )
     vad_batch_size: Annotated[int, Field(ge=1, le=256)] = 8
-    model_dirs: list[Path] = Field(
+    model_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
-        description="Folders whose sub-folders are CTranslate2 models, served by name.",
+        description="Folders whose sub-folders are CTranslate2 models, served by "
+        "name; in the environment a list separated by ':' or ','.",
     )
     model_cache_dir: Path | None = Field(
         default=None,
-        description="Where joined / downloaded models go (data_dir/models).",
+        description="Where models joined from packages go (data_dir/models); hub "
+        "downloads use the Hugging Face cache (HF_HOME).",
     )
 
     # --- compatibility dialects -------------------------------------------------
@@ -128,6 +131,13 @@ class Settings(BaseSettings):
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0
     task_timeout_s: Annotated[float, Field(gt=0)] = 3600.0
     queue_max_size: Annotated[int, Field(ge=1)] = 10_000
+
+    @field_validator("model_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p for p in re.split(r"[:,]", value) if p.strip()]
+        return value
 
     @field_validator("data_dir", mode="after")
     @classmethod

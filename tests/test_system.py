@@ -29,4 +29,4 @@ def test_models_list_and_get(client: httpx.Client) -> None:
     assert by_id["whisper-base"]["status"] == "ready"
     assert client.get("/v1/models/whisper-base").json()["languages"] is None
     missing = client.get("/v1/models/nope")
-    assert missing.status_code == 400
+    assert missing.status_code == 404

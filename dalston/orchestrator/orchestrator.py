@@ -130,7 +130,7 @@ class Orchestrator:
             for task in job.tasks:
                 if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
                     # The in-flight try was lost with the process: dispatch again.
-                    task.status = TaskStatus.WAITING
+                    _move_task(task, TaskStatus.WAITING)
         await self._advance(job_id)
 
     # --- commands -------------------------------------------------------------
@@ -177,7 +177,7 @@ class Orchestrator:
                     return  # a stale or repeated delivery: already applied
                 retry = self._apply(job, task, event)
             if retry:
-                self._schedule_retry(event.job_id, event.task_id)
+                self._schedule_retry(event.job_id, event.task_id, event.attempt)
             else:
                 await self._advance(event.job_id)
         self._notify(event.job_id)
@@ -242,9 +242,11 @@ class Orchestrator:
         _move_task(task, TaskStatus.FAILED)
         return False
 
-    def _schedule_retry(self, job_id: str, task_id: str) -> None:
+    def _schedule_retry(self, job_id: str, task_id: str, attempt: int) -> None:
+        delay = self.retry_backoff_s * 2 ** max(attempt - 1, 0)  # 1x, 2x, 4x ...
+
         async def _later() -> None:
-            await asyncio.sleep(self.retry_backoff_s)
+            await asyncio.sleep(delay)
             async with self._lock:
                 await self._dispatch_one(job_id, task_id)
 

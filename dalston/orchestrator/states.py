@@ -53,13 +53,16 @@ _JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
 _TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
     TaskStatus.WAITING: {TaskStatus.QUEUED, TaskStatus.CANCELLED},
     # QUEUED -> QUEUED: re-delivered after a restart.
+    # -> WAITING: recovery after a restart re-plans lost in-flight work.
     TaskStatus.QUEUED: {
+        TaskStatus.WAITING,
         TaskStatus.QUEUED,
         TaskStatus.RUNNING,
         TaskStatus.CANCELLED,
         TaskStatus.FAILED,
     },
     TaskStatus.RUNNING: {
+        TaskStatus.WAITING,
         TaskStatus.SUCCEEDED,
         TaskStatus.FAILED,
         TaskStatus.QUEUED,  # retry, or recovered after a crash

@@ -12,6 +12,7 @@ from dalston.auth import Principal
 from dalston.errors import Conflict, InvalidRequest
 from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
 from dalston.gateway.forms import FormFields
+from dalston.gateway.metrics import JOBS_SUBMITTED
 from dalston.gateway.routes import openai
 from dalston.gateway.schemas import (
     JobCreated,
@@ -113,6 +114,7 @@ async def _create_native_job(
     job = await runtime.jobs.submit(
         tenant_id=principal.tenant_id, request=job_request, source=source
     )
+    JOBS_SUBMITTED.inc()
     return JobCreated(
         id=job.id,
         status=job.status,
@@ -231,6 +233,6 @@ def _job_response(view: JobView) -> JobResponse:
         response.text = transcript.text
         response.segments = transcript.segments
         response.speakers = transcript.speakers
-        if job.params.get("timestamps_granularity", "word") == "word":
+        if job.params.get("timestamps_granularity", "word") in ("word", "character"):
             response.words = transcript.words
     return response

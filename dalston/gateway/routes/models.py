@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter
 
 from dalston.catalog import ModelEntry
+from dalston.errors import InvalidRequest, NotFound
 from dalston.gateway.deps import PrincipalDep, RuntimeDep
 from dalston.gateway.schemas import ModelInfo, ModelList
 
@@ -37,5 +38,8 @@ async def list_models(runtime: RuntimeDep, _: PrincipalDep) -> ModelList:
 
 @router.get("/{model_id:path}", response_model=ModelInfo)
 async def get_model(model_id: str, runtime: RuntimeDep, _: PrincipalDep) -> ModelInfo:
-    entry = await asyncio.to_thread(runtime.catalog.get, model_id)
+    try:
+        entry = await asyncio.to_thread(runtime.catalog.get, model_id)
+    except InvalidRequest as exc:
+        raise NotFound(exc.message, param="model_id") from None
     return _info(entry)
