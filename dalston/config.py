@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     webhook_backoff_s: Annotated[float, Field(ge=0)] = 2.0
 
+    # --- realtime -------------------------------------------------------------------
+    realtime_capacity: Annotated[int, Field(ge=0, le=256)] = Field(
+        default=4, description="Live sessions this process serves at once (0: none)."
+    )
+    realtime_threads: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=2, description="Inference threads shared by this process's streams."
+    )
+    realtime_beam_size: Annotated[int, Field(ge=1, le=8)] = 1
+    realtime_max_lag_s: Annotated[float, Field(gt=0)] = 10.0
+
     # --- orchestration --------------------------------------------------------
     task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0

@@ -4,6 +4,7 @@ database, storage, queue, orchestrator and in-process engine runners."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -19,12 +20,16 @@ from dalston.engine_sdk import EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, engine_class
 from dalston.orchestrator import Orchestrator
 from dalston.queue import InProcessQueue, TaskQueue
+from dalston.realtime_sdk.decoder import StreamDecoder
+from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
+from dalston.services.realtime_sessions import SessionRecords
 from dalston.storage import ArtifactStore, LocalArtifactStore
 
 log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
+_RETENTION_SWEEP_S = 60.0
 
 
 @dataclass
@@ -37,9 +42,12 @@ class Runtime:
     catalog: ModelCatalog
     orchestrator: Orchestrator
     jobs: JobService
+    router: SessionRouter
+    realtime_records: SessionRecords
     runners: list[EngineRunner] = field(default_factory=list)
     admin_key: str | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -72,6 +80,8 @@ class Runtime:
             catalog=catalog,
             orchestrator=orchestrator,
             jobs=jobs,
+            router=SessionRouter(),
+            realtime_records=SessionRecords(sessions=sessions, storage=storage),
         )
 
     async def start(self) -> None:
@@ -96,6 +106,33 @@ class Runtime:
             self._spawn(runner.run(), f"engine {engine_id}")
         await self.orchestrator.recover()
         self._spawn(self.orchestrator.run(), "orchestrator")
+        if self.settings.realtime_capacity:
+            decoder = StreamDecoder(
+                config,
+                self.catalog,
+                threads=self.settings.realtime_threads,
+                beam_size=self.settings.realtime_beam_size,
+            )
+            await asyncio.to_thread(decoder.load, self.settings.default_model)
+            self.router.register(
+                RealtimeWorker(
+                    id="embedded",
+                    capacity=self.settings.realtime_capacity,
+                    decoder=decoder,
+                )
+            )
+        self._spawn(self._sweep_retention(), "retention")
+
+    async def _sweep_retention(self) -> None:
+        while True:
+            try:
+                await self.realtime_records.purge_expired()
+            except Exception:
+                log.warning("retention sweep failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), _RETENTION_SWEEP_S)
+            if self._stopping.is_set():
+                return
 
     def _spawn(self, coro: object, name: str) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
@@ -130,6 +167,7 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop quickly: running tasks are abandoned and re-run after restart."""
+        self._stopping.set()
         self.orchestrator.stop()
         for runner in self.runners:
             runner.stop(abandon=True)
@@ -139,4 +177,7 @@ class Runtime:
                 task.cancel()
         for runner in self.runners:
             runner.engine.close()
+        for worker in list(self.router.workers.values()):
+            worker.decoder.close()
+            self.router.unregister(worker.id)
         await self.db.dispose()

@@ -10,9 +10,20 @@ from fastapi import FastAPI
 
 from dalston import __version__
 from dalston.config import Settings
+from dalston.gateway import console
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
-from dalston.gateway.routes import elevenlabs, jobs, keys, models, openai, system
+from dalston.gateway.realtime import native as realtime_native
+from dalston.gateway.routes import (
+    elevenlabs,
+    job_audio,
+    jobs,
+    keys,
+    models,
+    openai,
+    realtime,
+    system,
+)
 from dalston.runtime import Runtime
 
 
@@ -41,6 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    for module in (system, jobs, openai, elevenlabs, models, keys):
+    for module in (
+        system,
+        jobs,
+        job_audio,
+        openai,
+        elevenlabs,
+        realtime,
+        models,
+        keys,
+        console,
+    ):
         app.include_router(module.router)
+    app.include_router(realtime_native.router)
     return app

@@ -263,7 +263,7 @@ class JobService:
         if since is not None:
             query = query.where(Job.created_at >= since)
         if cursor:
-            created, last_id = _decode_cursor(cursor)
+            created, last_id = decode_cursor(cursor)
             query = query.where(
                 or_(
                     Job.created_at < created,
@@ -275,7 +275,11 @@ class JobService:
             rows = list((await session.scalars(query)).all())
         has_more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1]) if has_more and rows else None
+        next_cursor = (
+            encode_cursor(rows[-1].created_at, rows[-1].id)
+            if has_more and rows
+            else None
+        )
         return rows, next_cursor, has_more
 
     # --- change ---------------------------------------------------------------
@@ -375,12 +379,13 @@ def _display_name(source: AudioSource) -> str | None:
     return None
 
 
-def _encode_cursor(job: Job) -> str:
-    raw = json.dumps([job.created_at.isoformat(), job.id]).encode()
+def encode_cursor(created: datetime, row_id: str) -> str:
+    """An opaque cursor for keyset pagination over (time, id), newest first."""
+    raw = json.dumps([created.isoformat(), row_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, job_id = json.loads(base64.urlsafe_b64decode(padded))

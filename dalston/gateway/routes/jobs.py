@@ -71,7 +71,7 @@ async def create_job(
     """Create a native job (201), or answer an OpenAI-style request synchronously."""
     async with request.form(max_files=4, max_fields=200) as form:
         fields = FormFields(form)
-        if openai.is_openai_request(fields):
+        if openai.is_openai_request(fields, request):
             return await openai.transcribe(
                 fields, runtime=runtime, principal=principal, task="transcribe"
             )

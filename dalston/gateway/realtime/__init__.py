@@ -1,0 +1,1 @@
+"""Live transcription over WebSockets: one driver, one adapter per protocol."""

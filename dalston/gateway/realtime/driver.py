@@ -1,0 +1,316 @@
+"""Runs one WebSocket stream for any protocol: authentication, a slot from the
+session router, the session's tasks, the record, and a clean close on every path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from dalston.auth import Principal, Scope, lookup_key
+from dalston.auth.keys import ALL_SCOPES, DEFAULT_TENANT
+from dalston.auth.tokens import consume_token
+from dalston.config import AuthMode
+from dalston.realtime_sdk.audio import TARGET_RATE
+from dalston.realtime_sdk.events import Event
+from dalston.realtime_sdk.router import NoCapacity
+from dalston.realtime_sdk.session import LagExceeded, SessionConfig, StreamingSession
+from dalston.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Close(int, Enum):
+    NORMAL = 1000
+    POLICY = 1008
+    BAD_CREDENTIALS = 4001
+    MISSING_SCOPE = 4003
+    LAG_EXCEEDED = 4010
+    INVALID_PARAMETERS = 4400
+    TOO_MANY_SESSIONS = 4429
+    NO_CAPACITY = 4503
+
+
+@dataclass
+class StreamError(Exception):
+    """A protocol-level error: sent to the client, then the socket closes if fatal."""
+
+    code: str
+    message: str
+    fatal: bool = False
+    close: Close = Close.INVALID_PARAMETERS
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Action(Enum):
+    NONE = "none"
+    COMMIT = "commit"
+    CLEAR = "clear"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class ClientInput:
+    audio: bytes = b""
+    action: Action = Action.NONE
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    config: SessionConfig
+    store_audio: bool = False
+    retention_days: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter(Protocol):
+    """The wire format of one protocol."""
+
+    name: str
+
+    def begin(self, session: StreamingSession) -> list[dict[str, Any]]: ...
+
+    def parse(self, message: Mapping[str, Any]) -> ClientInput:
+        """A received ASGI message (text or bytes) -> audio and/or an action."""
+        ...
+
+    def render(
+        self, event: Event, session: StreamingSession
+    ) -> list[dict[str, Any]]: ...
+
+    def finish(self, session: StreamingSession) -> list[dict[str, Any]]: ...
+
+    def error(self, error: StreamError) -> dict[str, Any]: ...
+
+
+async def authenticate(websocket: WebSocket, runtime: Runtime) -> Principal:
+    """Header key (Bearer / xi-api-key) or single-use ``token`` query parameter."""
+    if runtime.settings.auth is AuthMode.NONE:
+        return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
+    auth = websocket.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    secret = value.strip() if scheme.lower() == "bearer" else None
+    secret = secret or websocket.headers.get("xi-api-key")
+    principal = None
+    if secret:
+        async with runtime.sessions() as session:
+            principal = await lookup_key(session, secret)
+    elif token := websocket.query_params.get("token"):
+        async with runtime.sessions() as session, session.begin():
+            principal = await consume_token(session, token)
+    if principal is None:
+        raise StreamError(
+            "auth_error",
+            "Invalid or missing credentials: send an API key header or a "
+            "single-use token.",
+            fatal=True,
+            close=Close.BAD_CREDENTIALS,
+        )
+    if not principal.allows(Scope.REALTIME):
+        raise StreamError(
+            "forbidden",
+            "This key lacks the 'realtime' scope.",
+            fatal=True,
+            close=Close.MISSING_SCOPE,
+        )
+    return principal
+
+
+async def refuse(websocket: WebSocket, adapter: Adapter, error: StreamError) -> None:
+    """Report an error on a socket that may not be accepted yet, then close."""
+    if websocket.application_state == WebSocketState.CONNECTING:
+        await websocket.accept()
+    with contextlib.suppress(Exception):
+        await websocket.send_json(adapter.error(error))
+        await websocket.close(code=int(error.close), reason=error.message[:120])
+
+
+async def run_stream(
+    websocket: WebSocket,
+    runtime: Runtime,
+    principal: Principal,
+    request: StreamRequest,
+    adapter: Adapter,
+) -> None:
+    """Serve one accepted socket until the client ends it, leaves, or fails."""
+    session_id = None
+    try:
+        lease_cm = runtime.router.acquire(str(_new_id()))
+        lease = await lease_cm.__aenter__()
+    except NoCapacity as exc:
+        await refuse(
+            websocket,
+            adapter,
+            StreamError("no_capacity", str(exc), fatal=True, close=Close.NO_CAPACITY),
+        )
+        return
+    try:
+        session_id = lease.session_id
+        worker = lease.worker
+        session = StreamingSession(request.config, worker.decoder, session_id)
+        await runtime.realtime_records.open(
+            session_id=session_id,
+            tenant_id=principal.tenant_id,
+            protocol=adapter.name,
+            model=request.config.model,
+            language=request.config.language,
+            worker_id=worker.id,
+            params=request.params,
+        )
+        await _serve(websocket, runtime, session, request, adapter)
+    finally:
+        await lease_cm.__aexit__(None, None, None)
+
+
+async def _serve(
+    websocket: WebSocket,
+    runtime: Runtime,
+    session: StreamingSession,
+    request: StreamRequest,
+    adapter: Adapter,
+) -> None:
+    recording = _Recording() if request.store_audio else None
+    if recording is not None:
+        session.recorder = recording.write
+    status, error_text = "completed", None
+    processor = asyncio.create_task(session.run(), name=f"rt-{session.id}")
+    sender = asyncio.create_task(_forward(websocket, session, adapter))
+    try:
+        for message in adapter.begin(session):
+            await websocket.send_json(message)
+        await _receive(websocket, session, adapter, processor)
+        # The client ended the stream: finish the last utterance, flush, say bye.
+        await processor
+        await sender
+        for message in adapter.finish(session):
+            await websocket.send_json(message)
+        await websocket.close(code=Close.NORMAL)
+    except WebSocketDisconnect:
+        status = "disconnected"
+    except LagExceeded as exc:
+        status, error_text = "failed", str(exc)
+        await _send_error(
+            websocket,
+            adapter,
+            StreamError(
+                "processing_lag", str(exc), fatal=True, close=Close.LAG_EXCEEDED
+            ),
+        )
+    except StreamError as exc:
+        status, error_text = "failed", exc.message
+        await _send_error(websocket, adapter, exc)
+    except Exception as exc:  # a bug must not leak the slot or the record
+        log.exception("realtime session %s failed", session.id)
+        status, error_text = "failed", f"internal error: {type(exc).__name__}"
+        await _send_error(
+            websocket,
+            adapter,
+            StreamError(
+                "internal_error", "Internal error.", fatal=True, close=Close.POLICY
+            ),
+        )
+    finally:
+        for task in (processor, sender):
+            task.cancel()
+        await asyncio.gather(processor, sender, return_exceptions=True)
+        audio_file = recording.close() if recording else None
+        try:
+            await runtime.realtime_records.close(
+                session.id,
+                status=status,
+                audio_seconds=session.received_s,
+                finals=session.finals,
+                error=error_text,
+                audio_file=audio_file,
+                retention_days=request.retention_days,
+            )
+        finally:
+            if audio_file is not None:
+                audio_file.unlink(missing_ok=True)
+
+
+async def _receive(
+    websocket: WebSocket,
+    session: StreamingSession,
+    adapter: Adapter,
+    processor: asyncio.Task[None],
+) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        if processor.done():
+            processor.result()  # re-raise what stopped it
+        try:
+            received = adapter.parse(message)
+        except StreamError as exc:
+            if exc.fatal:
+                raise
+            await websocket.send_json(adapter.error(exc))
+            continue
+        if received.audio:
+            session.push_audio(received.audio)
+        if received.action is Action.COMMIT:
+            session.commit()
+        elif received.action is Action.CLEAR:
+            session.clear()
+        elif received.action is Action.END:
+            session.end()
+            return
+
+
+async def _forward(
+    websocket: WebSocket, session: StreamingSession, adapter: Adapter
+) -> None:
+    while (event := await session.events.get()) is not None:
+        for message in adapter.render(event, session):
+            await websocket.send_json(message)
+
+
+async def _send_error(
+    websocket: WebSocket, adapter: Adapter, error: StreamError
+) -> None:
+    if websocket.application_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(Exception):
+        await websocket.send_json(adapter.error(error))
+        await websocket.close(code=int(error.close), reason=error.message[:120])
+
+
+class _Recording:
+    """The session's 16 kHz audio, written to a temporary WAV as it arrives."""
+
+    def __init__(self) -> None:
+        handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
+        handle.close()
+        self.path = Path(handle.name)
+        self._wave = wave.open(str(self.path), "wb")
+        self._wave.setnchannels(1)
+        self._wave.setsampwidth(2)
+        self._wave.setframerate(TARGET_RATE)
+
+    def write(self, samples: np.ndarray) -> None:
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+        self._wave.writeframes(pcm.tobytes())
+
+    def close(self) -> Path:
+        self._wave.close()
+        return self.path
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())

@@ -1,0 +1,157 @@
+"""Realtime capacity, workers and session records (``/v1/realtime/*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from dalston.errors import NotFound
+from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.services.realtime_sessions import SessionRecords
+
+router = APIRouter(prefix="/v1/realtime", tags=["realtime"])
+
+
+class WorkerInfo(BaseModel):
+    id: str
+    host: str
+    capacity: int
+    active: int
+    models: list[str]
+
+
+class RealtimeStatus(BaseModel):
+    capacity: int
+    active: int
+    available: int
+    workers: int
+
+
+class SessionInfo(BaseModel):
+    id: str
+    protocol: str
+    model: str
+    language: str | None
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    audio_seconds: float
+    transcript: str | None
+    has_audio: bool
+    error: str | None
+    purge_after: datetime | None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionInfo]
+    cursor: str | None
+    has_more: bool
+
+
+def _info(row: Any) -> SessionInfo:
+    return SessionInfo(
+        id=row.id,
+        protocol=row.protocol,
+        model=row.model,
+        language=row.language,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        audio_seconds=row.audio_seconds,
+        transcript=row.transcript,
+        has_audio=row.audio_key is not None,
+        error=row.error,
+        purge_after=row.purge_after,
+    )
+
+
+@router.get("/status", response_model=RealtimeStatus)
+async def realtime_status(runtime: RuntimeDep, _: CanRead) -> RealtimeStatus:
+    r = runtime.router
+    return RealtimeStatus(
+        capacity=r.capacity,
+        active=r.active,
+        available=r.capacity - r.active,
+        workers=len(r.workers),
+    )
+
+
+@router.get("/workers")
+async def realtime_workers(
+    runtime: RuntimeDep, _: CanRead
+) -> dict[str, list[WorkerInfo]]:
+    return {
+        "workers": [
+            WorkerInfo(
+                id=w.id,
+                host=w.host,
+                capacity=w.capacity,
+                active=w.active,
+                models=w.decoder.models.loaded,
+            )
+            for w in runtime.router.workers.values()
+        ]
+    }
+
+
+def _records(runtime: RuntimeDep) -> SessionRecords:
+    return runtime.realtime_records
+
+
+@router.get("/sessions", response_model=SessionList)
+async def list_sessions(
+    runtime: RuntimeDep,
+    principal: CanRead,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> SessionList:
+    rows, next_cursor, has_more = await _records(runtime).list(
+        tenant_id=principal.tenant_id, limit=limit, cursor=cursor
+    )
+    return SessionList(
+        sessions=[_info(r) for r in rows], cursor=next_cursor, has_more=has_more
+    )
+
+
+@router.get("/sessions/{session_id}", response_model=SessionInfo)
+async def get_session(
+    session_id: str, runtime: RuntimeDep, principal: CanRead
+) -> SessionInfo:
+    row = await _records(runtime).get(
+        tenant_id=principal.tenant_id, session_id=session_id
+    )
+    return _info(row)
+
+
+@router.get("/sessions/{session_id}/transcript")
+async def session_transcript(
+    session_id: str, runtime: RuntimeDep, principal: CanRead
+) -> dict[str, Any]:
+    return await _records(runtime).transcript(
+        tenant_id=principal.tenant_id, session_id=session_id
+    )
+
+
+@router.get("/sessions/{session_id}/audio")
+async def session_audio(
+    session_id: str, runtime: RuntimeDep, principal: CanRead
+) -> Response:
+    row = await _records(runtime).get(
+        tenant_id=principal.tenant_id, session_id=session_id
+    )
+    if row.audio_key is None:
+        raise NotFound("This session's audio was not kept (store_audio=true keeps it).")
+    async with runtime.storage.local_path(row.audio_key) as path:
+        return FileResponse(path, media_type="audio/wav", filename=f"{session_id}.wav")
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_session(
+    session_id: str, runtime: RuntimeDep, principal: CanWrite
+) -> Response:
+    await _records(runtime).delete(tenant_id=principal.tenant_id, session_id=session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,333 @@
+"""One live transcription stream: audio in, VAD, partials, finals out.
+
+The socket handler pushes audio and control messages; ``run()`` consumes them in
+order on the session's own task and puts events on ``events``. Inference runs in the
+decoder's thread pool, so a slow stream only delays itself: its backlog (``lag_s``)
+grows, a warning goes out, and past ``max_lag_s`` the session is ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from dalston.realtime_sdk.audio import TARGET_RATE, AudioDecoder, AudioFormat
+from dalston.realtime_sdk.decoder import StreamDecoder, confidence
+from dalston.realtime_sdk.events import (
+    Event,
+    Final,
+    LagWarning,
+    Partial,
+    SpeechEnded,
+    SpeechStarted,
+)
+from dalston.realtime_sdk.stable import StablePrefix
+from dalston.realtime_sdk.vad import WINDOW, StreamingVad
+
+_PREROLL_S = 0.2  # audio kept before the VAD's speech onset
+_TAIL_S = 0.15  # audio kept after the last speech window
+_CONTEXT_CHARS = 200  # previous text given to Whisper as prompt
+
+
+class CommitStrategy(StrEnum):
+    VAD = "vad"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    model: str
+    language: str | None = None
+    audio: AudioFormat = field(default_factory=AudioFormat)
+    commit_strategy: CommitStrategy = CommitStrategy.VAD
+    vad_threshold: float = 0.5
+    silence_s: float = 0.5
+    min_speech_s: float = 0.1
+    interim_results: bool = True
+    word_timestamps: bool = False
+    vocabulary: tuple[str, ...] = ()
+    previous_text: str | None = None
+    partial_interval_s: float = 0.5
+    max_utterance_s: float = 25.0
+    lag_warning_s: float = 2.0
+    max_lag_s: float = 10.0
+
+
+class LagExceeded(Exception):
+    def __init__(self, lag_s: float) -> None:
+        super().__init__(f"processing fell {lag_s:.1f} s behind the audio")
+        self.lag_s = lag_s
+
+
+class _Control(StrEnum):
+    COMMIT = "commit"
+    CLEAR = "clear"
+    END = "end"
+
+
+class StreamingSession:
+    def __init__(
+        self,
+        config: SessionConfig,
+        decoder: StreamDecoder,
+        session_id: str | None = None,
+    ) -> None:
+        self.id = session_id or str(uuid.uuid4())
+        self.config = config
+        self.decoder = decoder
+        # None marks the end of the stream for whoever forwards events.
+        self.events: asyncio.Queue[Event | None] = asyncio.Queue()
+        # Called with each decoded 16 kHz chunk (to keep the audio when asked).
+        self.recorder: Callable[[np.ndarray], None] | None = None
+        self.finals: list[Final] = []
+        self._inbox: asyncio.Queue[tuple[np.ndarray, float] | _Control] = (
+            asyncio.Queue()
+        )
+        self._audio_decoder = AudioDecoder(config.audio)
+        self._vad = StreamingVad()
+        self._stable = StablePrefix()
+        # Samples since the last commit; ``_base`` is the session position of [0].
+        self._audio = np.zeros(0, dtype=np.float32)
+        self._base = 0
+        self._vad_pos = 0  # session sample position the VAD has reached
+        self._received = 0  # session samples received
+        self._arrivals: list[tuple[int, float]] = []  # (sample position, wall time)
+        self._in_speech = False
+        self._speech_start = 0
+        self._speech_run = 0
+        self._silence_run = 0
+        self._heard_speech = False
+        self._last_partial = 0
+        self._last_partial_text = ""
+        self._warned_at = -1e9
+        self._ended = False
+
+    # --- input, from the socket handler ------------------------------------------
+    @property
+    def received_s(self) -> float:
+        return self._received / TARGET_RATE
+
+    @property
+    def lag_s(self) -> float:
+        return (self._received - self._vad_pos) / TARGET_RATE
+
+    def push_audio(self, data: bytes) -> None:
+        """Queue a chunk; raises LagExceeded when the stream is too far behind."""
+        samples = self._audio_decoder.decode(data)
+        if not len(samples):
+            return
+        self._received += len(samples)
+        if self.recorder is not None:
+            self.recorder(samples)
+        self._inbox.put_nowait((samples, time.monotonic()))
+        if self.lag_s > self.config.max_lag_s:
+            raise LagExceeded(self.lag_s)
+
+    def commit(self) -> None:
+        self._inbox.put_nowait(_Control.COMMIT)
+
+    def clear(self) -> None:
+        self._inbox.put_nowait(_Control.CLEAR)
+
+    def end(self) -> None:
+        self._inbox.put_nowait(_Control.END)
+
+    # --- processing, on the session's task --------------------------------------------
+    async def run(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            if item is _Control.END:
+                if self._in_speech or self._heard_speech:
+                    await self._finalize(self._stream_end(), manual=True, answer=False)
+                self._ended = True
+                await self.events.put(None)
+                return
+            if item is _Control.COMMIT:
+                await self._finalize(self._stream_end(), manual=True)
+                continue
+            if item is _Control.CLEAR:
+                self._drop_until(self._received)
+                continue
+            assert not isinstance(item, _Control)
+            samples, arrived = item
+            self._arrivals.append((self._received_before(samples), arrived))
+            self._audio = np.concatenate([self._audio, samples])
+            probabilities = await asyncio.to_thread(self._vad.probabilities, samples)
+            await self._apply_vad(probabilities)
+            self._maybe_warn()
+            if self._inbox.empty():  # partials only when caught up: finals first
+                await self._maybe_partial()
+
+    def _received_before(self, samples: np.ndarray) -> int:
+        return self._base + len(self._audio) + len(samples)
+
+    def _stream_end(self) -> int:
+        return self._base + len(self._audio)
+
+    async def _apply_vad(self, probabilities: np.ndarray) -> None:
+        cfg = self.config
+        min_speech = int(cfg.min_speech_s * TARGET_RATE)
+        min_silence = int(cfg.silence_s * TARGET_RATE)
+        for prob in probabilities:
+            self._vad_pos += WINDOW
+            if not self._in_speech:
+                self._speech_run = (
+                    self._speech_run + WINDOW if prob >= cfg.vad_threshold else 0
+                )
+                if self._speech_run >= min_speech:
+                    self._in_speech = True
+                    self._heard_speech = True
+                    self._silence_run = 0
+                    onset = self._vad_pos - self._speech_run
+                    self._speech_start = max(
+                        self._base, onset - int(_PREROLL_S * TARGET_RATE)
+                    )
+                    self._last_partial = self._vad_pos
+                    await self.events.put(SpeechStarted(round(onset / TARGET_RATE, 3)))
+                continue
+            quiet = prob < max(cfg.vad_threshold - 0.15, 0.05)
+            self._silence_run = self._silence_run + WINDOW if quiet else 0
+            if self._silence_run >= min_silence:
+                end = self._vad_pos - self._silence_run + int(_TAIL_S * TARGET_RATE)
+                self._in_speech = False
+                self._speech_run = 0
+                await self.events.put(SpeechEnded(round(end / TARGET_RATE, 3)))
+                if cfg.commit_strategy is CommitStrategy.VAD:
+                    await self._finalize(end, manual=False)
+            elif (
+                self._vad_pos - self._speech_start >= cfg.max_utterance_s * TARGET_RATE
+            ):
+                # Whisper reads 30 s at a time: cut long speech into utterances.
+                await self._finalize(self._vad_pos, manual=False)
+                self._speech_start = self._vad_pos
+
+    async def _maybe_partial(self) -> None:
+        cfg = self.config
+        if not cfg.interim_results or not self._in_speech:
+            return
+        if self._vad_pos - self._last_partial < cfg.partial_interval_s * TARGET_RATE:
+            return
+        self._last_partial = self._vad_pos
+        start = (
+            self._speech_start
+            if cfg.commit_strategy is CommitStrategy.VAD
+            else self._first_speech()
+        )
+        audio = self._slice(start, self._vad_pos)
+        decoded = await self.decoder.decode(
+            audio,
+            model_id=cfg.model,
+            language=cfg.language,
+            prompt=self._prompt(),
+            hotwords=self._hotwords(),
+            word_timestamps=False,
+        )
+        text = self._stable.update(decoded.text.split())
+        if text and text != self._last_partial_text:
+            self._last_partial_text = text
+            await self.events.put(
+                Partial(
+                    text=text,
+                    start=round(start / TARGET_RATE, 3),
+                    end=round(self._vad_pos / TARGET_RATE, 3),
+                )
+            )
+
+    def _first_speech(self) -> int:
+        return self._speech_start if self._heard_speech else self._base
+
+    async def _finalize(self, end: int, *, manual: bool, answer: bool = True) -> None:
+        """Decode the utterance ending at ``end`` and emit its final."""
+        cfg = self.config
+        if manual and cfg.commit_strategy is CommitStrategy.MANUAL:
+            start = self._base
+        else:
+            start = (
+                self._speech_start if (self._in_speech or not manual) else self._base
+            )
+        heard = self._heard_speech or self._in_speech
+        ready_at = self._arrival_of(end)
+        final: Final | None = None
+        if heard and end > start:
+            decoded = await self.decoder.decode(
+                self._slice(start, end),
+                model_id=cfg.model,
+                language=cfg.language,
+                prompt=self._prompt(),
+                hotwords=self._hotwords(),
+                word_timestamps=cfg.word_timestamps,
+            )
+            offset = start / TARGET_RATE
+            if decoded.text:
+                final = Final(
+                    text=decoded.text,
+                    start=round(offset, 3),
+                    end=round(end / TARGET_RATE, 3),
+                    language=decoded.language,
+                    language_probability=decoded.language_probability,
+                    confidence=confidence(decoded.avg_logprob),
+                    words=tuple(
+                        type(w)(
+                            w.text,
+                            round(w.start + offset, 3),
+                            round(w.end + offset, 3),
+                            w.probability,
+                        )
+                        for w in decoded.words
+                    ),
+                    latency_s=round(time.monotonic() - ready_at, 3),
+                )
+        if final is None and manual and answer:
+            # A manual commit always gets an answer, even for silence.
+            final = Final("", start / TARGET_RATE, end / TARGET_RATE, None, None, None)
+        if final is not None:
+            if final.text:
+                self.finals.append(final)
+            await self.events.put(final)
+        self._drop_until(end)
+
+    def _drop_until(self, position: int) -> None:
+        keep_from = max(position - self._base, 0)
+        self._audio = self._audio[keep_from:]
+        self._base += keep_from
+        self._arrivals = [(p, t) for p, t in self._arrivals if p > self._base]
+        self._stable.reset()
+        self._last_partial_text = ""
+        self._heard_speech = self._in_speech
+        if self._in_speech:
+            self._speech_start = max(self._speech_start, self._base)
+
+    def _arrival_of(self, position: int) -> float:
+        for pos, wall in self._arrivals:
+            if pos >= position:
+                return wall
+        return time.monotonic()
+
+    def _slice(self, start: int, end: int) -> np.ndarray:
+        return self._audio[max(start - self._base, 0) : max(end - self._base, 0)]
+
+    def _prompt(self) -> str | None:
+        if self.finals:
+            return " ".join(f.text for f in self.finals)[-_CONTEXT_CHARS:]
+        return self.config.previous_text
+
+    def _hotwords(self) -> str | None:
+        return ", ".join(self.config.vocabulary) if self.config.vocabulary else None
+
+    def _maybe_warn(self) -> None:
+        lag = self.lag_s
+        now = time.monotonic()
+        if lag > self.config.lag_warning_s and now - self._warned_at > 5.0:
+            self._warned_at = now
+            self.events.put_nowait(LagWarning(round(lag, 2)))
+
+    # --- summary ----------------------------------------------------------------------
+    @property
+    def transcript(self) -> str:
+        return " ".join(f.text for f in self.finals)

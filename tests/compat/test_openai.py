@@ -1,0 +1,574 @@
+"""The OpenAI dialect, driven by the official SDKs against a real server.
+
+- openai Python SDK: every response format, word/segment granularities, logprobs,
+  streaming, translation, language detection, and the exceptions it raises.
+- openai Node SDK: one call from ``node/openai_transcribe.mjs`` (chunked upload).
+- The captured SDK requests (``captures/005-009, 015-017``) replayed byte for byte.
+
+Transcripts of real speech are checked by WER, never against fixed strings.
+English requests send ``language=en`` so they run on the fast English-only default
+model; requests without a language run on the multilingual model.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from dalston.eval.scoring import wer
+from tests.server import ServerProcess, wait_for_job
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CAPTURES = Path(__file__).resolve().parent / "captures"
+NODE_DIR = Path(__file__).resolve().parent / "node"
+JFK = DATA / "whisper_jfk.flac"
+LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
+GERMAN = DATA / "pv_de.wav"
+
+
+def _ref(path: Path) -> str:
+    return path.with_suffix(".txt").read_text().strip()
+
+
+def _wer(path: Path, text: str, language: str = "en") -> float:
+    """WER of ``text`` against the clip's reference, printed for the log."""
+    score = wer([_ref(path)], [text], language=language)
+    print(f"{path.name}: WER {score:.3f} for {text!r}")
+    return score
+
+
+@pytest.fixture(scope="module")
+def oai(server: ServerProcess) -> Iterator[openai.OpenAI]:
+    client = openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=server.admin_key, max_retries=0
+    )
+    yield client
+    client.close()
+
+
+def _native_job(client: httpx.Client, job_id: str) -> dict[str, Any]:
+    response = client.get(f"/v1/audio/transcriptions/{job_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- response formats ---------------------------------------------------------------
+def test_json_is_listed_as_a_native_job(
+    oai: openai.OpenAI, client: httpx.Client
+) -> None:
+    raw = oai.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=JFK.open("rb"), language="en"
+    )
+    assert raw.headers["content-type"] == "application/json"
+    result = raw.parse()
+    assert isinstance(result, openai.types.audio.Transcription)
+    assert _wer(JFK, result.text) <= 0.15, result.text
+    assert result.usage is not None and result.usage.type == "duration"
+    assert result.usage.seconds == pytest.approx(11.0, abs=0.1)
+    assert result.logprobs is None
+    # The synchronous job is kept as an ordinary job, with its transcript.
+    job = _native_job(client, raw.headers["x-dalston-job-id"])
+    assert job["status"] == "completed"
+    assert job["model"] == "whisper-tiny.en"
+    assert job["text"] == result.text
+    listed = client.get("/v1/audio/transcriptions", params={"limit": 100}).json()
+    assert job["id"] in {j["id"] for j in listed["jobs"]}
+
+
+def test_verbose_json_words_and_segments(oai: openai.OpenAI) -> None:
+    result = oai.audio.transcriptions.create(
+        model="whisper-1",
+        file=JFK.open("rb"),
+        language="en",
+        prompt="President Kennedy's inaugural address.",
+        temperature=0,
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
+    )
+    assert isinstance(result, openai.types.audio.TranscriptionVerbose)
+    assert result.language == "english"
+    assert result.duration == pytest.approx(11.0, abs=0.1)
+    assert result.model_dump()["task"] == "transcribe"
+    assert _wer(JFK, result.text) <= 0.15, result.text
+    assert result.segments and result.words
+    raw_segments = result.model_dump()["segments"]
+    for index, segment in enumerate(raw_segments):
+        assert set(segment) >= {
+            "id",
+            "seek",
+            "start",
+            "end",
+            "text",
+            "tokens",
+            "temperature",
+            "avg_logprob",
+            "compression_ratio",
+            "no_speech_prob",
+        }
+        assert segment["id"] == index
+        assert isinstance(segment["seek"], int)
+        assert 0 <= segment["start"] < segment["end"]
+        assert segment["text"].startswith(" ")  # Whisper's leading space
+        assert segment["tokens"] and all(isinstance(t, int) for t in segment["tokens"])
+        assert segment["avg_logprob"] <= 0
+        assert 0 <= segment["no_speech_prob"] <= 1
+        assert segment["compression_ratio"] > 0
+        assert 0 <= segment["temperature"] <= 1
+    assert " ".join(s.text.strip() for s in result.segments) == result.text
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts)
+    assert all(w.start <= w.end <= result.duration + 0.5 for w in result.words)
+    assert " ".join(w.word for w in result.words) == result.text
+
+
+def test_verbose_json_granularity_selects_fields(oai: openai.OpenAI) -> None:
+    words_only = oai.audio.transcriptions.create(
+        model="whisper-1",
+        file=LIBRI.open("rb"),
+        language="en",
+        response_format="verbose_json",
+        timestamp_granularities=["word"],
+    )
+    assert words_only.words and words_only.segments is None
+    default = oai.audio.transcriptions.create(
+        model="whisper-1",
+        file=LIBRI.open("rb"),
+        languages=["en"],  # one possible language: used as the language
+        keywords=["wizard", "curtain"],  # Whisper hotwords
+        chunking_strategy="auto",
+        response_format="verbose_json",
+    )
+    assert default.language == "english"
+    assert default.segments and default.words is None
+    for result in (words_only, default):
+        assert _wer(LIBRI, result.text) <= 0.25, result.text
+
+
+@pytest.mark.parametrize("fmt", ["text", "srt", "vtt"])
+def test_text_formats(oai: openai.OpenAI, fmt: str) -> None:
+    raw = oai.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=JFK.open("rb"), language="en", response_format=fmt
+    )
+    assert raw.headers["content-type"] == "text/plain; charset=utf-8"
+    body = raw.parse()
+    assert isinstance(body, str)
+    if fmt == "srt":
+        assert body.startswith("1\n00:00:00,")
+        text = " ".join(
+            line
+            for line in body.splitlines()
+            if line and not line.isdigit() and "-->" not in line
+        )
+    elif fmt == "vtt":
+        assert body.startswith("WEBVTT\n\n00:00:00.")
+        text = " ".join(
+            line for line in body.splitlines()[1:] if line and "-->" not in line
+        )
+    else:
+        text = body
+    assert _wer(JFK, text) <= 0.15, body
+
+
+def test_json_logprobs(oai: openai.OpenAI) -> None:
+    result = oai.audio.transcriptions.create(
+        model="gpt-4o-transcribe",
+        file=LIBRI.open("rb"),
+        language="en",
+        include=["logprobs"],
+    )
+    assert _wer(LIBRI, result.text) <= 0.25, result.text
+    assert result.logprobs
+    assert " ".join(p.token or "" for p in result.logprobs) == result.text
+    for entry in result.logprobs:
+        assert entry.logprob is not None and entry.logprob <= 0
+        assert bytes(int(b) for b in entry.bytes or []) == (entry.token or "").encode()
+
+
+def test_stream(oai: openai.OpenAI) -> None:
+    raw = oai.audio.transcriptions.with_raw_response.create(
+        model="gpt-4o-mini-transcribe",
+        file=JFK.open("rb"),
+        language="en",
+        stream=True,
+        include=["logprobs"],
+        chunking_strategy={"type": "server_vad", "threshold": 0.5},
+    )
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    events = list(raw.parse())
+    types = [e.type for e in events]
+    assert types[-1] == "transcript.text.done"
+    assert types[:-1] and set(types[:-1]) == {"transcript.text.delta"}
+    done = events[-1]
+    assert isinstance(done, openai.types.audio.TranscriptionTextDoneEvent)
+    deltas = "".join(
+        e.delta
+        for e in events
+        if isinstance(e, openai.types.audio.TranscriptionTextDeltaEvent)
+    )
+    assert deltas == done.text
+    assert _wer(JFK, done.text) <= 0.15, done.text
+    assert done.logprobs and all(
+        p.logprob is not None and p.logprob <= 0 for p in done.logprobs
+    )
+
+
+def test_stream_error_is_an_sse_error_event(oai: openai.OpenAI) -> None:
+    # An unknown hub repo is accepted at submit and fails when the engine loads it
+    # (the test server is offline), so the error arrives after the stream began.
+    stream = oai.audio.transcriptions.create(
+        model="dalston-test/no-such-model", file=LIBRI.open("rb"), stream=True
+    )
+    with pytest.raises(openai.APIError, match="failed"):
+        list(stream)
+    with pytest.raises(openai.InternalServerError) as info:
+        oai.audio.transcriptions.create(
+            model="dalston-test/no-such-model", file=LIBRI.open("rb")
+        )
+    assert info.value.response.headers["x-should-retry"] == "false"
+
+
+# --- languages -------------------------------------------------------------------
+# The SDK marks audio.translations deprecated; the endpoint still exists.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_translation_german_to_english(oai: openai.OpenAI) -> None:
+    result = oai.audio.translations.create(
+        model="whisper-1", file=GERMAN.open("rb"), response_format="verbose_json"
+    )
+    print(f"translation of {GERMAN.name}: {result.text!r}")
+    assert result.model_dump()["task"] == "translate"
+    assert result.language == "german"  # the detected source language
+    words = result.text.split()
+    assert len(words) >= 5
+    assert sum(w.isascii() for w in words) / len(words) >= 0.9
+    english = {"the", "a", "an", "of", "in", "was", "as", "this", "is", "used"}
+    assert len({w.strip(".,").lower() for w in words} & english) >= 2, result.text
+    assert _wer(GERMAN, result.text, language="de") >= 0.7  # not German
+    plain = oai.audio.translations.create(
+        model="whisper-1", file=GERMAN.open("rb"), response_format="text"
+    )
+    assert plain.strip() and plain.isascii()
+
+
+def test_auto_detects_language_with_the_multilingual_model(
+    oai: openai.OpenAI, client: httpx.Client
+) -> None:
+    raw = oai.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=GERMAN.open("rb"), response_format="verbose_json"
+    )
+    result = raw.parse()
+    assert result.language == "german"
+    assert _wer(GERMAN, result.text, language="de") <= 0.5
+    job = _native_job(client, raw.headers["x-dalston-job-id"])
+    assert job["model"] == "whisper-base"
+    assert job["language_code"] == "de"
+
+
+def test_sdk_with_a_dalston_model_id(oai: openai.OpenAI, client: httpx.Client) -> None:
+    # No OpenAI-only field: the SDK's headers mark the request as OpenAI-style.
+    raw = oai.audio.transcriptions.with_raw_response.create(
+        model="whisper-tiny.en", file=LIBRI.open("rb")
+    )
+    assert raw.http_response.status_code == 200
+    assert _wer(LIBRI, raw.parse().text) <= 0.25
+    assert _native_job(client, raw.headers["x-dalston-job-id"])["model"] == (
+        "whisper-tiny.en"
+    )
+
+
+def test_native_job_creation_still_works(client: httpx.Client) -> None:
+    with LIBRI.open("rb") as audio:
+        response = client.post(
+            "/v1/audio/transcriptions",
+            files={"file": (LIBRI.name, audio)},
+            data={"model": "whisper-tiny.en", "language": "en"},
+        )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] in ("pending", "running", "completed")
+
+
+# --- Node SDK --------------------------------------------------------------------
+def test_node_sdk(server: ServerProcess) -> None:
+    node = shutil.which("node")
+    missing = None
+    if node is None:
+        missing = "node is not on PATH"
+    elif not (NODE_DIR / "node_modules" / "openai").is_dir():
+        missing = f"openai is not installed in {NODE_DIR} (run npm ci there)"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{missing} (CI=true: the Node SDK test is required)")
+        pytest.skip(missing)
+    assert node is not None
+    proc = subprocess.run(
+        [
+            node,
+            str(NODE_DIR / "openai_transcribe.mjs"),
+            f"{server.url}/v1",
+            server.admin_key,
+            str(JFK),
+        ],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert _wer(JFK, result["text"]) <= 0.15
+    assert result["language"] == "english"
+    assert result["words"] and result["segments"]
+
+
+# --- captured requests, replayed byte for byte ---------------------------------
+def _replay(server: ServerProcess, name: str) -> tuple[int, str, bytes]:
+    """Send a captured request with only Host and the bearer key replaced."""
+    raw = (CAPTURES / f"{name}.txt").read_bytes()
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = []
+    for line in head.split(b"\r\n"):
+        field = line.split(b":", 1)[0].lower()
+        if field == b"host":
+            line = f"Host: 127.0.0.1:{server.port}".encode()
+        elif field == b"authorization":
+            line = f"authorization: Bearer {server.admin_key}".encode()
+        lines.append(line)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
+        sock.sendall(b"\r\n".join(lines) + sep + body)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return (
+            response.status,
+            response.getheader("content-type") or "",
+            response.read(),
+        )
+
+
+def _sse_events(body: bytes) -> list[dict[str, Any]]:
+    return [
+        json.loads(line[len("data: ") :])
+        for line in body.decode().splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def _check_verbose(body: bytes, task: str, words: bool) -> None:
+    payload = json.loads(body)
+    assert payload["task"] == task
+    assert isinstance(payload["language"], str) and payload["language"]
+    assert payload["duration"] == pytest.approx(0.1, abs=0.05)
+    assert isinstance(payload["text"], str)
+    assert isinstance(payload["segments"], list)
+    assert ("words" in payload) is words
+
+
+@pytest.mark.parametrize(
+    "name", ["005", "006", "007", "008", "009", "015", "016", "017"]
+)
+def test_captured_request(server: ServerProcess, name: str) -> None:
+    raw = (CAPTURES / f"{name}.txt").read_bytes()
+    if name >= "015":
+        assert b"transfer-encoding: chunked" in raw  # the Node SDK's upload
+    status, content_type, body = _replay(server, name)
+    assert status == 200, body
+    if name in ("007", "016"):  # response_format=text
+        assert content_type == "text/plain; charset=utf-8"
+        assert body.decode().strip() == ""  # 0.1 s of silence
+        return
+    if name in ("008", "017"):  # stream=true, include[]=logprobs
+        assert content_type.startswith("text/event-stream")
+        events = _sse_events(body)
+        assert events[0]["type"] == "transcript.text.delta"
+        assert events[-1]["type"] == "transcript.text.done"
+        assert isinstance(events[-1]["text"], str)
+        assert isinstance(events[-1]["logprobs"], list)
+        return
+    assert content_type == "application/json"
+    if name == "005":  # json
+        payload = json.loads(body)
+        assert isinstance(payload["text"], str)
+        assert payload["usage"]["type"] == "duration"
+    elif name in ("006", "015"):  # verbose_json, word + segment
+        _check_verbose(body, "transcribe", words=True)
+    else:  # 009: translation, verbose_json
+        _check_verbose(body, "translate", words=False)
+
+
+# --- bad input ---------------------------------------------------------------------
+def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    error: dict[str, Any] = response.json()["error"]
+    assert error["message"] and error["type"]
+    return error
+
+
+def _post(
+    client: httpx.Client,
+    audio: bytes,
+    path: str = "/v1/audio/transcriptions",
+    **data: str,
+) -> httpx.Response:
+    return client.post(path, files={"file": ("a.wav", audio)}, data=data)
+
+
+def test_missing_or_wrong_key(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        for path in ("/v1/audio/transcriptions", "/v1/audio/translations"):
+            error = _error(
+                _post(anonymous, LIBRI.read_bytes(), path, model="whisper-1"), 401
+            )
+            assert error["type"] == "authentication_error"
+    wrong = openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key="dk_not-a-key", max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError) as info:
+        wrong.audio.transcriptions.create(model="whisper-1", file=LIBRI.open("rb"))
+    assert info.value.type == "authentication_error"
+
+
+def test_non_audio_file(oai: openai.OpenAI, client: httpx.Client) -> None:
+    junk = b"%PDF-1.4 this is not audio at all\n" * 200
+    with pytest.raises(openai.BadRequestError) as info:
+        oai.audio.transcriptions.create(model="whisper-1", file=("doc.wav", junk))
+    assert info.value.param == "file"
+    error = _error(_post(client, b"", model="whisper-1"), 400)
+    assert "empty" in error["message"]
+    error = _error(_post(client, junk, "/v1/audio/translations"), 400)
+    assert error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("data", "param", "words"),
+    [
+        ({"response_format": "xml"}, "response_format", "Unknown response_format"),
+        ({"response_format": "diarized_json"}, "response_format", "diarization"),
+        ({"model": "gpt-4o-transcribe-diarize"}, "model", "diarization"),
+        ({"known_speaker_names[]": "agent"}, "known_speaker_names", "diarization"),
+        (
+            {"timestamp_granularities[]": "word"},
+            "timestamp_granularities",
+            "requires response_format=verbose_json",
+        ),
+        (
+            {"timestamp_granularities[]": "char", "response_format": "verbose_json"},
+            "timestamp_granularities",
+            "Unknown timestamp granularity",
+        ),
+        (
+            {"include[]": "logprobs", "response_format": "verbose_json"},
+            "include",
+            "only with response_format=json",
+        ),
+        ({"include[]": "everything"}, "include", "only logprobs"),
+        ({"stream": "true", "response_format": "srt"}, "stream", "json or text"),
+        ({"stream": "maybe"}, "stream", "true or false"),
+        ({"temperature": "1.5"}, "temperature", "0..1"),
+        ({"chunking_strategy": "manual"}, "chunking_strategy", "auto"),
+        ({"chunking_strategy[type]": "semantic"}, "chunking_strategy", "server_vad"),
+        (
+            {"chunking_strategy[type]": "server_vad", "chunking_strategy[x]": "1"},
+            "chunking_strategy",
+            "Unknown chunking_strategy",
+        ),
+        (
+            {
+                "chunking_strategy[type]": "server_vad",
+                "chunking_strategy[silence_duration_ms]": "-5",
+            },
+            "chunking_strategy[silence_duration_ms]",
+            "whole number",
+        ),
+        ({"languages[]": ["de", "fr"]}, "languages", "more than one"),
+        ({"model": "no-such-model"}, "model", "Unknown model"),
+        ({"keywords[]": ["x" * 51]}, "keywords", "keywords[]"),
+        ({"language": "de", "languages[]": "fr"}, "languages", "not among"),
+        ({"vocabulary": "x"}, "vocabulary", "Unknown or unsupported field"),
+    ],
+)
+def test_refused_fields(
+    client: httpx.Client, data: dict[str, Any], param: str, words: str
+) -> None:
+    form = {"model": "whisper-1", **data}
+    response = client.post(
+        "/v1/audio/transcriptions", files={"file": ("a.wav", b"RIFF")}, data=form
+    )
+    error = _error(response, 400)
+    assert error["param"] == param
+    assert words in error["message"]
+
+
+def test_refused_translation_fields(client: httpx.Client) -> None:
+    for data, param in (
+        ({"stream": "true"}, "stream"),
+        ({"response_format": "diarized_json"}, "response_format"),
+        ({"timestamp_granularities[]": "word"}, "timestamp_granularities[]"),
+        ({"model": "whisper-tiny.en"}, "model"),  # English-only cannot translate
+    ):
+        error = _error(
+            _post(client, LIBRI.read_bytes(), "/v1/audio/translations", **data), 400
+        )
+        assert error["param"] == param
+
+
+def test_sdk_bad_request(oai: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        oai.audio.transcriptions.create(
+            model="whisper-1",
+            file=LIBRI.open("rb"),
+            response_format="json",
+            timestamp_granularities=["word"],
+        )
+    assert info.value.param == "timestamp_granularities"
+    assert info.value.type == "invalid_request_error"
+
+
+# --- a synchronous wait that runs out ----------------------------------------------
+@pytest.fixture(scope="module")
+def impatient_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    """A server whose synchronous requests wait at most 50 ms for their job."""
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("impatient"), env={"DALSTON_SYNC_TIMEOUT_S": "0.05"}
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_sync_timeout_leaves_a_job_to_fetch(impatient_server: ServerProcess) -> None:
+    # Default retries: x-should-retry: false must stop the SDK from resubmitting.
+    sdk = openai.OpenAI(
+        base_url=f"{impatient_server.url}/v1", api_key=impatient_server.admin_key
+    )
+    with pytest.raises(openai.InternalServerError) as info:
+        sdk.audio.transcriptions.create(
+            model="whisper-1", file=JFK.open("rb"), language="en"
+        )
+    assert info.value.status_code == 504
+    assert info.value.code == "timeout"
+    job_id = info.value.response.headers["x-dalston-job-id"]
+    assert job_id in info.value.message
+    stream = sdk.audio.transcriptions.create(
+        model="whisper-1", file=JFK.open("rb"), language="en", stream=True
+    )
+    with pytest.raises(openai.APIError, match="did not finish"):
+        list(stream)
+    with impatient_server.client() as client:
+        jobs = client.get("/v1/audio/transcriptions").json()["jobs"]
+        assert len(jobs) == 2  # one per request: nothing was retried
+        job = wait_for_job(client, job_id)
+    assert job["status"] == "completed"
+    assert _wer(JFK, job["text"]) <= 0.15
