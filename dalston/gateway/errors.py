@@ -20,7 +20,11 @@ from dalston.errors import DalstonError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-ELEVENLABS_PREFIXES = ("/v1/speech-to-text", "/v1/single-use-token")
+ELEVENLABS_PREFIXES = (
+    "/v1/speech-to-text",
+    "/v1/single-use-token",
+    "/v1/workspace/webhooks",
+)
 _HTTP_CODES = {
     401: "unauthenticated",
     404: "not_found",

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import ctranslate2
-from faster_whisper import BatchedInferencePipeline
+from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment, TranscriptionInfo
 
 from dalston.audio import SAMPLE_RATE, read_wav16k
@@ -68,15 +67,23 @@ class FasterWhisperEngine(BatchEngine):
             model = self.models.get(options.model)
         except DalstonError as exc:
             raise PermanentEngineError(exc.message) from exc
+        if options.seed is None:
+            return self._transcribe(task, options, model)
+        # Sampling (temperature > 0, or the fallback schedule) repeats only on a
+        # fresh model instance seeded before its first decode: see models.seeded.
+        with self.models.seeded(options.model, options.seed) as seeded:
+            return self._transcribe(task, options, seeded)
+
+    def _transcribe(
+        self, task: TaskInput, options: TranscribeOptions, model: WhisperModel
+    ) -> TaskOutput:
+        assert task.audio_path is not None
         audio = read_wav16k(task.audio_path)
         duration = audio.shape[-1] / SAMPLE_RATE
         multichannel = bool(task.params.get("multichannel")) and audio.shape[0] > 1
         tracks = list(audio) if multichannel else [audio.mean(axis=0)]
         results = []
         for index, track in enumerate(tracks):
-            if options.seed is not None:
-                # Sampling (temperature > 0) draws from CTranslate2's global RNG.
-                ctranslate2.set_random_seed(options.seed)
             if duration >= self.config.vad_batch_threshold_s:
                 segments, info = BatchedInferencePipeline(model).transcribe(
                     track, batch_size=self.config.vad_batch_size, **_kwargs(options)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from faster_whisper import WhisperModel
@@ -36,6 +38,7 @@ class WhisperModels:
         self.compute_type = pick_compute_type(self.device, config.compute_type)
         self._models: dict[str, WhisperModel] = {}
         self._lock = threading.Lock()
+        self._seed_lock = threading.Lock()
 
     @property
     def loaded(self) -> list[str]:
@@ -48,17 +51,42 @@ class WhisperModels:
         with self._lock:
             model = self._models.get(model_id)
             if model is None:
-                path: Path = self.catalog.resolve_path(model_id)
-                model = WhisperModel(
-                    str(path),
-                    device=self.device,
-                    compute_type=self.compute_type,
-                    cpu_threads=self.config.cpu_threads,
-                    # One CTranslate2 worker per concurrent task the runner allows.
-                    num_workers=self.config.concurrency,
-                )
+                # One CTranslate2 worker per concurrent task the runner allows.
+                model = self._load(model_id, num_workers=self.config.concurrency)
                 self._models[model_id] = model
         return model
+
+    @contextmanager
+    def seeded(self, model_id: str, seed: int) -> Iterator[WhisperModel]:
+        """A private instance of the model whose sampling repeats for ``seed``.
+
+        CTranslate2 samples from a thread-local generator that each worker thread
+        seeds once, on first use, from the process-wide seed: ``set_random_seed``
+        does not reach the workers of a model already in use
+        (OpenNMT/CTranslate2#1757). A fresh instance has fresh workers, so setting
+        the seed just before its first decode makes the run repeatable. The cost is
+        a model load per seeded task; seeded tasks run one at a time, as the seed
+        is process-wide.
+        """
+        import ctranslate2
+
+        with self._seed_lock:
+            ctranslate2.set_random_seed(seed)
+            model = self._load(model_id, num_workers=1)
+            try:
+                yield model
+            finally:
+                del model
+
+    def _load(self, model_id: str, *, num_workers: int) -> WhisperModel:
+        path: Path = self.catalog.resolve_path(model_id)
+        return WhisperModel(
+            str(path),
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=self.config.cpu_threads,
+            num_workers=num_workers,
+        )
 
     def close(self) -> None:
         with self._lock:

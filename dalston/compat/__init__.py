@@ -1,0 +1,1 @@
+"""Wire-compatible dialects of other vendors' speech-to-text APIs."""

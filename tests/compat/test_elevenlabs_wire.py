@@ -1,0 +1,445 @@
+"""The ElevenLabs dialect on the wire: the SDKs' captured requests replayed byte for
+byte, errors in ElevenLabs' shapes, and webhook delivery verified with the SDK's
+own signature helper."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from elevenlabs.client import ElevenLabs
+from elevenlabs.core.api_error import ApiError
+from elevenlabs.errors import NotFoundError, UnprocessableEntityError
+
+from dalston.eval.scoring import wer
+from tests.server import ServerProcess
+
+HERE = Path(__file__).resolve().parent
+CAPTURES = HERE / "captures"
+DATA = HERE.parent / "data"
+JFK = DATA / "whisper_jfk.flac"
+
+
+# --- captured SDK requests, replayed ------------------------------------------------
+def _replay(server: ServerProcess, raw: bytes) -> tuple[int, Any]:
+    """Send ``raw`` as it is, but for its Host and xi-api-key values."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = []
+    for line in head.split(b"\r\n"):
+        name = line.split(b":", 1)[0].strip().lower()
+        if name == b"host":
+            line = line.split(b":", 1)[0] + f": 127.0.0.1:{server.port}".encode()
+        elif name == b"xi-api-key":
+            line = line.split(b":", 1)[0] + b": " + server.admin_key.encode()
+        lines.append(line)
+    request = b"\r\n".join(lines) + sep + body
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(request)
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = sock.recv(65536)
+            assert chunk, response
+            response += chunk
+        status_head, _, rest = response.partition(b"\r\n\r\n")
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (
+                line.decode().partition(":") for line in status_head.split(b"\r\n")[1:]
+            )
+        }
+        length = int(headers["content-length"])
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            assert chunk
+            rest += chunk
+    status = int(status_head.split(b" ", 2)[1])
+    assert headers["content-type"].startswith("application/json")
+    return status, json.loads(rest[:length])
+
+
+def _capture(name: str) -> bytes:
+    return (CAPTURES / f"{name}.txt").read_bytes()
+
+
+def _check_empty_chunk(body: dict[str, Any]) -> None:
+    """The 0.1 s silent clip every capture carries: a valid, empty transcript."""
+    assert body["language_code"] == "eng" and body["text"] == ""
+    assert body["words"] == [] and 0 <= body["language_probability"] <= 1
+    assert body["transcription_id"]
+    assert body["audio_duration_secs"] == pytest.approx(0.1, abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["001", "010"])
+def test_plain_captures_are_transcribed(server: ServerProcess, name: str) -> None:
+    status, body = _replay(server, _capture(name))
+    assert status == 200, body
+    _check_empty_chunk(body)
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "stage"),
+    [
+        ("002", "diarize", "speaker diarization"),  # Python: diarize + entities
+        ("011", "diarize", "speaker diarization"),  # JS: diarize, camelCase formats
+        ("012", "entity_detection", "entity detection"),  # JS: repeated parts
+    ],
+)
+def test_captures_asking_for_missing_stages_are_refused(
+    server: ServerProcess, name: str, field: str, stage: str
+) -> None:
+    status, body = _replay(server, _capture(name))
+    assert status == 400, body
+    detail = body["detail"]
+    assert detail["status"] == "unsupported_feature"
+    assert field in detail["message"] and stage in detail["message"]
+
+
+def test_capture_002_names_every_missing_stage(server: ServerProcess) -> None:
+    _, body = _replay(server, _capture("002"))
+    message = body["detail"]["message"]
+    for part in ("diarize=true", "num_speakers", "diarization_threshold"):
+        assert part in message
+    assert "entity_detection" in message
+
+
+@pytest.mark.parametrize("name", ["003", "004", "013", "014"])
+def test_captured_get_and_delete_of_unknown_id_is_404(
+    server: ServerProcess, name: str
+) -> None:
+    """tr_123 does not exist here: the right answer is ElevenLabs' 404."""
+    status, body = _replay(server, _capture(name))
+    assert (status, body) == (
+        404,
+        {"detail": {"status": "not_found", "message": "Transcript not found."}},
+    )
+
+
+@pytest.mark.parametrize(("get", "delete"), [("003", "004"), ("013", "014")])
+def test_captured_get_and_delete_of_a_real_id(
+    server: ServerProcess, get: str, delete: str
+) -> None:
+    """The same bytes with tr_123 replaced by a transcript made by capture 001."""
+    _, made = _replay(server, _capture("001"))
+    real = made["transcription_id"].encode()
+    status, fetched = _replay(server, _capture(get).replace(b"tr_123", real))
+    assert status == 200
+    _check_empty_chunk(fetched)
+    assert _replay(server, _capture(delete).replace(b"tr_123", real)) == (200, {})
+    assert _replay(server, _capture(get).replace(b"tr_123", real))[0] == 404
+
+
+def test_transcripts_and_webhooks_belong_to_their_tenant(server: ServerProcess) -> None:
+    _, made = _replay(server, _capture("001"))
+    transcription_id = made["transcription_id"]
+    with server.client() as admin:
+        created = admin.post(
+            "/auth/keys",
+            json={
+                "name": "other tenant",
+                "scopes": ["jobs:read", "jobs:write", "webhooks"],
+                "tenant_id": "elevenlabs-other",
+            },
+        )
+        assert created.status_code == 201, created.text
+    other = ElevenLabs(api_key=created.json()["key"], base_url=server.url)
+    with pytest.raises(NotFoundError):
+        other.speech_to_text.transcripts.get(transcription_id)
+    with pytest.raises(ApiError) as caught:
+        other.speech_to_text.transcripts.delete(transcription_id)
+    assert caught.value.status_code == 404
+    assert other.webhooks.list().webhooks == []
+    owner = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    assert owner.speech_to_text.transcripts.get(transcription_id).text == ""  # type: ignore[union-attr]
+
+
+# --- errors in ElevenLabs' shapes -----------------------------------------------------
+@pytest.fixture
+def anon(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        yield client
+
+
+def test_missing_model_id_is_a_422_detail_list(
+    server: ServerProcess, anon: httpx.Client
+) -> None:
+    response = anon.post(
+        "/v1/speech-to-text",
+        headers={"xi-api-key": server.admin_key},
+        files={"file": ("a.flac", JFK.read_bytes())},
+    )
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "model_id"],
+                "msg": "field required",
+                "type": "value_error.missing",
+            }
+        ]
+    }
+
+
+def test_unknown_model_id_is_a_422(server: ServerProcess) -> None:
+    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    with pytest.raises(UnprocessableEntityError) as caught:
+        eleven.speech_to_text.convert(model_id="whisper-1", file=JFK.read_bytes())
+    (error,) = caught.value.body["detail"]
+    assert error["loc"] == ["body", "model_id"] and "whisper-1" in error["msg"]
+
+
+@pytest.mark.parametrize("key", [None, "dk_wrong", "sk_test"])
+def test_no_or_bad_key_is_401_invalid_api_key(
+    anon: httpx.Client, key: str | None
+) -> None:
+    headers = {"xi-api-key": key} if key else {}
+    for method, path in (
+        ("POST", "/v1/speech-to-text"),
+        ("GET", "/v1/speech-to-text/transcripts/x"),
+        ("DELETE", "/v1/speech-to-text/transcripts/x"),
+        ("POST", "/v1/single-use-token/batch_scribe"),
+        ("GET", "/v1/workspace/webhooks"),
+    ):
+        response = anon.request(method, path, headers=headers)
+        assert response.status_code == 401, (method, path)
+        detail = response.json()["detail"]
+        assert detail["status"] == "invalid_api_key" and detail["message"]
+
+
+def test_non_audio_is_refused_in_elevenlabs_shape(server: ServerProcess) -> None:
+    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    with pytest.raises(ApiError) as caught:
+        eleven.speech_to_text.convert(
+            model_id="scribe_v1", file=("notes.wav", b"this is not audio at all")
+        )
+    assert 400 <= caught.value.status_code < 500
+    detail = caught.value.body["detail"]
+    assert set(detail) == {"status", "message"} and "audio" in detail["message"]
+
+
+def test_upload_labels_are_not_trusted(server: ServerProcess) -> None:
+    """Real audio under a misleading name and type is sniffed and transcribed."""
+    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    clip = DATA / "deepspeech_ldc93s1_8k.wav"
+    result = eleven.speech_to_text.convert(
+        model_id="scribe_v1", file=("photo.png", clip.read_bytes(), "image/png")
+    )
+    assert wer([clip.with_suffix(".txt").read_text()], [result.text]) <= 0.5
+
+
+def test_bad_values_name_their_field(server: ServerProcess, anon: httpx.Client) -> None:
+    key = {"xi-api-key": server.admin_key}
+    cases = {
+        "timestamps_granularity": {"timestamps_granularity": "segment"},
+        "keyterms": {"keyterms": "has <tags>"},
+        "additional_formats": {"additional_formats": '[{"format":"vtt"}]'},
+        "webhook_id": {"webhook_id": "abc"},
+        "language_code": {"language_code": "xx"},
+        "file": {},
+    }
+    for field, data in cases.items():
+        files = {} if field == "file" else {"file": ("a.flac", b"fLaC")}
+        response = anon.post(
+            "/v1/speech-to-text",
+            headers=key,
+            data={"model_id": "scribe_v1", **data},
+            files=files or None,
+        )
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["detail"][0]["loc"][:2] == ["body", field]
+    not_a_type = anon.post("/v1/single-use-token/karaoke", headers=key)
+    assert not_a_type.status_code == 422
+    assert not_a_type.json()["detail"][0]["loc"] == ["path", "token_type"]
+
+
+# --- webhooks -------------------------------------------------------------------------
+class _Receiver(BaseHTTPRequestHandler):
+    """Answers 503 to the first delivery, 200 afterwards; keeps what it got."""
+
+    received: list[tuple[dict[str, str], bytes]]
+    done: threading.Event
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers.items()), body))
+        first = len(self.received) == 1
+        self.send_response(503 if first else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        if not first:
+            self.done.set()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
+    handler = type(
+        "Receiver", (_Receiver,), {"received": [], "done": threading.Event()}
+    )
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", handler
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def tuned_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Webhook secrets derived from a server secret, fast retries, and a
+    synchronous wait too short for any real transcription."""
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("tuned-server"),
+        env={
+            "DALSTON_WEBHOOK_SECRET": "server-side-secret",
+            "DALSTON_WEBHOOK_MAX_ATTEMPTS": "3",
+            "DALSTON_WEBHOOK_BACKOFF_S": "0.2",
+            "DALSTON_SYNC_TIMEOUT_S": "0.05",
+        },
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_webhook_delivery_is_signed_retried_and_verifiable(
+    tuned_server: ServerProcess, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    url, handler = receiver
+    eleven = ElevenLabs(api_key=tuned_server.admin_key, base_url=tuned_server.url)
+    created = eleven.webhooks.create(
+        settings={"auth_type": "hmac", "name": "test", "webhook_url": url}  # type: ignore[arg-type]
+    )
+    secret = created.webhook_secret
+    assert secret and created.webhook_id
+    listed = eleven.webhooks.list(include_usages=True).webhooks
+    assert [(w.webhook_id, w.webhook_url) for w in listed] == [
+        (created.webhook_id, url)
+    ]
+
+    started = time.monotonic()
+    with JFK.open("rb") as audio:
+        accepted = eleven.speech_to_text.convert(
+            model_id="scribe_v1",
+            file=audio,
+            webhook=True,
+            webhook_id=created.webhook_id,
+            webhook_metadata={"job": "j-42", "tags": {"team": "qa"}},
+            additional_formats=[{"format": "txt"}],  # type: ignore[list-item]
+        )
+    assert time.monotonic() - started < 2.5  # answered before transcription ends
+    answer = accepted.model_dump()
+    assert answer["request_id"] and answer["message"]
+    transcription_id = answer["transcription_id"]
+
+    assert handler.done.wait(60), handler.received
+    assert len(handler.received) == 2  # the 503 was retried
+    headers, raw = handler.received[-1]
+    event = eleven.webhooks.construct_event(
+        raw.decode(), headers["ElevenLabs-Signature"], secret
+    )
+    assert event["type"] == "speech_to_text_transcription"
+    data = event["data"]
+    assert data["request_id"] == answer["request_id"]
+    assert data["transcription_id"] == transcription_id
+    assert data["status"] == "completed" and data["error"] is None
+    assert data["webhook_metadata"] == {"job": "j-42", "tags": {"team": "qa"}}
+    transcription = data["transcription"]
+    reference = (DATA / "whisper_jfk.txt").read_text()
+    assert wer([reference], [transcription["text"]]) <= 0.1
+    assert transcription["words"] and transcription["transcription_id"] == (
+        transcription_id
+    )
+    assert transcription["additional_formats"][0]["requested_format"] == "txt"
+    # The result stays available (enable_logging defaults to true).
+    fetched = eleven.speech_to_text.transcripts.get(transcription_id)
+    assert fetched.text == transcription["text"]  # type: ignore[union-attr]
+
+    # Without webhook_id: every speech_to_text webhook; zero retention: purged
+    # once delivered.
+    with (DATA / "deepspeech_ldc93s1_8k.wav").open("rb") as audio:
+        accepted = eleven.speech_to_text.convert(
+            model_id="scribe_v1", file=audio, webhook=True, enable_logging=False
+        )
+    gone_id = accepted.model_dump()["transcription_id"]
+    deadline = time.monotonic() + 60
+    with tuned_server.client() as client:
+        while client.get(f"/v1/audio/transcriptions/{gone_id}").status_code != 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    headers, raw = handler.received[-1]
+    event = eleven.webhooks.construct_event(
+        raw.decode(), headers["ElevenLabs-Signature"], secret
+    )
+    assert event["data"]["transcription_id"] == gone_id
+    assert event["data"]["transcription"]["text"]
+    assert not (tuned_server.data_dir / "artifacts" / "jobs" / gone_id).exists()
+
+
+def test_webhook_needs_a_configured_target(server: ServerProcess) -> None:
+    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    with pytest.raises(ApiError) as caught:
+        eleven.speech_to_text.convert(
+            model_id="scribe_v1", file=JFK.read_bytes(), webhook=True
+        )
+    assert caught.value.status_code == 400
+    assert "/v1/workspace/webhooks" in caught.value.body["detail"]["message"]
+    with pytest.raises(UnprocessableEntityError):
+        eleven.speech_to_text.convert(
+            model_id="scribe_v1",
+            file=JFK.read_bytes(),
+            webhook=True,
+            webhook_id="no-such-hook",
+        )
+
+
+# --- synchronous requests that outlast sync_timeout_s ---------------------------------
+def test_slow_sync_request_answers_202_and_the_transcript_follows(
+    tuned_server: ServerProcess,
+) -> None:
+    eleven = ElevenLabs(api_key=tuned_server.admin_key, base_url=tuned_server.url)
+    with JFK.open("rb") as audio:
+        answer = eleven.speech_to_text.convert(model_id="scribe_v1", file=audio)
+    body = answer.model_dump()
+    assert "still running" in body["message"] and body["request_id"]
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            fetched = eleven.speech_to_text.transcripts.get(body["transcription_id"])
+            break
+        except NotFoundError as missing:
+            assert missing.body["detail"]["status"] == "transcript_not_ready"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    reference = (DATA / "whisper_jfk.txt").read_text()
+    assert wer([reference], [fetched.text]) <= 0.1  # type: ignore[union-attr]
+
+
+def test_slow_zero_retention_request_is_504_and_leaves_nothing(
+    tuned_server: ServerProcess,
+) -> None:
+    eleven = ElevenLabs(api_key=tuned_server.admin_key, base_url=tuned_server.url)
+    with JFK.open("rb") as audio, pytest.raises(ApiError) as caught:
+        eleven.speech_to_text.convert(
+            model_id="scribe_v1",
+            file=audio,
+            enable_logging=False,
+            request_options={"max_retries": 0},
+        )
+    assert caught.value.status_code == 504
+    job_id = caught.value.body["detail"]["message"].split()[1]
+    deadline = time.monotonic() + 60
+    with tuned_server.client() as client:
+        while client.get(f"/v1/audio/transcriptions/{job_id}").status_code != 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    assert not (tuned_server.data_dir / "artifacts" / "jobs" / job_id).exists()
