@@ -3,6 +3,12 @@
 Two directions: task messages go to an engine's queue; task events (started,
 succeeded, failed) come back to the orchestrator. Messages carry everything a worker
 needs, so a remote worker never reads the database.
+
+Delivery is at least once: a message handed out by ``get_task`` / ``get_event`` is
+settled by ``ack_task`` / ``ack_event`` once its effect is durable. A distributed
+queue hands an unacknowledged message to another consumer after a visibility
+timeout, so handlers must tolerate seeing a message twice. The in-process queue
+loses nothing short of the process itself, and its acks are no-ops.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ class TaskMessage:
     audio_key: str | None = None
     # JSON outputs of finished dependencies, by stage name.
     inputs: dict[str, Any] = field(default_factory=dict)
+    # Set by the queue on delivery (a Redis stream entry id); handed back to
+    # ``ack_task``. Not part of the message's content or equality.
+    receipt: str | None = field(default=None, compare=False)
 
 
 class TaskEventKind(StrEnum):
@@ -43,18 +52,33 @@ class TaskEvent:
     error: str | None = None
     # False for errors that another try cannot fix (undecodable audio, ...).
     retriable: bool = True
+    # Set by the queue on delivery; handed back to ``ack_event``.
+    receipt: str | None = field(default=None, compare=False)
 
 
 class TaskQueue(Protocol):
     async def put_task(self, message: TaskMessage) -> None: ...
 
     async def get_task(self, engine_id: str, timeout: float) -> TaskMessage | None:
-        """Next message for this engine, or None after ``timeout`` seconds."""
+        """Next message for this engine, or None after ``timeout`` seconds.
+
+        The message stays pending until ``ack_task``; one left unacknowledged past
+        the queue's visibility timeout may be delivered again, to any worker."""
+        ...
+
+    async def ack_task(self, message: TaskMessage) -> None:
+        """Settle a message from ``get_task``: it will not be delivered again.
+
+        Call it once the task's outcome event has been put."""
         ...
 
     async def put_event(self, event: TaskEvent) -> None: ...
 
     async def get_event(self, timeout: float) -> TaskEvent | None: ...
+
+    async def ack_event(self, event: TaskEvent) -> None:
+        """Settle an event from ``get_event`` once its effect is committed."""
+        ...
 
     async def cancel_job(self, job_id: str) -> None:
         """Ask workers to stop this job's tasks; queued ones are dropped on receipt."""
@@ -62,4 +86,6 @@ class TaskQueue(Protocol):
 
     async def is_job_cancelled(self, job_id: str) -> bool: ...
 
-    def depth(self, engine_id: str) -> int: ...
+    def depth(self, engine_id: str) -> int:
+        """Messages waiting for this engine, not counting ones being worked on."""
+        ...

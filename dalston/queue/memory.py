@@ -33,6 +33,9 @@ class InProcessQueue:
         except TimeoutError:
             return None
 
+    async def ack_task(self, message: TaskMessage) -> None:
+        """No-op: a message taken from an in-process queue is never redelivered."""
+
     async def put_event(self, event: TaskEvent) -> None:
         await self._events.put(event)
 
@@ -42,6 +45,9 @@ class InProcessQueue:
                 return await self._events.get()
         except TimeoutError:
             return None
+
+    async def ack_event(self, event: TaskEvent) -> None:
+        """No-op, as for ``ack_task``."""
 
     async def cancel_job(self, job_id: str) -> None:
         self._cancelled.add(job_id)
