@@ -55,6 +55,16 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("S3_ENDPOINT_URL")
     )
     s3_bucket: str = "dalston"
+    storage: str = Field(
+        default="auto",
+        description="auto (S3 when S3_ENDPOINT_URL is set, else the local folder) "
+        "or s3 (AWS S3 with the usual AWS_* settings).",
+    )
+    queue_visibility_s: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="Redis Streams: a task unacknowledged this long is handed to "
+        "another worker (its worker is presumed dead).",
+    )
     hf_token: str | None = Field(default=None, validation_alias=_env("HF_TOKEN"))
 
     # --- HTTP ----------------------------------------------------------------------

@@ -1,12 +1,22 @@
-"""Everything one embedded Dalston process runs, built from one ``Settings``:
-database, storage, queue, orchestrator and in-process engine runners."""
+"""What one Dalston process runs, built from one ``Settings`` and a role.
+
+Embedded mode (``dalston serve``) runs every role in one process on SQLite, the
+in-process queue and a local folder. Distributed mode runs the same code split into
+processes (``dalston gateway``, ``dalston orchestrator``, ``dalston worker``) over
+PostgreSQL, Redis Streams and S3, chosen by the settings (``DATABASE_URL``,
+``REDIS_URL``, ``S3_ENDPOINT_URL``), not by code paths.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,8 +28,15 @@ from dalston.db.migrate import upgrade_to_head
 from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, engine_class
+from dalston.errors import Unavailable
 from dalston.orchestrator import Orchestrator
 from dalston.queue import InProcessQueue, TaskQueue
+from dalston.queue.registry import (
+    InProcessRegistry,
+    RedisRegistry,
+    WorkerInfo,
+    WorkerRegistry,
+)
 from dalston.realtime_sdk.decoder import StreamDecoder
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
@@ -30,15 +47,66 @@ log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
 _RETENTION_SWEEP_S = 60.0
+_HEARTBEAT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Role:
+    """Which parts this process runs."""
+
+    api: bool = True  # HTTP gateway state: admin key, job service, realtime
+    orchestrator: bool = True  # applies task events, recovers unfinished jobs
+    engines: tuple[str, ...] = tuple(ENGINE_CLASSES)  # batch engines served here
+    realtime: bool = True
+
+    @classmethod
+    def embedded(cls) -> Role:
+        return cls()
+
+    @classmethod
+    def gateway(cls) -> Role:
+        return cls(orchestrator=False, engines=())
+
+    @classmethod
+    def orchestrator_only(cls) -> Role:
+        return cls(api=False, engines=(), realtime=False)
+
+    @classmethod
+    def worker(cls, engine_id: str) -> Role:
+        return cls(api=False, orchestrator=False, engines=(engine_id,), realtime=False)
+
+
+def build_queue(settings: Settings) -> TaskQueue:
+    if settings.redis_url:
+        from dalston.queue import RedisStreamsQueue
+
+        queue: TaskQueue = RedisStreamsQueue(
+            settings.redis_url, visibility_timeout_s=settings.queue_visibility_s
+        )
+        return queue
+    return InProcessQueue(max_size=settings.queue_max_size)
+
+
+def build_storage(settings: Settings) -> ArtifactStore:
+    if settings.s3_endpoint_url or settings.storage == "s3":
+        from dalston.storage import S3ArtifactStore
+
+        store: ArtifactStore = S3ArtifactStore(
+            settings.s3_bucket, endpoint_url=settings.s3_endpoint_url
+        )
+        return store
+    return LocalArtifactStore(settings.artifacts_dir)
 
 
 @dataclass
 class Runtime:
     settings: Settings
+    role: Role
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     storage: ArtifactStore
     queue: TaskQueue
+    registry: WorkerRegistry
     catalog: ModelCatalog
     orchestrator: Orchestrator
     jobs: JobService
@@ -46,16 +114,30 @@ class Runtime:
     realtime_records: SessionRecords
     runners: list[EngineRunner] = field(default_factory=list)
     admin_key: str | None = None
+    process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _runner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, role: Role | None = None) -> Runtime:
+        role = role or Role.embedded()
+        distributed_role = role != Role.embedded()
+        if distributed_role and not settings.redis_url:
+            raise Unavailable(
+                "Separate gateway / orchestrator / worker processes share work "
+                "through Redis: set REDIS_URL (and DATABASE_URL to PostgreSQL)."
+            )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = create_engine(settings.resolved_database_url)
         sessions = create_session_factory(db)
-        storage = LocalArtifactStore(settings.artifacts_dir)
-        queue = InProcessQueue(max_size=settings.queue_max_size)
+        storage = build_storage(settings)
+        queue = build_queue(settings)
+        registry: WorkerRegistry = (
+            RedisRegistry(settings.redis_url)
+            if settings.redis_url
+            else InProcessRegistry()
+        )
         catalog = settings.catalog()
         orchestrator = Orchestrator(
             session_factory=sessions,
@@ -73,10 +155,12 @@ class Runtime:
         )
         return cls(
             settings=settings,
+            role=role,
             db=db,
             sessions=sessions,
             storage=storage,
             queue=queue,
+            registry=registry,
             catalog=catalog,
             orchestrator=orchestrator,
             jobs=jobs,
@@ -84,15 +168,16 @@ class Runtime:
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
         )
 
+    # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
         await upgrade_to_head(self.db)
-        if self.settings.auth is AuthMode.API_KEY:
+        if self.role.api and self.settings.auth is AuthMode.API_KEY:
             async with self.sessions() as session, session.begin():
                 self.admin_key = await bootstrap_admin_key(
                     session, self.settings.admin_key_file
                 )
         config = self.settings.engine_config()
-        for engine_id in ENGINE_CLASSES:
+        for engine_id in self.role.engines:
             engine = engine_class(engine_id)(config)
             runner = EngineRunner(
                 engine,
@@ -103,10 +188,17 @@ class Runtime:
                 task_timeout_s=self.settings.task_timeout_s,
             )
             self.runners.append(runner)
-            self._spawn(runner.run(), f"engine {engine_id}")
-        await self.orchestrator.recover()
-        self._spawn(self.orchestrator.run(), "orchestrator")
-        if self.settings.realtime_capacity:
+            self._runner_tasks.append(self._spawn(runner.run(), f"engine {engine_id}"))
+        if self.runners:
+            self._spawn(self._heartbeats(), "heartbeats")
+        if self.role.orchestrator:
+            # A durable queue still holds in-flight tasks; the in-process one lost them.
+            await self.orchestrator.recover(
+                redispatch_inflight=isinstance(self.queue, InProcessQueue)
+            )
+            self._spawn(self.orchestrator.run(), "orchestrator")
+            self._spawn(self._sweep_retention(), "retention")
+        if self.role.realtime and self.settings.realtime_capacity:
             decoder = StreamDecoder(
                 config,
                 self.catalog,
@@ -116,12 +208,48 @@ class Runtime:
             await asyncio.to_thread(decoder.load, self.settings.default_model)
             self.router.register(
                 RealtimeWorker(
-                    id="embedded",
+                    id=f"{socket.gethostname()}:{os.getpid()}",
                     capacity=self.settings.realtime_capacity,
                     decoder=decoder,
+                    host=socket.gethostname(),
                 )
             )
-        self._spawn(self._sweep_retention(), "retention")
+
+    async def run_until_stopped(self) -> None:
+        """For processes without HTTP: serve until SIGTERM / SIGINT."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        await self.start()
+        log.info("dalston %s running", self.role)
+        await self._stopping.wait()
+        await self.stop()
+
+    async def _heartbeats(self) -> None:
+        while not self._stopping.is_set():
+            for index, runner in enumerate(self.runners):
+                caps = runner.engine.capabilities()
+                loaded = getattr(getattr(runner.engine, "models", None), "loaded", [])
+                try:
+                    await self.registry.heartbeat(
+                        WorkerInfo(
+                            id=f"{socket.gethostname()}:{os.getpid()}:{index}",
+                            engine_id=runner.engine_id,
+                            stage=caps.stage,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                            capacity=runner.concurrency,
+                            active=runner.active,
+                            status="ready" if runner.loaded else "loading",
+                            loaded_models=tuple(loaded),
+                        )
+                    )
+                except Exception:
+                    log.warning("heartbeat failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), _HEARTBEAT_S)
 
     async def _sweep_retention(self) -> None:
         while True:
@@ -134,8 +262,8 @@ class Runtime:
             if self._stopping.is_set():
                 return
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
 
         def _done(t: asyncio.Task[None]) -> None:
             if not t.cancelled() and t.exception() is not None:
@@ -143,9 +271,10 @@ class Runtime:
 
         task.add_done_callback(_done)
         self._background.append(task)
+        return task
 
     async def ready(self) -> dict[str, bool]:
-        checks = {"database": False, "storage": False, "engines": False}
+        checks = {"database": False, "storage": False, "queue": False}
         try:
             async with self.sessions() as session:
                 await session.execute(text("SELECT 1"))
@@ -153,16 +282,20 @@ class Runtime:
         except Exception:
             log.warning("database not reachable", exc_info=True)
         try:
-            checks["storage"] = (await self.storage.exists("ready-probe")) in (
-                True,
-                False,
-            )
+            await self.storage.exists("ready-probe")
+            checks["storage"] = True
         except Exception:
             log.warning("storage not reachable", exc_info=True)
-        checks["engines"] = bool(self.runners) and all(
-            r.loaded and not t.done()
-            for r, t in zip(self.runners, self._background, strict=False)
-        )
+        try:
+            await self.queue.is_job_cancelled("ready-probe")
+            checks["queue"] = True
+        except Exception:
+            log.warning("queue not reachable", exc_info=True)
+        if self.runners:
+            checks["engines"] = all(
+                r.loaded and not t.done()
+                for r, t in zip(self.runners, self._runner_tasks, strict=True)
+            )
         return checks
 
     async def stop(self) -> None:
@@ -175,9 +308,18 @@ class Runtime:
             _, pending = await asyncio.wait(self._background, timeout=_SHUTDOWN_GRACE_S)
             for task in pending:
                 task.cancel()
-        for runner in self.runners:
+        for index, runner in enumerate(self.runners):
             runner.engine.close()
+            with contextlib.suppress(Exception):
+                await self.registry.remove(
+                    f"{socket.gethostname()}:{os.getpid()}:{index}"
+                )
         for worker in list(self.router.workers.values()):
             worker.decoder.close()
             self.router.unregister(worker.id)
+        for closable in (self.queue, self.registry):
+            aclose = getattr(closable, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
         await self.db.dispose()

@@ -65,6 +65,70 @@ def serve(
         pid_file.unlink(missing_ok=True)
 
 
+@app.command()
+def gateway(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Distributed mode: the HTTP / WebSocket API (and realtime sessions) only."""
+    import uvicorn
+
+    from dalston.config import Settings
+    from dalston.gateway import create_app
+    from dalston.runtime import Role
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    uvicorn.run(
+        create_app(settings, Role.gateway()),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def orchestrator() -> None:
+    """Distributed mode: apply task events, dispatch stages, recover jobs."""
+    _run_role()
+
+
+@app.command()
+def worker(
+    engine: Annotated[
+        str, typer.Option(help="Engine id: audio-prepare, faster-whisper")
+    ],
+) -> None:
+    """Distributed mode: serve one batch engine from the Redis queue."""
+    _run_role(engine)
+
+
+def _run_role(engine: str | None = None) -> None:
+    import asyncio
+    import logging
+
+    from dalston.config import Settings
+    from dalston.engine_sdk.registry import ENGINE_CLASSES
+    from dalston.errors import DalstonError
+    from dalston.runtime import Role, Runtime
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if engine is not None and engine not in ENGINE_CLASSES:
+        err.print(f"[red]Unknown engine {engine!r}; known: {', '.join(ENGINE_CLASSES)}")
+        raise typer.Exit(2)
+    role = Role.worker(engine) if engine else Role.orchestrator_only()
+    try:
+        runtime = Runtime.build(Settings(), role)
+    except DalstonError as exc:
+        err.print(f"[red]{exc.message}")
+        raise typer.Exit(2) from None
+    asyncio.run(runtime.run_until_stopped())
+
+
 def _default_key(server: str) -> str | None:
     """DALSTON_API_KEY, else the admin key file of a local embedded server."""
     if key := os.environ.get("DALSTON_API_KEY"):

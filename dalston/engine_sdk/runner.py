@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.5
 _CANCEL_POLL_S = 0.25
+_EXTEND_EVERY_TICKS = 20  # every 5 s: well inside any sensible visibility timeout
+_FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
 
 
 def output_key(job_id: str, stage: str) -> str:
@@ -153,7 +155,7 @@ class EngineRunner:
                 await self._event(message, TaskEventKind.STARTED)
             if not inputs:
                 return
-            watcher = asyncio.create_task(self._watch_cancel(inputs))
+            watcher = asyncio.create_task(self._watch_cancel(inputs, ready))
             self._running_inputs.update(inputs)
             try:
                 async with asyncio.timeout(self.task_timeout_s):
@@ -171,12 +173,21 @@ class EngineRunner:
             for message, result in zip(ready, results, strict=True):
                 await self._report(message, result)
 
-    async def _watch_cancel(self, inputs: list[TaskInput]) -> None:
+    async def _watch_cancel(
+        self, inputs: list[TaskInput], messages: list[TaskMessage]
+    ) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(_CANCEL_POLL_S)
+            ticks += 1
             for task in inputs:
                 if await self.queue.is_job_cancelled(task.job_id):
                     task.cancel_event.set()
+            if ticks % _EXTEND_EVERY_TICKS == 0:
+                # Keep long tasks ours; if another worker reclaimed one, stop it.
+                for task, message in zip(inputs, messages, strict=True):
+                    if not await self.queue.extend_task(message):
+                        task.cancel_event.set()
 
     async def _report(
         self, message: TaskMessage, result: TaskOutput | Exception
@@ -220,7 +231,7 @@ class EngineRunner:
         retriable: bool = True,
     ) -> None:
         if self._abandoning:
-            return
+            return  # unacknowledged: the queue hands the task out again
         await self.queue.put_event(
             TaskEvent(
                 kind=kind,
@@ -232,3 +243,6 @@ class EngineRunner:
                 retriable=retriable,
             )
         )
+        if kind in _FINAL:
+            # Only once the outcome is on the events stream may the task go.
+            await self.queue.ack_task(message)

@@ -13,9 +13,12 @@ from dalston.config import Settings
 from dalston.gateway import console
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.realtime import elevenlabs as realtime_elevenlabs
 from dalston.gateway.realtime import native as realtime_native
+from dalston.gateway.realtime import openai as realtime_openai
 from dalston.gateway.routes import (
     elevenlabs,
+    engines,
     job_audio,
     jobs,
     keys,
@@ -24,15 +27,16 @@ from dalston.gateway.routes import (
     realtime,
     system,
 )
-from dalston.runtime import Runtime
+from dalston.runtime import Role, Runtime
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, role: Role | None = None) -> FastAPI:
+    """The HTTP app; embedded by default, or a gateway-only process (``role``)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.build(settings)
+        runtime = Runtime.build(settings, role)
         await runtime.start()
         app.state.runtime = runtime
         try:
@@ -59,10 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openai,
         elevenlabs,
         realtime,
+        engines,
         models,
         keys,
         console,
     ):
         app.include_router(module.router)
     app.include_router(realtime_native.router)
+    app.include_router(realtime_elevenlabs.router)
+    app.include_router(realtime_openai.router)
     return app

@@ -79,6 +79,7 @@ class Orchestrator:
         self._timers: set[asyncio.Task[None]] = set()
         # Set (and replaced) whenever a job's rows change, to wake waiters at once.
         self._changed: dict[str, asyncio.Event] = {}
+        self._redispatch_inflight = True
 
     # --- lifecycle ------------------------------------------------------------
     async def run(self) -> None:
@@ -91,14 +92,22 @@ class Orchestrator:
                 await self.handle_event(event)
             except Exception:  # one bad event must not stop every job
                 log.exception("handling %s failed", event)
+            # Applied (or unusable): either way it must not come back.
+            await self.queue.ack_event(event)
 
     def stop(self) -> None:
         self._stopping.set()
         for timer in self._timers:
             timer.cancel()
 
-    async def recover(self) -> None:
-        """Re-dispatch the work of unfinished jobs (after a restart or crash)."""
+    async def recover(self, *, redispatch_inflight: bool = True) -> None:
+        """Move unfinished jobs on after a restart or crash.
+
+        ``redispatch_inflight``: queued and running tasks are dispatched again. Right
+        for the in-process queue, which lost them with the process; a durable queue
+        (Redis Streams) still holds them and hands them out again by itself.
+        """
+        self._redispatch_inflight = redispatch_inflight
         async with self.sessions() as session:
             ids = (
                 await session.scalars(
@@ -128,6 +137,8 @@ class Orchestrator:
                 _move_job(job, JobStatus.CANCELLED)
                 return
             for task in job.tasks:
+                if not self._redispatch_inflight:
+                    break
                 if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
                     # The in-flight try was lost with the process: dispatch again.
                     _move_task(task, TaskStatus.WAITING)

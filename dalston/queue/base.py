@@ -76,6 +76,10 @@ class TaskQueue(Protocol):
 
     async def get_event(self, timeout: float) -> TaskEvent | None: ...
 
+    async def extend_task(self, message: TaskMessage) -> bool:
+        """Keep a long-running task from being reclaimed; False if it was."""
+        ...
+
     async def ack_event(self, event: TaskEvent) -> None:
         """Settle an event from ``get_event`` once its effect is committed."""
         ...

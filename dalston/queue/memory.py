@@ -46,6 +46,9 @@ class InProcessQueue:
         except TimeoutError:
             return None
 
+    async def extend_task(self, message: TaskMessage) -> bool:
+        return True  # nothing is ever reclaimed in-process
+
     async def ack_event(self, event: TaskEvent) -> None:
         """No-op, as for ``ack_task``."""
 

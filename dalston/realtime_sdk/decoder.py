@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,7 +35,17 @@ class StreamDecoder:
         threads: int = 2,
         beam_size: int = 1,
     ) -> None:
-        self.models = WhisperModels(catalog, config)
+        # Each inference thread needs its own CTranslate2 worker, or concurrent
+        # streams queue on one; the cores are shared out between them.
+        cores = os.cpu_count() or 1
+        self.models = WhisperModels(
+            catalog,
+            replace(
+                config,
+                concurrency=threads,
+                cpu_threads=config.cpu_threads or max(1, cores // threads),
+            ),
+        )
         self.beam_size = beam_size
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="dalston-rt")
 

@@ -28,6 +28,9 @@ class Partial:
     text: str
     start: float
     end: float
+    # The leading words two successive decodes agreed on: they only grow within an
+    # utterance (append-only protocols send these as deltas).
+    stable: str = ""
 
 
 @dataclass(frozen=True)

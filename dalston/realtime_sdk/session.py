@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -30,7 +30,7 @@ from dalston.realtime_sdk.events import (
 from dalston.realtime_sdk.stable import StablePrefix
 from dalston.realtime_sdk.vad import WINDOW, StreamingVad
 
-_PREROLL_S = 0.2  # audio kept before the VAD's speech onset
+_PREROLL_S = 0.4  # audio kept before the VAD's speech onset (soft first words)
 _TAIL_S = 0.15  # audio kept after the last speech window
 _CONTEXT_CHARS = 200  # previous text given to Whisper as prompt
 
@@ -100,6 +100,7 @@ class StreamingSession:
         self._arrivals: list[tuple[int, float]] = []  # (sample position, wall time)
         self._in_speech = False
         self._speech_start = 0
+        self._first_onset = 0  # where the first speech since the last commit began
         self._speech_run = 0
         self._silence_run = 0
         self._heard_speech = False
@@ -128,6 +129,13 @@ class StreamingSession:
         self._inbox.put_nowait((samples, time.monotonic()))
         if self.lag_s > self.config.max_lag_s:
             raise LagExceeded(self.lag_s)
+
+    def set_audio_format(self, audio: AudioFormat) -> None:
+        """Change the incoming audio format (protocols that configure it after the
+        socket opens); chunks pushed from now on are read in the new format."""
+        if audio != self.config.audio:
+            self.config = replace(self.config, audio=audio)
+            self._audio_decoder = AudioDecoder(audio)
 
     def commit(self) -> None:
         self._inbox.put_nowait(_Control.COMMIT)
@@ -182,12 +190,14 @@ class StreamingSession:
                 )
                 if self._speech_run >= min_speech:
                     self._in_speech = True
-                    self._heard_speech = True
                     self._silence_run = 0
                     onset = self._vad_pos - self._speech_run
                     self._speech_start = max(
                         self._base, onset - int(_PREROLL_S * TARGET_RATE)
                     )
+                    if not self._heard_speech:
+                        self._first_onset = self._speech_start
+                    self._heard_speech = True
                     self._last_partial = self._vad_pos
                     await self.events.put(SpeechStarted(round(onset / TARGET_RATE, 3)))
                 continue
@@ -236,11 +246,15 @@ class StreamingSession:
                     text=text,
                     start=round(start / TARGET_RATE, 3),
                     end=round(self._vad_pos / TARGET_RATE, 3),
+                    stable=" ".join(self._stable.stable),
                 )
             )
 
     def _first_speech(self) -> int:
-        return self._speech_start if self._heard_speech else self._base
+        # Manual commits: partials cover all speech since the last commit.
+        if not self._heard_speech:
+            return self._base
+        return max(self._first_onset, self._base)
 
     async def _finalize(self, end: int, *, manual: bool, answer: bool = True) -> None:
         """Decode the utterance ending at ``end`` and emit its final."""
@@ -302,6 +316,7 @@ class StreamingSession:
         self._heard_speech = self._in_speech
         if self._in_speech:
             self._speech_start = max(self._speech_start, self._base)
+            self._first_onset = self._speech_start
 
     def _arrival_of(self, position: int) -> float:
         for pos, wall in self._arrivals:

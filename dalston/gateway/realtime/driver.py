@@ -30,6 +30,10 @@ from dalston.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+# 1000: normal closure; 1005: the client's close frame carried no status code.
+_NORMAL_CLIENT_CLOSES = frozenset({1000, 1005})
+
+
 class Close(int, Enum):
     NORMAL = 1000
     POLICY = 1008
@@ -65,6 +69,8 @@ class Action(Enum):
 class ClientInput:
     audio: bytes = b""
     action: Action = Action.NONE
+    # Messages answering the client's message at once (acknowledgements).
+    replies: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ class StreamRequest:
     store_audio: bool = False
     retention_days: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    # For protocols without an "end" message: a normal close by the client (1000,
+    # or no status) is how a stream ends, so the session is recorded as completed.
+    close_ends_stream: bool = False
 
 
 class Adapter(Protocol):
@@ -197,8 +206,9 @@ async def _serve(
         for message in adapter.finish(session):
             await websocket.send_json(message)
         await websocket.close(code=Close.NORMAL)
-    except WebSocketDisconnect:
-        status = "disconnected"
+    except WebSocketDisconnect as exc:
+        normal = request.close_ends_stream and exc.code in _NORMAL_CLIENT_CLOSES
+        status = "completed" if normal else "disconnected"
     except LagExceeded as exc:
         status, error_text = "failed", str(exc)
         await _send_error(
@@ -266,7 +276,9 @@ async def _receive(
             session.commit()
         elif received.action is Action.CLEAR:
             session.clear()
-        elif received.action is Action.END:
+        for reply in received.replies:
+            await websocket.send_json(reply)
+        if received.action is Action.END:
             session.end()
             return
 
