@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         description="auto (S3 when S3_ENDPOINT_URL is set, else the local folder) "
         "or s3 (AWS S3 with the usual AWS_* settings).",
     )
+    redis_prefix: str = Field(
+        default="dalston",
+        description="Prefix of every Redis key, so installations can share a Redis.",
+    )
     queue_visibility_s: Annotated[float, Field(gt=0)] = Field(
         default=60.0,
         description="Redis Streams: a task unacknowledged this long is handed to "

@@ -81,7 +81,9 @@ def build_queue(settings: Settings) -> TaskQueue:
         from dalston.queue import RedisStreamsQueue
 
         queue: TaskQueue = RedisStreamsQueue(
-            settings.redis_url, visibility_timeout_s=settings.queue_visibility_s
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            visibility_timeout_s=settings.queue_visibility_s,
         )
         return queue
     return InProcessQueue(max_size=settings.queue_max_size)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,9 +43,9 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session."""
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     import asyncpg
 
@@ -58,8 +60,65 @@ def postgres_url() -> Iterator[str]:
 
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """moto's S3-compatible server on a free loopback port (the S3 stand-in)."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.server import free_port
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    deadline = time.monotonic() + 10
+    while not _listening("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError("moto server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    moto.stop()
+
+
+@pytest.fixture(scope="session")
+def distributed_env(postgres_url: str, moto_url: str) -> dict[str, str]:
+    """Settings of distributed mode: PostgreSQL, Redis Streams and S3 (moto)."""
+    require_service("Redis", "127.0.0.1", 6379)
+    return {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        # A key prefix of its own, so test runs never see each other's streams.
+        "DALSTON_REDIS_PREFIX": f"dalston-test-{uuid.uuid4().hex[:8]}",
+        "S3_ENDPOINT_URL": moto_url,
+        "DALSTON_S3_BUCKET": f"dalston-{uuid.uuid4().hex[:8]}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DALSTON_QUEUE_VISIBILITY_S": "3",
+    }
+
+
+@pytest.fixture(scope="session")
+def dist_server(
+    tmp_path_factory: pytest.TempPathFactory, distributed_env: dict[str, str]
+) -> Iterator[ServerProcess]:
+    """All roles in one process, but over PostgreSQL + Redis Streams + S3."""
+    proc = ServerProcess(tmp_path_factory.mktemp("dist-server"), env=distributed_env)
+    proc.start()
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("serve",),
+    ) -> None:
         self.data_dir = data_dir
+        self.command = command
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -39,7 +45,7 @@ class ServerProcess:
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / "server.log"
+        self.log_path = data_dir / f"{'-'.join(command)}-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -49,12 +55,14 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dalston", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "dalston", *self.command, *self._port_args()],
             cwd=REPO,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if not self.serves_http:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -66,6 +74,13 @@ class ServerProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"server not ready in {timeout} s:\n{self.log()}")
+
+    @property
+    def serves_http(self) -> bool:
+        return self.command[0] in ("serve", "gateway")
+
+    def _port_args(self) -> list[str]:
+        return ["--port", str(self.port)] if self.serves_http else []
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -79,6 +94,30 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+    def stored_keys(self, prefix: str) -> list[str]:
+        """Artifact keys under ``prefix``, from the local folder or the S3 bucket."""
+        endpoint = self.env.get("S3_ENDPOINT_URL")
+        if not endpoint:
+            root = self.data_dir / "artifacts"
+            base = root / prefix
+            if not base.exists():
+                return []
+            return sorted(
+                str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()
+            )
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        )
+        bucket = self.env.get("DALSTON_S3_BUCKET", "dalston")
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        return sorted(obj["Key"] for obj in listed.get("Contents", []))
 
     @property
     def admin_key(self) -> str:

@@ -18,10 +18,13 @@ JFK_TEXT = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+_SERVERS = {"sqlite": "server", "postgres": "pg_server", "distributed": "dist_server"}
+
+
+@pytest.fixture(params=list(_SERVERS))
 def any_server(request: pytest.FixtureRequest) -> ServerProcess:
-    name = "server" if request.param == "sqlite" else "pg_server"
-    server: ServerProcess = request.getfixturevalue(name)
+    """Embedded on SQLite, on PostgreSQL, and over PostgreSQL + Redis + S3."""
+    server: ServerProcess = request.getfixturevalue(_SERVERS[request.param])
     return server
 
 
@@ -43,6 +46,8 @@ def test_submit_poll_fetch_export_delete(any_server: ServerProcess) -> None:
     with any_server.client() as client:
         job_id = submit(client, JFK, language="en", vocabulary='["Americans"]')
         job = wait_for_job(client, job_id)
+        stored = any_server.stored_keys(f"jobs/{job_id}/")
+        assert f"jobs/{job_id}/transcript.json" in stored, stored
         assert job["status"] == "completed", job
         assert wer([JFK_TEXT], [job["text"]]) <= 0.1
         assert [s["stage"] for s in job["stages"]] == ["prepare", "transcribe"]
@@ -65,8 +70,7 @@ def test_submit_poll_fetch_export_delete(any_server: ServerProcess) -> None:
 
         assert client.delete(f"/v1/audio/transcriptions/{job_id}").status_code == 204
         assert client.get(f"/v1/audio/transcriptions/{job_id}").status_code == 404
-        artifacts = any_server.data_dir / "artifacts" / "jobs" / job_id
-        assert not artifacts.exists()
+        assert any_server.stored_keys(f"jobs/{job_id}/") == []
 
 
 def test_list_paginates_and_filters(any_server: ServerProcess) -> None:

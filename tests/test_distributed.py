@@ -1,0 +1,152 @@
+"""Distributed mode with real processes: a gateway, an orchestrator and engine
+workers sharing PostgreSQL, Redis Streams and S3 (moto), on one machine."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dalston.eval.scoring import wer
+from tests.audio_fixtures import DATA, JFK, long_speech_wav
+from tests.conftest import fresh_database
+from tests.server import ServerProcess, submit, wait_for_job
+
+LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
+JFK_TEXT = (DATA / "whisper_jfk.txt").read_text()
+
+
+class Cluster:
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        # Own Redis keys, so clusters of different tests never share tasks.
+        self.env = {
+            **env,
+            "DALSTON_REDIS_PREFIX": f"dalston-test-{uuid.uuid4().hex[:8]}",
+        }
+        self.gateway = ServerProcess(root / "gateway", self.env, ("gateway",))
+        self.orchestrator = self._proc("orchestrator")
+        self.workers: list[ServerProcess] = []
+
+    def _proc(self, *command: str) -> ServerProcess:
+        name = "-".join(command)
+        return ServerProcess(self.root / name, self.env, tuple(command))
+
+    def add_worker(self, engine: str) -> ServerProcess:
+        worker = self._proc("worker", "--engine", engine)
+        worker.start()
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for proc in (*self.workers, self.orchestrator, self.gateway):
+            proc.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, distributed_env: dict[str, str]) -> Iterator[Cluster]:
+    # A database of its own: the gateway's first start creates its admin key.
+    with fresh_database() as database_url:
+        c = Cluster(tmp_path, {**distributed_env, "DATABASE_URL": database_url})
+        try:
+            c.gateway.start()
+            c.orchestrator.start()
+            c.add_worker("audio-prepare")
+            yield c
+        finally:
+            c.stop()
+
+
+def _engines(client: httpx.Client, want: dict[str, int], timeout: float = 90) -> None:
+    """Wait until the registry shows ``want`` ready workers per engine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        engines = client.get("/v1/engines").json()["engines"]
+        ready: dict[str, int] = {}
+        for e in engines:
+            if e["status"] == "ready":
+                ready[e["engine_id"]] = ready.get(e["engine_id"], 0) + 1
+        if all(ready.get(k, 0) >= n for k, n in want.items()):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"workers not ready: {engines}")
+
+
+def _wait_stage(client: httpx.Client, job_id: str, stage: str, status: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/audio/transcriptions/{job_id}").json()
+        if any(s["stage"] == stage and s["status"] == status for s in job["stages"]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{stage} never {status}")
+
+
+def test_job_through_separate_processes(cluster: Cluster) -> None:
+    cluster.add_worker("faster-whisper")
+    with cluster.gateway.client() as client:
+        _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
+        job = wait_for_job(client, submit(client, JFK))
+        assert job["status"] == "completed", job
+        assert wer([JFK_TEXT], [job["text"]]) <= 0.1
+        engines = client.get("/v1/engines").json()
+        hosts = {e["pid"] for e in engines["engines"]}
+        assert len(hosts) == 2  # one process per engine worker
+        ready = client.get("/ready").json()
+        assert ready["checks"] == {"database": True, "storage": True, "queue": True}
+
+
+def test_killed_worker_task_is_finished_by_another(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    doomed = cluster.add_worker("faster-whisper")
+    audio = long_speech_wav(tmp_path / "long.wav", 40)
+    with cluster.gateway.client() as client:
+        _engines(client, {"faster-whisper": 1})
+        job_id = submit(client, audio)
+        _wait_stage(client, job_id, "transcribe", "running")
+        doomed.stop(signal.SIGKILL)
+        cluster.add_worker("faster-whisper")  # reclaims after the visibility timeout
+        job = wait_for_job(client, job_id, timeout=240)
+    assert job["status"] == "completed", job
+    assert "country" in job["text"]
+    transcribe = job["stages"][1]
+    assert transcribe["status"] == "succeeded" and transcribe["error"] is None
+
+
+def test_orchestrator_restart_mid_job(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.add_worker("faster-whisper")
+    audio = long_speech_wav(tmp_path / "long.wav", 30)
+    with cluster.gateway.client() as client:
+        _engines(client, {"faster-whisper": 1})
+        job_id = submit(client, audio)
+        _wait_stage(client, job_id, "transcribe", "running")
+        cluster.orchestrator.stop(signal.SIGKILL)
+        time.sleep(1)
+        cluster.orchestrator.start()
+        job = wait_for_job(client, job_id, timeout=240)
+    assert job["status"] == "completed", job
+    assert "country" in job["text"]
+
+
+def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
+    cluster.add_worker("faster-whisper")
+    cluster.add_worker("faster-whisper")
+    reference = LIBRI.with_suffix(".txt").read_text()
+    with cluster.gateway.client() as client:
+        _engines(client, {"faster-whisper": 2})
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(lambda _: submit(client, LIBRI), range(20)))
+        jobs = [wait_for_job(client, job_id, timeout=400) for job_id in ids]
+    assert len(set(ids)) == 20
+    assert [j["status"] for j in jobs] == ["completed"] * 20
+    for job in jobs:
+        assert wer([reference], [job["text"]]) <= 0.1
+        # Each stage ran to one success: nothing lost, nothing applied twice.
+        assert [s["status"] for s in job["stages"]] == ["succeeded", "succeeded"]
