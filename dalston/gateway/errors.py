@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -145,5 +146,34 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _infrastructure_down(exc):
+            log.warning("dependency unavailable: %r", exc)
+            return _render(
+                request,
+                503,
+                "unavailable",
+                f"A service Dalston depends on is unreachable ({type(exc).__name__}); "
+                "try again shortly.",
+                headers={"Retry-After": "5"},
+            )
         log.exception("unhandled error", exc_info=exc)
         return _render(request, 500, "internal_error", "Internal server error.")
+
+
+def _infrastructure_down(exc: BaseException) -> bool:
+    """Connection failures of the database, Redis or S3: a 503, not a bug."""
+    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        kinds += [OperationalError, InterfaceError]
+    with contextlib.suppress(ImportError):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        kinds += [RedisConnectionError, RedisTimeoutError]
+    with contextlib.suppress(ImportError):
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        kinds += [BotoConnectionError]
+    return isinstance(exc, tuple(kinds))
