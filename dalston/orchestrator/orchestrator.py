@@ -189,7 +189,8 @@ class Orchestrator:
                 retry = self._apply(job, task, event)
             if retry:
                 self._schedule_retry(event.job_id, event.task_id, event.attempt)
-            else:
+            elif event.kind is not TaskEventKind.STARTED:
+                # A start frees nothing downstream; an outcome may.
                 await self._advance(event.job_id)
         self._notify(event.job_id)
 
