@@ -56,9 +56,11 @@ async def stream(
         task = asyncio.create_task(reader())
         step = int(bytes_per_second * chunk_s)
         step -= step % 2
-        for i in range(0, len(audio), step):
+        for n, i in enumerate(range(0, len(audio), step)):
             await ws.send(audio[i : i + step])
-            await asyncio.sleep(chunk_s / pace)
+            # Pace by the clock, not by sleeps, so a slow loop catches up.
+            due = started + (n + 1) * chunk_s / pace
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
         sent_at = time.monotonic() - started
         if commit_at_end:
             await ws.send(json.dumps({"type": "commit"}))

@@ -361,7 +361,12 @@ class OpenAIAdapter:
             cleared = {"type": "input_audio_buffer.cleared", "event_id": _event_id()}
             return ClientInput(action=Action.CLEAR, replies=(cleared,))
         if kind in ("transcription_session.update", "session.update"):
-            return ClientInput(replies=(self._update(body, event_id),))
+            try:
+                return ClientInput(replies=(self._update(body, event_id),))
+            except (AttributeError, TypeError, ValueError) as exc:  # odd JSON types
+                raise _problem(
+                    "invalid_value", f"Invalid session: {exc}.", "session", event_id
+                ) from None
         raise _problem(
             "invalid_value",
             f"Invalid value: {kind!r}. Supported client events: "
