@@ -108,6 +108,8 @@ class StreamingSession:
         self._last_partial_text = ""
         self._warned_at = -1e9
         self._ended = False
+        self._generation = 0  # bumped at each utterance boundary
+        self._partial_task: asyncio.Task[None] | None = None
 
     # --- input, from the socket handler ------------------------------------------
     @property
@@ -151,12 +153,15 @@ class StreamingSession:
         while True:
             item = await self._inbox.get()
             if item is _Control.END:
+                if self._partial_task is not None:
+                    self._partial_task.cancel()
                 if self._in_speech or self._heard_speech:
                     await self._finalize(self._stream_end(), manual=True, answer=False)
                 self._ended = True
                 await self.events.put(None)
                 return
             if item is _Control.COMMIT:
+                self._generation += 1
                 await self._finalize(self._stream_end(), manual=True)
                 continue
             if item is _Control.CLEAR:
@@ -206,20 +211,27 @@ class StreamingSession:
             if self._silence_run >= min_silence:
                 end = self._vad_pos - self._silence_run + int(_TAIL_S * TARGET_RATE)
                 self._in_speech = False
+                self._generation += 1  # a partial still decoding is now stale
                 self._speech_run = 0
                 await self.events.put(SpeechEnded(round(end / TARGET_RATE, 3)))
                 if cfg.commit_strategy is CommitStrategy.VAD:
                     await self._finalize(end, manual=False)
-            elif (
-                self._vad_pos - self._speech_start >= cfg.max_utterance_s * TARGET_RATE
+            elif self._vad_pos - self._utterance_start() >= (
+                cfg.max_utterance_s * TARGET_RATE
             ):
                 # Whisper reads 30 s at a time: cut long speech into utterances.
+                self._generation += 1
                 await self._finalize(self._vad_pos, manual=False)
                 self._speech_start = self._vad_pos
 
     async def _maybe_partial(self) -> None:
+        """Start a partial decode in the background: the VAD and finals never wait
+        for a partial, and a partial that comes back after its utterance was
+        finalized is dropped."""
         cfg = self.config
         if not cfg.interim_results or not self._in_speech:
+            return
+        if self._partial_task is not None and not self._partial_task.done():
             return
         if self._vad_pos - self._last_partial < cfg.partial_interval_s * TARGET_RATE:
             return
@@ -229,7 +241,15 @@ class StreamingSession:
             if cfg.commit_strategy is CommitStrategy.VAD
             else self._first_speech()
         )
-        audio = self._slice(start, self._vad_pos)
+        audio = self._slice(start, self._vad_pos).copy()
+        self._partial_task = asyncio.create_task(
+            self._partial(audio, start, self._vad_pos, self._generation)
+        )
+
+    async def _partial(
+        self, audio: np.ndarray, start: int, end: int, generation: int
+    ) -> None:
+        cfg = self.config
         decoded = await self.decoder.decode(
             audio,
             model_id=cfg.model,
@@ -238,6 +258,8 @@ class StreamingSession:
             hotwords=self._hotwords(),
             word_timestamps=False,
         )
+        if generation != self._generation or self._ended:
+            return  # its utterance is already final
         text = self._stable.update(decoded.text.split())
         if text and text != self._last_partial_text:
             self._last_partial_text = text
@@ -245,10 +267,15 @@ class StreamingSession:
                 Partial(
                     text=text,
                     start=round(start / TARGET_RATE, 3),
-                    end=round(self._vad_pos / TARGET_RATE, 3),
+                    end=round(end / TARGET_RATE, 3),
                     stable=" ".join(self._stable.stable),
                 )
             )
+
+    def _utterance_start(self) -> int:
+        if self.config.commit_strategy is CommitStrategy.MANUAL:
+            return self._base
+        return self._speech_start
 
     def _first_speech(self) -> int:
         # Manual commits: partials cover all speech since the last commit.
@@ -259,8 +286,8 @@ class StreamingSession:
     async def _finalize(self, end: int, *, manual: bool, answer: bool = True) -> None:
         """Decode the utterance ending at ``end`` and emit its final."""
         cfg = self.config
-        if manual and cfg.commit_strategy is CommitStrategy.MANUAL:
-            start = self._base
+        if cfg.commit_strategy is CommitStrategy.MANUAL:
+            start = self._base  # everything since the last commit
         else:
             start = (
                 self._speech_start if (self._in_speech or not manual) else self._base
@@ -312,6 +339,7 @@ class StreamingSession:
         self._base += keep_from
         self._arrivals = [(p, t) for p, t in self._arrivals if p > self._base]
         self._stable.reset()
+        self._generation += 1
         self._last_partial_text = ""
         self._heard_speech = self._in_speech
         if self._in_speech:
