@@ -147,6 +147,11 @@ class Settings(BaseSettings):
     realtime_threads: Annotated[int, Field(ge=1, le=64)] = Field(
         default=2, description="Inference threads shared by this process's streams."
     )
+    advertise_url: str | None = Field(
+        default=None,
+        description="How gateways reach this realtime worker, e.g. ws://host:8001 "
+        "(default: ws://<hostname>:<port>).",
+    )
     realtime_beam_size: Annotated[int, Field(ge=1, le=8)] = 1
     realtime_max_lag_s: Annotated[float, Field(gt=0)] = 10.0
 

@@ -48,6 +48,27 @@ log = logging.getLogger(__name__)
 _SHUTDOWN_GRACE_S = 5.0
 _RETENTION_SWEEP_S = 60.0
 _HEARTBEAT_S = 5.0
+REALTIME_ENGINE = "realtime"
+
+
+def _remote_realtime_workers(registry: WorkerRegistry) -> Any:
+    async def source() -> list[RealtimeWorker]:
+        me = f"rt:{socket.gethostname()}:{os.getpid()}"
+        return [
+            RealtimeWorker(
+                id=info.id,
+                capacity=info.capacity,
+                decoder=None,
+                host=info.host,
+                url=info.url,
+                reported_active=info.active,
+                models=info.loaded_models,
+            )
+            for info in await registry.workers()
+            if info.engine_id == REALTIME_ENGINE and info.url and info.id != me
+        ]
+
+    return source
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,8 @@ class Role:
     orchestrator: bool = True  # applies task events, recovers unfinished jobs
     engines: tuple[str, ...] = tuple(ENGINE_CLASSES)  # batch engines served here
     realtime: bool = True
+    # A realtime worker announces itself so gateways can place sessions on it.
+    announce_realtime: bool = False
 
     @classmethod
     def embedded(cls) -> Role:
@@ -70,6 +93,10 @@ class Role:
     @classmethod
     def orchestrator_only(cls) -> Role:
         return cls(api=False, engines=(), realtime=False)
+
+    @classmethod
+    def realtime_worker(cls) -> Role:
+        return cls(orchestrator=False, engines=(), announce_realtime=True)
 
     @classmethod
     def worker(cls, engine_id: str) -> Role:
@@ -166,7 +193,11 @@ class Runtime:
             catalog=catalog,
             orchestrator=orchestrator,
             jobs=jobs,
-            router=SessionRouter(),
+            router=SessionRouter(
+                remote=_remote_realtime_workers(registry)
+                if settings.redis_url
+                else None
+            ),
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
         )
 
@@ -208,14 +239,15 @@ class Runtime:
                 beam_size=self.settings.realtime_beam_size,
             )
             await asyncio.to_thread(decoder.load, self.settings.default_model)
-            self.router.register(
-                RealtimeWorker(
-                    id=f"{socket.gethostname()}:{os.getpid()}",
-                    capacity=self.settings.realtime_capacity,
-                    decoder=decoder,
-                    host=socket.gethostname(),
-                )
+            local = RealtimeWorker(
+                id=f"{socket.gethostname()}:{os.getpid()}",
+                capacity=self.settings.realtime_capacity,
+                decoder=decoder,
+                host=socket.gethostname(),
             )
+            self.router.register(local)
+            if self.role.announce_realtime:
+                self._spawn(self._announce(local), "realtime heartbeats")
 
     async def run_until_stopped(self) -> None:
         """For processes without HTTP: serve until SIGTERM / SIGINT."""
@@ -252,6 +284,35 @@ class Runtime:
                     log.warning("heartbeat failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _HEARTBEAT_S)
+
+    async def _announce(self, worker: RealtimeWorker) -> None:
+        url = self.settings.advertise_url or (
+            f"ws://{socket.gethostname()}:{self.settings.port}"
+        )
+        while not self._stopping.is_set():
+            try:
+                await self.registry.heartbeat(
+                    WorkerInfo(
+                        id=f"rt:{worker.id}",
+                        engine_id=REALTIME_ENGINE,
+                        stage="realtime",
+                        host=worker.host,
+                        pid=os.getpid(),
+                        capacity=worker.capacity,
+                        active=worker.active,
+                        status="ready",
+                        loaded_models=tuple(
+                            worker.decoder.models.loaded if worker.decoder else ()
+                        ),
+                        url=url,
+                    )
+                )
+            except Exception:
+                log.warning("realtime heartbeat failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 2.0)
+        with contextlib.suppress(Exception):
+            await self.registry.remove(f"rt:{worker.id}")
 
     async def _sweep_retention(self) -> None:
         while True:
@@ -317,7 +378,8 @@ class Runtime:
                     f"{socket.gethostname()}:{os.getpid()}:{index}"
                 )
         for worker in list(self.router.workers.values()):
-            worker.decoder.close()
+            if worker.decoder is not None:
+                worker.decoder.close()
             self.router.unregister(worker.id)
         for closable in (self.queue, self.registry):
             aclose = getattr(closable, "aclose", None)

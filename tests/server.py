@@ -77,7 +77,7 @@ class ServerProcess:
 
     @property
     def serves_http(self) -> bool:
-        return self.command[0] in ("serve", "gateway")
+        return self.command[0] in ("serve", "gateway", "realtime-worker")
 
     def _port_args(self) -> list[str]:
         return ["--port", str(self.port)] if self.serves_http else []

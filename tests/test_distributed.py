@@ -150,3 +150,49 @@ def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
         assert wer([reference], [job["text"]]) <= 0.1
         # Each stage ran to one success: nothing lost, nothing applied twice.
         assert [s["status"] for s in job["stages"]] == ["succeeded", "succeeded"]
+
+
+def test_realtime_sessions_on_a_remote_worker(
+    tmp_path: Path, distributed_env: dict[str, str]
+) -> None:
+    from tests.realtime_client import of_type, pcm16, stream
+
+    with fresh_database() as database_url:
+        env = {**distributed_env, "DATABASE_URL": database_url}
+        env["DALSTON_REDIS_PREFIX"] = f"dalston-test-{uuid.uuid4().hex[:8]}"
+        # The gateway serves no session itself: every one goes to the worker.
+        gateway = ServerProcess(
+            tmp_path / "gw", {**env, "DALSTON_REALTIME_CAPACITY": "0"}, ("gateway",)
+        )
+        worker = ServerProcess(
+            tmp_path / "rt",
+            {**env, "DALSTON_REALTIME_CAPACITY": "2"},
+            ("realtime-worker",),
+        )
+        worker.env["DALSTON_ADVERTISE_URL"] = f"ws://127.0.0.1:{worker.port}"
+        try:
+            gateway.start()
+            worker.start()
+            with gateway.client() as client:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    workers = client.get("/v1/realtime/workers").json()["workers"]
+                    if workers:
+                        break
+                    time.sleep(0.3)
+                assert [w["capacity"] for w in workers] == [2], workers
+            url = f"ws://127.0.0.1:{gateway.port}/v1/audio/transcriptions/stream?language=en"
+            headers = {"Authorization": f"Bearer {gateway.admin_key}"}
+            import asyncio
+
+            result = asyncio.run(stream(url, pcm16(LIBRI), headers=headers))
+            finals = of_type(result, "transcript.final")
+            said = " ".join(f["text"] for f in finals)
+            assert wer([LIBRI.with_suffix(".txt").read_text()], [said]) <= 0.15, said
+            begin = of_type(result, "session.begin")[0]
+            with gateway.client() as client:
+                record = client.get(f"/v1/realtime/sessions/{begin['session_id']}")
+                assert record.json()["status"] == "completed"
+        finally:
+            worker.stop()
+            gateway.stop()

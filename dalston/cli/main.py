@@ -72,6 +72,10 @@ def gateway(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Distributed mode: the HTTP / WebSocket API (and realtime sessions) only."""
+    _serve_http("gateway", host, port, log_level)
+
+
+def _serve_http(role_name: str, host: str | None, port: int | None, level: str) -> None:
     import uvicorn
 
     from dalston.config import Settings
@@ -80,13 +84,24 @@ def gateway(
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    role = Role.gateway() if role_name == "gateway" else Role.realtime_worker()
     uvicorn.run(
-        create_app(settings, Role.gateway()),
+        create_app(settings, role),
         host=settings.host,
         port=settings.port,
-        log_level=log_level,
+        log_level=level,
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command("realtime-worker")
+def realtime_worker(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Distributed mode: serve live sessions that gateways place here."""
+    _serve_http("realtime_worker", host, port, log_level)
 
 
 @app.command()

@@ -22,6 +22,7 @@ class WorkerInfo:
     status: str  # loading | ready | stopping
     loaded_models: tuple[str, ...] = ()
     last_seen: float = 0.0
+    url: str | None = None  # realtime workers: where the gateway connects
 
 
 class WorkerRegistry(Protocol):

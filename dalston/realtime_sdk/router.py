@@ -9,7 +9,7 @@ the same interface.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -24,13 +24,17 @@ class NoCapacity(Exception):
 class RealtimeWorker:
     id: str
     capacity: int
-    decoder: StreamDecoder
+    decoder: StreamDecoder | None  # None: a remote worker, reached at ``url``
     host: str = "embedded"
     sessions: set[str] = field(default_factory=set)
+    url: str | None = None
+    # Sessions the worker reported in its last heartbeat (remote workers).
+    reported_active: int = 0
+    models: tuple[str, ...] = ()
 
     @property
     def active(self) -> int:
-        return len(self.sessions)
+        return max(len(self.sessions), self.reported_active)
 
     @property
     def free(self) -> int:
@@ -43,9 +47,13 @@ class Lease:
     worker: RealtimeWorker
 
 
+RemoteSource = Callable[[], Awaitable[list[RealtimeWorker]]]
+
+
 class SessionRouter:
-    def __init__(self) -> None:
+    def __init__(self, remote: RemoteSource | None = None) -> None:
         self.workers: dict[str, RealtimeWorker] = {}
+        self.remote = remote
         self._lock = asyncio.Lock()
 
     def register(self, worker: RealtimeWorker) -> None:
@@ -62,8 +70,29 @@ class SessionRouter:
     def active(self) -> int:
         return sum(w.active for w in self.workers.values())
 
+    async def refresh(self) -> None:
+        """Merge the remote workers' latest heartbeats (distributed mode)."""
+        if self.remote is None:
+            return
+        seen = {w.id: w for w in await self.remote()}
+        for worker_id in [w.id for w in self.workers.values() if w.url]:
+            if worker_id not in seen:
+                self.workers.pop(worker_id)  # stopped heartbeating: gone
+        for worker_id, fresh in seen.items():
+            known = self.workers.get(worker_id)
+            if known is None:
+                self.workers[worker_id] = fresh
+            else:
+                known.capacity = fresh.capacity
+                known.reported_active = fresh.reported_active
+                known.models = fresh.models
+
     @asynccontextmanager
     async def acquire(self, session_id: str) -> AsyncIterator[Lease]:
+        try:
+            await self.refresh()
+        except Exception:  # the registry is down: local workers still serve
+            pass
         async with self._lock:
             candidates = [w for w in self.workers.values() if w.free > 0]
             if not candidates:

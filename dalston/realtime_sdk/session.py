@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -374,3 +375,36 @@ class StreamingSession:
     @property
     def transcript(self) -> str:
         return " ".join(f.text for f in self.finals)
+
+
+class LiveSession(Protocol):
+    """What protocol adapters and the driver use of a session, local or remote."""
+
+    id: str
+    events: asyncio.Queue[Event | None]
+    finals: list[Final]
+    recorder: Callable[[np.ndarray], None] | None
+
+    @property
+    def config(self) -> SessionConfig: ...
+
+    @config.setter
+    def config(self, value: SessionConfig) -> None: ...
+
+    @property
+    def received_s(self) -> float: ...
+
+    @property
+    def transcript(self) -> str: ...
+
+    def set_audio_format(self, audio: AudioFormat) -> None: ...
+
+    def push_audio(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def end(self) -> None: ...
+
+    async def run(self) -> None: ...

@@ -19,12 +19,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from dalston.auth import Principal, Scope, lookup_key
 from dalston.auth.keys import ALL_SCOPES, DEFAULT_TENANT
-from dalston.auth.tokens import consume_token
+from dalston.auth.tokens import consume_token, issue_token
 from dalston.config import AuthMode
 from dalston.realtime_sdk.audio import TARGET_RATE
 from dalston.realtime_sdk.events import Event
+from dalston.realtime_sdk.remote import RemoteSession
 from dalston.realtime_sdk.router import NoCapacity
-from dalston.realtime_sdk.session import LagExceeded, SessionConfig, StreamingSession
+from dalston.realtime_sdk.session import (
+    LagExceeded,
+    LiveSession,
+    SessionConfig,
+    StreamingSession,
+)
 from dalston.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -89,17 +95,15 @@ class Adapter(Protocol):
 
     name: str
 
-    def begin(self, session: StreamingSession) -> list[dict[str, Any]]: ...
+    def begin(self, session: LiveSession) -> list[dict[str, Any]]: ...
 
     def parse(self, message: Mapping[str, Any]) -> ClientInput:
         """A received ASGI message (text or bytes) -> audio and/or an action."""
         ...
 
-    def render(
-        self, event: Event, session: StreamingSession
-    ) -> list[dict[str, Any]]: ...
+    def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]: ...
 
-    def finish(self, session: StreamingSession) -> list[dict[str, Any]]: ...
+    def finish(self, session: LiveSession) -> list[dict[str, Any]]: ...
 
     def error(self, error: StreamError) -> dict[str, Any]: ...
 
@@ -168,7 +172,21 @@ async def run_stream(
     try:
         session_id = lease.session_id
         worker = lease.worker
-        session = StreamingSession(request.config, worker.decoder, session_id)
+        session: StreamingSession | RemoteSession
+        if worker.decoder is not None:
+            session = StreamingSession(request.config, worker.decoder, session_id)
+        else:
+            assert worker.url is not None
+            # The worker checks this like any client: a token only it can spend.
+            async with runtime.sessions() as db, db.begin():
+                token, _ = await issue_token(
+                    db,
+                    principal=principal,
+                    purpose="realtime_worker",
+                    scopes=frozenset({Scope.REALTIME}),
+                    ttl_s=60,
+                )
+            session = RemoteSession(request.config, worker.url, token, session_id)
         await runtime.realtime_records.open(
             session_id=session_id,
             tenant_id=principal.tenant_id,
@@ -186,7 +204,7 @@ async def run_stream(
 async def _serve(
     websocket: WebSocket,
     runtime: Runtime,
-    session: StreamingSession,
+    session: LiveSession,
     request: StreamRequest,
     adapter: Adapter,
 ) -> None:
@@ -253,7 +271,7 @@ async def _serve(
 
 async def _receive(
     websocket: WebSocket,
-    session: StreamingSession,
+    session: LiveSession,
     adapter: Adapter,
     processor: asyncio.Task[None],
 ) -> None:
@@ -284,7 +302,7 @@ async def _receive(
 
 
 async def _forward(
-    websocket: WebSocket, session: StreamingSession, adapter: Adapter
+    websocket: WebSocket, session: LiveSession, adapter: Adapter
 ) -> None:
     while (event := await session.events.get()) is not None:
         for message in adapter.render(event, session):

@@ -57,7 +57,11 @@ from dalston.gateway.realtime.driver import (
 )
 from dalston.realtime_sdk.audio import AudioFormat, Encoding
 from dalston.realtime_sdk.events import Event, Final, LagWarning, Partial
-from dalston.realtime_sdk.session import CommitStrategy, SessionConfig, StreamingSession
+from dalston.realtime_sdk.session import (
+    CommitStrategy,
+    LiveSession,
+    SessionConfig,
+)
 from dalston.runtime import Runtime
 
 router = APIRouter()
@@ -121,10 +125,10 @@ class ElevenLabsAdapter:
 
     def __init__(self, options: Options | None = None) -> None:
         self.options = options
-        self.session: StreamingSession | None = None
+        self.session: LiveSession | None = None
         self._heard_audio = False
 
-    def begin(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
         assert self.options is not None
         self.session = session
         cfg, opts = session.config, self.options
@@ -225,7 +229,7 @@ class ElevenLabsAdapter:
                 self.session.config, previous_text=text.strip()
             )
 
-    def render(self, event: Event, session: StreamingSession) -> list[dict[str, Any]]:
+    def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
         assert self.options is not None
         if isinstance(event, Partial):
             return [{"message_type": "partial_transcript", "text": event.text}]
@@ -258,7 +262,7 @@ class ElevenLabsAdapter:
             )
         return messages
 
-    def finish(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def finish(self, session: LiveSession) -> list[dict[str, Any]]:
         return []
 
     def error(self, error: StreamError) -> dict[str, Any]:

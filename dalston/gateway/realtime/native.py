@@ -34,7 +34,11 @@ from dalston.realtime_sdk.events import (
     SpeechEnded,
     SpeechStarted,
 )
-from dalston.realtime_sdk.session import CommitStrategy, SessionConfig, StreamingSession
+from dalston.realtime_sdk.session import (
+    CommitStrategy,
+    LiveSession,
+    SessionConfig,
+)
 from dalston.runtime import Runtime
 
 router = APIRouter()
@@ -48,9 +52,9 @@ class NativeAdapter:
     name = "native"
 
     def __init__(self) -> None:
-        self.session: StreamingSession | None = None
+        self.session: LiveSession | None = None
 
-    def begin(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
         self.session = session
         cfg = session.config
         return [
@@ -117,7 +121,7 @@ class NativeAdapter:
                 updates[key] = bool(changes[key])
         self.session.config = dataclasses.replace(self.session.config, **updates)
 
-    def render(self, event: Event, session: StreamingSession) -> list[dict[str, Any]]:
+    def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
         if isinstance(event, SpeechStarted):
             return [{"type": "vad.speech_start", "timestamp": event.timestamp}]
         if isinstance(event, SpeechEnded):
@@ -160,7 +164,7 @@ class NativeAdapter:
             ]
         return [message]
 
-    def finish(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def finish(self, session: LiveSession) -> list[dict[str, Any]]:
         return [
             {
                 "type": "session.end",
@@ -212,6 +216,11 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
         word_timestamps=params.flag(query, "word_timestamps", False),
         vocabulary=terms,
         max_lag_s=runtime.settings.realtime_max_lag_s,
+        # VAD tuning (also what a gateway passes on to a remote realtime worker).
+        vad_threshold=params.number(query, "vad_threshold", 0.5, 0.05, 0.95),
+        silence_s=params.number(query, "silence_ms", 500, 100, 5000) / 1000,
+        min_speech_s=params.number(query, "min_speech_ms", 100, 20, 2000) / 1000,
+        previous_text=query.get("previous_text") or None,
     )
     return StreamRequest(
         config=config,

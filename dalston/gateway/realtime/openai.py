@@ -59,7 +59,11 @@ from dalston.realtime_sdk.events import (
     SpeechEnded,
     SpeechStarted,
 )
-from dalston.realtime_sdk.session import CommitStrategy, SessionConfig, StreamingSession
+from dalston.realtime_sdk.session import (
+    CommitStrategy,
+    LiveSession,
+    SessionConfig,
+)
 from dalston.runtime import Runtime
 
 router = APIRouter()
@@ -142,7 +146,7 @@ class OpenAIAdapter:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = _Settings()
-        self.session: StreamingSession | None = None
+        self.session: LiveSession | None = None
         self._appended = 0  # bytes appended since the last commit / clear
         self._item: str | None = None  # the utterance being heard
         self._sent = ""  # deltas sent for it
@@ -150,7 +154,7 @@ class OpenAIAdapter:
         self._last_committed: str | None = None
 
     # --- session configuration ---------------------------------------------------
-    def begin(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
         self.session = session
         return [
             {
@@ -377,7 +381,7 @@ class OpenAIAdapter:
         )
 
     # --- server events -------------------------------------------------------------
-    def render(self, event: Event, session: StreamingSession) -> list[dict[str, Any]]:
+    def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
         vad = session.config.commit_strategy is CommitStrategy.VAD
         out: list[dict[str, Any]] = []
         if isinstance(event, SpeechStarted | SpeechEnded | Partial) and self._awaiting:
@@ -465,7 +469,7 @@ class OpenAIAdapter:
             }
         ]
 
-    def finish(self, session: StreamingSession) -> list[dict[str, Any]]:
+    def finish(self, session: LiveSession) -> list[dict[str, Any]]:
         return []
 
     def error(self, error: StreamError) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
 from dalston.services.realtime_sessions import SessionRecords
 
 router = APIRouter(prefix="/v1/realtime", tags=["realtime"])
+log = logging.getLogger(__name__)
 
 
 class WorkerInfo(BaseModel):
@@ -72,6 +74,7 @@ def _info(row: Any) -> SessionInfo:
 @router.get("/status", response_model=RealtimeStatus)
 async def realtime_status(runtime: RuntimeDep, _: CanRead) -> RealtimeStatus:
     r = runtime.router
+    await _refresh(runtime)
     return RealtimeStatus(
         capacity=r.capacity,
         active=r.active,
@@ -84,6 +87,7 @@ async def realtime_status(runtime: RuntimeDep, _: CanRead) -> RealtimeStatus:
 async def realtime_workers(
     runtime: RuntimeDep, _: CanRead
 ) -> dict[str, list[WorkerInfo]]:
+    await _refresh(runtime)
     return {
         "workers": [
             WorkerInfo(
@@ -91,11 +95,18 @@ async def realtime_workers(
                 host=w.host,
                 capacity=w.capacity,
                 active=w.active,
-                models=w.decoder.models.loaded,
+                models=list(w.decoder.models.loaded if w.decoder else w.models),
             )
             for w in runtime.router.workers.values()
         ]
     }
+
+
+async def _refresh(runtime: RuntimeDep) -> None:
+    try:
+        await runtime.router.refresh()
+    except Exception:  # registry unreachable: show what this process knows
+        log.warning("realtime worker registry unreachable", exc_info=True)
 
 
 def _records(runtime: RuntimeDep) -> SessionRecords:
