@@ -9,8 +9,14 @@ STAMP  := $(VENV)/.installed
 .PHONY: install dev test lint fmt stop bench clean
 
 NODE_CLIENTS := tests/compat/node/node_modules/.installed
+NPM          := $(shell command -v npm)
+# The web console (web/): its packages, and its build that the API serves at /console.
+WEB_DEPS     := web/node_modules/.installed
+WEB_BUILD    := web/dist/.stamp
+WEB_SOURCES  := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json web/package-lock.json
 
-install: $(STAMP) $(if $(shell command -v npm),$(NODE_CLIENTS))
+install: $(STAMP) $(if $(NPM),$(NODE_CLIENTS) $(WEB_DEPS))
 
 # Re-installs only when pyproject.toml changes; the venv is created if missing.
 $(STAMP): pyproject.toml
@@ -24,7 +30,24 @@ $(NODE_CLIENTS): tests/compat/node/package.json tests/compat/node/package-lock.j
 	cd tests/compat/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(NODE_CLIENTS)
 
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_DEPS)
+
+# Rebuilt only when a source changed (tests/test_console.py checks the same stamp).
+$(WEB_BUILD): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+	@touch $(WEB_BUILD)
+
+# Without npm, or if the console fails to build, the API still starts
+# (/console then answers 404 saying the console is not built).
 dev: install
+ifneq ($(NPM),)
+	@$(MAKE) --no-print-directory $(WEB_BUILD) || \
+		echo "warning: the web console did not build; starting the API without it"
+else
+	@echo "npm not found: the web console is not built; starting the API without it"
+endif
 	$(BIN)/dalston serve --host $(HOST) --port $(PORT)
 
 stop:
@@ -32,7 +55,12 @@ stop:
 		kill -TERM $$(cat .dalston/server.pid) 2>/dev/null && echo "stopped" || echo "not running"; \
 	else echo "no server.pid in .dalston/"; fi
 
-test: install
+# The console's unit tests (Vitest) run first, and its build is fresh before the
+# browser test in tests/test_console.py.
+test: install $(if $(NPM),$(WEB_BUILD))
+ifneq ($(NPM),)
+	cd web && npm test -- --run
+endif
 	$(BIN)/python -m pytest -q -ra
 
 lint: install
@@ -48,4 +76,4 @@ bench: install
 	$(BIN)/python bench/batch.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/dist

@@ -93,21 +93,23 @@ def moto_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def distributed_env(postgres_url: str, moto_url: str) -> dict[str, str]:
-    """Settings of distributed mode: PostgreSQL, Redis Streams and S3 (moto)."""
+def distributed_env(moto_url: str) -> Iterator[dict[str, str]]:
+    """Settings of distributed mode: PostgreSQL, Redis Streams and S3 (moto), with a
+    database of its own (each server's first start creates its admin key)."""
     require_service("Redis", "127.0.0.1", 6379)
-    return {
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        # A key prefix of its own, so test runs never see each other's streams.
-        "DALSTON_REDIS_PREFIX": f"dalston-test-{uuid.uuid4().hex[:8]}",
-        "S3_ENDPOINT_URL": moto_url,
-        "DALSTON_S3_BUCKET": f"dalston-{uuid.uuid4().hex[:8]}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "DALSTON_QUEUE_VISIBILITY_S": "3",
-    }
+    with fresh_database() as database_url:
+        yield {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            # A key prefix of its own, so test runs never see each other's streams.
+            "DALSTON_REDIS_PREFIX": f"dalston-test-{uuid.uuid4().hex[:8]}",
+            "S3_ENDPOINT_URL": moto_url,
+            "DALSTON_S3_BUCKET": f"dalston-{uuid.uuid4().hex[:8]}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "DALSTON_QUEUE_VISIBILITY_S": "3",
+        }
 
 
 @pytest.fixture(scope="session")

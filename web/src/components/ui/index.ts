@@ -1,0 +1,11 @@
+export { Alert, ErrorState } from './Alert';
+export { Badge, type Tone } from './Badge';
+export { Button, ButtonLink, buttonClass } from './Button';
+export { Card, CardBody, CardHeader } from './Card';
+export { cn } from './cn';
+export { EmptyState } from './EmptyState';
+export { Field, Input, Select, inputClass } from './Field';
+export { PageHeader } from './PageHeader';
+export { Loading, Spinner } from './Spinner';
+export { ConfirmButton } from './ConfirmButton';
+export { NotAvailable } from './NotAvailable';

@@ -1,0 +1,71 @@
+import { useState, type FormEvent } from 'react';
+import { Navigate, useLocation, useNavigate } from 'react-router-dom';
+import { useAuth } from '../../../app/providers/auth';
+import { Alert, Button, Field, Input } from '../../../components/ui';
+import { ApiError, errorMessage } from '../../../lib/api-client';
+
+export function SignInPage() {
+  const { signIn, apiKey, notice } = useAuth();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const from = (location.state as { from?: string } | null)?.from ?? '/';
+  const [key, setKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  if (apiKey && !busy) return <Navigate to={from} replace />;
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(key);
+      navigate(from, { replace: true });
+    } catch (reason) {
+      setError(reason);
+      setBusy(false);
+    }
+  }
+
+  const rejected = error instanceof ApiError && error.status === 401;
+  return (
+    <main className="flex min-h-screen items-center justify-center px-4 py-12">
+      <div className="w-full max-w-sm">
+        <div className="mb-6 text-center">
+          <p className="text-3xl font-bold tracking-tight text-indigo-700">Dalston</p>
+          <h1 className="mt-1 text-lg font-semibold text-slate-900">Sign in to the console</h1>
+        </div>
+        <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
+          {notice ? <Alert tone="warning">{notice}</Alert> : null}
+          <Field
+            label="API key"
+            hint="Kept in this browser tab only (sessionStorage) and sent in the Authorization header."
+            error={error ? (rejected ? 'This key was not accepted: it is unknown or revoked.' : errorMessage(error)) : undefined}
+          >
+            {(p) => (
+              <Input
+                {...p}
+                name="api-key"
+                type="password"
+                autoComplete="off"
+                spellCheck={false}
+                placeholder="dk_…"
+                required
+                value={key}
+                onChange={(e) => setKey(e.target.value)}
+              />
+            )}
+          </Field>
+          <Button type="submit" className="w-full" disabled={busy || !key.trim()}>
+            {busy ? 'Checking…' : 'Sign in'}
+          </Button>
+          <p className="text-xs text-slate-500">
+            The first start of the server prints an admin key and saves it to <code>admin_key</code> in its data
+            folder.
+          </p>
+        </form>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,219 @@
+import { useCallback, useRef, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { useApi, useAuth } from '../../../app/providers/auth';
+import {
+  Alert,
+  Button,
+  Card,
+  CardBody,
+  CardHeader,
+  ConfirmButton,
+  ErrorState,
+  Loading,
+  PageHeader,
+} from '../../../components/ui';
+import { config } from '../../../config';
+import { ApiError, errorMessage } from '../../../lib/api-client';
+import type { Job } from '../../../lib/api-types';
+import { formatClock, formatDate } from '../../../lib/format';
+import { useQuery } from '../../../lib/use-query';
+import { cancelJob, deleteJob, getJob, isTerminal } from '../api/jobs';
+import { AudioPlayer, type AudioPlayerHandle } from './AudioPlayer';
+import { ExportButtons } from './ExportButtons';
+import { StageList } from './StageList';
+import { JobStatusBadge } from './StatusBadge';
+import { TranscriptViewer } from './TranscriptViewer';
+
+export function JobDetailPage() {
+  const { id = '' } = useParams();
+  const client = useApi();
+  const job = useQuery(`job:${id}`, (signal) => getJob(client, id, signal), {
+    // Poll while the job is not finished.
+    refetchInterval: (data) => (data && isTerminal(data.status) ? false : config.jobPollMs),
+  });
+
+  if (job.loading) return <Loading label="Loading job…" />;
+  if (!job.data) {
+    const missing = job.error instanceof ApiError && job.error.status === 404;
+    return (
+      <>
+        <PageHeader title={missing ? 'Job not found' : 'Job'} />
+        {missing ? (
+          <Alert tone="warning" title="No such job">
+            There is no job with id <code className="font-mono">{id}</code> for your tenant. It may have
+            been deleted. <Link className="underline" to="/jobs">Back to jobs</Link>
+          </Alert>
+        ) : (
+          <ErrorState error={job.error} title="Could not load the job" onRetry={job.reload} />
+        )}
+      </>
+    );
+  }
+  return <JobDetail job={job.data} pollError={job.error} onChanged={job.reload} />;
+}
+
+function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown; onChanged: () => void }) {
+  const client = useApi();
+  const { can } = useAuth();
+  const navigate = useNavigate();
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [time, setTime] = useState(0);
+  const [follow, setFollow] = useState(true);
+  const player = useRef<AudioPlayerHandle>(null);
+  const name = job.display_name || job.id;
+  const baseName = (job.display_name || job.id).replace(/\.[^.]+$/, '');
+  const onSeek = useCallback((t: number) => player.current?.seek(t), []);
+
+  async function cancel() {
+    setActionError(null);
+    try {
+      await cancelJob(client, job.id);
+      onChanged();
+    } catch (reason) {
+      setActionError(reason);
+    }
+  }
+
+  async function remove() {
+    setActionError(null);
+    try {
+      await deleteJob(client, job.id);
+      navigate('/jobs', { replace: true, state: { notice: `Deleted job “${name}”.` } });
+    } catch (reason) {
+      setActionError(reason);
+    }
+  }
+
+  const finished = isTerminal(job.status);
+  const writable = can('jobs:write');
+  return (
+    <>
+      <PageHeader
+        title={name}
+        description={
+          <span className="flex flex-wrap items-center gap-2">
+            <JobStatusBadge status={job.status} />
+            <span className="font-mono text-xs text-slate-500">{job.id}</span>
+          </span>
+        }
+        actions={
+          writable ? (
+            finished ? (
+              <ConfirmButton
+                label="Delete"
+                question="Delete this job, its audio and transcript?"
+                confirmLabel="Delete job"
+                onConfirm={remove}
+              />
+            ) : (
+              <Button variant="secondary" size="sm" onClick={() => void cancel()} disabled={job.status === 'cancelling'}>
+                {job.status === 'cancelling' ? 'Cancelling…' : 'Cancel job'}
+              </Button>
+            )
+          ) : null
+        }
+      />
+      {actionError ? (
+        <Alert tone="error" className="mb-4">
+          {errorMessage(actionError)}
+        </Alert>
+      ) : null}
+      {pollError ? (
+        <Alert tone="warning" className="mb-4">
+          Refreshing failed: {errorMessage(pollError)}
+        </Alert>
+      ) : null}
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="space-y-6 lg:col-span-2">
+          {job.status === 'completed' ? (
+            <Card aria-labelledby="transcript-title">
+              <CardHeader
+                id="transcript-title"
+                title="Transcript"
+                description={
+                  job.speakers?.length
+                    ? `${job.speakers.length} speakers · click a word to play from there`
+                    : 'Click a word to play from there'
+                }
+                actions={<ExportButtons jobId={job.id} baseName={baseName} />}
+              />
+              <CardBody className="space-y-4">
+                <div className="sticky top-0 z-10 -mx-4 bg-white/95 px-4 pb-2 pt-1 backdrop-blur sm:-mx-5 sm:px-5">
+                  <AudioPlayer ref={player} jobId={job.id} onTime={setTime} />
+                  <div className="mt-1 flex items-center justify-between text-xs text-slate-500">
+                    <span aria-live="off" className="font-mono tabular-nums">
+                      {formatClock(time, 2)}
+                    </span>
+                    <label className="inline-flex items-center gap-1.5">
+                      <input
+                        type="checkbox"
+                        checked={follow}
+                        onChange={(e) => setFollow(e.target.checked)}
+                        className="rounded border-slate-300"
+                      />
+                      Follow playback
+                    </label>
+                  </div>
+                </div>
+                <TranscriptViewer segments={job.segments ?? []} currentTime={time} onSeek={onSeek} follow={follow} />
+              </CardBody>
+            </Card>
+          ) : (
+            <Card>
+              <CardHeader title="Transcript" />
+              <CardBody>
+                {job.status === 'failed' ? (
+                  <Alert tone="error" title="The job failed">
+                    {job.error ?? 'No reason was recorded.'}
+                  </Alert>
+                ) : job.status === 'cancelled' ? (
+                  <Alert tone="warning" title="The job was cancelled">
+                    It has no transcript.
+                  </Alert>
+                ) : (
+                  <div role="status" className="text-sm text-slate-600">
+                    The transcript appears here when the job completes. This page refreshes by itself.
+                  </div>
+                )}
+              </CardBody>
+            </Card>
+          )}
+        </div>
+
+        <div className="space-y-6">
+          <Card aria-labelledby="stages-title">
+            <CardHeader id="stages-title" title="Stages" description={finished ? undefined : 'Updating live'} />
+            <CardBody>
+              <StageList stages={job.stages} />
+            </CardBody>
+          </Card>
+          <Card aria-labelledby="details-title">
+            <CardHeader id="details-title" title="Details" />
+            <CardBody>
+              <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm">
+                <Detail label="Model" value={job.model} />
+                <Detail label="Language" value={job.language_code ?? 'auto'} />
+                <Detail label="Audio" value={formatClock(job.audio_duration_seconds)} />
+                <Detail label="Created" value={formatDate(job.created_at)} />
+                <Detail label="Started" value={formatDate(job.started_at)} />
+                <Detail label="Completed" value={formatDate(job.completed_at)} />
+                <Detail label="Timestamps" value={String(job.parameters.timestamps_granularity ?? '–')} />
+                <Detail label="Speakers" value={String(job.parameters.speaker_detection ?? 'none')} />
+              </dl>
+            </CardBody>
+          </Card>
+        </div>
+      </div>
+    </>
+  );
+}
+
+function Detail({ label, value }: { label: string; value: string }) {
+  return (
+    <>
+      <dt className="text-slate-500">{label}</dt>
+      <dd className="min-w-0 break-words text-slate-900">{value}</dd>
+    </>
+  );
+}
