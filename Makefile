@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: install dev test lint fmt stop bench clean
+.PHONY: install dev test lint fmt stop bench clean dist dist-stop
 
 NODE_CLIENTS := tests/compat/node/node_modules/.installed
 NPM          := $(shell command -v npm)
@@ -49,6 +49,25 @@ else
 	@echo "npm not found: the web console is not built; starting the API without it"
 endif
 	$(BIN)/dalston serve --host $(HOST) --port $(PORT)
+
+# Distributed mode on one machine: local PostgreSQL and Redis, a shared data folder.
+DIST_DB  ?= dalston
+DIST_ENV := DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/$(DIST_DB) \
+	REDIS_URL=redis://127.0.0.1:6379/0 DALSTON_DATA_DIR=.dalston/dist
+
+dist: install
+	@mkdir -p .dalston/dist/logs
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$(DIST_DB)'" \
+		| grep -q 1 || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE "$(DIST_DB)"'
+	@for proc in "gateway --host $(HOST) --port $(PORT)" orchestrator \
+		"worker --engine audio-prepare" "worker --engine faster-whisper"; do \
+		name=$$(echo $$proc | cut -d' ' -f1-3 | tr ' ' '_' | tr -d -); \
+		$(DIST_ENV) nohup $(BIN)/dalston $$proc > .dalston/dist/logs/$$name.log 2>&1 & \
+		echo $$! > .dalston/dist/$$name.pid; echo "started $$proc (logs: .dalston/dist/logs/$$name.log)"; \
+	done
+
+dist-stop:
+	@for f in .dalston/dist/*.pid; do [ -f "$$f" ] && kill -TERM $$(cat $$f) 2>/dev/null; rm -f $$f; done; echo stopped
 
 stop:
 	@if [ -f .dalston/server.pid ]; then \
