@@ -163,7 +163,7 @@ class Runtime:
         storage = build_storage(settings)
         queue = build_queue(settings)
         registry: WorkerRegistry = (
-            RedisRegistry(settings.redis_url)
+            RedisRegistry(settings.redis_url, prefix=settings.redis_prefix)
             if settings.redis_url
             else InProcessRegistry()
         )
@@ -219,6 +219,7 @@ class Runtime:
                 concurrency=config.concurrency,
                 max_batch_size=config.max_batch_size,
                 task_timeout_s=self.settings.task_timeout_s,
+                extend_every_s=self.settings.queue_visibility_s / 3,
             )
             self.runners.append(runner)
             self._runner_tasks.append(self._spawn(runner.run(), f"engine {engine_id}"))

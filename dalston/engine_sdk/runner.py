@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 _POLL_S = 0.5
 _CANCEL_POLL_S = 0.25
-_EXTEND_EVERY_TICKS = 20  # every 5 s: well inside any sensible visibility timeout
 _FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
 
 
@@ -41,6 +40,7 @@ class EngineRunner:
         concurrency: int = 1,
         max_batch_size: int = 1,
         task_timeout_s: float = 3600.0,
+        extend_every_s: float = 5.0,
     ) -> None:
         self.engine = engine
         self.queue = queue
@@ -48,6 +48,9 @@ class EngineRunner:
         self.concurrency = concurrency
         self.max_batch_size = min(max_batch_size, engine.capabilities().max_batch_size)
         self.task_timeout_s = task_timeout_s
+        # Renew the queue's claim on running tasks this often (well inside the
+        # visibility timeout), so only a dead worker's tasks are handed out again.
+        self._extend_every_ticks = max(1, round(extend_every_s / _CANCEL_POLL_S))
         self.active = 0
         self.loaded = False
         self._stopping = asyncio.Event()
@@ -183,7 +186,7 @@ class EngineRunner:
             for task in inputs:
                 if await self.queue.is_job_cancelled(task.job_id):
                     task.cancel_event.set()
-            if ticks % _EXTEND_EVERY_TICKS == 0:
+            if ticks % self._extend_every_ticks == 0:
                 # Keep long tasks ours; if another worker reclaimed one, stop it.
                 for task, message in zip(inputs, messages, strict=True):
                     if not await self.queue.extend_task(message):

@@ -248,7 +248,9 @@ class Orchestrator:
         task.error = event.error
         cancelling = job.status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
         if event.retriable and task.attempts <= self.max_retries and not cancelling:
-            _move_task(task, TaskStatus.QUEUED)
+            # Waiting again, not queued: if this process dies before the backoff
+            # ends, recovery still finds a ready task and dispatches it.
+            _move_task(task, TaskStatus.WAITING)
             task.completed_at = None
             return True
         _move_task(task, TaskStatus.FAILED)
@@ -260,7 +262,7 @@ class Orchestrator:
         async def _later() -> None:
             await asyncio.sleep(delay)
             async with self._lock:
-                await self._dispatch_one(job_id, task_id)
+                await self._advance(job_id)
 
         timer = asyncio.create_task(_later())
         self._timers.add(timer)
@@ -314,16 +316,6 @@ class Orchestrator:
                     await self._enqueue(job, task)
         if pending_finalize:
             await self._finalize(job_id)
-
-    async def _dispatch_one(self, job_id: str, task_id: str) -> None:
-        async with self.sessions() as session, session.begin():
-            job = await self._load_job(session, job_id)
-            task = _find_task(job, task_id) if job else None
-            if job is None or task is None or task.status != TaskStatus.QUEUED:
-                return
-            if JobStatus(job.status).is_terminal or job.status == JobStatus.CANCELLING:
-                return
-            await self._enqueue(job, task)
 
     async def _enqueue(self, job: Job, task: Task) -> None:
         inputs = await self._dependency_outputs(job, task.depends_on)

@@ -115,7 +115,10 @@ class NativeAdapter:
             language = changes["language"]
             updates["language"] = None if language in (None, "auto") else str(language)
         if "vocabulary" in changes:
-            updates["vocabulary"] = tuple(str(t) for t in changes["vocabulary"] or ())
+            terms = changes["vocabulary"] or ()
+            if isinstance(terms, str):
+                terms = [terms]
+            updates["vocabulary"] = tuple(str(t) for t in terms)
         for key in ("interim_results", "word_timestamps"):
             if key in changes:
                 updates[key] = bool(changes[key])

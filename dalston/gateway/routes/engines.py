@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi import APIRouter
@@ -37,7 +38,8 @@ async def list_engines(runtime: RuntimeDep, _: CanRead) -> EngineList:
     depth: dict[str, int] = {}
     for engine_id in sorted({w.engine_id for w in workers}):
         try:
-            depth[engine_id] = runtime.queue.depth(engine_id)
+            # depth() is synchronous (a Redis round trip): off the event loop.
+            depth[engine_id] = await asyncio.to_thread(runtime.queue.depth, engine_id)
         except Exception:
             depth[engine_id] = -1  # queue unreachable: shown, not fatal
     return EngineList(

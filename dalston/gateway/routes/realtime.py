@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from dalston.errors import NotFound
@@ -156,8 +155,16 @@ async def session_audio(
     )
     if row.audio_key is None:
         raise NotFound("This session's audio was not kept (store_audio=true keeps it).")
-    async with runtime.storage.local_path(row.audio_key) as path:
-        return FileResponse(path, media_type="audio/wav", filename=f"{session_id}.wav")
+    try:
+        # Read whole: a FileResponse would outlive an S3 store's temporary copy.
+        data = await runtime.storage.get_bytes(row.audio_key)
+    except KeyError:
+        raise NotFound("This session's audio is gone.") from None
+    return Response(
+        data,
+        media_type="audio/wav",
+        headers={"Content-Disposition": f'attachment; filename="{session_id}.wav"'},
+    )
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
