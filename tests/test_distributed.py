@@ -138,6 +138,11 @@ def test_orchestrator_restart_mid_job(cluster: Cluster, tmp_path: Path) -> None:
 def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
     cluster.add_worker("faster-whisper")
     cluster.add_worker("faster-whisper")
+    # A second orchestrator: outcomes are split between the two, and row locks keep
+    # them from scheduling any stage twice.
+    second = cluster._proc("orchestrator")
+    second.start()
+    cluster.workers.append(second)
     reference = LIBRI.with_suffix(".txt").read_text()
     with cluster.gateway.client() as client:
         _engines(client, {"faster-whisper": 2})
@@ -150,6 +155,7 @@ def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
         assert wer([reference], [job["text"]]) <= 0.1
         # Each stage ran to one success: nothing lost, nothing applied twice.
         assert [s["status"] for s in job["stages"]] == ["succeeded", "succeeded"]
+        assert [s["retries"] for s in job["stages"]] == [0, 0], job["stages"]
 
 
 def test_realtime_sessions_on_a_remote_worker(
