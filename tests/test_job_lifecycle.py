@@ -73,6 +73,29 @@ def test_submit_poll_fetch_export_delete(any_server: ServerProcess) -> None:
         assert any_server.stored_keys(f"jobs/{job_id}/") == []
 
 
+def test_presigned_audio_url_in_s3_mode(dist_server: ServerProcess) -> None:
+    with dist_server.client() as client:
+        job = wait_for_job(client, submit(client, JFK))
+        signed = client.get(
+            f"/v1/audio/transcriptions/{job['id']}/audio", params={"presigned": True}
+        )
+        assert signed.status_code == 200, signed.text
+        # The URL alone fetches the upload: no API key, straight from storage.
+        direct = httpx.get(signed.json()["url"])
+    assert direct.status_code == 200 and direct.content == JFK.read_bytes()
+
+
+def test_presigned_audio_url_refused_on_local_storage(server: ServerProcess) -> None:
+    with server.client() as client:
+        job = wait_for_job(client, submit(client, JFK))
+        refused = client.get(
+            f"/v1/audio/transcriptions/{job['id']}/audio", params={"presigned": True}
+        )
+    assert (
+        refused.status_code == 400 and refused.json()["error"]["param"] == "presigned"
+    )
+
+
 def test_list_paginates_and_filters(any_server: ServerProcess) -> None:
     with any_server.client() as client:
         ids = [submit(client, JFK, timestamps_granularity="none") for _ in range(3)]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import PurePosixPath
+from typing import Annotated
 
-from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse, JSONResponse
 
-from dalston.errors import NotFound
+from dalston.errors import InvalidRequest, NotFound
 from dalston.gateway.deps import CanRead, RuntimeDep
 from dalston.storage import LocalArtifactStore
 
@@ -43,7 +44,16 @@ def media_type(key: str) -> str:
     response_class=FileResponse,
     responses={200: {"content": {"audio/*": {}}, "description": "The upload"}},
 )
-async def job_audio(job_id: str, runtime: RuntimeDep, principal: CanRead) -> Response:
+async def job_audio(
+    job_id: str,
+    runtime: RuntimeDep,
+    principal: CanRead,
+    presigned: Annotated[
+        bool,
+        Query(description="S3 storage: answer {url, expires_in} to fetch it directly"),
+    ] = False,
+    expires_in: Annotated[int, Query(ge=60, le=7 * 24 * 3600)] = 3600,
+) -> Response:
     """The job's original upload, as stored (404 once its audio is gone)."""
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     key = view.job.audio_key
@@ -52,6 +62,17 @@ async def job_audio(job_id: str, runtime: RuntimeDep, principal: CanRead) -> Res
         raise gone
     name = PurePosixPath(key).name
     storage = runtime.storage
+    if presigned:
+        sign = getattr(storage, "presigned_url", None)
+        if sign is None:
+            raise InvalidRequest(
+                "Presigned URLs need S3 storage; this server stores files locally.",
+                param="presigned",
+            )
+        if not await storage.exists(key):
+            raise gone
+        url = await sign(key, expires_in)
+        return JSONResponse({"url": url, "expires_in": expires_in})
     try:
         if isinstance(storage, LocalArtifactStore):
             async with storage.local_path(key) as path:
