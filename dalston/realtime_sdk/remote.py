@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable
@@ -95,7 +96,7 @@ class RemoteSession:
 
     def set_audio_format(self, audio: AudioFormat) -> None:
         if audio != self._config.audio:
-            self._config = _replace(self._config, audio=audio)
+            self._config = dataclasses.replace(self._config, audio=audio)
             self._decoder = AudioDecoder(audio)
 
     def push_audio(self, data: bytes) -> None:
@@ -210,9 +211,3 @@ def _event(message: dict[str, Any]) -> Event | None:
             ),
         )
     return None
-
-
-def _replace(config: SessionConfig, **changes: Any) -> SessionConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, **changes)
