@@ -3,8 +3,11 @@
 from dalston.audio.decode import (
     SAMPLE_RATE,
     AudioInfo,
+    Pcm16Chunk,
     decode_channels,
+    decode_pcm16,
     decode_to_mono,
+    iter_pcm16,
     probe,
     read_wav16k,
     write_wav16k,
@@ -13,8 +16,11 @@ from dalston.audio.decode import (
 __all__ = [
     "SAMPLE_RATE",
     "AudioInfo",
+    "Pcm16Chunk",
     "decode_channels",
+    "decode_pcm16",
     "decode_to_mono",
+    "iter_pcm16",
     "probe",
     "read_wav16k",
     "write_wav16k",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,3 +195,75 @@ def read_wav16k(path: Path) -> np.ndarray:
         count = src.getnchannels()
         pcm = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2")
     return (pcm.reshape(-1, count).T.astype(np.float32)) / 32768.0
+
+
+@dataclass(frozen=True)
+class Pcm16Chunk:
+    """Decoded samples at the source's own rate: int16, shape (channels, samples)."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+
+def iter_pcm16(path: Path) -> Iterator[Pcm16Chunk]:
+    """Decode without resampling or mixing, one chunk per decoded frame.
+
+    Each source sample maps to one output sample, so an edit over a time span
+    leaves every other sample as it was. 16-bit PCM passes through bit-exact;
+    other sample formats are converted the way FFmpeg's swresample does (wider
+    integers keep their top 16 bits, floats are scaled by 32768, rounded and
+    clipped), so a lossless 16-bit source round-trips exactly.
+    """
+    with _open(path) as container:
+        if not container.streams.audio:
+            raise UnsupportedMedia("The file has no audio stream.", param="file")
+        stream = container.streams.audio[0]
+        shape: tuple[int, int] | None = None
+        try:
+            for frame in container.decode(stream):
+                samples = _frame_to_int16(frame)
+                if shape is None:
+                    shape = (frame.sample_rate, samples.shape[0])
+                elif shape != (frame.sample_rate, samples.shape[0]):
+                    raise InvalidRequest(
+                        "The audio changes its sample rate or channel count "
+                        "mid-stream.",
+                        param="file",
+                    )
+                yield Pcm16Chunk(samples=samples, sample_rate=frame.sample_rate)
+        except av.error.FFmpegError as exc:
+            raise InvalidRequest(
+                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+            ) from exc
+        if shape is None:
+            raise UnsupportedMedia(
+                "The file holds no decodable audio frames.", param="file"
+            )
+
+
+def decode_pcm16(path: Path) -> tuple[np.ndarray, int]:
+    """All of ``iter_pcm16``: int16 (channels, samples) and the sample rate."""
+    chunks = list(iter_pcm16(path))
+    return np.concatenate([c.samples for c in chunks], axis=1), chunks[0].sample_rate
+
+
+def _frame_to_int16(frame: av.AudioFrame) -> np.ndarray:
+    channels = len(frame.layout.channels) or 1
+    data: np.ndarray = frame.to_ndarray()
+    if not frame.format.is_planar:  # packed: one row of interleaved samples
+        data = data.reshape(-1, channels).T
+    kind = frame.format.name.rstrip("p")
+    if kind == "s16":
+        pcm = data
+    elif kind in ("s32", "s64"):
+        pcm = data >> (data.dtype.itemsize * 8 - 16)
+    elif kind == "u8":
+        pcm = (data.astype(np.int16) - 128) << 8
+    elif kind in ("flt", "dbl"):
+        pcm = np.clip(np.rint(data * 32768.0), -32768, 32767)
+    else:
+        raise UnsupportedMedia(
+            f"Unsupported decoded sample format {frame.format.name}.", param="file"
+        )
+    # Always a fresh, writable array: callers edit samples in place.
+    return np.array(pcm, dtype=np.int16)

@@ -1,0 +1,1 @@
+"""``audio-redact``: the original audio with silence or a beep over PII spans."""

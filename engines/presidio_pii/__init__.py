@@ -1,0 +1,1 @@
+"""``presidio-pii``: PII in a transcript, with audio times and redacted text."""
