@@ -1,0 +1,1 @@
+"""Forced alignment of Whisper's words with pocketsphinx (the ``align`` stage)."""
