@@ -1,0 +1,1 @@
+"""``pyannote-diarize``: pyannote.audio pipelines, for users with a HF token."""

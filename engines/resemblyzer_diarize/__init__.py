@@ -1,0 +1,1 @@
+"""``resemblyzer-diarize``: speaker diarization with Resemblyzer d-vectors, offline."""

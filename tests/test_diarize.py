@@ -1,0 +1,322 @@
+"""The diarize stage on real speech: Resemblyzer engine, DER scoring, pyannote errors.
+
+The engine runs the real model (Resemblyzer's shipped weights) on a real two-speaker
+recording (tests/data/pyannote_sample.wav, see SOURCES.md) and is scored with the
+diarization error rate as the literature computes it (pyannote.metrics, no collar,
+overlap scored). The shared corpus cases run too when ``../shared`` is present.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dalston.audio import SAMPLE_RATE, decode_to_mono, write_wav16k
+from dalston.engine_sdk import (
+    EngineConfig,
+    PermanentEngineError,
+    TaskCancelled,
+    TaskInput,
+)
+from dalston.eval.der import (
+    der,
+    der_components,
+    evaluate_case,
+    read_rttm,
+    read_uem,
+    write_rttm,
+)
+from engines.pyannote_diarize.engine import PyannoteDiarizeEngine
+from engines.resemblyzer_diarize.engine import ResemblyzerDiarizeEngine
+from engines.resemblyzer_diarize.options import threshold_to_strictness
+
+DATA = Path(__file__).parent / "data"
+SAMPLE = DATA / "pyannote_sample.wav"
+SAMPLE_RTTM = DATA / "pyannote_sample.rttm"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "diar"
+MAX_DER = 0.25
+
+
+@pytest.fixture(scope="module")
+def engine() -> ResemblyzerDiarizeEngine:
+    return ResemblyzerDiarizeEngine(EngineConfig(cpu_threads=1))
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample as the prepare stage hands it on: 16 kHz mono 16-bit WAV."""
+    samples, _ = decode_to_mono(SAMPLE)
+    path = tmp_path_factory.mktemp("prepared") / "prepared.wav"
+    write_wav16k(path, samples)
+    return path
+
+
+def run(engine: ResemblyzerDiarizeEngine, audio: Path, **params: Any) -> dict[str, Any]:
+    task = TaskInput(
+        task_id="t",
+        job_id="j",
+        stage="diarize",
+        params=params,
+        audio_path=audio,
+        inputs={},
+        work_dir=audio.parent,
+    )
+    return engine.process(task).data
+
+
+def assert_valid(result: dict[str, Any], duration: float) -> None:
+    """The stage contract: named speakers in first-appearance order, sane turns."""
+    assert result["backend"] == "resemblyzer"
+    speakers = result["speakers"]
+    assert speakers == [f"SPEAKER_{i:02d}" for i in range(len(speakers))]
+    assert result["num_speakers"] == len(speakers)
+    turns = result["turns"]
+    assert {t["speaker"] for t in turns} == set(speakers)
+    first_seen = list(dict.fromkeys(t["speaker"] for t in turns))
+    assert first_seen == speakers
+    for turn, following in itertools.pairwise(turns):
+        assert turn["end"] <= following["start"] + 1e-6  # sorted, one at a time
+    for turn in turns:
+        assert 0 <= turn["start"] < turn["end"] <= duration + 1e-3
+
+
+# --- DER helper -------------------------------------------------------------
+
+
+def turn(start: float, end: float, speaker: str) -> dict[str, Any]:
+    return {"start": start, "end": end, "speaker": speaker}
+
+
+def test_der_counts_missed_speech() -> None:
+    # 10 s of reference speech, the last 2 s not found: 2 / 10.
+    assert der([turn(0, 10, "A")], [turn(0, 8, "x")]) == pytest.approx(0.2)
+
+
+def test_der_counts_false_alarm_and_confusion() -> None:
+    reference = [turn(0, 5, "A"), turn(5, 10, "B")]
+    # 2 s of invented speech after the end: 2 / 10.
+    parts = der_components(reference, [turn(0, 5, "x"), turn(5, 12, "y")])
+    assert parts["false_alarm"] == pytest.approx(2.0)
+    assert parts["der"] == pytest.approx(0.2)
+    # One hypothesis speaker for both: the 5 s of the unmapped one are confused.
+    parts = der_components(reference, [turn(0, 10, "x")])
+    assert parts["confusion"] == pytest.approx(5.0)
+    assert parts["der"] == pytest.approx(0.5)
+
+
+def test_der_maps_speaker_names_and_scores_overlap() -> None:
+    reference = [turn(0, 5, "A"), turn(5, 10, "B")]
+    assert der(reference, [turn(0, 5, "y"), turn(5, 10, "x")]) == 0.0
+    # Two speakers at once for 2 s, one found: 2 s missed out of 12 s of speech.
+    overlapped = [turn(0, 6, "A"), turn(4, 10, "B")]
+    hypothesis = [turn(0, 5, "x"), turn(5, 10, "y")]
+    assert der(overlapped, hypothesis) == pytest.approx(2 / 12)
+
+
+def test_der_honours_uem_and_collar() -> None:
+    reference, hypothesis = [turn(0, 10, "A")], [turn(0, 8, "x")]
+    assert der(reference, hypothesis, uem=[(0.0, 5.0)]) == 0.0
+    # A 4 s collar forgives 2 s either side of each reference boundary.
+    assert der(reference, hypothesis, collar=4.0) == 0.0
+    assert der([], []) == 0.0
+
+
+def test_rttm_and_uem_round_trip(tmp_path: Path) -> None:
+    turns = [turn(0.5, 2.25, "SPEAKER_00"), turn(2.5, 4.0, "SPEAKER_01")]
+    path = tmp_path / "out.rttm"
+    write_rttm(path, turns, uri="case")
+    assert path.read_text().splitlines()[0] == (
+        "SPEAKER case 1 0.500 1.750 <NA> <NA> SPEAKER_00 <NA> <NA>"
+    )
+    assert read_rttm(path) == turns
+    uem = tmp_path / "case.uem"
+    uem.write_text("case NA 0.000 30.000\n")
+    assert read_uem(uem) == [(0.0, 30.0)]
+    assert len(read_rttm(SAMPLE_RTTM)) == 10
+
+
+# --- Resemblyzer engine on real speech ---------------------------------------
+
+
+def test_two_speakers_given_the_count() -> None:
+    result = evaluate_case(SAMPLE, SAMPLE_RTTM, num_speakers=2)
+    print(f"\npyannote_sample num_speakers=2: DER {result['der']:.3f}")
+    assert result["num_speakers"] == 2
+    assert result["der"] <= MAX_DER
+
+
+def test_two_speakers_found_automatically() -> None:
+    result = evaluate_case(SAMPLE, SAMPLE_RTTM)
+    print(
+        f"\npyannote_sample automatic: DER {result['der']:.3f}, "
+        f"{result['num_speakers']} speakers in {result['seconds']:.2f} s"
+    )
+    assert result["num_speakers"] == 2
+    assert result["der"] <= MAX_DER
+
+
+def test_output_follows_the_stage_contract(
+    engine: ResemblyzerDiarizeEngine, prepared: Path
+) -> None:
+    result = run(engine, prepared)
+    assert_valid(result, 30.0)
+    assert result["turns"][0]["start"] == pytest.approx(6.69, abs=0.5)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_num_speakers_is_honoured_exactly(
+    engine: ResemblyzerDiarizeEngine, prepared: Path, count: int
+) -> None:
+    result = run(engine, prepared, num_speakers=count)
+    assert_valid(result, 30.0)
+    assert result["num_speakers"] == count
+
+
+def test_speaker_bounds_are_honoured(
+    engine: ResemblyzerDiarizeEngine, prepared: Path
+) -> None:
+    assert run(engine, prepared, max_speakers=1)["num_speakers"] == 1
+    assert run(engine, prepared, min_speakers=3)["num_speakers"] >= 3
+    assert run(engine, prepared, min_speakers=3, max_speakers=3)["num_speakers"] == 3
+    bounded = run(engine, prepared, min_speakers=1, max_speakers=2)
+    assert 1 <= bounded["num_speakers"] <= 2
+
+
+def test_lower_threshold_finds_more_speakers(
+    engine: ResemblyzerDiarizeEngine, prepared: Path
+) -> None:
+    counts = [
+        run(engine, prepared, diarization_threshold=t)["num_speakers"]
+        for t in (0.1, 0.22, 0.4)
+    ]
+    assert counts[0] >= counts[1] >= counts[2] >= 1
+    assert counts[0] > counts[2]
+    assert threshold_to_strictness(None) == threshold_to_strictness(0.22)
+
+
+def test_silence_gives_an_empty_result(
+    engine: ResemblyzerDiarizeEngine, tmp_path: Path
+) -> None:
+    path = tmp_path / "silence.wav"
+    write_wav16k(path, np.zeros(3 * SAMPLE_RATE, dtype=np.float32))
+    result = run(engine, path, num_speakers=2)
+    assert result == {
+        "backend": "resemblyzer",
+        "speakers": [],
+        "turns": [],
+        "num_speakers": 0,
+    }
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.02, 0.3, 1.0])
+def test_very_short_audio_gives_at_most_one_speaker(
+    engine: ResemblyzerDiarizeEngine, tmp_path: Path, seconds: float
+) -> None:
+    samples, _ = decode_to_mono(SAMPLE)
+    start = int(11.0 * SAMPLE_RATE)  # inside a turn of one speaker
+    path = tmp_path / "short.wav"
+    write_wav16k(path, samples[start : start + int(seconds * SAMPLE_RATE)])
+    result = run(engine, path, min_speakers=2)
+    assert_valid(result, seconds)
+    assert result["num_speakers"] <= 1
+
+
+def test_several_channels_are_mixed_down(
+    engine: ResemblyzerDiarizeEngine, prepared: Path, tmp_path: Path
+) -> None:
+    samples, _ = decode_to_mono(SAMPLE)
+    path = tmp_path / "stereo.wav"
+    write_wav16k(path, np.stack([samples, samples]))
+    assert run(engine, path, num_speakers=2) == run(engine, prepared, num_speakers=2)
+
+
+def test_cancelled_task_stops(engine: ResemblyzerDiarizeEngine, prepared: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    task = TaskInput(
+        task_id="t",
+        job_id="j",
+        stage="diarize",
+        params={},
+        audio_path=prepared,
+        inputs={},
+        work_dir=prepared.parent,
+        cancel_event=cancel,
+    )
+    with pytest.raises(TaskCancelled):
+        engine.process(task)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"num_speakers": 0},
+        {"max_speakers": 33},
+        {"num_speakers": 2.5},
+        {"min_speakers": 3, "max_speakers": 2},
+        {"diarization_threshold": 0.5},
+        {"diarization_threshold": "high"},
+    ],
+)
+def test_bad_params_fail_the_task(
+    engine: ResemblyzerDiarizeEngine, prepared: Path, params: dict[str, Any]
+) -> None:
+    with pytest.raises(PermanentEngineError):
+        run(engine, prepared, **params)
+
+
+# --- pyannote backend: only its error paths can run offline -------------------
+
+
+def test_pyannote_without_token_says_so(prepared: Path) -> None:
+    engine = PyannoteDiarizeEngine(EngineConfig(hf_token=None))
+    task = TaskInput("t", "j", "diarize", {}, prepared, {}, prepared.parent)
+    with pytest.raises(PermanentEngineError, match="HF_TOKEN"):
+        engine.process(task)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyannote.audio") is not None,
+    reason="pyannote.audio is installed",
+)
+def test_pyannote_without_package_says_so(prepared: Path) -> None:
+    engine = PyannoteDiarizeEngine(EngineConfig(hf_token="hf_x"))
+    task = TaskInput("t", "j", "diarize", {}, prepared, {}, prepared.parent)
+    with pytest.raises(PermanentEngineError, match=r"dalston\[pyannote\]"):
+        engine.process(task)
+
+
+# --- the shared corpus, when present ------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/diar is absent")
+def test_corpus_der_per_case() -> None:
+    """DER of every diar case, automatic count and given count (printed)."""
+    totals = {"auto": [0.0, 0.0], "oracle": [0.0, 0.0]}
+    print()
+    for wav in sorted(CORPUS.glob("*.wav")):
+        rttm, uem = wav.with_suffix(".rttm"), wav.with_suffix(".uem")
+        speakers = len({t["speaker"] for t in read_rttm(rttm)})
+        line = f"{wav.stem:24s}"
+        for mode, params in (("auto", {}), ("oracle", {"num_speakers": speakers})):
+            result = evaluate_case(wav, rttm, uem if uem.exists() else None, **params)
+            totals[mode][0] += result["der"] * result["total"]
+            totals[mode][1] += result["total"]
+            line += (
+                f"  {mode} DER {result['der']:.3f}"
+                f" ({result['num_speakers']}/{speakers} spk)"
+            )
+        print(line + f"  {result['seconds']:.2f} s for {result['duration']:.0f} s")
+    pooled = {mode: err / total for mode, (err, total) in totals.items()}
+    print(f"pooled DER: auto {pooled['auto']:.3f}, oracle {pooled['oracle']:.3f}")
+    # Far-field AMI excerpts with overlap and inaudible speakers keep this high;
+    # the bound catches regressions, not quality.
+    assert pooled["oracle"] <= 0.40
+    assert pooled["auto"] <= 0.45
