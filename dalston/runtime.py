@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from dalston.config import AuthMode, Settings
 from dalston.db.migrate import upgrade_to_head
 from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import EngineRunner
-from dalston.engine_sdk.registry import ENGINE_CLASSES, engine_class
+from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
 from dalston.errors import Unavailable
 from dalston.orchestrator import Orchestrator
 from dalston.queue import InProcessQueue, TaskQueue
@@ -71,20 +72,44 @@ def _remote_realtime_workers(registry: WorkerRegistry) -> Any:
     return source
 
 
+def _engines_available(
+    role: Role, registry: WorkerRegistry
+) -> Callable[[], Awaitable[frozenset[str]]]:
+    """Engines a job's stages can use: this process's, and live remote workers'."""
+
+    async def available() -> frozenset[str]:
+        remote = {w.engine_id for w in await registry.workers()}
+        return frozenset(role.engines) | remote
+
+    return available
+
+
 @dataclass(frozen=True)
 class Role:
     """Which parts this process runs."""
 
     api: bool = True  # HTTP gateway state: admin key, job service, realtime
     orchestrator: bool = True  # applies task events, recovers unfinished jobs
-    engines: tuple[str, ...] = tuple(ENGINE_CLASSES)  # batch engines served here
+    # Batch engines served here: those whose optional packages are installed.
+    engines: tuple[str, ...] = field(default_factory=default_engines)
     realtime: bool = True
     # A realtime worker announces itself so gateways can place sessions on it.
     announce_realtime: bool = False
 
     @classmethod
-    def embedded(cls) -> Role:
-        return cls()
+    def embedded(cls, settings: Settings | None = None) -> Role:
+        engines = default_engines()
+        if settings is not None and settings.engines:
+            unknown = [e for e in settings.engines if e not in ENGINE_CLASSES]
+            if unknown:
+                raise ValueError(
+                    f"DALSTON_ENGINES names unknown engine(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(ENGINE_CLASSES)}"
+                )
+            engines = tuple(settings.engines)
+        elif settings is not None and settings.diarization_backend == "pyannote":
+            engines = (*engines, "pyannote-diarize")
+        return cls(engines=engines)
 
     @classmethod
     def gateway(cls) -> Role:
@@ -150,8 +175,9 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, role: Role | None = None) -> Runtime:
-        role = role or Role.embedded()
-        distributed_role = role != Role.embedded()
+        role = role or Role.embedded(settings)
+        # Only the embedded server runs both the API and the orchestrator.
+        distributed_role = not (role.api and role.orchestrator)
         if distributed_role and not settings.redis_url:
             raise Unavailable(
                 "Separate gateway / orchestrator / worker processes share work "
@@ -181,6 +207,7 @@ class Runtime:
             storage=storage,
             orchestrator=orchestrator,
             catalog=catalog,
+            engines_available=_engines_available(role, registry),
         )
         return cls(
             settings=settings,

@@ -92,11 +92,11 @@ def test_neither_file_nor_url(client: httpx.Client) -> None:
     assert "file" in error["message"] and "audio_url" in error["message"]
 
 
-def test_unbuilt_stage_is_refused_not_ignored(client: httpx.Client) -> None:
+def test_unknown_stage_option_is_refused_not_ignored(client: httpx.Client) -> None:
     response = _post(
         client,
         files={"file": ("a.flac", JFK.read_bytes())},
-        speaker_detection="diarize",
+        speaker_detection="diarise",
     )
     error = _error(response, 400)
     assert error["param"] == "speaker_detection"

@@ -113,7 +113,12 @@ def orchestrator() -> None:
 @app.command()
 def worker(
     engine: Annotated[
-        str, typer.Option(help="Engine id: audio-prepare, faster-whisper")
+        str,
+        typer.Option(
+            help="Engine id: audio-prepare, faster-whisper, pocketsphinx-align, "
+            "resemblyzer-diarize, pyannote-diarize, transcript-merge, presidio-pii, "
+            "audio-redact"
+        ),
     ],
 ) -> None:
     """Distributed mode: serve one batch engine from the Redis queue."""

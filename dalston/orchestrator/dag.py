@@ -1,8 +1,8 @@
 """A job's stage graph, built from what the request asked for.
 
-Each stage names its engine, the stages it waits for and the audio it reads. New
-stages (align, diarize, PII, redact) are added here as more ``StageSpec`` entries;
-the orchestrator runs any acyclic graph of them unchanged.
+Each stage names its engine, the stages it waits for and the audio it reads. The
+orchestrator runs any acyclic graph of them unchanged; ``docs/stages.md`` shows the
+full graph and what each stage reads and writes.
 """
 
 from __future__ import annotations
@@ -27,13 +27,63 @@ class StageSpec:
     audio: AudioInput = AudioInput.PREPARED
 
 
-def build_dag(params: Mapping[str, Any], *, transcribe_engine: str) -> list[StageSpec]:
-    """Stages in a topological order."""
-    del params  # no optional stages yet: align / diarize / pii plug in here
-    return [
+MERGE_ENGINE = "transcript-merge"
+ALIGN_ENGINE = "pocketsphinx-align"
+PII_ENGINE = "presidio-pii"
+REDACT_ENGINE = "audio-redact"
+
+# The stages that hold a whole transcript, latest first: each later one returns the
+# transcript with its change applied, so readers take the first present.
+TRANSCRIPT_STAGES = ("merge", "align", "transcribe")
+
+
+def build_dag(
+    params: Mapping[str, Any],
+    *,
+    transcribe_engine: str,
+    diarize_engine: str = "resemblyzer-diarize",
+) -> list[StageSpec]:
+    """Stages in a topological order.
+
+    ``params`` flags: ``align`` (bool), ``speaker_detection`` (``diarize`` adds
+    diarize + merge), ``pii_detection`` and ``redact_pii_audio``.
+    """
+    specs = [
         StageSpec("prepare", "audio-prepare", audio=AudioInput.ORIGINAL),
         StageSpec("transcribe", transcribe_engine, depends_on=("prepare",)),
     ]
+    text_stage = "transcribe"
+    if params.get("align"):
+        specs.append(StageSpec("align", ALIGN_ENGINE, depends_on=("transcribe",)))
+        text_stage = "align"
+    if params.get("speaker_detection") == "diarize":
+        specs.append(StageSpec("diarize", diarize_engine, depends_on=("prepare",)))
+        specs.append(
+            StageSpec(
+                "merge",
+                MERGE_ENGINE,
+                depends_on=(text_stage, "diarize"),
+                audio=AudioInput.NONE,
+            )
+        )
+        text_stage = "merge"
+    if params.get("pii_detection") or params.get("redact_pii_audio"):
+        specs.append(
+            StageSpec(
+                "pii", PII_ENGINE, depends_on=(text_stage,), audio=AudioInput.NONE
+            )
+        )
+        if params.get("redact_pii_audio"):
+            specs.append(
+                StageSpec(
+                    "redact",
+                    REDACT_ENGINE,
+                    depends_on=("pii",),
+                    audio=AudioInput.ORIGINAL,
+                )
+            )
+    check_acyclic(specs)
+    return specs
 
 
 def check_acyclic(specs: list[StageSpec]) -> None:

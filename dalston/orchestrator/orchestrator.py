@@ -323,7 +323,12 @@ class Orchestrator:
         if task.audio_input == AudioInput.ORIGINAL:
             audio_key = job.audio_key
         elif task.audio_input == AudioInput.PREPARED:
-            prepared = inputs.get("prepare", {}).get("audio_key")
+            # Stages after transcribe (align) read the prepared audio too, without
+            # depending on prepare directly: look its output up.
+            prepare = inputs.get("prepare") or (
+                await self._dependency_outputs(job, ["prepare"])
+            ).get("prepare", {})
+            prepared = prepare.get("audio_key")
             audio_key = job_prefix(job.id) + prepared if prepared else None
         if task.status != TaskStatus.QUEUED:
             _move_task(task, TaskStatus.QUEUED)

@@ -9,6 +9,7 @@ import json
 import re
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -22,9 +23,18 @@ from dalston.audio import probe
 from dalston.catalog import ModelCatalog
 from dalston.config import Settings
 from dalston.db.models import Job, Task, utcnow
+from dalston.engine_sdk.registry import install_hint, installed_engines
 from dalston.errors import Conflict, InvalidRequest, NotFound
 from dalston.orchestrator import JobStatus, Orchestrator, build_dag
+from dalston.orchestrator.dag import (
+    ALIGN_ENGINE,
+    MERGE_ENGINE,
+    PII_ENGINE,
+    REDACT_ENGINE,
+    StageSpec,
+)
 from dalston.orchestrator.orchestrator import new_tasks
+from dalston.pii import REDACTION_MODES, resolve_entity_types
 from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
 from dalston.transcript import Transcript
@@ -33,6 +43,105 @@ _GRANULARITIES = ("none", "segment", "word", "character")
 _MAX_VOCAB_TERMS = 100
 _MAX_VOCAB_TERM_LEN = 50
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+_SPEAKER_DETECTION = ("none", "diarize", "per_channel")
+_AUDIO_REDACTION_MODES = ("silence", "beep")
+_MAX_SPEAKERS = 32
+# Engines of optional stages: refused at submit time when nothing serves them.
+_OPTIONAL_ENGINES = frozenset(
+    {
+        ALIGN_ENGINE,
+        MERGE_ENGINE,
+        PII_ENGINE,
+        REDACT_ENGINE,
+        "resemblyzer-diarize",
+        "pyannote-diarize",
+    }
+)
+# The request field to name when a stage cannot run.
+_STAGE_PARAMS = {
+    "align": "word_alignment",
+    "diarize": "speaker_detection",
+    "merge": "speaker_detection",
+    "pii": "pii_detection",
+    "redact": "redact_pii_audio",
+}
+
+
+async def _all_installed() -> frozenset[str]:
+    return frozenset(installed_engines())
+
+
+def _speaker_params(request: JobRequest, *, diarize: bool) -> dict[str, Any]:
+    given = {
+        "num_speakers": request.num_speakers,
+        "min_speakers": request.min_speakers,
+        "max_speakers": request.max_speakers,
+    }
+    for name, value in given.items():
+        if value is None:
+            continue
+        if not diarize:
+            raise InvalidRequest(f"{name} needs speaker_detection=diarize.", param=name)
+        if not 1 <= value <= _MAX_SPEAKERS:
+            raise InvalidRequest(
+                f"{name} must be within 1..{_MAX_SPEAKERS}.", param=name
+            )
+    low, high = request.min_speakers, request.max_speakers
+    if low is not None and high is not None and low > high:
+        raise InvalidRequest(
+            "min_speakers must not exceed max_speakers.", param="min_speakers"
+        )
+    threshold = request.diarization_threshold
+    if threshold is not None:
+        if not diarize:
+            raise InvalidRequest(
+                "diarization_threshold needs diarization.",
+                param="diarization_threshold",
+            )
+        if not 0.1 <= threshold <= 0.4:
+            raise InvalidRequest(
+                "diarization_threshold must be within 0.1..0.4.",
+                param="diarization_threshold",
+            )
+    if not diarize:
+        return {}
+    return {**given, "diarization_threshold": threshold}
+
+
+def _pii_params(request: JobRequest) -> dict[str, Any]:
+    if not (request.pii_detection or request.redact_pii_audio):
+        for name in ("pii_entity_types", "entity_redaction_mode"):
+            if getattr(request, name):
+                raise InvalidRequest(f"{name} needs pii_detection=true.", param=name)
+        if request.pii_redaction_mode:
+            raise InvalidRequest(
+                "pii_redaction_mode needs redact_pii_audio=true.",
+                param="pii_redaction_mode",
+            )
+        return {}
+    audio_mode = request.pii_redaction_mode or "silence"
+    text_mode = request.entity_redaction_mode or "entity_type"
+    try:
+        types = resolve_entity_types(request.pii_entity_types)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), param="pii_entity_types") from None
+    if audio_mode not in _AUDIO_REDACTION_MODES:
+        raise InvalidRequest(
+            "pii_redaction_mode must be one of " + ", ".join(_AUDIO_REDACTION_MODES),
+            param="pii_redaction_mode",
+        )
+    if text_mode not in REDACTION_MODES:
+        raise InvalidRequest(
+            "entity_redaction_mode must be one of " + ", ".join(REDACTION_MODES),
+            param="entity_redaction_mode",
+        )
+    return {
+        "pii_detection": True,
+        "pii_entity_types": list(types),
+        "redact_pii_audio": request.redact_pii_audio,
+        "pii_redaction_mode": audio_mode,
+        "entity_redaction_mode": text_mode,
+    }
 
 
 @dataclass(frozen=True)
@@ -58,7 +167,20 @@ class JobRequest:
     seed: int | None = None
     task: str = "transcribe"  # or "translate" (to English)
     multichannel: bool = False
-    speaker_detection: str = "none"  # none | per_channel (diarize: not built yet)
+    speaker_detection: str = "none"  # none | diarize | per_channel
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    diarization_threshold: float | None = None  # ElevenLabs: lower, more speakers
+    word_alignment: bool | None = None  # None: the server's align_words setting
+    pii_detection: bool = False
+    # Entity types and/or categories (dalston.pii); empty: all that are detected.
+    pii_entity_types: tuple[str, ...] = ()
+    redact_pii_audio: bool = False
+    pii_redaction_mode: str | None = None  # audio: silence (default) | beep
+    # How redacted_text masks entities: redacted | entity_type (default) |
+    # enumerated_entity_type
+    entity_redaction_mode: str | None = None
     retention_days: int | None = None  # None: keep; 0: delete once delivered
 
 
@@ -77,12 +199,15 @@ class JobService:
         storage: ArtifactStore,
         orchestrator: Orchestrator,
         catalog: ModelCatalog,
+        engines_available: Callable[[], Awaitable[frozenset[str]]] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.storage = storage
         self.orchestrator = orchestrator
         self.catalog = catalog
+        self.engines_available = engines_available or _all_installed
+        self._available_now: frozenset[str] = frozenset()
 
     # --- submit ---------------------------------------------------------------
     def validate(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
@@ -138,15 +263,26 @@ class JobService:
             )
         if request.seed is not None and not 0 <= request.seed <= 2**31 - 1:
             raise InvalidRequest("seed must be within 0..2147483647.", param="seed")
-        if request.speaker_detection not in ("none", "per_channel"):
+        if request.speaker_detection not in _SPEAKER_DETECTION:
             raise InvalidRequest(
-                f"speaker_detection={request.speaker_detection!r} needs the "
-                "diarization stage, whose engine is not installed on this server.",
+                "speaker_detection must be one of " + ", ".join(_SPEAKER_DETECTION),
                 param="speaker_detection",
             )
         multichannel = (
             request.multichannel or request.speaker_detection == "per_channel"
         )
+        diarize = request.speaker_detection == "diarize"
+        if diarize and multichannel:
+            raise InvalidRequest(
+                "speaker_detection=diarize works on one mixed channel; use "
+                "per_channel for multichannel audio.",
+                param="speaker_detection",
+            )
+        speaker_params = _speaker_params(request, diarize=diarize)
+        pii_params = _pii_params(request)
+        wants_words = request.timestamps_granularity in ("word", "character")
+        # Speakers go on words and redaction covers words: both need word times.
+        need_words = wants_words or diarize or bool(pii_params)
         params: dict[str, Any] = {
             "language": None if language == "auto" else language,
             "timestamps_granularity": request.timestamps_granularity,
@@ -157,18 +293,64 @@ class JobService:
             "seed": request.seed,
             "multichannel": multichannel,
             "speaker_detection": request.speaker_detection,
+            "need_word_times": need_words,
+            **speaker_params,
+            **pii_params,
         }
+        if diarize and self.settings.diarization_backend == "pyannote":
+            params["diarization_model"] = self.settings.pyannote_model
+        params["align"] = self._wants_alignment(request, need_words)
         return model_id, params
+
+    def _wants_alignment(self, request: JobRequest, need_words: bool) -> bool:
+        """Explicit ``word_alignment=true`` needs the aligner; the default uses it
+        when it is installed and leaves Whisper's times when not."""
+        if request.word_alignment is False or not need_words:
+            if request.word_alignment and not need_words:
+                raise InvalidRequest(
+                    "word_alignment needs word timestamps "
+                    "(timestamps_granularity=word).",
+                    param="word_alignment",
+                )
+            return False
+        if request.word_alignment:
+            return True
+        return self.settings.align_words and ALIGN_ENGINE in self._available_now
+
+    async def _check_engines(self, specs: list[StageSpec]) -> None:
+        """A stage whose engine nothing here serves is refused before any upload."""
+        available = await self.engines_available()
+        self._available_now = available
+        for spec in specs:
+            if spec.engine_id in available or spec.engine_id not in _OPTIONAL_ENGINES:
+                continue
+            raise InvalidRequest(
+                f"The {spec.stage} stage needs the {spec.engine_id} engine, which is "
+                f"not installed on this server ({install_hint(spec.engine_id)}, or "
+                f"start `dalston worker --engine {spec.engine_id}`).",
+                param=_STAGE_PARAMS.get(spec.stage),
+            )
+
+    async def plan(
+        self, request: JobRequest
+    ) -> tuple[str, dict[str, Any], list[StageSpec]]:
+        """Validate a request and build its stage graph; refuses missing engines."""
+        self._available_now = await self.engines_available()
+        model_id, params = self.validate(request)
+        specs = build_dag(
+            params,
+            transcribe_engine=self.catalog.get(model_id).engine_id,
+            diarize_engine=self.settings.diarize_engine,
+        )
+        await self._check_engines(specs)
+        return model_id, params, specs
 
     async def submit(
         self, *, tenant_id: str, request: JobRequest, source: AudioSource
     ) -> Job:
-        model_id, params = self.validate(request)
+        model_id, params, specs = await self.plan(request)
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
-        specs = build_dag(
-            params, transcribe_engine=self.catalog.get(model_id).engine_id
-        )
         job = Job(
             id=job_id,
             tenant_id=tenant_id,

@@ -1,4 +1,6 @@
 from dalston.transcript.model import (
+    Entity,
+    PiiSummary,
     Segment,
     Speaker,
     Transcript,
@@ -6,4 +8,12 @@ from dalston.transcript.model import (
     Word,
 )
 
-__all__ = ["Segment", "Speaker", "Transcript", "TranscriptMetadata", "Word"]
+__all__ = [
+    "Entity",
+    "PiiSummary",
+    "Segment",
+    "Speaker",
+    "Transcript",
+    "TranscriptMetadata",
+    "Word",
+]

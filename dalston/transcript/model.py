@@ -43,11 +43,33 @@ class ChannelSummary(BaseModel):
     language_probability: float | None
 
 
+class Entity(BaseModel):
+    """A span of personal data found in ``Transcript.text``."""
+
+    text: str
+    entity_type: str
+    start_char: int
+    end_char: int
+    start: float | None = None  # audio seconds of the words it covers
+    end: float | None = None
+    confidence: float | None = None
+
+
+class PiiSummary(BaseModel):
+    entity_types: list[str]  # the types that were looked for
+    entity_count: int
+    redacted_audio: bool = False
+    redaction_mode: str | None = None  # silence | beep, when audio was redacted
+
+
 class TranscriptMetadata(BaseModel):
     model: str
     stages: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     decode_mode: str | None = None
+    # Where word times come from: "whisper" (cross-attention) or a forced aligner.
+    word_timing: str | None = None
+    diarization: str | None = None  # the diarization backend, when it ran
 
 
 class Transcript(BaseModel):
@@ -60,6 +82,10 @@ class Transcript(BaseModel):
     segments: list[Segment] = Field(default_factory=list)
     # One entry per channel when channels were transcribed apart.
     channel_transcripts: list[ChannelSummary] | None = None
+    # PII stage: entities with offsets into ``text``, and ``text`` with them masked.
+    entities: list[Entity] | None = None
+    redacted_text: str | None = None
+    pii: PiiSummary | None = None
     metadata: TranscriptMetadata
 
     @property

@@ -31,8 +31,10 @@ class TranscribeOptions:
         return cls(
             model=str(params["model"]),
             language=None if language in (None, "", "auto") else str(language),
-            # Character times are derived from word times, so they need words too.
-            word_timestamps=granularity in ("word", "character"),
+            # Character times are derived from word times, so they need words too;
+            # so do speakers and PII redaction spans (need_word_times).
+            word_timestamps=granularity in ("word", "character")
+            or bool(params.get("need_word_times")),
             vad_filter=bool(params.get("vad_filter", True)),
             beam_size=int(params.get("beam_size") or default_beam),
             vocabulary=tuple(params.get("vocabulary") or ()),

@@ -237,16 +237,68 @@ def test_unsupported_features_are_named_together() -> None:
         ("model_id", "scribe_v1"),
         ("source_url", "https://x.io/a"),
         ("diarize", "true"),
-        ("entity_detection", "pii"),
-        ("entity_detection", "phi"),
+        ("detect_speaker_roles", "true"),
+        ("use_speaker_library", "true"),
         ("no_verbatim", "true"),
     )
     with pytest.raises(UnsupportedFeature) as caught:
         parse_request(fields, Settings(), enable_logging=True)
     message = caught.value.message
     assert caught.value.status_code == 400
-    assert "diarize=true" in message and "diarization" in message
-    assert "entity_detection" in message and "no_verbatim" in message
+    assert "detect_speaker_roles=true" in message and "role" in message
+    assert "use_speaker_library" in message and "no_verbatim" in message
+
+
+@pytest.mark.parametrize(
+    ("pairs", "param"),
+    [
+        ((("num_speakers", "2"),), "num_speakers"),  # without diarize
+        ((("entity_detection", "credit_cards"),), "entity_detection"),
+        (
+            (("entity_detection", "pii"), ("entity_redaction", "pci")),
+            "entity_redaction",  # not a subset of what is detected
+        ),
+        ((("entity_redaction", "pii"),), "entity_redaction"),
+        (
+            (
+                ("entity_detection", "pii"),
+                ("entity_redaction", "pii"),
+                ("entity_redaction_mode", "blur"),
+            ),
+            "entity_redaction_mode",
+        ),
+    ],
+)
+def test_bad_enrichment_fields_are_422(
+    pairs: tuple[tuple[str, str], ...], param: str
+) -> None:
+    fields = _fields(
+        ("model_id", "scribe_v1"), ("source_url", "https://x.io/a"), *pairs
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        parse_request(fields, Settings(), enable_logging=True)
+    assert caught.value.param == param
+
+
+def test_enrichment_fields_are_parsed() -> None:
+    fields = _fields(
+        ("model_id", "scribe_v1"),
+        ("source_url", "https://x.io/a"),
+        ("diarize", "true"),
+        ("num_speakers", "3"),
+        ("diarization_threshold", "0.3"),
+        ("entity_detection", '["pii", "pci"]'),
+        ("entity_redaction", "pci"),
+        ("entity_redaction_mode", "enumerated_entity_type"),
+    )
+    scribe = parse_request(fields, Settings(), enable_logging=True)
+    assert scribe.diarize and scribe.num_speakers == 3
+    assert scribe.diarization_threshold is None  # a count wins, as upstream
+    assert "CREDIT_CARD" in scribe.entity_detection
+    assert "PERSON" in scribe.entity_detection
+    assert "CREDIT_CARD" in scribe.entity_redaction
+    assert "PERSON" not in scribe.entity_redaction
+    assert scribe.options.redaction_mode == "enumerated_entity_type"
 
 
 def test_additional_formats_limit_and_camel_case() -> None:

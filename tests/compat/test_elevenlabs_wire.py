@@ -84,30 +84,24 @@ def test_plain_captures_are_transcribed(server: ServerProcess, name: str) -> Non
     _check_empty_chunk(body)
 
 
-@pytest.mark.parametrize(
-    ("name", "field", "stage"),
-    [
-        ("002", "diarize", "speaker diarization"),  # Python: diarize + entities
-        ("011", "diarize", "speaker diarization"),  # JS: diarize, camelCase formats
-        ("012", "entity_detection", "entity detection"),  # JS: repeated parts
-    ],
-)
-def test_captures_asking_for_missing_stages_are_refused(
-    server: ServerProcess, name: str, field: str, stage: str
+def test_capture_asking_for_entities_is_transcribed(server: ServerProcess) -> None:
+    """012: the JS SDK's repeated entity_detection parts."""
+    status, body = _replay(server, _capture("012"))
+    assert status == 200, body
+    _check_empty_chunk(body)
+    assert body["entities"] == []  # silence holds no entities
+
+
+@pytest.mark.parametrize("name", ["002", "011"])
+def test_captures_with_diarize_get_past_the_enrichment_fields(
+    server: ServerProcess, name: str
 ) -> None:
+    """002 (Python: diarize, num_speakers, diarization_threshold, entity_detection
+    as a JSON array) and 011 (JS: diarize) are accepted up to their
+    webhook_metadata, sent without webhook=true: the one field still refused."""
     status, body = _replay(server, _capture(name))
-    assert status == 400, body
-    detail = body["detail"]
-    assert detail["status"] == "unsupported_feature"
-    assert field in detail["message"] and stage in detail["message"]
-
-
-def test_capture_002_names_every_missing_stage(server: ServerProcess) -> None:
-    _, body = _replay(server, _capture("002"))
-    message = body["detail"]["message"]
-    for part in ("diarize=true", "num_speakers", "diarization_threshold"):
-        assert part in message
-    assert "entity_detection" in message
+    assert status == 422, body
+    assert [d["loc"] for d in body["detail"]] == [["body", "webhook_metadata"]]
 
 
 @pytest.mark.parametrize("name", ["003", "004", "013", "014"])

@@ -453,9 +453,11 @@ def test_non_audio_file(oai: openai.OpenAI, client: httpx.Client) -> None:
     ("data", "param", "words"),
     [
         ({"response_format": "xml"}, "response_format", "Unknown response_format"),
-        ({"response_format": "diarized_json"}, "response_format", "diarization"),
-        ({"model": "gpt-4o-transcribe-diarize"}, "model", "diarization"),
-        ({"known_speaker_names[]": "agent"}, "known_speaker_names", "diarization"),
+        (
+            {"known_speaker_names[]": "agent"},
+            "known_speaker_names",
+            "speaker identification",
+        ),
         (
             {"timestamp_granularities[]": "word"},
             "timestamp_granularities",
@@ -472,7 +474,11 @@ def test_non_audio_file(oai: openai.OpenAI, client: httpx.Client) -> None:
             "only with response_format=json",
         ),
         ({"include[]": "everything"}, "include", "only logprobs"),
-        ({"stream": "true", "response_format": "srt"}, "stream", "json or text"),
+        (
+            {"stream": "true", "response_format": "srt"},
+            "stream",
+            "json, text or diarized_json",
+        ),
         ({"stream": "maybe"}, "stream", "true or false"),
         ({"temperature": "1.5"}, "temperature", "0..1"),
         ({"chunking_strategy": "manual"}, "chunking_strategy", "auto"),

@@ -3,11 +3,11 @@
 Every field the SDKs send is either honoured or refused with a clear error:
 
 - malformed values: 422 ``{"detail": [{loc, msg, type}]}`` (``ValidationFailed``);
-- features whose stage this server lacks (diarization, entity detection and
-  redaction, verbatim cleanup, transcript editing, number formatting, secondary
-  languages, speaker library): 400 ``{"detail": {"status":
-  "unsupported_feature", "message"}}`` naming every such field at once. Literal
-  ``null`` values and the defaults (``diarize=false``...) are accepted.
+- features this server lacks (speaker roles and library, verbatim cleanup,
+  transcript editing, number formatting, secondary languages): 400
+  ``{"detail": {"status": "unsupported_feature", "message"}}`` naming every
+  such field at once. Literal ``null`` values and the defaults
+  (``detect_speaker_roles=false``...) are accepted.
 - unknown fields with a value: 422. (An unknown field sent as literal ``null`` is
   accepted: newer SDKs send ``null`` for every unset JSON field.)
 """
@@ -15,7 +15,7 @@ Every field the SDKs send is either honoured or refused with a clear error:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dalston.compat.elevenlabs.export_options import (
@@ -26,6 +26,7 @@ from dalston.compat.elevenlabs.languages import to_whisper
 from dalston.compat.elevenlabs.response import ResponseOptions
 from dalston.config import Settings
 from dalston.errors import InvalidRequest, ValidationFailed
+from dalston.pii import REDACTION_MODES, resolve_entity_types
 
 if TYPE_CHECKING:  # gateway imports the routes, which import this module
     from dalston.gateway.forms import FormFields
@@ -67,6 +68,13 @@ class ScribeRequest:
     webhook_id: str | None = None
     webhook_metadata: Any = None
     enable_logging: bool = True
+    # Enrichment: diarization and entity (PII) detection / redaction.
+    diarize: bool = False
+    num_speakers: int | None = None
+    diarization_threshold: float | None = None
+    entity_detection: tuple[str, ...] = ()  # canonical entity types (dalston.pii)
+    entity_redaction: tuple[str, ...] = ()  # a subset of entity_detection
+    entity_redaction_mode: str = "redacted"
 
 
 def parse_enable_logging(raw: str | None) -> bool:
@@ -88,6 +96,16 @@ def parse_request(
     if model_id is None:
         raise MissingField("field required", param="model_id")
     _refuse_unsupported(fields)
+    diarize = fields.boolean("diarize")
+    num_speakers = fields.integer("num_speakers", low=1, high=32)
+    threshold = fields.number("diarization_threshold", low=0.1, high=0.4)
+    if not diarize and num_speakers is not None:
+        raise _invalid("num_speakers", "is only used when diarize is true.")
+    if not diarize and threshold is not None:
+        raise _invalid("diarization_threshold", "is only used when diarize is true.")
+    if num_speakers is not None:
+        threshold = None  # upstream: the threshold applies only without a count
+    detection, redaction, redaction_mode = _entities(fields)
 
     language = _language(fields.text("language_code"))
     model = _model(model_id, language, settings)
@@ -103,6 +121,12 @@ def parse_request(
         raise _invalid("webhook_id", "is only valid when webhook is true.")
     if not webhook and metadata is not None:
         raise _invalid("webhook_metadata", "is only used when webhook is true.")
+    options = replace(
+        options,
+        entities=bool(detection),
+        redact_types=redaction,
+        redaction_mode=redaction_mode,
+    )
     request = ScribeRequest(
         model_id=model_id,
         model=model,
@@ -120,7 +144,19 @@ def parse_request(
         webhook_id=webhook_id,
         webhook_metadata=metadata,
         enable_logging=enable_logging,
+        diarize=diarize,
+        num_speakers=num_speakers,
+        diarization_threshold=threshold,
+        entity_detection=detection,
+        entity_redaction=redaction,
+        entity_redaction_mode=redaction_mode,
     )
+    if options.use_multi_channel and (detection or diarize):
+        raise _invalid(
+            "use_multi_channel",
+            "cannot be combined with diarize or entity detection (each channel is "
+            "one speaker already).",
+        )
     unknown = [name for name in fields.unread() if _has_value(fields, name)]
     if unknown:
         raise _invalid(
@@ -130,9 +166,8 @@ def parse_request(
 
 
 # --- features this server does not have ----------------------------------------
-_DIARIZATION = "speaker diarization (no diarization engine is installed)"
-_ENTITIES = "entity detection (no PII/entity detection engine is installed)"
-_REDACTION = "entity redaction (no PII detection/redaction engine is installed)"
+_ROLES = "speaker role detection (no speaker role model is installed)"
+_LIBRARY = "a speaker library (no speaker identification is installed)"
 
 
 def _refuse_unsupported(fields: FormFields) -> None:
@@ -147,17 +182,8 @@ def _refuse_unsupported(fields: FormFields) -> None:
         if present:
             refused.append(f"{name} needs {needs}")
 
-    flag("diarize", _DIARIZATION)
-    speakers = fields.integer("num_speakers", low=1, high=32)
-    if speakers is not None:
-        refused.append(f"num_speakers needs {_DIARIZATION}")
-    if fields.number("diarization_threshold", low=0.1, high=0.4) is not None:
-        refused.append(f"diarization_threshold needs {_DIARIZATION}")
-    flag("detect_speaker_roles", "speaker role detection on top of " + _DIARIZATION)
-    flag("use_speaker_library", "speaker identification on top of " + _DIARIZATION)
-    value("entity_detection", _ENTITIES, as_list=True)
-    value("entity_redaction", _REDACTION, as_list=True)
-    value("entity_redaction_mode", _REDACTION)
+    flag("detect_speaker_roles", _ROLES)
+    flag("use_speaker_library", _LIBRARY)
     flag("no_verbatim", "a clean-verbatim model (Whisper transcribes as it hears)")
     value("transcript_edit", "a transcript editing (LLM) stage, which is not installed")
     value(
@@ -179,6 +205,34 @@ def _refuse_unsupported(fields: FormFields) -> None:
 
 
 # --- fields ---------------------------------------------------------------------
+def _entities(fields: FormFields) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """``entity_detection`` / ``entity_redaction`` as entity types, and the mode.
+
+    Redaction needs detection of what it redacts: a redaction whose types were not
+    asked for in ``entity_detection`` (or with no detection at all) is refused.
+    """
+    detect_raw = fields.strings("entity_detection")
+    redact_raw = fields.strings("entity_redaction")
+    mode = (fields.text("entity_redaction_mode") or "redacted").lower()
+    try:
+        detection = resolve_entity_types(detect_raw) if detect_raw else ()
+    except ValueError as exc:
+        raise _invalid("entity_detection", str(exc)) from None
+    try:
+        redaction = resolve_entity_types(redact_raw) if redact_raw else ()
+    except ValueError as exc:
+        raise _invalid("entity_redaction", str(exc)) from None
+    if redaction and not set(redaction) <= set(detection):
+        raise _invalid("entity_redaction", "must be a subset of entity_detection.")
+    if mode not in REDACTION_MODES:
+        raise _invalid(
+            "entity_redaction_mode", "must be one of " + ", ".join(REDACTION_MODES)
+        )
+    if fields.text("entity_redaction_mode") and not redaction:
+        raise _invalid("entity_redaction_mode", "needs entity_redaction.")
+    return tuple(detection), tuple(redaction), mode
+
+
 def _language(raw: str | None) -> str | None:
     if raw is None or raw.lower() == "auto":
         return None

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dalston.compat.elevenlabs.export_options import ExportSpec
 from dalston.compat.elevenlabs.formats import render_formats
 from dalston.compat.elevenlabs.languages import to_iso3
 from dalston.compat.elevenlabs.tokens import Token, segment_tokens, strip_audio_events
-from dalston.transcript.model import Segment, Transcript
+from dalston.pii import entity_labels, redact_text
+from dalston.transcript.model import Entity, Segment, Transcript
+
+_EPS = 0.02  # seconds: word and entity times are rounded to milliseconds
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class ResponseOptions:
     tag_audio_events: bool = True
     use_multi_channel: bool = False
     multichannel_output_style: str = "separate"  # separate | combined
+    entities: bool = False  # entity_detection was asked for
+    redact_types: tuple[str, ...] = ()  # entity_redaction: masked in text and words
+    redaction_mode: str = "redacted"
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -44,6 +50,8 @@ class ResponseOptions:
     def from_json(cls, raw: bytes) -> ResponseOptions:
         data = json.loads(raw)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "redact_types" in known:
+            known["redact_types"] = tuple(known["redact_types"])
         return cls(**known)
 
 
@@ -76,15 +84,69 @@ def build_response(
         return {"transcripts": chunks, **common}
     if options.use_multi_channel:
         source = _combined(transcript, options)
-    else:
-        source = _Source(
-            units=_units(transcript.segments, options),
-            text=_text(transcript.text, options),
-            language=transcript.language_code,
-            language_probability=transcript.language_probability,
-            channel_index=None,
+        return _chunk(source, options, formats) | common
+    redacted = [
+        e for e in transcript.entities or [] if e.entity_type in options.redact_types
+    ]
+    units = _units(transcript.segments, options)
+    text = transcript.text
+    if redacted:
+        text = redact_text(
+            text, [e.model_dump() for e in redacted], options.redaction_mode
         )
-    return _chunk(source, options, formats) | common
+        units = [
+            _mask_tokens(u, redacted, options.redaction_mode, transcript.text)
+            for u in units
+        ]
+    source = _Source(
+        units=units,
+        text=_text(text, options),
+        language=transcript.language_code,
+        language_probability=transcript.language_probability,
+        channel_index=None,
+    )
+    chunk = _chunk(source, options, formats) | common
+    if options.entities and not options.redact_types:
+        chunk["entities"] = [
+            {
+                "text": e.text,
+                "entity_type": e.entity_type,
+                "start_char": e.start_char,
+                "end_char": e.end_char,
+            }
+            for e in transcript.entities or []
+        ]
+    return chunk
+
+
+def _mask_tokens(
+    tokens: list[Token], entities: Sequence[Entity], mode: str, transcript_text: str
+) -> list[Token]:
+    """Tokens said inside a redacted entity's time span become one placeholder."""
+    labels = entity_labels(transcript_text, [e.model_dump() for e in entities], mode)
+    out: list[Token] = []
+    covering: Entity | None = None
+    for token in tokens:
+        entity = next(
+            (
+                e
+                for e in entities
+                if e.start is not None
+                and e.end is not None
+                and token.start >= e.start - _EPS
+                and token.end <= e.end + _EPS
+            ),
+            None,
+        )
+        if entity is None:
+            out.append(token)
+        elif entity is covering and out:
+            out[-1] = replace(out[-1], end=token.end)
+        else:
+            label = labels[entities.index(entity)]
+            out.append(replace(token, text=f"{{{label}}}", kind="word"))
+        covering = entity
+    return out
 
 
 def _units(segments: Sequence[Segment], options: ResponseOptions) -> list[list[Token]]:
@@ -178,7 +240,7 @@ def _word(token: Token, characters: bool, options: ResponseOptions) -> dict[str,
         "start": None if start is None else round(start, 3),
         "end": None if end is None else round(end, 3),
         "type": token.kind,
-        "speaker_id": token.speaker,
+        "speaker_id": speaker_id(token.speaker),
         "logprob": round(token.logprob, 4),
     }
     if characters:
@@ -200,7 +262,7 @@ def _spacing(
         "start": round(start, 3) if timed else None,
         "end": round(end, 3) if timed else None,
         "type": "spacing",
-        "speaker_id": token.speaker,
+        "speaker_id": speaker_id(token.speaker),
         "logprob": 0.0,
     }
     if characters:
@@ -208,6 +270,16 @@ def _spacing(
     if options.use_multi_channel:
         spacing["channel_index"] = token.channel
     return spacing
+
+
+def speaker_id(speaker: str | None) -> str | None:
+    """Dalston's ``SPEAKER_03`` as ElevenLabs' ``speaker_3``."""
+    if speaker is None:
+        return None
+    prefix, _, number = speaker.rpartition("_")
+    if prefix.upper() == "SPEAKER" and number.isdigit():
+        return f"speaker_{int(number)}"
+    return speaker
 
 
 def _characters(text: str, start: float, end: float) -> list[dict[str, Any]]:

@@ -174,6 +174,14 @@ def _job_request(scribe: ScribeRequest) -> JobRequest:
         temperature=scribe.temperature,
         seed=scribe.seed,
         multichannel=scribe.options.use_multi_channel,
+        speaker_detection="diarize" if scribe.diarize else "none",
+        num_speakers=scribe.num_speakers,
+        diarization_threshold=scribe.diarization_threshold,
+        pii_detection=bool(scribe.entity_detection),
+        pii_entity_types=scribe.entity_detection,
+        entity_redaction_mode=(
+            scribe.entity_redaction_mode if scribe.entity_detection else None
+        ),
     )
 
 

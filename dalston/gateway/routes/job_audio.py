@@ -1,6 +1,7 @@
-"""A job's original audio: ``GET /v1/audio/transcriptions/{id}/audio``.
+"""A job's audio: ``GET /v1/audio/transcriptions/{id}/audio`` (the upload) and
+``.../audio/redacted`` (PII spans silenced or beeped, when redaction ran).
 
-The web console plays it beside the transcript. It streams the upload exactly as
+The web console plays it beside the transcript. It streams the file exactly as
 it was stored, so the browser decodes it itself.
 """
 
@@ -13,9 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from dalston.errors import InvalidRequest, NotFound
+from dalston.errors import Conflict, InvalidRequest, NotFound
 from dalston.gateway.deps import CanRead, RuntimeDep
+from dalston.runtime import Runtime
 from dalston.storage import LocalArtifactStore
+from dalston.storage.base import job_prefix
+
+# Written by the redact stage (engines/audio_redact), relative to the job prefix.
+REDACTED_AUDIO = "audio/redacted.wav"
 
 router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
 
@@ -56,8 +62,51 @@ async def job_audio(
 ) -> Response:
     """The job's original upload, as stored (404 once its audio is gone)."""
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
-    key = view.job.audio_key
     gone = NotFound(f"The audio of job {job_id} is no longer stored.", param="id")
+    return await _serve(view.job.audio_key, runtime, gone, presigned, expires_in)
+
+
+@router.get(
+    "/{job_id}/audio/redacted",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}, "description": "Redacted audio"}},
+)
+async def job_redacted_audio(
+    job_id: str,
+    runtime: RuntimeDep,
+    principal: CanRead,
+    presigned: Annotated[
+        bool,
+        Query(description="S3 storage: answer {url, expires_in} to fetch it directly"),
+    ] = False,
+    expires_in: Annotated[int, Query(ge=60, le=7 * 24 * 3600)] = 3600,
+) -> Response:
+    """The upload with its PII spans silenced or beeped (``redact_pii_audio``):
+    WAV at the original sample rate and channels. 404 when redaction did not run,
+    409 while the job is unfinished."""
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    if view.transcript is None:
+        if view.job.params.get("redact_pii_audio"):
+            raise Conflict(
+                f"Job {job_id} is {view.job.status}; redacted audio exists once "
+                "it has completed."
+            )
+        raise NotFound(f"Job {job_id} did not ask for redact_pii_audio.", param="id")
+    pii = view.transcript.pii
+    if pii is None or not pii.redacted_audio:
+        raise NotFound(f"Job {job_id} did not ask for redact_pii_audio.", param="id")
+    gone = NotFound(f"The redacted audio of job {job_id} is gone.", param="id")
+    key = job_prefix(job_id) + REDACTED_AUDIO
+    return await _serve(key, runtime, gone, presigned, expires_in)
+
+
+async def _serve(
+    key: str | None,
+    runtime: Runtime,
+    gone: NotFound,
+    presigned: bool,
+    expires_in: int,
+) -> Response:
     if not key:
         raise gone
     name = PurePosixPath(key).name

@@ -28,12 +28,6 @@ from dalston.transcript.export import CueOptions, ExportFormat, render
 
 router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
 
-# Native fields whose stages are not built yet: refused clearly, never ignored.
-_NOT_YET = {
-    "pii_detection": ("false", "PII detection"),
-    "redact_pii_audio": ("false", "audio redaction"),
-}
-
 
 class NativeJobForm(BaseModel):
     """The multipart fields of a native job (documentation for /docs)."""
@@ -45,9 +39,25 @@ class NativeJobForm(BaseModel):
     timestamps_granularity: str = Field(default="word", description="none|segment|word")
     vocabulary: str | None = Field(default=None, description="JSON array of terms")
     name: str | None = Field(default=None, description="Display name")
-    speaker_detection: str | None = Field(default=None, description="none|per_channel")
+    speaker_detection: str | None = Field(
+        default=None, description="none|diarize|per_channel"
+    )
+    num_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    min_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    max_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    word_alignment: bool | None = Field(
+        default=None, description="Forced alignment of word times (default: on)"
+    )
     pii_detection: bool | None = None
+    pii_entity_types: list[str] | None = Field(
+        default=None, description="Entity types or categories (pii, pci, phi...)"
+    )
     redact_pii_audio: bool | None = None
+    pii_redaction_mode: str | None = Field(default=None, description="silence|beep")
+    entity_redaction_mode: str | None = Field(
+        default=None,
+        description="redacted_text style: redacted|entity_type|enumerated_entity_type",
+    )
 
 
 _FORM_SCHEMA = NativeJobForm.model_json_schema()
@@ -81,14 +91,6 @@ async def create_job(
 async def _create_native_job(
     fields: FormFields, *, runtime: Runtime, principal: Principal
 ) -> JobCreated:
-    for field, (default, engine) in _NOT_YET.items():
-        value = fields.text(field)
-        if value is not None and value.lower() != default:
-            raise InvalidRequest(
-                f"{field}={value!r} needs the {engine} stage, whose engine is not "
-                "installed on this server.",
-                param=field,
-            )
     name = fields.text("name")
     if name and len(name) > 255:
         raise InvalidRequest("name takes at most 255 characters.", param="name")
@@ -99,6 +101,20 @@ async def _create_native_job(
         vocabulary=tuple(fields.strings("vocabulary")),
         display_name=name,
         speaker_detection=(fields.text("speaker_detection") or "none").lower(),
+        num_speakers=fields.integer("num_speakers", low=1, high=32),
+        min_speakers=fields.integer("min_speakers", low=1, high=32),
+        max_speakers=fields.integer("max_speakers", low=1, high=32),
+        word_alignment=_optional_bool(fields, "word_alignment"),
+        pii_detection=fields.boolean("pii_detection"),
+        pii_entity_types=tuple(
+            part.strip()
+            for value in fields.strings("pii_entity_types")
+            for part in value.split(",")
+            if part.strip()
+        ),
+        redact_pii_audio=fields.boolean("redact_pii_audio"),
+        pii_redaction_mode=_lower(fields.text("pii_redaction_mode")),
+        entity_redaction_mode=_lower(fields.text("entity_redaction_mode")),
     )
     upload = fields.file("file")
     source = AudioSource(
@@ -212,6 +228,14 @@ async def export_job(
     )
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def _optional_bool(fields: FormFields, name: str) -> bool | None:
+    return None if fields.text(name) is None else fields.boolean(name)
+
+
 def _job_response(view: JobView) -> JobResponse:
     job, transcript = view.job, view.transcript
     response = JobResponse(
@@ -235,4 +259,8 @@ def _job_response(view: JobView) -> JobResponse:
         response.speakers = transcript.speakers
         if job.params.get("timestamps_granularity", "word") in ("word", "character"):
             response.words = transcript.words
+        response.pii = transcript.pii
+        response.entities = transcript.entities
+        response.redacted_text = transcript.redacted_text
+        response.warnings = transcript.metadata.warnings or None
     return response

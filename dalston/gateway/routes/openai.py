@@ -45,8 +45,12 @@ Decisions, each one a choice where the upstream API leaves room:
 - **verbose_json** ``language`` is Whisper's lowercase English language name
   (``"english"``); for translations it is the detected *source* language.
   Segment ``text`` keeps Whisper's leading space.
-- Diarization (``diarized_json``, ``gpt-4o-transcribe-diarize``,
-  ``known_speaker_*``) is refused with a 400: no diarization engine is built.
+- **diarized_json** runs the diarization stage and answers upstream's
+  ``TranscriptionDiarized``: segments with ``id`` (``seg_N``), ``speaker``
+  (``A``, ``B``...: upstream's labels when no known speakers are given) and
+  ``type: transcript.text.segment``; with ``stream=true`` one such segment event
+  each, then ``transcript.text.done``. ``gpt-4o-transcribe-diarize`` is accepted
+  as a model name. ``known_speaker_*`` (speaker identification) is refused.
 - Anything else the SDKs can send is honoured or refused with a 400; unknown
   fields are refused, never ignored.
 """
@@ -112,13 +116,14 @@ _TEXT_FORMATS = {
     "srt": ExportFormat.SRT,
     "vtt": ExportFormat.VTT,
 }
-_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+_FORMATS = ("json", "text", "srt", "verbose_json", "vtt", "diarized_json")
 _GRANULARITIES = ("word", "segment")
 _VAD_KEYS = ("type", "threshold", "prefix_padding_ms", "silence_duration_ms")
 _TEXT_PLAIN = "text/plain; charset=utf-8"
 _KEEPALIVE_S = 15.0
-_NO_DIARIZATION = (
-    "needs speaker diarization, whose engine is not installed on this server"
+_NO_SPEAKER_ID = (
+    "needs speaker identification from reference clips, which this server "
+    "does not do (diarized_json labels speakers A, B, ...)"
 )
 
 # Whisper's language names (openai/whisper ``tokenizer.LANGUAGES``), which
@@ -390,10 +395,10 @@ def _parse(
     fields: FormFields, runtime: Runtime, task: Task
 ) -> tuple[JobRequest, _Plan]:
     response_format = (fields.text("response_format") or "json").lower()
-    if response_format == "diarized_json" and task == "transcribe":
+    if response_format == "diarized_json" and task == "translate":
         raise InvalidRequest(
-            f"response_format=diarized_json {_NO_DIARIZATION}; use json, "
-            "verbose_json, text, srt or vtt.",
+            "response_format=diarized_json is for transcriptions; translations "
+            "answer json, verbose_json, text, srt or vtt.",
             param="response_format",
         )
     if response_format not in _FORMATS:
@@ -420,11 +425,12 @@ def _parse(
         _chunking_strategy(fields)
         for name in ("known_speaker_names", "known_speaker_references"):
             if fields.strings(name):
-                raise InvalidRequest(f"{name}[] {_NO_DIARIZATION}.", param=name)
-        if stream and response_format not in ("json", "text"):
+                raise InvalidRequest(f"{name}[] {_NO_SPEAKER_ID}.", param=name)
+        if stream and response_format not in ("json", "text", "diarized_json"):
             raise InvalidRequest(
                 "stream=true sends transcript.text events; it works with "
-                f"response_format json or text, not {response_format}.",
+                f"response_format json, text or diarized_json, not "
+                f"{response_format}.",
                 param="stream",
             )
 
@@ -444,6 +450,7 @@ def _parse(
         # 0 is upstream's "temperature fallback" mode: Whisper's schedule from 0.
         temperature=temperature or None,
         task=task,
+        speaker_detection="diarize" if response_format == "diarized_json" else "none",
     )
     plan = _Plan(
         task=task,
@@ -583,7 +590,7 @@ def _model(
     if name in settings.openai_models:
         target = settings.openai_models[name]
     elif name == _DIARIZE_MODEL:
-        raise InvalidRequest(f"model {name} {_NO_DIARIZATION}.", param="model")
+        target = "auto"  # speakers come from response_format=diarized_json
     else:
         target = name  # a Dalston model id; JobService refuses unknown ones
     if target != "auto":
@@ -663,7 +670,11 @@ async def _sse(
             )
             return
         first = True
-        for segment in transcript.segments:
+        if plan.response_format == "diarized_json":
+            for payload in _diarized_segments(transcript):
+                yield _event(payload)
+                first = False
+        for segment in transcript.segments if first else ():
             if not segment.text:
                 continue
             delta: dict[str, Any] = {
@@ -700,7 +711,15 @@ def _render(transcript: Transcript, plan: _Plan, headers: dict[str, str]) -> Res
         return Response(content=body, media_type=_TEXT_PLAIN, headers=headers)
     usage = {"type": "duration", "seconds": transcript.duration}
     payload: dict[str, Any]
-    if fmt == "json":
+    if fmt == "diarized_json":
+        payload = {
+            "task": "transcribe",
+            "duration": transcript.duration,
+            "text": transcript.text,
+            "segments": _diarized_segments(transcript),
+            "usage": usage,
+        }
+    elif fmt == "json":
         payload = {"text": transcript.text}
         if plan.logprobs:
             payload["logprobs"] = _logprobs(transcript.words)
@@ -723,6 +742,38 @@ def _render(transcript: Transcript, plan: _Plan, headers: dict[str, str]) -> Res
         if plan.task == "transcribe":
             payload["usage"] = usage
     return JSONResponse(payload, headers=headers)
+
+
+def _diarized_segments(transcript: Transcript) -> list[dict[str, Any]]:
+    """Upstream's ``transcript.text.segment`` items, speakers named A, B, ..."""
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for segment in transcript.segments:
+        if not segment.text:
+            continue
+        speaker = segment.speaker or "SPEAKER_00"
+        name = names.setdefault(speaker, _speaker_letter(len(names)))
+        out.append(
+            {
+                "type": "transcript.text.segment",
+                "id": f"seg_{len(out)}",
+                "start": segment.start,
+                "end": segment.end,
+                "speaker": name,
+                "text": segment.text,
+            }
+        )
+    return out
+
+
+def _speaker_letter(index: int) -> str:
+    """A, B, ..., Z, AA, AB, ... like spreadsheet columns."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
 
 
 def _segment(segment: Segment) -> dict[str, Any]:
