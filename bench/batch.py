@@ -196,7 +196,8 @@ def api_job(client: Any, path: Path, model: str) -> dict[str, Any]:
     """
     t_wall = time.time()
     t0 = time.perf_counter()
-    job_id = submit(client, path, model=model)
+    # The raw path has no alignment stage: compare like for like.
+    job_id = submit(client, path, model=model, word_alignment="false")
     body = wait_for_job(client, job_id, timeout=900)
     polled = time.perf_counter() - t0
     if body["status"] != "completed":
