@@ -70,7 +70,10 @@ dist: install
 	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$(DIST_DB)'" \
 		| grep -q 1 || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE "$(DIST_DB)"'
 	@for proc in "gateway --host $(HOST) --port $(PORT)" orchestrator \
-		"worker --engine audio-prepare" "worker --engine faster-whisper"; do \
+		"worker --engine audio-prepare" "worker --engine faster-whisper" \
+		"worker --engine pocketsphinx-align" "worker --engine resemblyzer-diarize" \
+		"worker --engine transcript-merge" "worker --engine presidio-pii" \
+		"worker --engine audio-redact"; do \
 		name=$$(echo $$proc | cut -d' ' -f1-3 | tr ' ' '_' | tr -d -); \
 		$(DIST_ENV) nohup $(BIN)/dalston $$proc > .dalston/dist/logs/$$name.log 2>&1 & \
 		echo $$! > .dalston/dist/$$name.pid; echo "started $$proc (logs: .dalston/dist/logs/$$name.log)"; \
