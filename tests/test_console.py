@@ -2,6 +2,10 @@
 and the whole console end to end in real headless Chromium, live transcription
 included (Chromium's fake microphone plays JFK).
 
+The browser test also submits a job with diarization, PII detection and audio
+redaction (two speakers, ``pyannote_sample.wav``) and checks its speakers, entities,
+redacted text and redacted audio on the job page.
+
 The browser test needs Node.js, npm and Chromium. Without them it skips with the
 reason, except under ``CI=true``, where that is a failure. It builds the console
 (``npm ci``, ``npm run build``) when ``web/dist`` is missing or older than its
@@ -33,6 +37,7 @@ DIST_STAMP = WEB / "dist" / ".stamp"
 DEPS_STAMP = WEB / "node_modules" / ".installed"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 JFK = DATA / "whisper_jfk.flac"
+TWO_SPEAKERS = DATA / "pyannote_sample.wav"  # 30 s, two people, names and places
 
 
 # --- /console without a server --------------------------------------------------
@@ -238,6 +243,7 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
             "CONSOLE_AUDIO": str(JFK),
             "CONSOLE_SCREENSHOTS": str(shots),
             "CONSOLE_LIVE_AUDIO": str(microphone),
+            "CONSOLE_DIARIZE_AUDIO": str(TWO_SPEAKERS),
             "CHROMIUM_PATH": CHROMIUM,
         },
         capture_output=True,
@@ -256,5 +262,11 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
     )
     assert "all steps passed" in result.stdout
     taken = sorted(p.name for p in shots.glob("*.png"))
-    for name in ("01-sign-in", "04-job-detail", "08-live", "10-engines"):
+    for name in (
+        "01-sign-in",
+        "04-job-detail",
+        "08-live",
+        "10-engines",
+        "13-job-diarized",
+    ):
         assert f"{name}.png" in taken, taken

@@ -13,6 +13,8 @@
 //   CONSOLE_SCREENSHOTS  folder for one PNG per page (default e2e/screenshots)
 //   CONSOLE_LIVE_AUDIO   a 16-bit PCM WAV that Chromium's fake microphone plays
 //                        for the live transcription step (else it is skipped)
+//   CONSOLE_DIARIZE_AUDIO  two people talking, for a job with diarization, PII
+//                        detection and audio redaction (else that step is skipped)
 //   CHROMIUM_PATH        the browser (default /usr/bin/chromium); Playwright
 //                        never downloads one.
 
@@ -30,6 +32,7 @@ const audio = path.resolve(required('CONSOLE_AUDIO'));
 const shots = path.resolve(process.env.CONSOLE_SCREENSHOTS ?? path.join(here, 'screenshots'));
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const liveAudio = process.env.CONSOLE_LIVE_AUDIO ? path.resolve(process.env.CONSOLE_LIVE_AUDIO) : null;
+const diarizeAudio = process.env.CONSOLE_DIARIZE_AUDIO ? path.resolve(process.env.CONSOLE_DIARIZE_AUDIO) : null;
 const stamp = Date.now().toString(36);
 const jobName = `e2e-jfk-${stamp}.flac`;
 const keyName = `e2e-key-${stamp}`;
@@ -183,6 +186,62 @@ async function run(page) {
   ]);
   const exported = JSON.parse(readFileSync(await jsonDownload.path(), 'utf8'));
   assert.ok(Array.isArray(exported.segments) && exported.segments.length > 0);
+
+  // --- enrichment: diarization, PII, redacted audio -------------------------------
+  if (diarizeAudio) {
+    step = 'diarization and PII job';
+    await page.goto(console_('jobs/new'));
+    await heading(page, 'New job');
+    await page.locator('select option[value="whisper-tiny.en"]').waitFor({ state: 'attached' });
+    await page.getByLabel('Audio or video file').setInputFiles(diarizeAudio);
+    await page.getByLabel(/^Diarization/).check();
+    await page.getByLabel('Number of speakers').selectOption('exact');
+    await page.getByLabel('Speakers', { exact: true }).fill('2');
+    await page.getByLabel(/^Detect PII/).check();
+    await page.getByLabel(/^Redact PII in the audio/).check();
+    await page.getByLabel(/^Beep/).check();
+    await page.getByLabel('Display name').fill(`e2e-diarize-${stamp}.wav`);
+    await page.getByRole('button', { name: 'Transcribe' }).click();
+    await page.waitForURL(/\/console\/jobs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+    const diarizedId = page.url().split('/').pop();
+    log(`diarization job ${diarizedId} created`);
+    await page.locator('[data-speaker-label]').first().waitFor({ timeout: JOB_TIMEOUT_MS });
+    const labels = new Set(await page.locator('[data-speaker-label]').allTextContents());
+    assert.deepEqual([...labels].sort(), ['SPEAKER_00', 'SPEAKER_01'], `speakers: ${[...labels]}`);
+    const ran = await page.locator('ol[aria-label="Stages"] li').evaluateAll((lis) =>
+      lis.map((li) => li.getAttribute('data-stage')),
+    );
+    for (const name of ['diarize', 'merge', 'pii', 'redact']) assert.ok(ran.includes(name), `stages: ${ran}`);
+
+    step = 'entities and redacted text';
+    const entities = page.getByRole('list', { name: 'Entities' }).locator('li');
+    await entities.first().waitFor();
+    log(`entities: ${(await entities.allTextContents()).join(' | ')}`);
+    await page.waitForFunction(() => (document.querySelector('audio')?.readyState ?? 0) >= 1, null, {
+      timeout: 30_000,
+    });
+    const timed = page.getByRole('list', { name: 'Entities' }).getByRole('button').first();
+    await timed.click();
+    await page.waitForFunction(
+      () => (document.querySelector('audio[aria-label="Job audio"]')?.currentTime ?? 0) > 0,
+      null,
+      { timeout: 10_000 },
+    );
+    await page.getByRole('button', { name: 'Redacted', exact: true }).click();
+    const redacted = (await page.getByRole('group', { name: 'Redacted transcript' }).textContent()) ?? '';
+    assert.match(redacted, /\{[A-Z_]+\}/, `redacted text: ${redacted.slice(0, 120)}`);
+    await page.locator('audio[aria-label="Redacted audio"]').waitFor({ timeout: 30_000 });
+    await page.getByRole('link', { name: 'Download redacted audio' }).waitFor();
+    await page.mouse.move(0, 0);
+    await shoot(page, '13-job-diarized');
+    const removed = await fetch(`${base}/v1/audio/transcriptions/${diarizedId}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${adminKey}` },
+    });
+    assert.equal(removed.status, 204);
+  } else {
+    log('CONSOLE_DIARIZE_AUDIO not set: diarization and PII are not exercised');
+  }
 
   // --- every page ---------------------------------------------------------------
   step = 'jobs list';

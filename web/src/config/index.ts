@@ -67,3 +67,54 @@ export const LANGUAGES: ReadonlyArray<{ code: string; name: string }> = [
   { code: 'ko', name: 'Korean' },
   { code: 'zh', name: 'Chinese' },
 ];
+
+/** The largest speaker count diarization takes (num/min/max_speakers). */
+export const MAX_SPEAKERS = 32;
+
+/** PII categories (ElevenLabs' names) and the entity types each holds (dalston/pii.py). */
+export const PII_CATEGORIES: ReadonlyArray<{ value: string; label: string; types: readonly string[] }> = [
+  {
+    value: 'pii',
+    label: 'Personal',
+    types: [
+      'PERSON',
+      'LOCATION',
+      'DATE_TIME',
+      'PHONE_NUMBER',
+      'EMAIL_ADDRESS',
+      'IP_ADDRESS',
+      'US_SSN',
+      'US_ITIN',
+      'US_PASSPORT',
+      'US_DRIVER_LICENSE',
+    ],
+  },
+  { value: 'phi', label: 'Health', types: ['MEDICAL_LICENSE', 'UK_NHS'] },
+  { value: 'pci', label: 'Payment', types: ['CREDIT_CARD', 'CVV', 'IBAN_CODE', 'US_BANK_NUMBER'] },
+  { value: 'other', label: 'Other', types: ['ORGANIZATION', 'NRP', 'URL'] },
+  { value: 'offensive_language', label: 'Offensive language', types: ['PROFANITY'] },
+];
+
+/** How `redacted_text` masks an entity; the first is the server's default. */
+export const ENTITY_REDACTION_MODES = [
+  { value: 'entity_type', label: 'Entity type: {PERSON}' },
+  { value: 'enumerated_entity_type', label: 'Numbered: {PERSON_1}' },
+  { value: 'redacted', label: 'Redacted: {REDACTED}' },
+] as const;
+
+/** What replaces an entity in the redacted audio; the first is the default. */
+export const AUDIO_REDACTION_MODES = [
+  { value: 'silence', label: 'Silence' },
+  { value: 'beep', label: 'Beep (1 kHz tone)' },
+] as const;
+
+/** What each pipeline stage does, for the stage list. Unknown stages show their name only. */
+export const STAGE_HELP: Record<string, string> = {
+  prepare: 'Decode and resample the audio',
+  transcribe: 'Speech to text',
+  align: 'Word timing by forced alignment',
+  diarize: 'Who spoke when',
+  merge: 'Speakers onto words and segments',
+  pii: 'Find personal data',
+  redact: 'Silence or beep personal data in the audio',
+};

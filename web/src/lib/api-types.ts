@@ -1,8 +1,13 @@
 /** The shapes of Dalston's native API (docs/api.md). */
-import type { JOB_STATUSES, SCOPES } from '../config';
+import type { AUDIO_REDACTION_MODES, ENTITY_REDACTION_MODES, JOB_STATUSES, SCOPES } from '../config';
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type Scope = (typeof SCOPES)[number];
+export type SpeakerDetection = 'none' | 'diarize' | 'per_channel';
+export type EntityRedactionMode = (typeof ENTITY_REDACTION_MODES)[number]['value'];
+export type AudioRedactionMode = (typeof AUDIO_REDACTION_MODES)[number]['value'];
+/** The stages a job may run (docs/stages.md); a newer server may add others. */
+export type StageName = 'prepare' | 'transcribe' | 'align' | 'diarize' | 'merge' | 'pii' | 'redact';
 export type StageStatus = 'waiting' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface ErrorBody {
@@ -36,7 +41,7 @@ export interface JobList {
 }
 
 export interface Stage {
-  stage: string;
+  stage: StageName | (string & {});
   engine_id: string;
   status: StageStatus;
   started_at: string | null;
@@ -66,20 +71,69 @@ export interface Segment {
 }
 
 export interface Speaker {
+  /** SPEAKER_00, SPEAKER_01, ... in the order they first speak. */
   id: string;
+  label?: string | null;
+  /** Set when each channel is a speaker (speaker_detection=per_channel). */
   channel?: number | null;
-  [extra: string]: unknown;
+}
+
+/** A span of personal data in the job's `text`. */
+export interface Entity {
+  text: string;
+  entity_type: string;
+  /** Offsets into `text`. */
+  start_char: number;
+  end_char: number;
+  /** Audio seconds of the words the entity covers; null when they cannot be located. */
+  start: number | null;
+  end: number | null;
+  confidence: number | null;
+}
+
+export interface PiiSummary {
+  /** The types that were looked for. */
+  entity_types: string[];
+  entity_count: number;
+  /** Whether a redacted copy of the audio was written (redact_pii_audio). */
+  redacted_audio: boolean;
+  redaction_mode: AudioRedactionMode | null;
+}
+
+/** What the stages were given; see docs/api.md (Get). */
+export interface JobParameters {
+  language?: string | null;
+  timestamps_granularity?: string;
+  vocabulary?: string[];
+  speaker_detection?: SpeakerDetection;
+  need_word_times?: boolean;
+  align?: boolean;
+  num_speakers?: number | null;
+  min_speakers?: number | null;
+  max_speakers?: number | null;
+  pii_detection?: boolean;
+  pii_entity_types?: string[];
+  redact_pii_audio?: boolean;
+  pii_redaction_mode?: AudioRedactionMode;
+  entity_redaction_mode?: EntityRedactionMode;
+  [other: string]: unknown;
 }
 
 export interface Job extends JobSummary {
   started_at: string | null;
   stages: Stage[];
-  parameters: Record<string, unknown>;
+  parameters: JobParameters;
   language_probability: number | null;
   text: string | null;
   segments: Segment[] | null;
   speakers: Speaker[] | null;
   words: Word[] | null;
+  /** PII detection: null unless it ran. */
+  pii?: PiiSummary | null;
+  entities?: Entity[] | null;
+  redacted_text?: string | null;
+  /** Notes from the stages (words the aligner kept Whisper's times for, ...). */
+  warnings?: string[] | null;
 }
 
 export interface Model {

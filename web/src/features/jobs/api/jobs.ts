@@ -1,6 +1,14 @@
-import { TERMINAL_STATUSES } from '../../../config';
-import type { ApiClient, Download } from '../../../lib/api-client';
-import type { Job, JobCreated, JobList, JobStatus } from '../../../lib/api-types';
+import { MAX_SPEAKERS, TERMINAL_STATUSES } from '../../../config';
+import { ApiError, type ApiClient, type Download } from '../../../lib/api-client';
+import type {
+  AudioRedactionMode,
+  EntityRedactionMode,
+  Job,
+  JobCreated,
+  JobList,
+  JobStatus,
+  SpeakerDetection,
+} from '../../../lib/api-types';
 
 const BASE = '/v1/audio/transcriptions';
 
@@ -44,17 +52,40 @@ export function jobAudio(client: ApiClient, id: string, signal?: AbortSignal): P
   return client.download(`${BASE}/${encodeURIComponent(id)}/audio`, { signal });
 }
 
+/** The redacted copy of the upload (a job submitted with redact_pii_audio). */
+export function jobRedactedAudio(client: ApiClient, id: string, signal?: AbortSignal): Promise<Download> {
+  return client.download(`${BASE}/${encodeURIComponent(id)}/audio/redacted`, { signal });
+}
+
 export interface NewJob {
   file: File;
   model?: string;
   language?: string;
   timestampsGranularity?: string;
-  speakerDetection?: 'none' | 'per_channel';
+  speakerDetection?: SpeakerDetection;
+  /** Diarization only: the exact number of speakers, or bounds on it (1-32). */
+  numSpeakers?: number | null;
+  minSpeakers?: number | null;
+  maxSpeakers?: number | null;
+  /** Forced alignment of word times; undefined leaves the server's default. */
+  wordAlignment?: boolean;
   name?: string;
   vocabulary?: string[];
+  piiDetection?: boolean;
+  /** Entity types and/or categories (pii, phi, pci, other, offensive_language); empty = all. */
+  piiEntityTypes?: string[];
+  entityRedactionMode?: EntityRedactionMode;
+  redactPiiAudio?: boolean;
+  piiRedactionMode?: AudioRedactionMode;
 }
 
-/** The multipart form of a native job; empty options are left out. */
+const isCount = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
+
+/**
+ * The multipart form of a native job. Options that are empty, or that the chosen
+ * settings make meaningless (speaker counts without diarization, PII options
+ * without PII detection), are left out: the server refuses them with a 400.
+ */
 export function jobForm(job: NewJob): FormData {
   const form = new FormData();
   form.append('file', job.file, job.file.name);
@@ -64,9 +95,69 @@ export function jobForm(job: NewJob): FormData {
   if (job.speakerDetection && job.speakerDetection !== 'none') {
     form.append('speaker_detection', job.speakerDetection);
   }
+  if (job.speakerDetection === 'diarize') {
+    if (isCount(job.numSpeakers)) form.append('num_speakers', String(job.numSpeakers));
+    if (isCount(job.minSpeakers)) form.append('min_speakers', String(job.minSpeakers));
+    if (isCount(job.maxSpeakers)) form.append('max_speakers', String(job.maxSpeakers));
+  }
+  if (job.wordAlignment !== undefined) form.append('word_alignment', String(job.wordAlignment));
   if (job.name?.trim()) form.append('name', job.name.trim());
   if (job.vocabulary?.length) form.append('vocabulary', JSON.stringify(job.vocabulary));
+  if (job.piiDetection || job.redactPiiAudio) {
+    if (job.piiDetection) form.append('pii_detection', 'true');
+    const types = (job.piiEntityTypes ?? []).map((t) => t.trim()).filter(Boolean);
+    if (types.length) form.append('pii_entity_types', types.join(','));
+    if (job.entityRedactionMode) form.append('entity_redaction_mode', job.entityRedactionMode);
+  }
+  if (job.redactPiiAudio) {
+    form.append('redact_pii_audio', 'true');
+    if (job.piiRedactionMode) form.append('pii_redaction_mode', job.piiRedactionMode);
+  }
   return form;
+}
+
+/** How the form asks for a speaker count: let diarization estimate it, fix it, or bound it. */
+export type SpeakerCount = 'auto' | 'exact' | 'range';
+
+/** An optional speaker count from a text box: null when empty, NaN when not a whole number. */
+function parseCount(text: string): number | null {
+  const t = text.trim();
+  if (!t) return null;
+  return /^\d+$/.test(t) ? Number(t) : Number.NaN;
+}
+
+/** The speaker fields of a job, or an error naming the field that is wrong. */
+export function speakerFields(
+  mode: SpeakerCount,
+  exact: string,
+  min: string,
+  max: string,
+): Pick<NewJob, 'numSpeakers' | 'minSpeakers' | 'maxSpeakers'> | ApiError {
+  const check = (param: string, text: string): number | null | ApiError => {
+    const n = parseCount(text);
+    if (n === null) return null;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SPEAKERS) {
+      return new ApiError(400, 'invalid_request', `Enter a whole number from 1 to ${MAX_SPEAKERS}.`, param);
+    }
+    return n;
+  };
+  if (mode === 'exact') {
+    const n = check('num_speakers', exact);
+    if (n instanceof ApiError) return n;
+    if (n === null) return new ApiError(400, 'invalid_request', 'Enter the number of speakers.', 'num_speakers');
+    return { numSpeakers: n };
+  }
+  if (mode === 'range') {
+    const low = check('min_speakers', min);
+    if (low instanceof ApiError) return low;
+    const high = check('max_speakers', max);
+    if (high instanceof ApiError) return high;
+    if (low !== null && high !== null && low > high) {
+      return new ApiError(400, 'invalid_request', 'The minimum must not exceed the maximum.', 'min_speakers');
+    }
+    return { minSpeakers: low, maxSpeakers: high };
+  }
+  return {};
 }
 
 export function submitJob(

@@ -1,19 +1,30 @@
 import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import { useApi } from '../../../app/providers/auth';
-import { Alert, Spinner } from '../../../components/ui';
+import { Alert, Spinner, buttonClass } from '../../../components/ui';
 import { ApiError, errorMessage } from '../../../lib/api-client';
-import { jobAudio } from '../api/jobs';
+import { jobAudio, jobRedactedAudio } from '../api/jobs';
 
 export interface AudioPlayerHandle {
   seek: (time: number) => void;
 }
 
+export interface AudioPlayerProps {
+  jobId: string;
+  onTime: (time: number) => void;
+  /** The original upload, or its PII-redacted copy. */
+  source?: 'original' | 'redacted';
+  /** The <audio> element's accessible name. */
+  label?: string;
+  /** When set, a link saves the loaded audio under this file name. */
+  downloadName?: string;
+}
+
 /**
- * The job's original audio. It is fetched with the key in a header into a Blob
- * URL: the key never goes into the <audio> element's URL.
+ * The job's audio. It is fetched with the key in a header into a Blob URL: the
+ * key never goes into the <audio> element's URL.
  */
-export const AudioPlayer = forwardRef<AudioPlayerHandle, { jobId: string; onTime: (time: number) => void }>(
-  function AudioPlayer({ jobId, onTime }, ref) {
+export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
+  function AudioPlayer({ jobId, onTime, source = 'original', label = 'Job audio', downloadName }, ref) {
     const client = useApi();
     const audio = useRef<HTMLAudioElement>(null);
     const [src, setSrc] = useState<string | null>(null);
@@ -26,7 +37,8 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, { jobId: string; onTime
       let url: string | null = null;
       setSrc(null);
       setError(null);
-      jobAudio(client, jobId, controller.signal).then(
+      const load = source === 'redacted' ? jobRedactedAudio : jobAudio;
+      load(client, jobId, controller.signal).then(
         (download) => {
           if (controller.signal.aborted) return;
           url = URL.createObjectURL(download.blob);
@@ -40,7 +52,7 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, { jobId: string; onTime
         controller.abort();
         if (url) URL.revokeObjectURL(url);
       };
-    }, [client, jobId]);
+    }, [client, jobId, source]);
 
     // timeupdate fires about 4 times a second: follow frames while playing.
     useEffect(() => {
@@ -91,22 +103,40 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, { jobId: string; onTime
     if (error) {
       const gone = error instanceof ApiError && error.status === 404;
       return (
-        <Alert tone={gone ? 'warning' : 'error'} title="Audio unavailable">
-          {gone ? 'The audio of this job is no longer stored.' : errorMessage(error)}
+        <Alert tone={gone ? 'warning' : 'error'} title={source === 'redacted' ? 'Redacted audio unavailable' : 'Audio unavailable'}>
+          {gone
+            ? source === 'redacted'
+              ? 'This job has no redacted audio stored.'
+              : 'The audio of this job is no longer stored.'
+            : errorMessage(error)}
         </Alert>
       );
     }
     if (!src) {
       return (
         <div role="status" className="flex h-14 items-center gap-2 text-sm text-slate-500">
-          <Spinner /> Loading audio…
+          <Spinner /> Loading {source === 'redacted' ? 'redacted audio' : 'audio'}…
         </div>
       );
     }
-    return (
-      <audio ref={audio} src={src} controls preload="auto" className="w-full" aria-label="Job audio">
+    const player = (
+      <audio ref={audio} src={src} controls preload="auto" className="w-full" aria-label={label}>
         Your browser cannot play this audio.
       </audio>
+    );
+    if (!downloadName) return player;
+    return (
+      <div className="flex flex-wrap items-center gap-2 sm:flex-nowrap">
+        {player}
+        <a
+          href={src}
+          download={downloadName}
+          className={buttonClass('secondary', 'sm', 'shrink-0')}
+          aria-label={`Download ${label.toLowerCase()}`}
+        >
+          Download
+        </a>
+      </div>
     );
   },
 );

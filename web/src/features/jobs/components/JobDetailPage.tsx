@@ -11,6 +11,7 @@ import {
   ErrorState,
   Loading,
   PageHeader,
+  cn,
 } from '../../../components/ui';
 import { config } from '../../../config';
 import { ApiError, errorMessage } from '../../../lib/api-client';
@@ -19,6 +20,7 @@ import { formatClock, formatDate } from '../../../lib/format';
 import { useQuery } from '../../../lib/use-query';
 import { cancelJob, deleteJob, getJob, isTerminal } from '../api/jobs';
 import { AudioPlayer, type AudioPlayerHandle } from './AudioPlayer';
+import { EntityList, RedactedText } from './EntityList';
 import { ExportButtons } from './ExportButtons';
 import { StageList } from './StageList';
 import { JobStatusBadge } from './StatusBadge';
@@ -59,6 +61,7 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
   const [actionError, setActionError] = useState<unknown>(null);
   const [time, setTime] = useState(0);
   const [follow, setFollow] = useState(true);
+  const [view, setView] = useState<'transcript' | 'redacted'>('transcript');
   const player = useRef<AudioPlayerHandle>(null);
   const name = job.display_name || job.id;
   const baseName = (job.display_name || job.id).replace(/\.[^.]+$/, '');
@@ -86,6 +89,9 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
 
   const finished = isTerminal(job.status);
   const writable = can('jobs:write');
+  const redactedText = job.redacted_text ?? null;
+  const showRedacted = view === 'redacted' && redactedText !== null;
+  const noop = useCallback(() => {}, []);
   return (
     <>
       <PageHeader
@@ -126,6 +132,15 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
 
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
+          {job.warnings?.length ? (
+            <Alert tone="warning" title={job.warnings.length === 1 ? 'Warning' : `${job.warnings.length} warnings`}>
+              <ul className="list-disc space-y-0.5 pl-5" aria-label="Warnings">
+                {job.warnings.map((w, i) => (
+                  <li key={i}>{w}</li>
+                ))}
+              </ul>
+            </Alert>
+          ) : null}
           {job.status === 'completed' ? (
             <Card aria-labelledby="transcript-title">
               <CardHeader
@@ -133,7 +148,7 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                 title="Transcript"
                 description={
                   job.speakers?.length
-                    ? `${job.speakers.length} speakers · click a word to play from there`
+                    ? `${job.speakers.length} ${job.speakers.length === 1 ? 'speaker' : 'speakers'} · click a word to play from there`
                     : 'Click a word to play from there'
                 }
                 actions={<ExportButtons jobId={job.id} baseName={baseName} />}
@@ -156,7 +171,41 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                     </label>
                   </div>
                 </div>
-                <TranscriptViewer segments={job.segments ?? []} currentTime={time} onSeek={onSeek} follow={follow} />
+                {redactedText !== null ? (
+                  <div className="inline-flex rounded-md shadow-sm" role="group" aria-label="Transcript version">
+                    {(
+                      [
+                        ['transcript', 'Transcript'],
+                        ['redacted', 'Redacted'],
+                      ] as const
+                    ).map(([value, label], i) => (
+                      <button
+                        key={value}
+                        type="button"
+                        aria-pressed={view === value}
+                        onClick={() => setView(value)}
+                        className={cn(
+                          'px-3 py-1.5 text-sm font-medium ring-1 ring-inset ring-slate-300 focus-visible:outline-2 focus-visible:outline-indigo-600',
+                          i === 0 ? 'rounded-l-md' : '-ml-px rounded-r-md',
+                          view === value ? 'bg-indigo-600 text-white ring-indigo-600' : 'bg-white text-slate-800 hover:bg-slate-50',
+                        )}
+                      >
+                        {label}
+                      </button>
+                    ))}
+                  </div>
+                ) : null}
+                {showRedacted ? (
+                  <RedactedText text={redactedText} />
+                ) : (
+                  <TranscriptViewer
+                    segments={job.segments ?? []}
+                    speakers={job.speakers}
+                    currentTime={time}
+                    onSeek={onSeek}
+                    follow={follow}
+                  />
+                )}
               </CardBody>
             </Card>
           ) : (
@@ -179,9 +228,43 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
               </CardBody>
             </Card>
           )}
+          {job.status === 'completed' && job.pii?.redacted_audio ? (
+            <Card aria-labelledby="redacted-audio-title">
+              <CardHeader
+                id="redacted-audio-title"
+                title="Redacted audio"
+                description={`Each entity is replaced by ${job.pii.redaction_mode === 'beep' ? 'a beep' : 'silence'}.`}
+              />
+              <CardBody>
+                <AudioPlayer
+                  jobId={job.id}
+                  source="redacted"
+                  label="Redacted audio"
+                  downloadName={`${baseName}.redacted.wav`}
+                  onTime={noop}
+                />
+              </CardBody>
+            </Card>
+          ) : null}
         </div>
 
         <div className="space-y-6">
+          {job.status === 'completed' && job.entities ? (
+            <Card aria-labelledby="entities-title">
+              <CardHeader
+                id="entities-title"
+                title="Personal data"
+                description={
+                  job.pii
+                    ? `${job.pii.entity_count} found · ${job.pii.entity_types.length} types looked for · click to play`
+                    : 'Click one to play it'
+                }
+              />
+              <CardBody>
+                <EntityList entities={job.entities} currentTime={time} onSeek={onSeek} />
+              </CardBody>
+            </Card>
+          ) : null}
           <Card aria-labelledby="stages-title">
             <CardHeader id="stages-title" title="Stages" description={finished ? undefined : 'Updating live'} />
             <CardBody>
@@ -199,7 +282,14 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                 <Detail label="Started" value={formatDate(job.started_at)} />
                 <Detail label="Completed" value={formatDate(job.completed_at)} />
                 <Detail label="Timestamps" value={String(job.parameters.timestamps_granularity ?? '–')} />
-                <Detail label="Speakers" value={String(job.parameters.speaker_detection ?? 'none')} />
+                <Detail label="Speakers" value={speakerSummary(job)} />
+                <Detail
+                  label="Word timing"
+                  value={
+                    job.parameters.align ? 'forced alignment' : job.parameters.need_word_times === false ? '–' : 'Whisper'
+                  }
+                />
+                <Detail label="PII" value={piiSummary(job)} />
               </dl>
             </CardBody>
           </Card>
@@ -207,6 +297,27 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
       </div>
     </>
   );
+}
+
+function speakerSummary(job: Job): string {
+  const p = job.parameters;
+  const mode = p.speaker_detection ?? 'none';
+  if (mode !== 'diarize') return mode;
+  const found = job.speakers?.length ? `, ${job.speakers.length} found` : '';
+  if (p.num_speakers) return `diarize (${p.num_speakers} asked${found})`;
+  if (p.min_speakers || p.max_speakers) {
+    return `diarize (${p.min_speakers ?? 1}–${p.max_speakers ?? 'any'} asked${found})`;
+  }
+  return `diarize${found ? ` (${found.slice(2)})` : ''}`;
+}
+
+function piiSummary(job: Job): string {
+  if (job.pii) {
+    const n = job.pii.entity_count;
+    const audio = job.pii.redacted_audio ? `, audio ${job.pii.redaction_mode === 'beep' ? 'beeped' : 'silenced'}` : '';
+    return `${n} ${n === 1 ? 'entity' : 'entities'}${audio}`;
+  }
+  return job.parameters.pii_detection ? 'requested' : 'off';
 }
 
 function Detail({ label, value }: { label: string; value: string }) {

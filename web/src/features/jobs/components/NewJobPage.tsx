@@ -14,17 +14,37 @@ import {
   cn,
   inputClass,
 } from '../../../components/ui';
-import { GRANULARITIES, LANGUAGES } from '../../../config';
+import {
+  AUDIO_REDACTION_MODES,
+  ENTITY_REDACTION_MODES,
+  GRANULARITIES,
+  LANGUAGES,
+  MAX_SPEAKERS,
+  PII_CATEGORIES,
+} from '../../../config';
 import { ApiError, errorMessage } from '../../../lib/api-client';
+import type { AudioRedactionMode, EntityRedactionMode, SpeakerDetection } from '../../../lib/api-types';
 import { formatBytes } from '../../../lib/format';
 import { useQuery } from '../../../lib/use-query';
 import { listModels } from '../../models/api/models';
-import { submitJob } from '../api/jobs';
+import { speakerFields, submitJob, type SpeakerCount } from '../api/jobs';
 
 interface Progress {
   loaded: number;
   total: number;
 }
+
+/** Fields shown beside their own control; other errors go in the form's alert only. */
+const INLINE_PARAMS = ['file', 'name', 'vocabulary'];
+
+/** Fields whose stage may lack an engine on this server (docs/api.md, Enrichment stages). */
+const STAGE_PARAMS = ['speaker_detection', 'word_alignment', 'pii_detection', 'redact_pii_audio'];
+
+const SPEAKER_OPTIONS: ReadonlyArray<readonly [SpeakerDetection, string, string]> = [
+  ['none', 'None', 'One speaker track.'],
+  ['diarize', 'Diarization', 'Find who spoke when, and label every segment and word with a speaker.'],
+  ['per_channel', 'Per channel', 'Each channel of a multichannel file is one speaker.'],
+];
 
 export function NewJobPage() {
   const client = useApi();
@@ -35,7 +55,18 @@ export function NewJobPage() {
   const [model, setModel] = useState('');
   const [language, setLanguage] = useState('auto');
   const [granularity, setGranularity] = useState('word');
-  const [speakers, setSpeakers] = useState<'none' | 'per_channel'>('none');
+  const [speakers, setSpeakers] = useState<SpeakerDetection>('none');
+  const [speakerCount, setSpeakerCount] = useState<SpeakerCount>('auto');
+  const [numSpeakers, setNumSpeakers] = useState('');
+  const [minSpeakers, setMinSpeakers] = useState('');
+  const [maxSpeakers, setMaxSpeakers] = useState('');
+  const [alignment, setAlignment] = useState<'' | 'true' | 'false'>('');
+  const [pii, setPii] = useState(false);
+  const [piiCategories, setPiiCategories] = useState<string[]>([]);
+  const [piiTypes, setPiiTypes] = useState('');
+  const [entityMode, setEntityMode] = useState<EntityRedactionMode>('entity_type');
+  const [redactAudio, setRedactAudio] = useState(false);
+  const [audioMode, setAudioMode] = useState<AudioRedactionMode>('silence');
   const [name, setName] = useState('');
   const [vocabulary, setVocabulary] = useState('');
   const [progress, setProgress] = useState<Progress | null>(null);
@@ -74,6 +105,12 @@ export function NewJobPage() {
       setError(new ApiError(400, 'invalid_request', 'Choose an audio or video file first.', 'file'));
       return;
     }
+    const counts = speakers === 'diarize' ? speakerFields(speakerCount, numSpeakers, minSpeakers, maxSpeakers) : {};
+    if (counts instanceof ApiError) {
+      setError(counts);
+      return;
+    }
+    const piiOn = pii || redactAudio;
     setError(null);
     setProgress({ loaded: 0, total: file.size });
     abort.current = new AbortController();
@@ -86,11 +123,19 @@ export function NewJobPage() {
           language,
           timestampsGranularity: granularity,
           speakerDetection: speakers,
+          ...counts,
+          wordAlignment: alignment ? alignment === 'true' : undefined,
           name,
           vocabulary: vocabulary
             .split('\n')
             .map((t) => t.trim())
             .filter(Boolean),
+          piiDetection: piiOn,
+          piiEntityTypes: piiOn ? [...piiCategories, ...piiTypes.split(/[,\s]+/)].filter(Boolean) : undefined,
+          // The server's default is left out, as is everything while PII is off.
+          entityRedactionMode: piiOn && entityMode !== 'entity_type' ? entityMode : undefined,
+          redactPiiAudio: redactAudio,
+          piiRedactionMode: redactAudio ? audioMode : undefined,
         },
         (loaded, total) => setProgress({ loaded, total }),
         abort.current.signal,
@@ -200,9 +245,21 @@ export function NewJobPage() {
                 />
               </div>
             ) : null}
-            {error && !(error instanceof ApiError && error.param && ['file', 'name', 'vocabulary'].includes(error.param)) ? (
-              <Alert tone="error" title="The job was not created">
-                {errorMessage(error)}
+            {error && !(error instanceof ApiError && error.param && INLINE_PARAMS.includes(error.param)) ? (
+              <Alert
+                tone="error"
+                title={
+                  error instanceof ApiError && error.param && STAGE_PARAMS.includes(error.param)
+                    ? 'This server cannot run an option you chose'
+                    : 'The job was not created'
+                }
+              >
+                {error instanceof ApiError ? error.message : errorMessage(error)}
+                {error instanceof ApiError && error.param ? (
+                  <span className="mt-1 block text-xs">
+                    Field: <code className="font-mono">{error.param}</code>
+                  </span>
+                ) : null}
               </Alert>
             ) : null}
             <div className="flex flex-wrap gap-2">
@@ -267,14 +324,27 @@ export function NewJobPage() {
                 </Select>
               )}
             </Field>
-            <fieldset className="space-y-2">
+            <Field
+              label="Word alignment"
+              error={fieldError('word_alignment')}
+              hint="Forced alignment re-times Whisper's words more exactly (English)."
+            >
+              {(p) => (
+                <Select
+                  {...p}
+                  value={alignment}
+                  onChange={(e) => setAlignment(e.target.value as '' | 'true' | 'false')}
+                  disabled={uploading}
+                >
+                  <option value="">Server default</option>
+                  <option value="true">Aligned</option>
+                  <option value="false">Whisper's own times</option>
+                </Select>
+              )}
+            </Field>
+            <fieldset className="space-y-2" aria-describedby={fieldError('speaker_detection') ? 'speakers-error' : undefined}>
               <legend className="text-sm font-medium text-slate-800">Speaker detection</legend>
-              {(
-                [
-                  ['none', 'None', 'One speaker track.'],
-                  ['per_channel', 'Per channel', 'Each channel of a multichannel file is one speaker.'],
-                ] as const
-              ).map(([value, label, hint]) => (
+              {SPEAKER_OPTIONS.map(([value, label, hint]) => (
                 <label key={value} className="flex items-start gap-2 text-sm">
                   <input
                     type="radio"
@@ -291,24 +361,211 @@ export function NewJobPage() {
                   </span>
                 </label>
               ))}
-              <label className="flex items-start gap-2 text-sm text-slate-400">
-                <input type="radio" name="speaker_detection" disabled className="mt-0.5" />
+              {speakers === 'diarize' ? (
+                <div className="ml-6 space-y-2 border-l-2 border-slate-100 pl-3">
+                  <Field label="Number of speakers">
+                    {(p) => (
+                      <Select
+                        {...p}
+                        value={speakerCount}
+                        onChange={(e) => setSpeakerCount(e.target.value as SpeakerCount)}
+                        disabled={uploading}
+                      >
+                        <option value="auto">Estimate automatically</option>
+                        <option value="exact">Exactly</option>
+                        <option value="range">Between</option>
+                      </Select>
+                    )}
+                  </Field>
+                  {speakerCount === 'exact' ? (
+                    <Field label="Speakers" error={fieldError('num_speakers')}>
+                      {(p) => (
+                        <Input
+                          {...p}
+                          type="number"
+                          inputMode="numeric"
+                          min={1}
+                          max={MAX_SPEAKERS}
+                          value={numSpeakers}
+                          onChange={(e) => setNumSpeakers(e.target.value)}
+                          disabled={uploading}
+                        />
+                      )}
+                    </Field>
+                  ) : null}
+                  {speakerCount === 'range' ? (
+                    <div className="grid grid-cols-2 gap-2">
+                      <Field label="At least" error={fieldError('min_speakers')}>
+                        {(p) => (
+                          <Input
+                            {...p}
+                            type="number"
+                            inputMode="numeric"
+                            min={1}
+                            max={MAX_SPEAKERS}
+                            placeholder="any"
+                            value={minSpeakers}
+                            onChange={(e) => setMinSpeakers(e.target.value)}
+                            disabled={uploading}
+                          />
+                        )}
+                      </Field>
+                      <Field label="At most" error={fieldError('max_speakers')}>
+                        {(p) => (
+                          <Input
+                            {...p}
+                            type="number"
+                            inputMode="numeric"
+                            min={1}
+                            max={MAX_SPEAKERS}
+                            placeholder="any"
+                            value={maxSpeakers}
+                            onChange={(e) => setMaxSpeakers(e.target.value)}
+                            disabled={uploading}
+                          />
+                        )}
+                      </Field>
+                    </div>
+                  ) : null}
+                </div>
+              ) : null}
+              {fieldError('speaker_detection') ? (
+                <p id="speakers-error" className="text-sm text-red-700">
+                  {fieldError('speaker_detection')}
+                </p>
+              ) : null}
+            </fieldset>
+            <fieldset className="space-y-2">
+              <legend className="text-sm font-medium text-slate-800">PII</legend>
+              <label className="flex items-start gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  name="pii_detection"
+                  checked={pii}
+                  onChange={(e) => {
+                    setPii(e.target.checked);
+                    if (!e.target.checked) setRedactAudio(false);
+                  }}
+                  disabled={uploading}
+                  className="mt-0.5 rounded border-slate-300"
+                />
                 <span>
-                  Diarization <span className="block text-xs">not available on this server</span>
+                  <span className="font-medium text-slate-800">Detect PII</span>
+                  <span className="block text-xs text-slate-500">
+                    List personal data found in the transcript, and a redacted copy of the text.
+                  </span>
                 </span>
               </label>
-            </fieldset>
-            <fieldset className="space-y-2" aria-describedby="pii-note">
-              <legend className="text-sm font-medium text-slate-800">PII</legend>
-              <label className="flex items-center gap-2 text-sm text-slate-400">
-                <input type="checkbox" name="pii_detection" disabled /> Detect PII
+              {fieldError('pii_detection') ? (
+                <p className="text-sm text-red-700">{fieldError('pii_detection')}</p>
+              ) : null}
+              {pii ? (
+                <div className="ml-6 space-y-3 border-l-2 border-slate-100 pl-3">
+                  <fieldset className="space-y-1" aria-describedby="pii-categories-hint">
+                    <legend className="text-sm font-medium text-slate-800">Entity categories</legend>
+                    {PII_CATEGORIES.map((category) => (
+                      <label key={category.value} className="flex items-start gap-2 text-sm" title={category.types.join(', ')}>
+                        <input
+                          type="checkbox"
+                          name="pii_entity_types"
+                          value={category.value}
+                          checked={piiCategories.includes(category.value)}
+                          onChange={(e) =>
+                            setPiiCategories((current) =>
+                              e.target.checked
+                                ? [...current, category.value]
+                                : current.filter((c) => c !== category.value),
+                            )
+                          }
+                          disabled={uploading}
+                          className="mt-0.5 rounded border-slate-300"
+                        />
+                        <span>
+                          <span className="text-slate-800">{category.label}</span>{' '}
+                          <code className="font-mono text-xs text-slate-500">{category.value}</code>
+                        </span>
+                      </label>
+                    ))}
+                    <p id="pii-categories-hint" className="text-xs text-slate-500">
+                      None checked and no types below: every type is looked for.
+                    </p>
+                  </fieldset>
+                  <Field
+                    label="Entity types"
+                    hint="Optional, comma-separated: PERSON, PHONE_NUMBER, CREDIT_CARD, …"
+                    error={fieldError('pii_entity_types')}
+                  >
+                    {(p) => (
+                      <Input
+                        {...p}
+                        value={piiTypes}
+                        onChange={(e) => setPiiTypes(e.target.value)}
+                        placeholder="e.g. PERSON, EMAIL_ADDRESS"
+                        disabled={uploading}
+                      />
+                    )}
+                  </Field>
+                  <Field label="Redacted text" error={fieldError('entity_redaction_mode')}>
+                    {(p) => (
+                      <Select
+                        {...p}
+                        value={entityMode}
+                        onChange={(e) => setEntityMode(e.target.value as EntityRedactionMode)}
+                        disabled={uploading}
+                      >
+                        {ENTITY_REDACTION_MODES.map((m) => (
+                          <option key={m.value} value={m.value}>
+                            {m.label}
+                          </option>
+                        ))}
+                      </Select>
+                    )}
+                  </Field>
+                </div>
+              ) : null}
+              <label className="flex items-start gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  name="redact_pii_audio"
+                  checked={redactAudio}
+                  onChange={(e) => {
+                    setRedactAudio(e.target.checked);
+                    // Redacting the audio needs the entities: it implies detection.
+                    if (e.target.checked) setPii(true);
+                  }}
+                  disabled={uploading}
+                  className="mt-0.5 rounded border-slate-300"
+                />
+                <span>
+                  <span className="font-medium text-slate-800">Redact PII in the audio</span>
+                  <span className="block text-xs text-slate-500">
+                    Also write a copy of the audio with each entity silenced or beeped.
+                  </span>
+                </span>
               </label>
-              <label className="flex items-center gap-2 text-sm text-slate-400">
-                <input type="checkbox" name="redact_pii_audio" disabled /> Redact PII in the audio
-              </label>
-              <p id="pii-note" className="text-xs text-slate-500">
-                PII detection and redaction are not available on this server.
-              </p>
+              {fieldError('redact_pii_audio') ? (
+                <p className="text-sm text-red-700">{fieldError('redact_pii_audio')}</p>
+              ) : null}
+              {redactAudio ? (
+                <div className="ml-6 flex flex-wrap gap-x-4 gap-y-1 border-l-2 border-slate-100 pl-3" role="radiogroup" aria-label="Audio redaction">
+                  {AUDIO_REDACTION_MODES.map((m) => (
+                    <label key={m.value} className="flex items-center gap-2 text-sm text-slate-800">
+                      <input
+                        type="radio"
+                        name="pii_redaction_mode"
+                        value={m.value}
+                        checked={audioMode === m.value}
+                        onChange={() => setAudioMode(m.value)}
+                        disabled={uploading}
+                      />
+                      {m.label}
+                    </label>
+                  ))}
+                </div>
+              ) : null}
+              {fieldError('pii_redaction_mode') ? (
+                <p className="text-sm text-red-700">{fieldError('pii_redaction_mode')}</p>
+              ) : null}
             </fieldset>
           </CardBody>
         </Card>

@@ -1,3 +1,4 @@
+import { STAGE_HELP } from '../../../config';
 import type { Stage } from '../../../lib/api-types';
 import { formatDate, formatMs, formatTime } from '../../../lib/format';
 import { StageStatusBadge } from './StatusBadge';
@@ -21,6 +22,7 @@ export function StageList({ stages }: { stages: Stage[] }) {
             </span>
           </div>
           <p className="mt-1 pl-9 text-xs text-slate-500">
+            {STAGE_HELP[stage.stage] ? <span className="text-slate-600">{STAGE_HELP[stage.stage]} · </span> : null}
             {stage.started_at ? (
               <>
                 <span className="sr-only">Ran </span>

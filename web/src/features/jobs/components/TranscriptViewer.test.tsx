@@ -89,6 +89,36 @@ describe('TranscriptViewer', () => {
     expect(screen.getByText('SPEAKER_01')).toBeTruthy();
   });
 
+  it('gives each speaker one colour, the same on every segment', () => {
+    const three: Segment[] = [...segments, { id: 2, start: 10, end: 11, text: ' and', speaker: 'SPEAKER_00', words: null }];
+    render(<TranscriptViewer segments={three} currentTime={0} onSeek={() => {}} />);
+    const labels = Array.from(document.querySelectorAll<HTMLElement>('[data-speaker-label]'));
+    expect(labels.map((el) => el.textContent)).toEqual(['SPEAKER_00', 'SPEAKER_01', 'SPEAKER_00']);
+    expect(labels[0]!.className).toBe(labels[2]!.className);
+    expect(labels[0]!.className).not.toBe(labels[1]!.className);
+    expect(document.querySelectorAll('[data-speaker="SPEAKER_00"]')).toHaveLength(2);
+  });
+
+  it('shows a speaker label in place of its id', () => {
+    render(
+      <TranscriptViewer
+        segments={segments}
+        speakers={[{ id: 'SPEAKER_00', label: 'Diane' }, { id: 'SPEAKER_01', label: null }]}
+        currentTime={0}
+        onSeek={() => {}}
+      />,
+    );
+    expect(screen.getByText('Diane').getAttribute('title')).toBe('SPEAKER_00');
+    expect(screen.getByText('SPEAKER_01')).toBeTruthy();
+    expect(screen.queryByText('SPEAKER_00')).toBeNull();
+  });
+
+  it('shows no speaker labels when segments have none', () => {
+    const plain: Segment[] = segments.map((s) => ({ ...s, speaker: null }));
+    render(<TranscriptViewer segments={plain} currentTime={0} onSeek={() => {}} />);
+    expect(document.querySelectorAll('[data-speaker-label]')).toHaveLength(0);
+  });
+
   it('highlights a whole segment when there are no word times', () => {
     const plain: Segment[] = segments.map((s) => ({ ...s, words: null }));
     render(<TranscriptViewer segments={plain} currentTime={8.5} onSeek={() => {}} />);

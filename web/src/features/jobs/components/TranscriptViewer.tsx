@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useRef } from 'react';
-import type { Segment } from '../../../lib/api-types';
+import type { Segment, Speaker } from '../../../lib/api-types';
 import { formatClock } from '../../../lib/format';
 import { cn } from '../../../components/ui';
 import { findActiveIndex, flattenWords, speakerColor, type FlatWord } from './transcript';
@@ -12,13 +12,21 @@ export interface TranscriptViewerProps {
   onSeek: (time: number) => void;
   /** Keep the playing word in view. */
   follow?: boolean;
+  /** The job's speakers: their order picks the colours, and a label replaces the id. */
+  speakers?: readonly Speaker[] | null;
 }
 
 /**
  * The transcript, segment by segment, with speakers. The word being played is
  * highlighted; clicking a word (or a segment's time) seeks the player there.
  */
-export function TranscriptViewer({ segments, currentTime, onSeek, follow = false }: TranscriptViewerProps) {
+export function TranscriptViewer({
+  segments,
+  currentTime,
+  onSeek,
+  follow = false,
+  speakers: known,
+}: TranscriptViewerProps) {
   const words = useMemo(() => flattenWords(segments), [segments]);
   const bySegment = useMemo(() => {
     const groups: FlatWord[][] = segments.map(() => []);
@@ -26,8 +34,17 @@ export function TranscriptViewer({ segments, currentTime, onSeek, follow = false
     return groups;
   }, [segments, words]);
   const speakers = useMemo(
-    () => [...new Set(segments.map((s) => s.speaker).filter((s): s is string => !!s))],
-    [segments],
+    () => [
+      ...new Set([
+        ...(known ?? []).map((s) => s.id),
+        ...segments.map((s) => s.speaker).filter((s): s is string => !!s),
+      ]),
+    ],
+    [known, segments],
+  );
+  const labels = useMemo(
+    () => new Map((known ?? []).filter((s) => s.label).map((s) => [s.id, s.label as string])),
+    [known],
   );
   const activeWord = findActiveIndex(words, currentTime);
   const activeSegment = findActiveIndex(segments, currentTime);
@@ -52,6 +69,7 @@ export function TranscriptViewer({ segments, currentTime, onSeek, follow = false
           active={i === activeSegment}
           activeWord={words[activeWord]?.segment === i ? activeWord : -1}
           speakerClass={segment.speaker ? speakerColor(segment.speaker, speakers) : ''}
+          speakerLabel={segment.speaker ? (labels.get(segment.speaker) ?? segment.speaker) : ''}
           onSeek={onSeek}
         />
       ))}
@@ -65,6 +83,7 @@ interface SegmentViewProps {
   active: boolean;
   activeWord: number;
   speakerClass: string;
+  speakerLabel: string;
   onSeek: (time: number) => void;
 }
 
@@ -75,10 +94,15 @@ const SegmentView = memo(function SegmentView({
   active,
   activeWord,
   speakerClass,
+  speakerLabel,
   onSeek,
 }: SegmentViewProps) {
   return (
-    <div className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1" data-segment-id={segment.id}>
+    <div
+      className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1"
+      data-segment-id={segment.id}
+      data-speaker={segment.speaker ?? undefined}
+    >
       <button
         type="button"
         onClick={() => onSeek(segment.start)}
@@ -89,8 +113,12 @@ const SegmentView = memo(function SegmentView({
       </button>
       <div className="min-w-0">
         {segment.speaker ? (
-          <span className={cn('mb-1 inline-block rounded px-1.5 py-0.5 text-xs font-semibold', speakerClass)}>
-            {segment.speaker}
+          <span
+            className={cn('mb-1 inline-block rounded px-1.5 py-0.5 text-xs font-semibold', speakerClass)}
+            data-speaker-label={segment.speaker}
+            title={speakerLabel !== segment.speaker ? segment.speaker : undefined}
+          >
+            {speakerLabel}
           </span>
         ) : null}
         <p className="leading-7 text-slate-800">
