@@ -31,6 +31,7 @@ from tests.realtime_client import mulaw8k, pcm16
 from tests.server import ServerProcess
 
 LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
+NAMED = DATA / "pv_ls_1272_128104_0000.wav"  # "Mr. Quilter is the apostle ..."
 CHUNK_S = 0.1
 _EVENTS = (
     RealtimeEvents.SESSION_STARTED,
@@ -264,7 +265,8 @@ def test_errors_are_reported_in_the_protocol(server: ServerProcess) -> None:
     # Refused before the session starts: error, close 1008, no session_started.
     for query, needle in [
         ("model_id=scribe_v2_realtime&audio_format=mp3_44100", "audio_format"),
-        (f"{base}&entity_detection=all&no_verbatim=true", "entity detection"),
+        (f"{base}&entity_redaction=all&no_verbatim=true", "entity redaction"),
+        (f"{base}&entity_detection=passports", "entity_detection"),
         (f"{base}&secondary_languages=de&transcript_edit=x", "transcript editing"),
         (f"{base}&vad_threshold=2", "vad_threshold"),
     ]:
@@ -356,3 +358,36 @@ def test_error_types() -> None:
             "message_type": kind,
             "error": "x",
         }
+
+
+def test_entity_detection_after_each_commit(server: ServerProcess) -> None:
+    """Real speech with a name in it ("Mr. Quilter ..."): the commit is followed by
+    committed_transcript_entities whose offsets index the committed text."""
+    query = "model_id=scribe_v2_realtime&audio_format=pcm_16000&entity_detection=pii"
+    msgs, code = asyncio.run(
+        _plain(
+            _url(server, query),
+            _key(server),
+            [],
+            audio=pcm16(NAMED),
+            commit=True,
+            until=lambda got: _has(got, "committed_transcript_entities"),
+        )
+    )
+    assert code == 1000, msgs
+    kinds = [m["message_type"] for m in msgs]
+    assert kinds.index("committed_transcript") < kinds.index(
+        "committed_transcript_entities"
+    )
+    found = next(
+        m for m in msgs if m["message_type"] == "committed_transcript_entities"
+    )
+    committed = next(m for m in msgs if m["message_type"] == "committed_transcript")
+    assert found["text"] == committed["text"]
+    people = [e for e in found["entities"] if e["entity_type"] == "PERSON"]
+    assert people, found
+    for entity in found["entities"]:
+        assert (
+            found["text"][entity["start_char"] : entity["end_char"]] == entity["text"]
+        )
+    assert "Quilter" in people[0]["text"]

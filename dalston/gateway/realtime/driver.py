@@ -103,6 +103,11 @@ class Adapter(Protocol):
 
     def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]: ...
 
+    async def enrich(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        """Messages that need work off the event loop (entity detection), sent
+        right after ``render``'s."""
+        ...
+
     def finish(self, session: LiveSession) -> list[dict[str, Any]]: ...
 
     def error(self, error: StreamError) -> dict[str, Any]: ...
@@ -306,6 +311,8 @@ async def _forward(
 ) -> None:
     while (event := await session.events.get()) is not None:
         for message in adapter.render(event, session):
+            await websocket.send_json(message)
+        for message in await adapter.enrich(event, session):
             await websocket.send_json(message)
 
 

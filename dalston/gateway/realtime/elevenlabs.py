@@ -4,7 +4,9 @@ The wire format of ElevenLabs' Scribe realtime API (the official SDKs connect wi
 ``base_url`` pointed here). Client frames are JSON ``input_audio_chunk`` messages with
 base64 audio; ``commit: true`` commits. Server messages: ``session_started`` first,
 then ``partial_transcript``, ``committed_transcript`` and (``include_timestamps``)
-``committed_transcript_with_timestamps``; errors are ``{"message_type": <type>,
+``committed_transcript_with_timestamps``, and with ``entity_detection`` (categories
+or types, as in batch) ``committed_transcript_entities`` after each commit, offsets
+into that commit's text; errors are ``{"message_type": <type>,
 "error": <text>}`` with ElevenLabs' error types.
 
 Choices where ElevenLabs' behaviour is not documented:
@@ -31,6 +33,7 @@ Choices where ElevenLabs' behaviour is not documented:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
@@ -55,6 +58,8 @@ from dalston.gateway.realtime.driver import (
     refuse,
     run_stream,
 )
+from dalston.pii import resolve_entity_types
+from dalston.realtime_sdk import entities
 from dalston.realtime_sdk.audio import AudioFormat, Encoding
 from dalston.realtime_sdk.events import Event, Final, LagWarning, Partial
 from dalston.realtime_sdk.session import (
@@ -78,7 +83,6 @@ KEYTERMS_MAX = 100  # Whisper hotwords share the prompt's limited length
 KEYTERM_MAX_CHARS = 50
 _REPEATED = {"keyterms", "secondary_languages", "entity_detection", "entity_redaction"}
 _UNSUPPORTED = {
-    "entity_detection": "entity detection",
     "entity_redaction": "entity redaction",
     "entity_redaction_mode": "entity redaction",
     "transcript_edit": "transcript editing",
@@ -118,6 +122,8 @@ class Options:
     enable_logging: bool = True
     min_silence_duration_ms: int = 100
     keyterms: tuple[str, ...] = ()
+    # entity_detection, as entity types: committed_transcript_entities after finals.
+    entity_types: tuple[str, ...] = ()
 
 
 class ElevenLabsAdapter:
@@ -127,11 +133,14 @@ class ElevenLabsAdapter:
         self.options = options
         self.session: LiveSession | None = None
         self._heard_audio = False
+        self._warm_up: asyncio.Future[None] | None = None
 
     def begin(self, session: LiveSession) -> list[dict[str, Any]]:
         assert self.options is not None
         self.session = session
         cfg, opts = session.config, self.options
+        if opts.entity_types:  # load the detector while the first words arrive
+            self._warm_up = asyncio.ensure_future(entities.warm_up())
         strategy = cfg.commit_strategy.value
         return [
             {
@@ -262,6 +271,29 @@ class ElevenLabsAdapter:
             )
         return messages
 
+    async def enrich(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        assert self.options is not None
+        if not self.options.entity_types or not isinstance(event, Final):
+            return []
+        if not event.text:
+            return []
+        found = await entities.find_entities(event.text, self.options.entity_types)
+        return [
+            {
+                "message_type": "committed_transcript_entities",
+                "text": event.text,
+                "entities": [
+                    {
+                        "text": e.text,
+                        "entity_type": e.entity_type,
+                        "start_char": e.start_char,
+                        "end_char": e.end_char,
+                    }
+                    for e in found
+                ],
+            }
+        ]
+
     def finish(self, session: LiveSession) -> list[dict[str, Any]]:
         return []
 
@@ -338,6 +370,27 @@ def _refuse_unsupported(query: QueryParams, flat: dict[str, str]) -> None:
             "This server does not support: " + ", ".join(refused) + ". Remove "
             "these parameters."
         )
+
+
+def _entity_types(query: QueryParams) -> tuple[str, ...]:
+    """``entity_detection`` (repeated, categories or types) -> entity types."""
+    raw = [
+        part.strip()
+        for value in query.getlist("entity_detection")
+        for part in value.split(",")
+        if part.strip()
+    ]
+    if not raw:
+        return ()
+    if not entities.available():
+        raise _invalid(
+            "entity_detection needs the PII engine (presidio-pii), which is not "
+            "installed on this server (pip install 'dalston[pii]')."
+        )
+    try:
+        return resolve_entity_types(raw)
+    except ValueError as exc:
+        raise _invalid(f"entity_detection: {exc}") from None
 
 
 def _model(runtime: Runtime, model_id: str, language: str | None, detect: bool) -> str:
@@ -418,6 +471,7 @@ def _parse(
             params.number(flat, "min_silence_duration_ms", 100, 50, 2000)
         ),
         keyterms=_keyterms(query),
+        entity_types=_entity_types(query),
     )
     config = SessionConfig(
         model=_model(runtime, model_id, language, detect),

@@ -124,6 +124,9 @@ class NativeAdapter:
                 updates[key] = bool(changes[key])
         self.session.config = dataclasses.replace(self.session.config, **updates)
 
+    async def enrich(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        return []
+
     def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
         if isinstance(event, SpeechStarted):
             return [{"type": "vad.speech_start", "timestamp": event.timestamp}]

@@ -381,6 +381,9 @@ class OpenAIAdapter:
         )
 
     # --- server events -------------------------------------------------------------
+    async def enrich(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        return []
+
     def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
         vad = session.config.commit_strategy is CommitStrategy.VAD
         out: list[dict[str, Any]] = []
