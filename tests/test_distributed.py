@@ -102,6 +102,67 @@ def test_job_through_separate_processes(cluster: Cluster) -> None:
         assert ready["checks"] == {"database": True, "storage": True, "queue": True}
 
 
+ENRICHMENT_ENGINES = (
+    "pocketsphinx-align",
+    "resemblyzer-diarize",
+    "transcript-merge",
+    "presidio-pii",
+    "audio-redact",
+)
+
+
+def test_enrichment_stages_on_their_own_workers(cluster: Cluster) -> None:
+    """Each enrichment engine as a separate worker process, over Redis and S3. The
+    gateway refuses a stage while no live worker serves its engine."""
+    two_speakers = DATA / "pyannote_sample.wav"  # names and places, two voices
+    cluster.add_worker("faster-whisper")
+    with cluster.gateway.client() as client:
+        _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
+        with two_speakers.open("rb") as audio:
+            refused = client.post(
+                "/v1/audio/transcriptions",
+                files={"file": ("a.wav", audio)},
+                data={"speaker_detection": "diarize"},
+            )
+        assert refused.status_code == 400, refused.text
+        assert "resemblyzer-diarize" in refused.json()["error"]["message"]
+        for engine in ENRICHMENT_ENGINES:
+            cluster.add_worker(engine)
+        _engines(client, dict.fromkeys(ENRICHMENT_ENGINES, 1))
+        job_id = submit(
+            client,
+            two_speakers,
+            speaker_detection="diarize",
+            pii_detection="true",
+            redact_pii_audio="true",
+            pii_redaction_mode="beep",
+        )
+        job = wait_for_job(client, job_id)
+        assert job["status"] == "completed", job
+        assert [s["stage"] for s in job["stages"]] == [
+            "prepare",
+            "transcribe",
+            "align",
+            "diarize",
+            "merge",
+            "pii",
+            "redact",
+        ]
+        assert len(job["speakers"]) == 2
+        assert all(w["speaker"] for w in job["words"])
+        assert {e["entity_type"] for e in job["entities"]} >= {"PERSON", "LOCATION"}
+        signed = client.get(
+            f"/v1/audio/transcriptions/{job_id}/audio/redacted",
+            params={"presigned": "true"},
+        )
+        assert signed.status_code == 200, signed.text
+        redacted = httpx.get(signed.json()["url"], timeout=30)
+        assert redacted.status_code == 200
+        assert redacted.content[:4] == b"RIFF"
+        engines = client.get("/v1/engines").json()["engines"]
+        assert len({e["pid"] for e in engines}) == 2 + len(ENRICHMENT_ENGINES)
+
+
 def test_killed_worker_task_is_finished_by_another(
     cluster: Cluster, tmp_path: Path
 ) -> None:
