@@ -1,15 +1,15 @@
 """Entity (PII) detection on live finals, for protocols that stream it
 (ElevenLabs' ``committed_transcript_entities``).
 
-The detector is the PII stage's (engines/presidio_pii): built once per process on
-first use (spaCy + presidio, about 2 s) and shared by every session; each call runs
-in a worker thread, never on the event loop.
+The detector is the PII stage's (engines/presidio_pii ``shared_detector``): built
+once per process on first use (spaCy + presidio, about 2 s) and shared by every
+session and the PII engine; each call runs in a worker thread, never on the event
+loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from engines.presidio_pii.detector import PiiDetector
 
 PII_ENGINE = "presidio-pii"
-_lock = threading.Lock()
-_detector: PiiDetector | None = None
 
 
 @dataclass(frozen=True)
@@ -37,13 +35,9 @@ def available() -> bool:
 
 
 def _shared_detector() -> PiiDetector:
-    global _detector
-    with _lock:
-        if _detector is None:
-            from engines.presidio_pii.detector import PiiDetector
+    from engines.presidio_pii.detector import shared_detector
 
-            _detector = PiiDetector()
-        return _detector
+    return shared_detector()
 
 
 def _find(text: str, types: Collection[str]) -> list[FoundEntity]:

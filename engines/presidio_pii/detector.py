@@ -12,6 +12,7 @@ import bisect
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,3 +161,17 @@ def _build_analyzer() -> Any:
     for recognizer in spoken_recognizers():
         analyzer.registry.add_recognizer(recognizer)
     return analyzer
+
+
+_shared_lock = threading.Lock()
+_shared: PiiDetector | None = None
+
+
+def shared_detector() -> PiiDetector:
+    """One detector per process (spaCy's pipeline is ~100 MB): the PII stage and
+    live sessions' entity detection both use it. Built by the first caller."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = PiiDetector()
+        return _shared

@@ -27,7 +27,7 @@ from dalston.pii import (
     redact_text,
     resolve_entity_types,
 )
-from engines.presidio_pii.detector import PiiDetector
+from engines.presidio_pii.detector import PiiDetector, shared_detector
 from engines.presidio_pii.words import WordIndex
 
 # Stages whose output is a whole transcript, latest first (as in
@@ -55,7 +55,7 @@ class PresidioPiiEngine(BatchEngine):
             with self._lock:
                 if self._detector is None:
                     try:
-                        self._detector = PiiDetector()
+                        self._detector = shared_detector()
                     except (ImportError, OSError) as exc:  # OSError: no spaCy model
                         # Retrying cannot install a package: fail the job now.
                         raise PermanentEngineError(
