@@ -183,6 +183,11 @@ class Settings(BaseSettings):
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0
     task_timeout_s: Annotated[float, Field(gt=0)] = 3600.0
     queue_max_size: Annotated[int, Field(ge=1)] = 10_000
+    retention_sweep_s: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="How often the orchestrator purges jobs and realtime sessions "
+        "whose retention has run out.",
+    )
 
     @field_validator("engines", mode="before")
     @classmethod

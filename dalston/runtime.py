@@ -47,7 +47,6 @@ from dalston.storage import ArtifactStore, LocalArtifactStore
 log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
-_RETENTION_SWEEP_S = 60.0
 _HEARTBEAT_S = 5.0
 REALTIME_ENGINE = "realtime"
 
@@ -343,13 +342,21 @@ class Runtime:
             await self.registry.remove(f"rt:{worker.id}")
 
     async def _sweep_retention(self) -> None:
+        """Purge realtime sessions and batch jobs whose retention has run out."""
+        sweeps = {
+            "realtime sessions": self.realtime_records.purge_expired,
+            "jobs": self.jobs.purge_expired,
+        }
         while True:
-            try:
-                await self.realtime_records.purge_expired()
-            except Exception:
-                log.warning("retention sweep failed", exc_info=True)
+            for what, sweep in sweeps.items():
+                try:
+                    await sweep()
+                except Exception:
+                    log.warning("retention sweep of %s failed", what, exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), _RETENTION_SWEEP_S)
+                await asyncio.wait_for(
+                    self._stopping.wait(), self.settings.retention_sweep_s
+                )
             if self._stopping.is_set():
                 return
 

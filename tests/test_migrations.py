@@ -1,14 +1,25 @@
-"""Alembic upgrades an empty database to head, on SQLite and on PostgreSQL."""
+"""Alembic upgrades an empty database to head, on SQLite and on PostgreSQL, and
+the schema it builds matches the models."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from dalston.db.migrate import alembic_config, upgrade_to_head
+from dalston.db.models import Base
 from dalston.db.session import create_engine
+
+
+def _model_drift(conn: Connection) -> list[Any]:
+    """What autogenerate would add to a new migration (nothing, when in step)."""
+    drift: list[Any] = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    return drift
 
 
 async def _upgrade_and_inspect(url: str) -> tuple[set[str], str]:
@@ -21,8 +32,10 @@ async def _upgrade_and_inspect(url: str) -> tuple[set[str], str]:
             version = (
                 await conn.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one()
+            drift = await conn.run_sync(_model_drift)
     finally:
         await engine.dispose()
+    assert drift == [], f"models and migrations differ: {drift}"
     return tables, version
 
 

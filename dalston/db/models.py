@@ -53,6 +53,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # None: keep; 0: purge once the result is delivered; N: purge N days after
+    # the job finishes (``purge_after``, set then).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    purge_after: Mapped[datetime | None] = mapped_column(index=True)
 
     tasks: Mapped[list[Task]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="Task.position"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dalston.transcript import Entity, PiiSummary, Segment, Speaker, Word
 
@@ -47,6 +47,31 @@ class StageInfo(BaseModel):
     error: str | None
 
 
+class RetentionInfo(BaseModel):
+    """How long a job is kept: ``keep`` (until deleted), ``days`` (purged at
+    ``purge_after``, set once the job has finished) or ``after_delivery`` (purged
+    once its finished result has been fetched)."""
+
+    mode: Literal["keep", "days", "after_delivery"]
+    days: int | None = None
+    purge_after: datetime | None = None
+
+
+class JobUpdate(BaseModel):
+    """``PATCH /v1/audio/transcriptions/{id}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=255)
+
+    @field_validator("display_name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("display_name must not be blank")
+        return value
+
+
 class JobResponse(BaseModel):
     id: str
     status: str
@@ -70,6 +95,7 @@ class JobResponse(BaseModel):
     entities: list[Entity] | None = None
     redacted_text: str | None = None
     warnings: list[str] | None = None
+    retention: RetentionInfo = Field(default_factory=lambda: RetentionInfo(mode="keep"))
 
 
 class ModelInfo(BaseModel):

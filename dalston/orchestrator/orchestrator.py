@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -381,8 +382,8 @@ class Orchestrator:
             job.audio_duration_s = transcript.duration
             if job.status == JobStatus.PENDING:
                 _move_job(job, JobStatus.RUNNING)
-            _move_job(job, JobStatus.COMPLETED)
             job.completed_at = utcnow()
+            _move_job(job, JobStatus.COMPLETED)
             job.started_at = job.started_at or job.completed_at
 
     @staticmethod
@@ -407,6 +408,9 @@ def _move_job(job: Job, new: JobStatus) -> None:
     job.status = new
     if new.is_terminal:
         job.completed_at = job.completed_at or utcnow()
+        # Retention in days counts from when the job finished.
+        if job.retention_days:
+            job.purge_after = job.completed_at + timedelta(days=job.retention_days)
 
 
 def _move_task(task: Task, new: TaskStatus) -> None:

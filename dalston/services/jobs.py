@@ -1,11 +1,12 @@
-"""Batch jobs: submit, read, list, cancel, delete, export. Routes call this; it
-never runs inference, it hands work to the orchestrator."""
+"""Batch jobs: submit, read, list, rename, cancel, delete, export, retention. Routes
+call this; it never runs inference, it hands work to the orchestrator."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import logging
 import re
 import tempfile
 import uuid
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -39,6 +40,8 @@ from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
 from dalston.transcript import Transcript
 
+log = logging.getLogger(__name__)
+
 _GRANULARITIES = ("none", "segment", "word", "character")
 _MAX_VOCAB_TERMS = 100
 _MAX_VOCAB_TERM_LEN = 50
@@ -46,6 +49,7 @@ _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
 _SPEAKER_DETECTION = ("none", "diarize", "per_channel")
 _AUDIO_REDACTION_MODES = ("silence", "beep")
 _MAX_SPEAKERS = 32
+MAX_RETENTION_DAYS = 3650
 # Engines of optional stages: refused at submit time when nothing serves them.
 _OPTIONAL_ENGINES = frozenset(
     {
@@ -181,7 +185,8 @@ class JobRequest:
     # How redacted_text masks entities: redacted | entity_type (default) |
     # enumerated_entity_type
     entity_redaction_mode: str | None = None
-    retention_days: int | None = None  # None: keep; 0: delete once delivered
+    # None: keep; 0: delete once delivered; 1..3650: days after the job finishes.
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,13 @@ class JobService:
             )
         if request.seed is not None and not 0 <= request.seed <= 2**31 - 1:
             raise InvalidRequest("seed must be within 0..2147483647.", param="seed")
+        days = request.retention_days
+        if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+            raise InvalidRequest(
+                f"retention must be -1 (keep), 0 (delete after delivery) or "
+                f"1..{MAX_RETENTION_DAYS} days.",
+                param="retention",
+            )
         if request.speaker_detection not in _SPEAKER_DETECTION:
             raise InvalidRequest(
                 "speaker_detection must be one of " + ", ".join(_SPEAKER_DETECTION),
@@ -362,6 +374,7 @@ class JobService:
             audio_bytes=size,
             audio_duration_s=duration,
             created_at=utcnow(),
+            retention_days=request.retention_days,
         )
         try:
             async with self.sessions() as session, session.begin():
@@ -421,12 +434,36 @@ class JobService:
                 await session.delete(row)
         await self.storage.delete_prefix(job_prefix(job_id))
 
+    async def delivered(self, view: JobView) -> None:
+        """Called once a finished job's result has been handed to the client: a
+        job with zero retention (``retention=0``) is purged now."""
+        job = view.job
+        if job.retention_days == 0 and JobStatus(job.status).is_terminal:
+            await self.purge(job.id)
+
+    async def purge_expired(self) -> int:
+        """Purge every job whose ``purge_after`` has passed (the retention sweep)."""
+        async with self.sessions() as session:
+            ids = (
+                await session.scalars(select(Job.id).where(Job.purge_after < utcnow()))
+            ).all()
+        for job_id in ids:
+            await self.purge(job_id)
+        if ids:
+            log.info("retention: purged %d expired job(s)", len(ids))
+        return len(ids)
+
     # --- read -----------------------------------------------------------------
     async def get(self, *, tenant_id: str, job_id: str) -> JobView:
         job = await self._job(tenant_id, job_id)
         transcript = None
         if job.status == JobStatus.COMPLETED and job.transcript_key:
-            raw = await self.storage.get_bytes(job.transcript_key)
+            try:
+                raw = await self.storage.get_bytes(job.transcript_key)
+            except KeyError:
+                # Purged meanwhile (zero retention, a sweep, a delete): 404.
+                await self._job(tenant_id, job_id)
+                raise
             transcript = Transcript.model_validate_json(raw)
         return JobView(job=job, transcript=transcript)
 
@@ -465,6 +502,31 @@ class JobService:
         return rows, next_cursor, has_more
 
     # --- change ---------------------------------------------------------------
+    async def rename(self, *, tenant_id: str, job_id: str, display_name: str) -> None:
+        await self._job(tenant_id, job_id)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Job).where(Job.id == job_id).values(display_name=display_name)
+            )
+
+    async def delete_audio(self, *, tenant_id: str, job_id: str) -> None:
+        """Remove the stored audio (upload, prepared and redacted copies) of a
+        finished job; its transcript and other artifacts stay."""
+        job = await self._job(tenant_id, job_id)
+        if not JobStatus(job.status).is_terminal:
+            raise Conflict(
+                f"Job {job_id} is {job.status}; its audio can be deleted once it "
+                "has finished."
+            )
+        # Every stage writes its audio under audio/ (original, prepared, redacted).
+        await self.storage.delete_prefix(f"{job_prefix(job_id)}audio/")
+        if job.audio_key:
+            await self.storage.delete_prefix(job.audio_key)
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Job).where(Job.id == job_id).values(audio_key=None)
+            )
+
     async def cancel(self, *, tenant_id: str, job_id: str) -> Job:
         job = await self._job(tenant_id, job_id)
         if JobStatus(job.status).is_terminal:

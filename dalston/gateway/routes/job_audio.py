@@ -1,5 +1,6 @@
-"""A job's audio: ``GET /v1/audio/transcriptions/{id}/audio`` (the upload) and
-``.../audio/redacted`` (PII spans silenced or beeped, when redaction ran).
+"""A job's audio: ``GET /v1/audio/transcriptions/{id}/audio`` (the upload),
+``.../audio/redacted`` (PII spans silenced or beeped, when redaction ran), and
+``DELETE .../audio`` (drop every stored copy of the audio, keep the transcript).
 
 The web console plays it beside the transcript. It streams the file exactly as
 it was stored, so the browser decodes it itself.
@@ -11,11 +12,11 @@ import mimetypes
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from dalston.errors import Conflict, InvalidRequest, NotFound
-from dalston.gateway.deps import CanRead, RuntimeDep
+from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
 from dalston.runtime import Runtime
 from dalston.storage import LocalArtifactStore
 from dalston.storage.base import job_prefix
@@ -95,9 +96,21 @@ async def job_redacted_audio(
     pii = view.transcript.pii
     if pii is None or not pii.redacted_audio:
         raise NotFound(f"Job {job_id} did not ask for redact_pii_audio.", param="id")
-    gone = NotFound(f"The redacted audio of job {job_id} is gone.", param="id")
+    gone = NotFound(
+        f"The redacted audio of job {job_id} is no longer stored.", param="id"
+    )
     key = job_prefix(job_id) + REDACTED_AUDIO
     return await _serve(key, runtime, gone, presigned, expires_in)
+
+
+@router.delete("/{job_id}/audio", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_job_audio(
+    job_id: str, runtime: RuntimeDep, principal: CanWrite
+) -> Response:
+    """Delete the job's stored audio (the upload, the prepared and the redacted
+    copies); the job and its transcript stay. 409 while the job is unfinished."""
+    await runtime.jobs.delete_audio(tenant_id=principal.tenant_id, job_id=job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def _serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -19,11 +20,19 @@ from dalston.gateway.schemas import (
     JobList,
     JobResponse,
     JobSummary,
+    JobUpdate,
+    RetentionInfo,
     StageInfo,
 )
 from dalston.orchestrator import JobStatus
 from dalston.runtime import Runtime
-from dalston.services.jobs import AudioSource, JobRequest, JobView, stage_timings
+from dalston.services.jobs import (
+    MAX_RETENTION_DAYS,
+    AudioSource,
+    JobRequest,
+    JobView,
+    stage_timings,
+)
 from dalston.transcript.export import CueOptions, ExportFormat, render
 
 router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
@@ -57,6 +66,11 @@ class NativeJobForm(BaseModel):
     entity_redaction_mode: str | None = Field(
         default=None,
         description="redacted_text style: redacted|entity_type|enumerated_entity_type",
+    )
+    retention: int | None = Field(
+        default=None,
+        description="-1: keep (default); 0: delete once the result is fetched; "
+        f"1-{MAX_RETENTION_DAYS}: days after the job finishes",
     )
 
 
@@ -115,6 +129,7 @@ async def _create_native_job(
         redact_pii_audio=fields.boolean("redact_pii_audio"),
         pii_redaction_mode=_lower(fields.text("pii_redaction_mode")),
         entity_redaction_mode=_lower(fields.text("entity_redaction_mode")),
+        retention_days=_retention(fields),
     )
     upload = fields.file("file")
     source = AudioSource(
@@ -179,6 +194,20 @@ async def list_jobs(
 @router.get("/{job_id}", response_model=JobResponse, response_model_exclude_none=False)
 async def get_job(job_id: str, runtime: RuntimeDep, principal: CanRead) -> JobResponse:
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    response = _job_response(view)
+    await runtime.jobs.delivered(view)  # retention=0: purged once finished
+    return response
+
+
+@router.patch("/{job_id}", response_model=JobResponse)
+async def update_job(
+    job_id: str, body: JobUpdate, runtime: RuntimeDep, principal: CanWrite
+) -> JobResponse:
+    """Rename a job (its ``display_name``)."""
+    await runtime.jobs.rename(
+        tenant_id=principal.tenant_id, job_id=job_id, display_name=body.display_name
+    )
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     return _job_response(view)
 
 
@@ -221,6 +250,7 @@ async def export_job(
             include_speakers=include_speakers,
         ),
     )
+    await runtime.jobs.delivered(view)
     return Response(
         content=body,
         media_type=fmt.media_type,
@@ -234,6 +264,30 @@ def _lower(value: str | None) -> str | None:
 
 def _optional_bool(fields: FormFields, name: str) -> bool | None:
     return None if fields.text(name) is None else fields.boolean(name)
+
+
+def _retention(fields: FormFields) -> int | None:
+    """``retention``: -1 or absent keeps the job (None), 0 or days otherwise."""
+    raw = fields.text("retention")
+    if raw is None:
+        return None
+    days = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else None
+    if days is None or not -1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidRequest(
+            f"retention must be -1 (keep), 0 (delete after delivery) or "
+            f"1..{MAX_RETENTION_DAYS} days, not {raw!r}.",
+            param="retention",
+        )
+    return None if days == -1 else days
+
+
+def _retention_info(view: JobView) -> RetentionInfo:
+    days = view.job.retention_days
+    if days is None:
+        return RetentionInfo(mode="keep")
+    if days == 0:
+        return RetentionInfo(mode="after_delivery")
+    return RetentionInfo(mode="days", days=days, purge_after=view.job.purge_after)
 
 
 def _job_response(view: JobView) -> JobResponse:
@@ -251,6 +305,7 @@ def _job_response(view: JobView) -> JobResponse:
         parameters=dict(job.params),
         audio_duration_seconds=job.audio_duration_s,
         language_code=job.language_code,
+        retention=_retention_info(view),
     )
     if transcript is not None:
         response.language_probability = transcript.language_probability
