@@ -294,3 +294,31 @@ def test_a_stage_without_its_engine_is_refused_at_submit(
         job = wait_for_job(client, submit(client, NAMED))
         assert job["status"] == "completed"
         assert [s["stage"] for s in job["stages"]] == ["prepare", "transcribe"]
+
+
+def test_every_stage_copes_with_silence(client: httpx.Client, tmp_path: Path) -> None:
+    """No speech: no speakers, no entities, an unchanged 'redacted' copy; never a
+    failed job."""
+    silent = tmp_path / "silence.wav"
+    with wave.open(str(silent), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        wav.writeframes(b"\0\0" * 16000 * 2)
+    job_id = submit(
+        client,
+        silent,
+        speaker_detection="diarize",
+        pii_detection="true",
+        redact_pii_audio="true",
+    )
+    job = wait_for_job(client, job_id)
+    assert job["status"] == "completed", job
+    assert all(s["status"] == "succeeded" for s in job["stages"])
+    assert job["entities"] == [] and job["pii"]["entity_count"] == 0
+    assert job["speakers"] == [] and job["text"] == ""
+    redacted = client.get(f"/v1/audio/transcriptions/{job_id}/audio/redacted")
+    assert redacted.status_code == 200
+    with wave.open(io.BytesIO(redacted.content)) as wav:
+        assert wav.getnframes() == 32000
+        assert not any(wav.readframes(wav.getnframes()))
