@@ -71,6 +71,9 @@ export const LANGUAGES: ReadonlyArray<{ code: string; name: string }> = [
 /** The largest speaker count diarization takes (num/min/max_speakers). */
 export const MAX_SPEAKERS = 32;
 
+/** The longest retention a job may ask for, in days (`retention`, 1-3650). */
+export const MAX_RETENTION_DAYS = 3650;
+
 /** PII categories (ElevenLabs' names) and the entity types each holds (dalston/pii.py). */
 export const PII_CATEGORIES: ReadonlyArray<{ value: string; label: string; types: readonly string[] }> = [
   {

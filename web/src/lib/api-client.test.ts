@@ -66,6 +66,19 @@ describe('ApiClient', () => {
     expect(headersOf(f.calls[0]).get('Content-Type')).toBe('application/json');
   });
 
+  it('patches with a JSON body', async () => {
+    const f = fakeFetch(json({ id: 'job-1', display_name: 'Board call' }));
+    const client = new ApiClient({ getKey: () => 'dk_a', fetch: f.fetch });
+    const job = await client.patch<{ display_name: string }>('/v1/audio/transcriptions/job-1', {
+      display_name: 'Board call',
+    });
+    expect(job.display_name).toBe('Board call');
+    const init = f.calls[0]![1]!;
+    expect(init.method).toBe('PATCH');
+    expect(init.body).toBe('{"display_name":"Board call"}');
+    expect(headersOf(f.calls[0]).get('Content-Type')).toBe('application/json');
+  });
+
   it('turns the error envelope into an ApiError', async () => {
     const f = fakeFetch(
       json(

@@ -206,6 +206,10 @@ export class ApiClient {
     return this.request<T>('POST', path, { ...options, json });
   }
 
+  patch<T>(path: string, json?: unknown, options: RequestOptions = {}): Promise<T> {
+    return this.request<T>('PATCH', path, { ...options, json });
+  }
+
   delete<T = void>(path: string, options?: RequestOptions): Promise<T> {
     return this.request<T>('DELETE', path, options);
   }

@@ -119,6 +119,17 @@ export interface JobParameters {
   [other: string]: unknown;
 }
 
+/** How long a job is kept (docs/api.md, Retention). */
+export type RetentionMode = 'keep' | 'days' | 'after_delivery';
+
+export interface RetentionInfo {
+  /** keep: until deleted; days: purged at `purge_after`; after_delivery: purged once its finished result is fetched. */
+  mode: RetentionMode;
+  days: number | null;
+  /** Set for `days` once the job has finished. */
+  purge_after: string | null;
+}
+
 export interface Job extends JobSummary {
   started_at: string | null;
   stages: Stage[];
@@ -134,6 +145,8 @@ export interface Job extends JobSummary {
   redacted_text?: string | null;
   /** Notes from the stages (words the aligner kept Whisper's times for, ...). */
   warnings?: string[] | null;
+  /** Absent from servers older than retention: kept until deleted. */
+  retention?: RetentionInfo;
 }
 
 export interface Model {

@@ -1,11 +1,20 @@
 import { useEffect, type ReactNode } from 'react';
 
+/** A page's h1, for pages that build their own heading (see PageHeader's `heading`). */
+export function PageTitle({ children }: { children: ReactNode }) {
+  return <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{children}</h1>;
+}
+
 export function PageHeader({
   title,
+  heading,
   description,
   actions,
 }: {
+  /** The page's title: the h1 and the document title. */
   title: string;
+  /** Shown instead of the plain h1 (e.g. a title that can be edited in place). */
+  heading?: ReactNode;
   description?: ReactNode;
   actions?: ReactNode;
 }) {
@@ -15,7 +24,7 @@ export function PageHeader({
   return (
     <header className="mb-6 flex flex-wrap items-end justify-between gap-4">
       <div className="min-w-0">
-        <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+        {heading ?? <PageTitle>{title}</PageTitle>}
         {description ? <p className="mt-1 text-sm text-slate-600">{description}</p> : null}
       </div>
       {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}

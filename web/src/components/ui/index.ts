@@ -5,7 +5,7 @@ export { Card, CardBody, CardHeader } from './Card';
 export { cn } from './cn';
 export { EmptyState } from './EmptyState';
 export { Field, Input, Select, inputClass } from './Field';
-export { PageHeader } from './PageHeader';
+export { PageHeader, PageTitle } from './PageHeader';
 export { Loading, Spinner } from './Spinner';
 export { ConfirmButton } from './ConfirmButton';
 export { NotAvailable } from './NotAvailable';

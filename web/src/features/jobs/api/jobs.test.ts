@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../lib/api-client';
-import { jobForm, speakerFields, type NewJob } from './jobs';
+import { jobForm, retentionField, speakerFields, type NewJob } from './jobs';
 
 const file = new File(['RIFF'], 'call.wav', { type: 'audio/wav' });
 
@@ -78,6 +78,13 @@ describe('jobForm', () => {
     ).toEqual({});
   });
 
+  it('sends retention unless it is keep (-1, the default)', () => {
+    expect(fields({ file, retention: -1 })).toEqual({});
+    expect(fields({ file })).toEqual({});
+    expect(fields({ file, retention: 0 })).toEqual({ retention: ['0'] });
+    expect(fields({ file, retention: 30 })).toEqual({ retention: ['30'] });
+  });
+
   it('sends audio redaction with its mode', () => {
     expect(
       fields({ file, piiDetection: true, redactPiiAudio: true, piiRedactionMode: 'beep', piiEntityTypes: ['pii'] }),
@@ -87,6 +94,24 @@ describe('jobForm', () => {
       redact_pii_audio: ['true'],
       pii_redaction_mode: ['beep'],
     });
+  });
+});
+
+describe('retentionField', () => {
+  it('reads keep, after delivery and a number of days', () => {
+    expect(retentionField('keep', '30')).toEqual({});
+    expect(retentionField('after_delivery', '30')).toEqual({ retention: 0 });
+    expect(retentionField('days', ' 90 ')).toEqual({ retention: 90 });
+    expect(retentionField('days', '1')).toEqual({ retention: 1 });
+    expect(retentionField('days', '3650')).toEqual({ retention: 3650 });
+  });
+
+  it('refuses days outside 1-3650, naming the field', () => {
+    for (const days of ['', '0', '3651', '1.5', '-1', 'x']) {
+      const error = retentionField('days', days);
+      expect(error).toBeInstanceOf(ApiError);
+      expect((error as ApiError).param).toBe('retention');
+    }
   });
 });
 

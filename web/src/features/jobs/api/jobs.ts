@@ -1,4 +1,4 @@
-import { MAX_SPEAKERS, TERMINAL_STATUSES } from '../../../config';
+import { MAX_RETENTION_DAYS, MAX_SPEAKERS, TERMINAL_STATUSES } from '../../../config';
 import { ApiError, type ApiClient, type Download } from '../../../lib/api-client';
 import type {
   AudioRedactionMode,
@@ -7,6 +7,7 @@ import type {
   JobCreated,
   JobList,
   JobStatus,
+  RetentionMode,
   SpeakerDetection,
 } from '../../../lib/api-types';
 
@@ -39,6 +40,16 @@ export function cancelJob(client: ApiClient, id: string): Promise<Job> {
 
 export function deleteJob(client: ApiClient, id: string): Promise<void> {
   return client.delete(`${BASE}/${encodeURIComponent(id)}`);
+}
+
+/** Renames a job (its display_name: 1-255 characters, not only spaces). */
+export function renameJob(client: ApiClient, id: string, displayName: string): Promise<Job> {
+  return client.patch<Job>(`${BASE}/${encodeURIComponent(id)}`, { display_name: displayName });
+}
+
+/** Deletes every stored copy of the job's audio; the job and its transcript stay. */
+export function deleteJobAudio(client: ApiClient, id: string): Promise<void> {
+  return client.delete(`${BASE}/${encodeURIComponent(id)}/audio`);
 }
 
 export type ExportFormat = 'srt' | 'vtt' | 'txt' | 'json';
@@ -77,6 +88,8 @@ export interface NewJob {
   entityRedactionMode?: EntityRedactionMode;
   redactPiiAudio?: boolean;
   piiRedactionMode?: AudioRedactionMode;
+  /** -1 or undefined: keep (the default, not sent); 0: delete after delivery; 1-3650: days. */
+  retention?: number;
 }
 
 const isCount = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n);
@@ -113,6 +126,7 @@ export function jobForm(job: NewJob): FormData {
     form.append('redact_pii_audio', 'true');
     if (job.piiRedactionMode) form.append('pii_redaction_mode', job.piiRedactionMode);
   }
+  if (job.retention !== undefined && job.retention !== -1) form.append('retention', String(job.retention));
   return form;
 }
 
@@ -158,6 +172,17 @@ export function speakerFields(
     return { minSpeakers: low, maxSpeakers: high };
   }
   return {};
+}
+
+/** The retention of a job from the form's choice and its days box, or an error naming the field. */
+export function retentionField(mode: RetentionMode, days: string): Pick<NewJob, 'retention'> | ApiError {
+  if (mode === 'keep') return {};
+  if (mode === 'after_delivery') return { retention: 0 };
+  const n = parseCount(days);
+  if (n === null || !Number.isInteger(n) || n < 1 || n > MAX_RETENTION_DAYS) {
+    return new ApiError(400, 'invalid_request', `Enter a whole number of days from 1 to ${MAX_RETENTION_DAYS}.`, 'retention');
+  }
+  return { retention: n };
 }
 
 export function submitJob(

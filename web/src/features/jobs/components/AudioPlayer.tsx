@@ -17,6 +17,10 @@ export interface AudioPlayerProps {
   label?: string;
   /** When set, a link saves the loaded audio under this file name. */
   downloadName?: string;
+  /** The audio was deleted (DELETE .../audio): say so, and fetch nothing. */
+  deleted?: boolean;
+  /** Whether the server has the audio: true once loaded, false when it answered 404. */
+  onAvailability?: (stored: boolean) => void;
 }
 
 /**
@@ -24,35 +28,44 @@ export interface AudioPlayerProps {
  * key never goes into the <audio> element's URL.
  */
 export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
-  function AudioPlayer({ jobId, onTime, source = 'original', label = 'Job audio', downloadName }, ref) {
+  function AudioPlayer(
+    { jobId, onTime, source = 'original', label = 'Job audio', downloadName, deleted = false, onAvailability },
+    ref,
+  ) {
     const client = useApi();
     const audio = useRef<HTMLAudioElement>(null);
     const [src, setSrc] = useState<string | null>(null);
     const [error, setError] = useState<unknown>(null);
     const onTimeRef = useRef(onTime);
     onTimeRef.current = onTime;
+    const onAvailabilityRef = useRef(onAvailability);
+    onAvailabilityRef.current = onAvailability;
 
     useEffect(() => {
       const controller = new AbortController();
       let url: string | null = null;
       setSrc(null);
       setError(null);
+      if (deleted) return;
       const load = source === 'redacted' ? jobRedactedAudio : jobAudio;
       load(client, jobId, controller.signal).then(
         (download) => {
           if (controller.signal.aborted) return;
           url = URL.createObjectURL(download.blob);
           setSrc(url);
+          onAvailabilityRef.current?.(true);
         },
         (reason: unknown) => {
-          if (!controller.signal.aborted) setError(reason);
+          if (controller.signal.aborted) return;
+          setError(reason);
+          if (reason instanceof ApiError && reason.status === 404) onAvailabilityRef.current?.(false);
         },
       );
       return () => {
         controller.abort();
         if (url) URL.revokeObjectURL(url);
       };
-    }, [client, jobId, source]);
+    }, [client, jobId, source, deleted]);
 
     // timeupdate fires about 4 times a second: follow frames while playing.
     useEffect(() => {
@@ -100,6 +113,13 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
       [],
     );
 
+    if (deleted) {
+      return (
+        <p role="status" className="flex min-h-14 items-center text-sm text-slate-500">
+          {source === 'redacted' ? 'Redacted audio deleted' : 'Audio deleted'}: the server no longer stores it.
+        </p>
+      );
+    }
     if (error) {
       const gone = error instanceof ApiError && error.status === 404;
       return (

@@ -1,9 +1,11 @@
-import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { MemoryRouter, Route, Routes } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthProvider } from '../../../app/providers/auth';
+import { RequireAuth } from '../../../app/RequireAuth';
 import { config } from '../../../config';
-import type { Job, Stage } from '../../../lib/api-types';
+import type { Job, Scope, Stage } from '../../../lib/api-types';
+import { formatDate } from '../../../lib/format';
 import { JobDetailPage } from './JobDetailPage';
 
 function stage(name: string, engine: string): Stage {
@@ -101,27 +103,57 @@ function makeJob(overrides: Partial<Job> = {}): Job {
   };
 }
 
-const json = (body: unknown) =>
-  new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+
+const failure = (status: number, code: string, message: string, param: string | null = null) =>
+  json({ error: { code, message, param, type: 'invalid_request_error' } }, status);
 
 describe('JobDetailPage', () => {
   const urls: string[] = [];
+  /** Every request other than a GET: method, URL and JSON body. */
+  const writes: Array<{ method: string; url: string; body: unknown }> = [];
   let job: Job;
+  let scopes: Scope[];
+  let audioStored: boolean;
+  /** Answers the next write instead of the fake server, when set. */
+  let refuseWrite: Response | null;
 
   beforeEach(() => {
     urls.length = 0;
+    writes.length = 0;
     job = makeJob();
+    scopes = ['admin'];
+    audioStored = true;
+    refuseWrite = null;
     sessionStorage.setItem(config.apiKeyStorageKey, 'dk_test');
     // jsdom has no Blob URLs.
     URL.createObjectURL = vi.fn((blob: Blob) => `blob:${blob.size}`);
     URL.revokeObjectURL = vi.fn();
     vi.stubGlobal(
       'fetch',
-      vi.fn(async (input: RequestInfo | URL) => {
+      vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
         const url = String(input);
+        const method = init?.method ?? 'GET';
         urls.push(url);
+        if (method !== 'GET') {
+          writes.push({ method, url, body: init?.body ? JSON.parse(String(init.body)) : null });
+          if (refuseWrite) return refuseWrite;
+        }
+        if (url.startsWith('/auth/me')) return json({ key_id: 'k1', tenant_id: 'default', scopes });
+        if (url.endsWith('/audio') && method === 'DELETE') {
+          audioStored = false;
+          return new Response(null, { status: 204 });
+        }
+        if (url.includes('/job-1/audio') && !audioStored) {
+          return failure(404, 'not_found', 'The audio of job job-1 is no longer stored.');
+        }
         if (url.endsWith('/audio/redacted')) return new Response(new Blob(['redacted!']), { status: 200 });
         if (url.endsWith('/audio')) return new Response(new Blob(['orig']), { status: 200 });
+        if (url.endsWith('/v1/audio/transcriptions/job-1') && method === 'PATCH') {
+          job = { ...job, display_name: (JSON.parse(String(init?.body)) as { display_name: string }).display_name };
+          return json(job);
+        }
         if (url.endsWith('/v1/audio/transcriptions/job-1')) return json(job);
         return new Response('{}', { status: 404 });
       }),
@@ -139,7 +171,9 @@ describe('JobDetailPage', () => {
       <MemoryRouter initialEntries={['/jobs/job-1']}>
         <AuthProvider>
           <Routes>
-            <Route path="/jobs/:id" element={<JobDetailPage />} />
+            <Route element={<RequireAuth />}>
+              <Route path="/jobs/:id" element={<JobDetailPage />} />
+            </Route>
           </Routes>
         </AuthProvider>
       </MemoryRouter>,
@@ -221,5 +255,137 @@ describe('JobDetailPage', () => {
     expect(screen.queryByText('Redacted audio')).toBeNull();
     expect(screen.queryByRole('list', { name: 'Warnings' })).toBeNull();
     expect(urls).not.toContain('/v1/audio/transcriptions/job-1/audio/redacted');
+  });
+
+  it('shows the retention and the purge date in the details', async () => {
+    job = makeJob({ retention: { mode: 'days', days: 30, purge_after: '2026-12-25T11:00:09Z' } });
+    await renderPage();
+    const details = screen.getByRole('region', { name: 'Details' });
+    expect(within(details).getByText('30 days after it finishes')).toBeTruthy();
+    expect(within(details).getByText('Purge').nextElementSibling?.textContent).toBe(formatDate('2026-12-25T11:00:09Z'));
+
+    cleanup();
+    job = makeJob({ retention: { mode: 'keep', days: null, purge_after: null } });
+    await renderPage();
+    const kept = screen.getByRole('region', { name: 'Details' });
+    expect(within(kept).getByText('keep until deleted')).toBeTruthy();
+    expect(within(kept).queryByText('Purge')).toBeNull();
+  });
+
+  it('renames the job in place: Escape cancels, Enter saves', async () => {
+    await renderPage();
+    fireEvent.click(screen.getByRole('button', { name: 'Rename' }));
+    const box = screen.getByRole('textbox', { name: 'Display name' }) as HTMLInputElement;
+    expect(box.value).toBe('call.wav');
+    fireEvent.change(box, { target: { value: 'Board call' } });
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(screen.queryByRole('textbox', { name: 'Display name' })).toBeNull();
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('call.wav');
+    expect(writes).toEqual([]);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Rename' }));
+    const again = screen.getByRole('textbox', { name: 'Display name' }) as HTMLInputElement;
+    expect(again.value).toBe('call.wav');
+    fireEvent.change(again, { target: { value: '  Board call  ' } });
+    fireEvent.keyDown(again, { key: 'Enter' });
+    await screen.findByRole('heading', { name: 'Board call' });
+    expect(writes).toEqual([
+      { method: 'PATCH', url: '/v1/audio/transcriptions/job-1', body: { display_name: 'Board call' } },
+    ]);
+    expect(screen.queryByRole('textbox', { name: 'Display name' })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Rename' }));
+  });
+
+  it("shows why a name was refused, and keeps the box open", async () => {
+    await renderPage();
+    fireEvent.click(screen.getByRole('button', { name: 'Rename' }));
+    const box = screen.getByRole('textbox', { name: 'Display name' });
+    fireEvent.change(box, { target: { value: '   ' } });
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(screen.getByRole('alert').textContent).toBe('Enter a name.');
+    expect(box.getAttribute('aria-invalid')).toBe('true');
+    expect(writes).toEqual([]);
+
+    refuseWrite = failure(422, 'validation_error', 'display_name must not contain a newline', 'display_name');
+    fireEvent.change(box, { target: { value: 'New name' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toBe('display_name must not contain a newline'),
+    );
+    expect(writes).toHaveLength(1);
+    expect(screen.getByRole('textbox', { name: 'Display name' })).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('call.wav');
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('offers no rename or delete to a read-only key', async () => {
+    scopes = ['jobs:read'];
+    await renderPage();
+    await screen.findByLabelText('Job audio', { selector: 'audio' });
+    expect(screen.queryByRole('button', { name: 'Rename' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete audio' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
+  });
+
+  it('deletes the audio after confirming, and the players say it is deleted', async () => {
+    await renderPage();
+    await screen.findByLabelText('Job audio', { selector: 'audio' });
+    await screen.findByLabelText('Redacted audio', { selector: 'audio' });
+    fireEvent.click(screen.getByRole('button', { name: 'Delete audio' }));
+    const confirm = screen.getByRole('group', { name: 'Confirm' });
+    expect(confirm.textContent).toContain('The transcript is kept.');
+    fireEvent.click(within(confirm).getByRole('button', { name: 'Delete audio' }));
+    await screen.findByText(/Deleted the audio\./);
+    expect(writes).toEqual([{ method: 'DELETE', url: '/v1/audio/transcriptions/job-1/audio', body: null }]);
+    expect(screen.queryByLabelText('Job audio', { selector: 'audio' })).toBeNull();
+    expect(screen.queryByLabelText('Redacted audio', { selector: 'audio' })).toBeNull();
+    expect(screen.getByText(/^Audio deleted/)).toBeTruthy();
+    expect(screen.getByText(/^Redacted audio deleted/)).toBeTruthy();
+    expect(screen.queryByText('Audio unavailable')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete audio' })).toBeNull();
+    // The transcript stays, with nothing to play.
+    expect(screen.getByRole('group', { name: 'Transcript text' })).toBeTruthy();
+    expect(screen.getByText('2 speakers')).toBeTruthy();
+    expect(screen.queryByText(/click a word/i)).toBeNull();
+  });
+
+  it('says the audio is deleted when the server no longer has it', async () => {
+    audioStored = false;
+    await renderPage();
+    await screen.findByText(/^Audio deleted/);
+    expect(screen.queryByText('Audio unavailable')).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete audio' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'Delete' })).toBeTruthy();
+  });
+
+  it('shows a refused audio deletion', async () => {
+    job = makeJob({ status: 'failed', error: 'stage transcribe failed: boom', text: null, segments: null });
+    await renderPage();
+    // A failed job has no player: the action is offered without one.
+    fireEvent.click(screen.getByRole('button', { name: 'Delete audio' }));
+    refuseWrite = failure(409, 'conflict', 'Job job-1 is running; its stages still read the audio.');
+    fireEvent.click(within(screen.getByRole('group', { name: 'Confirm' })).getByRole('button', { name: 'Delete audio' }));
+    await waitFor(() =>
+      expect(screen.getAllByRole('alert').map((a) => a.textContent)).toContain(
+        'Job job-1 is running; its stages still read the audio.',
+      ),
+    );
+    expect(screen.getByRole('button', { name: 'Delete audio' })).toBeTruthy();
+  });
+
+  it('shows a job kept until its first read as deleted once it is shown finished', async () => {
+    job = makeJob({ retention: { mode: 'after_delivery', days: null, purge_after: null } });
+    await renderPage();
+    expect(screen.getByText('Deleted from the server')).toBeTruthy();
+    expect(screen.getByText('delete after first read')).toBeTruthy();
+    expect(screen.getByText('deleted on this read')).toBeTruthy();
+    expect(screen.getByText(/^Audio deleted/)).toBeTruthy();
+    // Nothing that would ask the server for the purged job.
+    expect(urls.filter((u) => u.includes('/audio/transcriptions/job-1/'))).toEqual([]);
+    expect(screen.queryByRole('group', { name: 'Export transcript' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Rename' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete audio' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
   });
 });

@@ -18,10 +18,11 @@ import { ApiError, errorMessage } from '../../../lib/api-client';
 import type { Job } from '../../../lib/api-types';
 import { formatClock, formatDate } from '../../../lib/format';
 import { useQuery } from '../../../lib/use-query';
-import { cancelJob, deleteJob, getJob, isTerminal } from '../api/jobs';
+import { cancelJob, deleteJob, deleteJobAudio, getJob, isTerminal } from '../api/jobs';
 import { AudioPlayer, type AudioPlayerHandle } from './AudioPlayer';
 import { EntityList, RedactedText } from './EntityList';
 import { ExportButtons } from './ExportButtons';
+import { JobName } from './JobName';
 import { StageList } from './StageList';
 import { JobStatusBadge } from './StatusBadge';
 import { TranscriptViewer } from './TranscriptViewer';
@@ -51,7 +52,7 @@ export function JobDetailPage() {
       </>
     );
   }
-  return <JobDetail job={job.data} pollError={job.error} onChanged={job.reload} />;
+  return <JobDetail key={job.data.id} job={job.data} pollError={job.error} onChanged={job.reload} />;
 }
 
 function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown; onChanged: () => void }) {
@@ -59,19 +60,43 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
   const { can } = useAuth();
   const navigate = useNavigate();
   const [actionError, setActionError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [time, setTime] = useState(0);
   const [follow, setFollow] = useState(true);
   const [view, setView] = useState<'transcript' | 'redacted'>('transcript');
+  // A rename shows at once; the job's own name takes over once it changes (the reload).
+  const [renamed, setRenamed] = useState<{ from: string | null; to: string | null } | null>(null);
+  // Whether the server still has the audio: null until the player finds out.
+  const [audioStored, setAudioStored] = useState<boolean | null>(null);
   const player = useRef<AudioPlayerHandle>(null);
-  const name = job.display_name || job.id;
-  const baseName = (job.display_name || job.id).replace(/\.[^.]+$/, '');
+  const displayName = renamed && renamed.from === job.display_name ? renamed.to : job.display_name;
+  const name = displayName || job.id;
+  const baseName = name.replace(/\.[^.]+$/, '');
   const onSeek = useCallback((t: number) => player.current?.seek(t), []);
+  const onAudioAvailability = useCallback((stored: boolean) => setAudioStored(stored), []);
+
+  function onRenamed(updated: Job) {
+    setRenamed({ from: job.display_name, to: updated.display_name });
+    onChanged();
+  }
 
   async function cancel() {
     setActionError(null);
     try {
       await cancelJob(client, job.id);
       onChanged();
+    } catch (reason) {
+      setActionError(reason);
+    }
+  }
+
+  async function removeAudio() {
+    setActionError(null);
+    setNotice(null);
+    try {
+      await deleteJobAudio(client, job.id);
+      setAudioStored(false);
+      setNotice('Deleted the audio. The transcript and its exports are kept.');
     } catch (reason) {
       setActionError(reason);
     }
@@ -88,6 +113,11 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
   }
 
   const finished = isTerminal(job.status);
+  // retention=0: the GET that showed this finished job was its delivery, and the server purged it.
+  const delivered = finished && job.retention?.mode === 'after_delivery';
+  const audioGone = delivered || audioStored === false;
+  // A completed job's player tells whether the audio is there; other finished jobs have no player.
+  const audioDeletable = finished && !audioGone && (job.status !== 'completed' || audioStored === true);
   const writable = can('jobs:write');
   const redactedText = job.redacted_text ?? null;
   const showRedacted = view === 'redacted' && redactedText !== null;
@@ -96,6 +126,15 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
     <>
       <PageHeader
         title={name}
+        heading={
+          <JobName
+            jobId={job.id}
+            title={name}
+            displayName={displayName}
+            editable={writable && !delivered}
+            onRenamed={onRenamed}
+          />
+        }
         description={
           <span className="flex flex-wrap items-center gap-2">
             <JobStatusBadge status={job.status} />
@@ -104,13 +143,23 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
         }
         actions={
           writable ? (
-            finished ? (
-              <ConfirmButton
-                label="Delete"
-                question="Delete this job, its audio and transcript?"
-                confirmLabel="Delete job"
-                onConfirm={remove}
-              />
+            delivered ? null : finished ? (
+              <>
+                {audioDeletable ? (
+                  <ConfirmButton
+                    label="Delete audio"
+                    question="Delete the stored audio? The transcript is kept."
+                    confirmLabel="Delete audio"
+                    onConfirm={removeAudio}
+                  />
+                ) : null}
+                <ConfirmButton
+                  label="Delete"
+                  question="Delete this job, its audio and transcript?"
+                  confirmLabel="Delete job"
+                  onConfirm={remove}
+                />
+              </>
             ) : (
               <Button variant="secondary" size="sm" onClick={() => void cancel()} disabled={job.status === 'cancelling'}>
                 {job.status === 'cancelling' ? 'Cancelling…' : 'Cancel job'}
@@ -122,6 +171,17 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
       {actionError ? (
         <Alert tone="error" className="mb-4">
           {errorMessage(actionError)}
+        </Alert>
+      ) : null}
+      {notice ? (
+        <Alert tone="success" className="mb-4">
+          {notice}
+        </Alert>
+      ) : null}
+      {delivered ? (
+        <Alert tone="warning" title="Deleted from the server" className="mb-4">
+          This job was kept until its first read, and showing it here was that read: the server has deleted the job,
+          its audio and its transcript. This page holds the only copy left; reloading or leaving it loses it.
         </Alert>
       ) : null}
       {pollError ? (
@@ -147,16 +207,28 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                 id="transcript-title"
                 title="Transcript"
                 description={
-                  job.speakers?.length
-                    ? `${job.speakers.length} ${job.speakers.length === 1 ? 'speaker' : 'speakers'} · click a word to play from there`
-                    : 'Click a word to play from there'
+                  [
+                    job.speakers?.length
+                      ? `${job.speakers.length} ${job.speakers.length === 1 ? 'speaker' : 'speakers'}`
+                      : null,
+                    audioGone ? null : 'click a word to play from there',
+                  ]
+                    .filter(Boolean)
+                    .join(' · ')
+                    .replace(/^./, (c) => c.toUpperCase()) || undefined
                 }
-                actions={<ExportButtons jobId={job.id} baseName={baseName} />}
+                actions={delivered ? undefined : <ExportButtons jobId={job.id} baseName={baseName} />}
               />
               <CardBody className="space-y-4">
                 <div className="sticky top-0 z-10 -mx-4 bg-white/95 px-4 pb-2 pt-1 backdrop-blur sm:-mx-5 sm:px-5">
-                  <AudioPlayer ref={player} jobId={job.id} onTime={setTime} />
-                  <div className="mt-1 flex items-center justify-between text-xs text-slate-500">
+                  <AudioPlayer
+                    ref={player}
+                    jobId={job.id}
+                    onTime={setTime}
+                    deleted={audioGone}
+                    onAvailability={onAudioAvailability}
+                  />
+                  <div className={cn('mt-1 flex items-center justify-between text-xs text-slate-500', audioGone && 'hidden')}>
                     <span aria-live="off" className="font-mono tabular-nums">
                       {formatClock(time, 2)}
                     </span>
@@ -242,6 +314,7 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                   label="Redacted audio"
                   downloadName={`${baseName}.redacted.wav`}
                   onTime={noop}
+                  deleted={audioGone}
                 />
               </CardBody>
             </Card>
@@ -290,6 +363,10 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                   }
                 />
                 <Detail label="PII" value={piiSummary(job)} />
+                <Detail label="Retention" value={retentionSummary(job)} />
+                {job.retention && job.retention.mode !== 'keep' ? (
+                  <Detail label="Purge" value={purgeSummary(job, delivered)} />
+                ) : null}
               </dl>
             </CardBody>
           </Card>
@@ -318,6 +395,21 @@ function piiSummary(job: Job): string {
     return `${n} ${n === 1 ? 'entity' : 'entities'}${audio}`;
   }
   return job.parameters.pii_detection ? 'requested' : 'off';
+}
+
+function retentionSummary(job: Job): string {
+  const r = job.retention;
+  if (!r || r.mode === 'keep') return 'keep until deleted';
+  if (r.mode === 'after_delivery') return 'delete after first read';
+  return `${r.days ?? '?'} ${r.days === 1 ? 'day' : 'days'} after it finishes`;
+}
+
+/** When the job is (or was) purged; only for retention other than keep. */
+function purgeSummary(job: Job, delivered: boolean): string {
+  const r = job.retention;
+  if (r?.mode === 'after_delivery') return delivered ? 'deleted on this read' : 'on the first read once finished';
+  if (r?.purge_after) return formatDate(r.purge_after);
+  return 'set when it finishes';
 }
 
 function Detail({ label, value }: { label: string; value: string }) {

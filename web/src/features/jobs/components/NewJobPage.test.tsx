@@ -150,6 +150,53 @@ describe('NewJobPage', () => {
     expect(screen.getByRole('button', { name: 'Transcribe' })).toBeTruthy();
   });
 
+  it('sends retention only when it is not keep', async () => {
+    await renderPage();
+    expect((screen.getByLabelText('Retention') as HTMLSelectElement).value).toBe('keep');
+    expect(screen.queryByLabelText('Days')).toBeNull();
+    fireEvent.change(screen.getByLabelText('Retention'), { target: { value: 'days' } });
+    expect((screen.getByLabelText('Days') as HTMLInputElement).value).toBe('30');
+    fireEvent.change(screen.getByLabelText('Days'), { target: { value: '90' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Transcribe' }));
+    expect(sent()).toEqual({ timestamps_granularity: 'word', retention: '90' });
+
+    cleanup();
+    await renderPage();
+    expect(screen.queryByText(/first view of the finished job counts as the read/)).toBeNull();
+    fireEvent.change(screen.getByLabelText('Retention'), { target: { value: 'after_delivery' } });
+    // The warning is the select's description.
+    const select = screen.getByLabelText('Retention');
+    const warning = document.getElementById(select.getAttribute('aria-describedby') ?? '');
+    expect(warning?.textContent).toMatch(/console's own first view of the finished job counts as the read/);
+    expect(screen.queryByLabelText('Days')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Transcribe' }));
+    expect(sent()).toEqual({ timestamps_granularity: 'word', retention: '0' });
+
+    cleanup();
+    await renderPage();
+    fireEvent.change(screen.getByLabelText('Retention'), { target: { value: 'days' } });
+    fireEvent.change(screen.getByLabelText('Retention'), { target: { value: 'keep' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Transcribe' }));
+    expect(sent()).toEqual({ timestamps_granularity: 'word' });
+  });
+
+  it('checks the retention days before uploading', async () => {
+    await renderPage();
+    fireEvent.change(screen.getByLabelText('Retention'), { target: { value: 'days' } });
+    for (const days of ['0', '3651', '']) {
+      fireEvent.change(screen.getByLabelText('Days'), { target: { value: days } });
+      fireEvent.click(screen.getByRole('button', { name: 'Transcribe' }));
+      // Beside the box only, not in the form's alert.
+      expect(screen.getByText('Enter a whole number of days from 1 to 3650.')).toBeTruthy();
+      expect(screen.getByLabelText('Days').getAttribute('aria-invalid')).toBe('true');
+      expect(screen.queryByRole('alert')).toBeNull();
+      expect(FakeXhr.last).toBeNull();
+    }
+    fireEvent.change(screen.getByLabelText('Days'), { target: { value: '3650' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Transcribe' }));
+    expect(sent()).toMatchObject({ retention: '3650' });
+  });
+
   it('checks the speaker counts before uploading', async () => {
     await renderPage();
     fireEvent.click(screen.getByLabelText(/^Diarization/));

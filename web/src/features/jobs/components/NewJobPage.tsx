@@ -19,15 +19,16 @@ import {
   ENTITY_REDACTION_MODES,
   GRANULARITIES,
   LANGUAGES,
+  MAX_RETENTION_DAYS,
   MAX_SPEAKERS,
   PII_CATEGORIES,
 } from '../../../config';
 import { ApiError, errorMessage } from '../../../lib/api-client';
-import type { AudioRedactionMode, EntityRedactionMode, SpeakerDetection } from '../../../lib/api-types';
+import type { AudioRedactionMode, EntityRedactionMode, RetentionMode, SpeakerDetection } from '../../../lib/api-types';
 import { formatBytes } from '../../../lib/format';
 import { useQuery } from '../../../lib/use-query';
 import { listModels } from '../../models/api/models';
-import { speakerFields, submitJob, type SpeakerCount } from '../api/jobs';
+import { retentionField, speakerFields, submitJob, type SpeakerCount } from '../api/jobs';
 
 interface Progress {
   loaded: number;
@@ -35,7 +36,7 @@ interface Progress {
 }
 
 /** Fields shown beside their own control; other errors go in the form's alert only. */
-const INLINE_PARAMS = ['file', 'name', 'vocabulary'];
+const INLINE_PARAMS = ['file', 'name', 'vocabulary', 'retention'];
 
 /** Fields whose stage may lack an engine on this server (docs/api.md, Enrichment stages). */
 const STAGE_PARAMS = ['speaker_detection', 'word_alignment', 'pii_detection', 'redact_pii_audio'];
@@ -69,6 +70,8 @@ export function NewJobPage() {
   const [audioMode, setAudioMode] = useState<AudioRedactionMode>('silence');
   const [name, setName] = useState('');
   const [vocabulary, setVocabulary] = useState('');
+  const [retention, setRetention] = useState<RetentionMode>('keep');
+  const [retentionDays, setRetentionDays] = useState('30');
   const [progress, setProgress] = useState<Progress | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [dragging, setDragging] = useState(false);
@@ -110,6 +113,11 @@ export function NewJobPage() {
       setError(counts);
       return;
     }
+    const kept = retentionField(retention, retentionDays);
+    if (kept instanceof ApiError) {
+      setError(kept);
+      return;
+    }
     const piiOn = pii || redactAudio;
     setError(null);
     setProgress({ loaded: 0, total: file.size });
@@ -136,6 +144,7 @@ export function NewJobPage() {
           entityRedactionMode: piiOn && entityMode !== 'entity_type' ? entityMode : undefined,
           redactPiiAudio: redactAudio,
           piiRedactionMode: redactAudio ? audioMode : undefined,
+          ...kept,
         },
         (loaded, total) => setProgress({ loaded, total }),
         abort.current.signal,
@@ -228,6 +237,53 @@ export function NewJobPage() {
                 />
               )}
             </Field>
+
+            <div className={cn('grid gap-3', retention === 'days' && 'sm:grid-cols-[1fr_8rem]')}>
+              <Field
+                label="Retention"
+                error={retention === 'days' ? undefined : fieldError('retention')}
+                hint={
+                  retention === 'after_delivery' ? (
+                    <span className="text-amber-800">
+                      Careful: the console's own first view of the finished job counts as the read, and deletes it.
+                    </span>
+                  ) : retention === 'days' ? (
+                    'Deleted that many days after the job finishes.'
+                  ) : (
+                    'Kept until you delete it.'
+                  )
+                }
+              >
+                {(p) => (
+                  <Select
+                    {...p}
+                    value={retention}
+                    onChange={(e) => setRetention(e.target.value as RetentionMode)}
+                    disabled={uploading}
+                  >
+                    <option value="keep">Keep</option>
+                    <option value="days">Delete after a number of days</option>
+                    <option value="after_delivery">Delete after the first read</option>
+                  </Select>
+                )}
+              </Field>
+              {retention === 'days' ? (
+                <Field label="Days" error={fieldError('retention')}>
+                  {(p) => (
+                    <Input
+                      {...p}
+                      type="number"
+                      inputMode="numeric"
+                      min={1}
+                      max={MAX_RETENTION_DAYS}
+                      value={retentionDays}
+                      onChange={(e) => setRetentionDays(e.target.value)}
+                      disabled={uploading}
+                    />
+                  )}
+                </Field>
+              ) : null}
+            </div>
 
             {uploading ? (
               <div className="space-y-1">
