@@ -238,6 +238,7 @@ def test_delete_audio_keeps_the_transcript(
     assert any(k.endswith("/audio/prepared.wav") for k in audio_keys), audio_keys
     assert client.get(f"{JOBS}/{job_id}/audio").status_code == 200
     assert client.get(f"{JOBS}/{job_id}/audio/redacted").status_code == 200
+    assert job["audio_stored"] is True
 
     response = client.delete(f"{JOBS}/{job_id}/audio")
     assert response.status_code == 204, response.text
@@ -250,6 +251,7 @@ def test_delete_audio_keeps_the_transcript(
     assert after.status_code == 200
     assert after.json()["text"] == job["text"]
     assert after.json()["redacted_text"] == job["redacted_text"]
+    assert after.json()["audio_stored"] is False
     export = client.get(f"{JOBS}/{job_id}/export/txt")
     assert export.status_code == 200 and export.text.strip()
     # Again: nothing left to delete, same answer.

@@ -84,6 +84,8 @@ class JobResponse(BaseModel):
     stages: list[StageInfo]
     parameters: dict[str, object]
     audio_duration_seconds: float | None = None
+    # False once the audio was deleted (DELETE .../audio); the transcript stays.
+    audio_stored: bool = True
     language_code: str | None = None
     language_probability: float | None = None
     text: str | None = None

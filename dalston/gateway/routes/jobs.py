@@ -304,6 +304,7 @@ def _job_response(view: JobView) -> JobResponse:
         stages=[StageInfo.model_validate(s) for s in stage_timings(job.tasks)],
         parameters=dict(job.params),
         audio_duration_seconds=job.audio_duration_s,
+        audio_stored=job.audio_key is not None,
         language_code=job.language_code,
         retention=_retention_info(view),
     )

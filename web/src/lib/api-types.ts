@@ -30,6 +30,8 @@ export interface JobSummary {
   created_at: string;
   completed_at: string | null;
   audio_duration_seconds: number | null;
+  /** False once the audio was deleted (DELETE .../audio or a purge); absent from older servers. */
+  audio_stored?: boolean;
   language_code: string | null;
   error: string | null;
 }

@@ -67,7 +67,8 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
   // A rename shows at once; the job's own name takes over once it changes (the reload).
   const [renamed, setRenamed] = useState<{ from: string | null; to: string | null } | null>(null);
   // Whether the server still has the audio: null until the player finds out.
-  const [audioStored, setAudioStored] = useState<boolean | null>(null);
+  // The server says whether the audio is stored; the player confirms it on load.
+  const [audioStored, setAudioStored] = useState<boolean | null>(job.audio_stored ?? null);
   const player = useRef<AudioPlayerHandle>(null);
   const displayName = renamed && renamed.from === job.display_name ? renamed.to : job.display_name;
   const name = displayName || job.id;
