@@ -210,6 +210,31 @@ async def test_stale_and_duplicate_events_change_nothing(healthy: Harness) -> No
     assert again.tasks[0].attempts == task.attempts
 
 
+async def test_an_outcome_that_overtakes_its_start_still_counts(
+    healthy: Harness,
+) -> None:
+    """Two orchestrators: one may apply SUCCEEDED while the other still holds the
+    task's STARTED. The outcome must count, and the late start change nothing."""
+    healthy.runner.stop()  # nobody takes the task: it stays queued
+    await asyncio.sleep(0.05)
+    job_id = await healthy.submit()
+    task = (await healthy.job(job_id)).tasks[0]
+    assert task.status == "queued"
+    key = f"jobs/{job_id}/tasks/{task.id}.json"
+    await healthy.orchestrator.storage.put_bytes(key, b'{"calls": 1, "seen": []}')
+    await healthy.orchestrator.handle_event(
+        TaskEvent(TaskEventKind.SUCCEEDED, task.id, job_id, task.attempts, key)
+    )
+    await healthy.orchestrator.handle_event(
+        TaskEvent(TaskEventKind.STARTED, task.id, job_id, task.attempts)
+    )
+    job = await healthy.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
+    done = job.tasks[0]
+    assert done.status == "succeeded" and done.output_key == key
+    assert done.started_at is not None and done.completed_at is not None
+    assert job.started_at is not None
+
+
 async def test_cancel_stops_a_running_task(healthy: Harness) -> None:
     healthy.engine.release.clear()
     job_id = await healthy.submit(stages=2)

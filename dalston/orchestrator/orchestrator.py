@@ -236,6 +236,15 @@ class Orchestrator:
                 _move_job(job, JobStatus.RUNNING)
                 job.started_at = job.started_at or now
             return False
+        if task.status == TaskStatus.QUEUED:
+            # The outcome overtook its start: with several orchestrators the STARTED
+            # event may still sit with another one. Apply the start first; the late
+            # STARTED then finds a finished task and changes nothing.
+            _move_task(task, TaskStatus.RUNNING)
+            task.started_at = task.started_at or now
+            if job.status == JobStatus.PENDING:
+                _move_job(job, JobStatus.RUNNING)
+                job.started_at = job.started_at or now
         task.completed_at = now
         if event.kind is TaskEventKind.SUCCEEDED:
             _move_task(task, TaskStatus.SUCCEEDED)
