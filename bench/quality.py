@@ -35,7 +35,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,8 @@ if str(REPO) not in sys.path:  # `python bench/quality.py` puts bench/ first
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from dalston.engine_sdk import EngineConfig, TaskInput  # noqa: E402
-from dalston.engine_sdk.base import BatchEngine  # noqa: E402
-from dalston.engine_sdk.registry import engine_class  # noqa: E402
+from dalston.engine_sdk import TaskInput  # noqa: E402
+from dalston.eval.engines import loaded_engine  # noqa: E402
 from dalston.eval.scoring import cer, wer  # noqa: E402
 
 NO_SPACE_LANGUAGES = {"ja", "zh", "th"}
@@ -93,16 +91,6 @@ def main() -> None:
 
 
 # --- engines ----------------------------------------------------------------------
-@cache
-def engine(engine_id: str) -> BatchEngine:
-    instance = engine_class(engine_id)(EngineConfig(cpu_threads=1))
-    instance.load()
-    warm_up = getattr(instance, "warm_up", None)
-    if callable(warm_up):
-        warm_up()
-    return instance
-
-
 def run(
     engine_id: str,
     stage: str,
@@ -123,7 +111,7 @@ def run(
         work_dir=folder,
     )
     started = time.perf_counter()
-    output = engine(engine_id).process(task)
+    output = loaded_engine(engine_id).process(task)
     return output, time.perf_counter() - started
 
 

@@ -18,14 +18,14 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dalston.eval.engines import loaded_engine
 
 if TYPE_CHECKING:
     from pyannote.core import Annotation, Timeline
 
-    from dalston.engine_sdk import BatchEngine
 
 Turn = Mapping[str, Any]  # {"start": float, "end": float, "speaker": str}
 
@@ -149,7 +149,7 @@ def evaluate_case(
 
     reference = read_rttm(rttm)
     spans = read_uem(uem) if uem is not None else None
-    engine = _engine(engine_id)
+    engine = loaded_engine(engine_id)
     with tempfile.TemporaryDirectory(prefix="dalston-der-") as tmp:
         work = Path(tmp)
         # What the prepare stage hands the diarize stage: 16 kHz mono 16-bit WAV.
@@ -180,20 +180,6 @@ def evaluate_case(
         "seconds": seconds,
         "turns": turns,
     }
-
-
-@cache
-def _engine(engine_id: str) -> BatchEngine:
-    """One loaded engine per id, reused across cases (the model loads once)."""
-    from dalston.engine_sdk import EngineConfig
-    from dalston.engine_sdk.registry import engine_class
-
-    engine = engine_class(engine_id)(EngineConfig(cpu_threads=1))
-    engine.load()
-    warm_up = getattr(engine, "warm_up", None)  # lazy models: load before timing
-    if callable(warm_up):
-        warm_up()
-    return engine
 
 
 def _timeline(spans: Sequence[tuple[float, float]] | None) -> Timeline | None:

@@ -20,10 +20,10 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dalston.eval.engines import loaded_engine
 from dalston.eval.scoring import normalize
 
 # Replaced stretches are searched for words that say the same (see _pairs): up to
@@ -261,9 +261,9 @@ def evaluate_alignment_case(
         else reference
     )
     prepare, transcribe, align = (
-        _engine("audio-prepare"),
-        _engine("faster-whisper"),
-        _engine("pocketsphinx-align"),
+        loaded_engine("audio-prepare"),
+        loaded_engine("faster-whisper"),
+        loaded_engine("pocketsphinx-align"),
     )
     params: dict[str, Any] = {
         "model": model or transcribe.config.default_model,
@@ -304,14 +304,3 @@ def evaluate_alignment_case(
         transcript=aligned.data,
         source=whisper.data,
     )
-
-
-@cache
-def _engine(engine_id: str) -> Any:
-    """One loaded engine per id, reused across cases (models load once)."""
-    from dalston.engine_sdk import EngineConfig
-    from dalston.engine_sdk.registry import engine_class
-
-    engine = engine_class(engine_id)(EngineConfig(cpu_threads=1))
-    engine.load()
-    return engine
