@@ -35,7 +35,7 @@ from dalston.orchestrator.dag import (
     StageSpec,
 )
 from dalston.orchestrator.orchestrator import new_tasks
-from dalston.pii import REDACTION_MODES, resolve_entity_types
+from dalston.pii import AUDIO_REDACTION_MODES, REDACTION_MODES, resolve_entity_types
 from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
 from dalston.transcript import Transcript
@@ -47,7 +47,6 @@ _MAX_VOCAB_TERMS = 100
 _MAX_VOCAB_TERM_LEN = 50
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
 _SPEAKER_DETECTION = ("none", "diarize", "per_channel")
-_AUDIO_REDACTION_MODES = ("silence", "beep")
 _MAX_SPEAKERS = 32
 MAX_RETENTION_DAYS = 3650
 # Engines of optional stages: refused at submit time when nothing serves them.
@@ -129,9 +128,9 @@ def _pii_params(request: JobRequest) -> dict[str, Any]:
         types = resolve_entity_types(request.pii_entity_types)
     except ValueError as exc:
         raise InvalidRequest(str(exc), param="pii_entity_types") from None
-    if audio_mode not in _AUDIO_REDACTION_MODES:
+    if audio_mode not in AUDIO_REDACTION_MODES:
         raise InvalidRequest(
-            "pii_redaction_mode must be one of " + ", ".join(_AUDIO_REDACTION_MODES),
+            "pii_redaction_mode must be one of " + ", ".join(AUDIO_REDACTION_MODES),
             param="pii_redaction_mode",
         )
     if text_mode not in REDACTION_MODES:

@@ -9,14 +9,12 @@ first task, once, and shared by every task after it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
 from dalston.engine_sdk import (
     BatchEngine,
     EngineCapabilities,
-    EngineConfig,
     PermanentEngineError,
     TaskInput,
     TaskOutput,
@@ -39,30 +37,21 @@ class PresidioPiiEngine(BatchEngine):
     engine_id = "presidio-pii"
     stage = "pii"
 
-    def __init__(self, config: EngineConfig) -> None:
-        super().__init__(config)
-        self._detector: PiiDetector | None = None
-        self._lock = threading.Lock()
-
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(
             engine_id=self.engine_id, stage=self.stage, languages=("en",)
         )
 
     def detector(self) -> PiiDetector:
-        """The shared detector, built by the first caller (others wait for it)."""
-        if self._detector is None:
-            with self._lock:
-                if self._detector is None:
-                    try:
-                        self._detector = shared_detector()
-                    except (ImportError, OSError) as exc:  # OSError: no spaCy model
-                        # Retrying cannot install a package: fail the job now.
-                        raise PermanentEngineError(
-                            f"the PII analyzer cannot load ({exc}); "
-                            "install it with pip install 'dalston[pii]'"
-                        ) from exc
-        return self._detector
+        """The process's shared detector (built by the first caller, about 2 s)."""
+        try:
+            return shared_detector()
+        except (ImportError, OSError) as exc:  # OSError: no spaCy model
+            # Retrying cannot install a package: fail the job now.
+            raise PermanentEngineError(
+                f"the PII analyzer cannot load ({exc}); "
+                "install it with pip install 'dalston[pii]'"
+            ) from exc
 
     def process(self, task: TaskInput) -> TaskOutput:
         transcript = _transcript(task.inputs)
@@ -102,9 +91,6 @@ class PresidioPiiEngine(BatchEngine):
                 "entity_types": list(types),
             }
         )
-
-    def close(self) -> None:
-        self._detector = None
 
 
 def _transcript(inputs: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -40,6 +40,13 @@ _MEDIA_TYPES = {
 }
 
 
+# Both audio routes: a presigned S3 URL instead of the bytes, valid this long.
+Presigned = Annotated[
+    bool, Query(description="S3 storage: answer {url, expires_in} to fetch it directly")
+]
+ExpiresIn = Annotated[int, Query(ge=60, le=7 * 24 * 3600)]
+
+
 def media_type(key: str) -> str:
     suffix = PurePosixPath(key).suffix.lower()
     guessed = _MEDIA_TYPES.get(suffix) or mimetypes.guess_type(f"x{suffix}")[0]
@@ -55,11 +62,8 @@ async def job_audio(
     job_id: str,
     runtime: RuntimeDep,
     principal: CanRead,
-    presigned: Annotated[
-        bool,
-        Query(description="S3 storage: answer {url, expires_in} to fetch it directly"),
-    ] = False,
-    expires_in: Annotated[int, Query(ge=60, le=7 * 24 * 3600)] = 3600,
+    presigned: Presigned = False,
+    expires_in: ExpiresIn = 3600,
 ) -> Response:
     """The job's original upload, as stored (404 once its audio is gone)."""
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
@@ -76,11 +80,8 @@ async def job_redacted_audio(
     job_id: str,
     runtime: RuntimeDep,
     principal: CanRead,
-    presigned: Annotated[
-        bool,
-        Query(description="S3 storage: answer {url, expires_in} to fetch it directly"),
-    ] = False,
-    expires_in: Annotated[int, Query(ge=60, le=7 * 24 * 3600)] = 3600,
+    presigned: Presigned = False,
+    expires_in: ExpiresIn = 3600,
 ) -> Response:
     """The upload with its PII spans silenced or beeped (``redact_pii_audio``):
     WAV at the original sample rate and channels. 404 when redaction did not run,
