@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent, type FormEvent, type ReactNode } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useApi, useAuth } from '../../../app/providers/auth';
 import {
@@ -268,20 +268,14 @@ export function NewJobPage() {
                 )}
               </Field>
               {retention === 'days' ? (
-                <Field label="Days" error={fieldError('retention')}>
-                  {(p) => (
-                    <Input
-                      {...p}
-                      type="number"
-                      inputMode="numeric"
-                      min={1}
-                      max={MAX_RETENTION_DAYS}
-                      value={retentionDays}
-                      onChange={(e) => setRetentionDays(e.target.value)}
-                      disabled={uploading}
-                    />
-                  )}
-                </Field>
+                <CountField
+                  label="Days"
+                  error={fieldError('retention')}
+                  max={MAX_RETENTION_DAYS}
+                  value={retentionDays}
+                  onChange={setRetentionDays}
+                  disabled={uploading}
+                />
               ) : null}
             </div>
 
@@ -434,53 +428,33 @@ export function NewJobPage() {
                     )}
                   </Field>
                   {speakerCount === 'exact' ? (
-                    <Field label="Speakers" error={fieldError('num_speakers')}>
-                      {(p) => (
-                        <Input
-                          {...p}
-                          type="number"
-                          inputMode="numeric"
-                          min={1}
-                          max={MAX_SPEAKERS}
-                          value={numSpeakers}
-                          onChange={(e) => setNumSpeakers(e.target.value)}
-                          disabled={uploading}
-                        />
-                      )}
-                    </Field>
+                    <CountField
+                      label="Speakers"
+                      error={fieldError('num_speakers')}
+                      max={MAX_SPEAKERS}
+                      value={numSpeakers}
+                      onChange={setNumSpeakers}
+                      disabled={uploading}
+                    />
                   ) : null}
                   {speakerCount === 'range' ? (
                     <div className="grid grid-cols-2 gap-2">
-                      <Field label="At least" error={fieldError('min_speakers')}>
-                        {(p) => (
-                          <Input
-                            {...p}
-                            type="number"
-                            inputMode="numeric"
-                            min={1}
-                            max={MAX_SPEAKERS}
-                            placeholder="any"
-                            value={minSpeakers}
-                            onChange={(e) => setMinSpeakers(e.target.value)}
-                            disabled={uploading}
-                          />
-                        )}
-                      </Field>
-                      <Field label="At most" error={fieldError('max_speakers')}>
-                        {(p) => (
-                          <Input
-                            {...p}
-                            type="number"
-                            inputMode="numeric"
-                            min={1}
-                            max={MAX_SPEAKERS}
-                            placeholder="any"
-                            value={maxSpeakers}
-                            onChange={(e) => setMaxSpeakers(e.target.value)}
-                            disabled={uploading}
-                          />
-                        )}
-                      </Field>
+                      <CountField
+                        label="At least"
+                        error={fieldError('min_speakers')}
+                        max={MAX_SPEAKERS} placeholder="any"
+                        value={minSpeakers}
+                        onChange={setMinSpeakers}
+                        disabled={uploading}
+                      />
+                      <CountField
+                        label="At most"
+                        error={fieldError('max_speakers')}
+                        max={MAX_SPEAKERS} placeholder="any"
+                        value={maxSpeakers}
+                        onChange={setMaxSpeakers}
+                        disabled={uploading}
+                      />
                     </div>
                   ) : null}
                 </div>
@@ -627,5 +601,42 @@ export function NewJobPage() {
         </Card>
       </form>
     </>
+  );
+}
+
+/** A whole number from 1 to ``max`` (speaker counts, retention days). */
+function CountField({
+  label,
+  error,
+  max,
+  placeholder,
+  value,
+  onChange,
+  disabled,
+}: {
+  label: string;
+  error: ReactNode;
+  max: number;
+  placeholder?: string;
+  value: string;
+  onChange: (value: string) => void;
+  disabled: boolean;
+}) {
+  return (
+    <Field label={label} error={error}>
+      {(p) => (
+        <Input
+          {...p}
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={max}
+          placeholder={placeholder}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          disabled={disabled}
+        />
+      )}
+    </Field>
   );
 }
