@@ -28,7 +28,6 @@ WORKDIR /src
 # pyproject.toml names README.md as the package readme: the build needs it.
 COPY pyproject.toml README.md ./
 COPY dalston ./dalston
-COPY engines ./engines
 # Enrichment extras: torch from its CPU index first (a bare torch pulls CUDA, GBs),
 # then alignment, diarization and PII; webrtcvad-wheels replaces the webrtcvad that
 # resemblyzer pulls (it imports pkg_resources, gone from new setuptools).

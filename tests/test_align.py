@@ -21,6 +21,9 @@ import pytest
 from dalston.audio import decode_to_mono, write_wav16k
 from dalston.engine_sdk import EngineConfig, TaskCancelled, TaskInput
 from dalston.engine_sdk.registry import engine_class
+from dalston.engines.pocketsphinx_align.engine import PocketsphinxAlignEngine
+from dalston.engines.pocketsphinx_align.lexicon import spoken_words
+from dalston.engines.pocketsphinx_align.numbers import number_words
 from dalston.eval.timing import (
     AlignmentCase,
     TimedWord,
@@ -31,9 +34,6 @@ from dalston.eval.timing import (
     timing_error,
     transcript_words,
 )
-from engines.pocketsphinx_align.engine import PocketsphinxAlignEngine
-from engines.pocketsphinx_align.lexicon import spoken_words
-from engines.pocketsphinx_align.numbers import number_words
 
 DATA = Path(__file__).parent / "data"
 

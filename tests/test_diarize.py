@@ -24,6 +24,9 @@ from dalston.engine_sdk import (
     TaskCancelled,
     TaskInput,
 )
+from dalston.engines.pyannote_diarize.engine import PyannoteDiarizeEngine
+from dalston.engines.resemblyzer_diarize.engine import ResemblyzerDiarizeEngine
+from dalston.engines.resemblyzer_diarize.options import threshold_to_strictness
 from dalston.eval.der import (
     der,
     der_components,
@@ -32,9 +35,6 @@ from dalston.eval.der import (
     read_uem,
     write_rttm,
 )
-from engines.pyannote_diarize.engine import PyannoteDiarizeEngine
-from engines.resemblyzer_diarize.engine import ResemblyzerDiarizeEngine
-from engines.resemblyzer_diarize.options import threshold_to_strictness
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "pyannote_sample.wav"

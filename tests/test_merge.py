@@ -6,9 +6,13 @@ from typing import Any
 
 import pytest
 
+from dalston.engines.transcript_merge.speakers import (
+    Turn,
+    label_transcript,
+    parse_turns,
+)
 from dalston.orchestrator.assemble import assemble_transcript
 from dalston.orchestrator.dag import build_dag
-from engines.transcript_merge.speakers import Turn, label_transcript, parse_turns
 
 
 def _word(text: str, start: float, end: float) -> dict[str, Any]:

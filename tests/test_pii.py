@@ -36,6 +36,9 @@ import soundfile
 
 from dalston.audio import decode_pcm16
 from dalston.engine_sdk import EngineConfig, PermanentEngineError, TaskInput
+from dalston.engines.audio_redact.engine import AudioRedactEngine
+from dalston.engines.presidio_pii.detector import CHUNK_CHARS
+from dalston.engines.presidio_pii.engine import PresidioPiiEngine
 from dalston.pii import (
     CATEGORIES,
     ENTITY_TYPES,
@@ -43,9 +46,6 @@ from dalston.pii import (
     redact_text,
     resolve_entity_types,
 )
-from engines.audio_redact.engine import AudioRedactEngine
-from engines.presidio_pii.detector import CHUNK_CHARS
-from engines.presidio_pii.engine import PresidioPiiEngine
 
 DATA = Path(__file__).parent / "data"
 
@@ -606,8 +606,8 @@ def test_redaction_mode_and_audio_are_checked(tmp_path: Path) -> None:
 def test_real_conversation_names_are_found_and_silenced(
     pii_engine: PresidioPiiEngine, tmp_path: Path
 ) -> None:
-    from engines.audio_prepare.engine import AudioPrepareEngine
-    from engines.faster_whisper.engine import FasterWhisperEngine
+    from dalston.engines.audio_prepare.engine import AudioPrepareEngine
+    from dalston.engines.faster_whisper.engine import FasterWhisperEngine
 
     config = EngineConfig()
     prepare, whisper = AudioPrepareEngine(config), FasterWhisperEngine(config)

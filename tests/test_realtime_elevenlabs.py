@@ -23,9 +23,9 @@ from elevenlabs import (
 )
 from elevenlabs.client import ElevenLabs
 
+from dalston.dialects.elevenlabs.realtime import ElevenLabsAdapter
 from dalston.eval.scoring import wer
-from dalston.gateway.realtime.driver import StreamError
-from dalston.gateway.realtime.elevenlabs import ElevenLabsAdapter
+from dalston.gateway.stream import StreamError
 from tests.audio_fixtures import DATA, JFK
 from tests.realtime_client import mulaw8k, pcm16
 from tests.server import ServerProcess

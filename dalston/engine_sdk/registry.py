@@ -9,16 +9,18 @@ from functools import cache
 from dalston.engine_sdk.base import BatchEngine
 
 ENGINE_CLASSES: dict[str, str] = {
-    "audio-prepare": "engines.audio_prepare.engine:AudioPrepareEngine",
-    "faster-whisper": "engines.faster_whisper.engine:FasterWhisperEngine",
-    "pocketsphinx-align": "engines.pocketsphinx_align.engine:PocketsphinxAlignEngine",
-    "resemblyzer-diarize": (
-        "engines.resemblyzer_diarize.engine:ResemblyzerDiarizeEngine"
+    "audio-prepare": "dalston.engines.audio_prepare.engine:AudioPrepareEngine",
+    "faster-whisper": "dalston.engines.faster_whisper.engine:FasterWhisperEngine",
+    "pocketsphinx-align": (
+        "dalston.engines.pocketsphinx_align.engine:PocketsphinxAlignEngine"
     ),
-    "pyannote-diarize": "engines.pyannote_diarize.engine:PyannoteDiarizeEngine",
-    "transcript-merge": "engines.transcript_merge.engine:TranscriptMergeEngine",
-    "presidio-pii": "engines.presidio_pii.engine:PresidioPiiEngine",
-    "audio-redact": "engines.audio_redact.engine:AudioRedactEngine",
+    "resemblyzer-diarize": (
+        "dalston.engines.resemblyzer_diarize.engine:ResemblyzerDiarizeEngine"
+    ),
+    "pyannote-diarize": "dalston.engines.pyannote_diarize.engine:PyannoteDiarizeEngine",
+    "transcript-merge": "dalston.engines.transcript_merge.engine:TranscriptMergeEngine",
+    "presidio-pii": "dalston.engines.presidio_pii.engine:PresidioPiiEngine",
+    "audio-redact": "dalston.engines.audio_redact.engine:AudioRedactEngine",
 }
 
 # Packages an engine needs beyond Dalston's own dependencies (its optional extra).

@@ -10,23 +10,23 @@ from fastapi import FastAPI
 
 from dalston import __version__
 from dalston.config import Settings
-from dalston.gateway import console
-from dalston.gateway.errors import install_error_handlers
-from dalston.gateway.limits import BodySizeLimit
-from dalston.gateway.realtime import elevenlabs as realtime_elevenlabs
-from dalston.gateway.realtime import native as realtime_native
-from dalston.gateway.realtime import openai as realtime_openai
-from dalston.gateway.routes import (
-    elevenlabs,
+from dalston.dialects.elevenlabs import realtime as realtime_elevenlabs
+from dalston.dialects.elevenlabs import routes as elevenlabs
+from dalston.dialects.native import (
     engines,
     job_audio,
     jobs,
     keys,
     models,
-    openai,
-    realtime,
+    sessions,
     system,
 )
+from dalston.dialects.native import realtime as realtime_native
+from dalston.dialects.openai import realtime as realtime_openai
+from dalston.dialects.openai import routes as openai
+from dalston.gateway import console, shared_routes
+from dalston.gateway.errors import install_error_handlers
+from dalston.gateway.limits import BodySizeLimit
 from dalston.runtime import Role, Runtime
 
 
@@ -58,11 +58,12 @@ def create_app(settings: Settings | None = None, role: Role | None = None) -> Fa
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     for module in (
         system,
+        shared_routes,
         jobs,
         job_audio,
         openai,
         elevenlabs,
-        realtime,
+        sessions,
         engines,
         models,
         keys,

@@ -13,8 +13,8 @@ import numpy as np
 
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import EngineConfig
+from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.realtime_sdk.events import WordTiming
-from engines.faster_whisper.models import WhisperModels
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from dalston.engine_sdk.registry import engine_installed
 
 if TYPE_CHECKING:
-    from engines.presidio_pii.detector import PiiDetector
+    from dalston.engines.presidio_pii.detector import PiiDetector
 
 PII_ENGINE = "presidio-pii"
 
@@ -35,7 +35,7 @@ def available() -> bool:
 
 
 def _shared_detector() -> PiiDetector:
-    from engines.presidio_pii.detector import shared_detector
+    from dalston.engines.presidio_pii.detector import shared_detector
 
     return shared_detector()
 

@@ -1,1 +1,0 @@
-"""Wire-compatible dialects of other vendors' speech-to-text APIs."""

@@ -1,0 +1,168 @@
+"""Render ``additional_formats`` items: AdditionalFormatResponseModel dicts.
+
+Text formats (srt, txt, segmented_json, html) are built here; docx and pdf in
+``documents`` and sent base64-encoded (``is_base64_encoded: true``). ElevenLabs
+publishes no schema for ``segmented_json`` (spec F): this server sends
+``{"segments": [{"text", "start_time", "end_time", "speaker", "words": [...]}]}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dalston.dialects.elevenlabs import documents
+from dalston.dialects.elevenlabs.export_options import ExportSpec
+from dalston.dialects.elevenlabs.segments import Block, split_blocks
+from dalston.dialects.elevenlabs.tokens import Token
+
+_TYPES = {
+    "srt": ("srt", "application/x-subrip"),
+    "txt": ("txt", "text/plain"),
+    "segmented_json": ("json", "application/json"),
+    "html": ("html", "text/html"),
+    "docx": (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "pdf": ("pdf", "application/pdf"),
+}
+
+
+def render_formats(
+    specs: Sequence[ExportSpec], units: Sequence[Sequence[Token]], language: str
+) -> list[dict[str, Any]] | None:
+    if not specs:
+        return None
+    return [render(spec, units, language) for spec in specs]
+
+
+def render(
+    spec: ExportSpec, units: Sequence[Sequence[Token]], language: str
+) -> dict[str, Any]:
+    blocks = split_blocks(
+        units,
+        silence_s=spec.segment_on_silence_longer_than_s,
+        max_duration_s=spec.max_segment_duration_s,
+        max_chars=spec.max_segment_chars,
+    )
+    extension, content_type = _TYPES[spec.format]
+    binary = spec.format in ("docx", "pdf")
+    if binary:
+        lines = [_plain_line(b, spec) for b in blocks]
+        maker = documents.docx if spec.format == "docx" else documents.pdf
+        content = base64.b64encode(maker(lines)).decode("ascii")
+    else:
+        content = _TEXT[spec.format](blocks, spec, language)
+    return {
+        "requested_format": spec.format,
+        "file_extension": extension,
+        "content_type": content_type,
+        "is_base64_encoded": binary,
+        "content": content,
+    }
+
+
+def clock(seconds: float, sep: str = ".") -> str:
+    millis = round(max(seconds, 0.0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+
+
+def _wrap(text: str, width: int | None) -> list[str]:
+    if not width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=False) or [""]
+
+
+def _prefix(block: Block, spec: ExportSpec) -> str:
+    parts = []
+    if spec.include_timestamps:
+        parts.append(f"[{clock(block.start)} --> {clock(block.end)}]")
+    if spec.include_speakers and block.speaker:
+        parts.append(f"{block.speaker}:")
+    return " ".join(parts)
+
+
+def _plain_line(block: Block, spec: ExportSpec) -> documents.Line:
+    return documents.Line(prefix=_prefix(block, spec), text=block.text)
+
+
+def _srt(blocks: list[Block], spec: ExportSpec, language: str) -> str:
+    cues = []
+    for number, block in enumerate(blocks, start=1):
+        text = block.text
+        if spec.include_speakers and block.speaker:
+            text = f"[{block.speaker}] {text}"
+        lines = "\n".join(_wrap(text, spec.max_characters_per_line))
+        timing = f"{clock(block.start, ',')} --> {clock(block.end, ',')}"
+        cues.append(f"{number}\n{timing}\n{lines}\n")
+    return "\n".join(cues)
+
+
+def _txt(blocks: list[Block], spec: ExportSpec, language: str) -> str:
+    out = []
+    for block in blocks:
+        prefix = _prefix(block, spec)
+        line = f"{prefix} {block.text}" if prefix else block.text
+        out.extend(_wrap(line, spec.max_characters_per_line))
+    return "\n".join(out) + "\n"
+
+
+def _segmented_json(blocks: list[Block], spec: ExportSpec, language: str) -> str:
+    segments = []
+    for block in blocks:
+        segment: dict[str, Any] = {"text": block.text}
+        if spec.include_timestamps:
+            segment["start_time"] = round(block.start, 3)
+            segment["end_time"] = round(block.end, 3)
+        if spec.include_speakers:
+            segment["speaker"] = block.speaker
+        segment["words"] = [_json_word(t, spec) for t in block.tokens]
+        segments.append(segment)
+    return json.dumps({"segments": segments}, ensure_ascii=False)
+
+
+def _json_word(token: Token, spec: ExportSpec) -> dict[str, Any]:
+    word: dict[str, Any] = {"text": token.text, "type": token.kind}
+    if spec.include_timestamps:
+        word["start_time"] = round(token.start, 3)
+        word["end_time"] = round(token.end, 3)
+    if spec.include_speakers:
+        word["speaker"] = token.speaker
+    word["logprob"] = round(token.logprob, 4)
+    return word
+
+
+def _html(blocks: list[Block], spec: ExportSpec, language: str) -> str:
+    paragraphs = []
+    for block in blocks:
+        parts = []
+        if spec.include_timestamps:
+            stamp = f"[{clock(block.start)} --> {clock(block.end)}]"
+            parts.append(f'<span class="timestamp">{stamp}</span>')
+        if spec.include_speakers and block.speaker:
+            speaker = html.escape(block.speaker)
+            parts.append(f'<span class="speaker">{speaker}:</span>')
+        parts.append(f'<span class="text">{html.escape(block.text)}</span>')
+        paragraphs.append(f'<p class="segment">{" ".join(parts)}</p>')
+    body = "\n".join(paragraphs)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{html.escape(language)}">\n<head>\n'
+        '<meta charset="utf-8">\n<title>Transcript</title>\n</head>\n<body>\n'
+        f"{body}\n</body>\n</html>\n"
+    )
+
+
+_TEXT: dict[str, Callable[[list[Block], ExportSpec, str], str]] = {
+    "srt": _srt,
+    "txt": _txt,
+    "segmented_json": _segmented_json,
+    "html": _html,
+}

@@ -1,0 +1,350 @@
+"""ElevenLabs webhooks: where ``webhook=true`` results go, signed and retried.
+
+ElevenLabs configures webhooks in its dashboard; this server has none, so:
+
+- **Targets** are registered through the workspace API the official SDKs already
+  call (``client.webhooks.create(settings={"auth_type": "hmac", "name": ...,
+  "webhook_url": ...})``): ``POST /v1/workspace/webhooks`` answers
+  ``{"webhook_id", "webhook_secret"}``; ``GET`` lists, ``PATCH /{id}`` changes
+  ``name``, ``is_disabled``, ``retry_enabled``, ``request_headers``, ``events``;
+  ``DELETE /{id}``. They belong to the caller's tenant and need the ``webhooks``
+  scope. A new webhook is subscribed to the ``speech_to_text`` event.
+- ``webhook=true`` with ``webhook_id`` sends to that webhook; without it, to every
+  enabled webhook of the tenant subscribed to ``speech_to_text`` (as upstream:
+  "sent to all configured speech-to-text webhooks"). None: 400, before any work.
+- **Signature**: header ``ElevenLabs-Signature: t=<secs>,v0=<hex>`` (see
+  ``services.webhooks.sign``), which ``elevenlabs.webhooks.construct_event``
+  verifies. The secret is per webhook: derived as HMAC(``settings.webhook_secret``,
+  webhook id) and never stored when that setting is set; otherwise random and kept
+  in the registry.
+- The registry is one JSON object per tenant in the artifact store
+  (``elevenlabs/webhooks/<tenant hash>.json``): no migration, and it works on local
+  and S3 storage. Writes are serialised within one process only.
+- **Payload** (the upstream envelope is not documented, spec A.9):
+  ``{"type": "speech_to_text_transcription", "event_timestamp": <unix secs>,
+  "data": {"request_id", "transcription_id", "status": "completed" | "failed",
+  "webhook_metadata", "transcription": <the synchronous response body> | null,
+  "error": <message> | null}}``.
+- **Delivery** happens once the job is finished, off the request path, in this
+  process: retried with backoff (``settings.webhook_max_attempts``,
+  ``settings.webhook_backoff_s``; once when ``retry_enabled`` is false), at most
+  256 pending requests (503 beyond) and 8 POSTs at once. Deliveries still pending
+  when the process stops are lost. With ``enable_logging=false`` the job is purged
+  once delivery is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dalston.config import Settings
+from dalston.dialects.elevenlabs.export_options import ExportSpec
+from dalston.dialects.elevenlabs.response import ResponseOptions
+from dalston.dialects.elevenlabs.results import response_for
+from dalston.errors import DalstonError, InvalidRequest, NotFound, ValidationFailed
+from dalston.runtime import Runtime
+from dalston.services.url_fetch import check_public_host
+from dalston.services.webhooks import Delivery, WebhookSender
+from dalston.storage.base import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "ElevenLabs-Signature"
+EVENT_TYPE = "speech_to_text_transcription"
+STT_EVENT = "speech_to_text"
+EVENTS = ("voice_library_removal_notice", "speech_to_text", "agent_qa", "flows")
+_MAX_WEBHOOKS = 100
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+_RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent"}
+
+
+@dataclass(frozen=True)
+class Target:
+    webhook_id: str
+    url: str
+    secret: str
+    headers: dict[str, str]
+    retry: bool
+
+
+class WebhookRegistry:
+    def __init__(self, storage: ArtifactStore, settings: Settings) -> None:
+        self.storage = storage
+        self.settings = settings
+        self._lock = asyncio.Lock()
+
+    # --- storage --------------------------------------------------------------
+    def _key(self, tenant_id: str) -> str:
+        digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:32]
+        return f"elevenlabs/webhooks/{digest}.json"
+
+    async def _load(self, tenant_id: str) -> list[dict[str, Any]]:
+        key = self._key(tenant_id)
+        if not await self.storage.exists(key):
+            return []
+        hooks: list[dict[str, Any]] = json.loads(await self.storage.get_bytes(key))
+        return hooks
+
+    async def _save(self, tenant_id: str, hooks: list[dict[str, Any]]) -> None:
+        await self.storage.put_bytes(self._key(tenant_id), json.dumps(hooks).encode())
+
+    def _secret(self, hook: dict[str, Any]) -> str:
+        if hook.get("secret"):
+            return str(hook["secret"])
+        if not self.settings.webhook_secret:
+            raise InvalidRequest(
+                f"Webhook {hook['webhook_id']} was made with the server's "
+                "webhook_secret, which is no longer set; create the webhook again."
+            )
+        digest = hmac.new(
+            self.settings.webhook_secret.encode(),
+            f"elevenlabs-webhook:{hook['webhook_id']}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
+        return f"wsec_{digest}"
+
+    # --- the workspace API ------------------------------------------------------
+    async def create(
+        self, tenant_id: str, *, name: str, url: str, headers: dict[str, str]
+    ) -> tuple[str, str]:
+        await self._check_url(url)
+        _check_headers(headers)
+        webhook_id = uuid.uuid4().hex
+        hook: dict[str, Any] = {
+            "webhook_id": webhook_id,
+            "name": name,
+            "webhook_url": url,
+            "created_at_unix": int(time.time()),
+            "is_disabled": False,
+            "retry_enabled": True,
+            "request_headers": headers,
+            "events": [STT_EVENT],
+            "secret": None
+            if self.settings.webhook_secret
+            else "wsec_" + secrets.token_hex(32),
+        }
+        async with self._lock:
+            hooks = await self._load(tenant_id)
+            if len(hooks) >= _MAX_WEBHOOKS:
+                raise InvalidRequest(f"A workspace holds at most {_MAX_WEBHOOKS}.")
+            hooks.append(hook)
+            await self._save(tenant_id, hooks)
+        return webhook_id, self._secret(hook)
+
+    async def list_public(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [_public(h) for h in await self._load(tenant_id)]
+
+    async def update(
+        self, tenant_id: str, webhook_id: str, changes: dict[str, Any]
+    ) -> None:
+        if "request_headers" in changes:
+            _check_headers(changes["request_headers"])
+        events = changes.get("events")
+        if events is not None and any(e not in EVENTS for e in events):
+            raise ValidationFailed(
+                f"events must be among {', '.join(EVENTS)}.", param="events"
+            )
+        async with self._lock:
+            hooks = await self._load(tenant_id)
+            hook = _find(hooks, webhook_id)
+            hook.update({k: v for k, v in changes.items() if v is not None})
+            await self._save(tenant_id, hooks)
+
+    async def delete(self, tenant_id: str, webhook_id: str) -> None:
+        async with self._lock:
+            hooks = await self._load(tenant_id)
+            _find(hooks, webhook_id)
+            await self._save(
+                tenant_id, [h for h in hooks if h["webhook_id"] != webhook_id]
+            )
+
+    # --- targets of a request -------------------------------------------------------
+    async def targets(self, tenant_id: str, webhook_id: str | None) -> list[Target]:
+        hooks = await self._load(tenant_id)
+        if webhook_id is not None:
+            chosen = [h for h in hooks if h["webhook_id"] == webhook_id]
+            if not chosen:
+                raise ValidationFailed(
+                    f"No webhook with webhook_id {webhook_id!r}; create one with "
+                    "POST /v1/workspace/webhooks.",
+                    param="webhook_id",
+                )
+            if chosen[0]["is_disabled"]:
+                raise InvalidRequest(f"Webhook {webhook_id} is disabled.")
+        else:
+            chosen = [
+                h
+                for h in hooks
+                if not h["is_disabled"] and STT_EVENT in (h.get("events") or [])
+            ]
+            if not chosen:
+                raise InvalidRequest(
+                    "webhook=true, but no enabled speech_to_text webhook is "
+                    "configured; create one with POST /v1/workspace/webhooks.",
+                    param="webhook",
+                )
+        return [
+            Target(
+                webhook_id=h["webhook_id"],
+                url=h["webhook_url"],
+                secret=self._secret(h),
+                headers=dict(h.get("request_headers") or {}),
+                retry=bool(h.get("retry_enabled", True)),
+            )
+            for h in chosen
+        ]
+
+    async def _check_url(self, url: str) -> None:
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValidationFailed(
+                "webhook_url must be an http(s) URL.",
+                param="webhook_url",
+                loc=["body", "settings", "webhook_url"],
+            )
+        if not self.settings.allow_private_urls:
+            await check_public_host(url)
+
+
+def _find(hooks: list[dict[str, Any]], webhook_id: str) -> dict[str, Any]:
+    for hook in hooks:
+        if hook["webhook_id"] == webhook_id:
+            return hook
+    raise NotFound(f"Webhook {webhook_id} not found.")
+
+
+def _public(hook: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": hook["name"],
+        "webhook_id": hook["webhook_id"],
+        "webhook_url": hook["webhook_url"],
+        "is_disabled": hook["is_disabled"],
+        "is_auto_disabled": False,
+        "created_at_unix": hook["created_at_unix"],
+        "auth_type": "hmac",
+        "usage": [{"usage_type": "Speech to Text"}]
+        if STT_EVENT in (hook.get("events") or [])
+        else [],
+        "events": hook.get("events") or [],
+        "retry_enabled": hook.get("retry_enabled", True),
+        "most_recent_failure_error_code": None,
+        "most_recent_failure_timestamp": None,
+    }
+
+
+def _check_headers(headers: Any) -> None:
+    if not isinstance(headers, dict):
+        raise ValidationFailed(
+            "request_headers must be an object.", param="request_headers"
+        )
+    for name, value in headers.items():
+        if (
+            not _HEADER_NAME.match(str(name))
+            or str(name).lower() in _RESERVED_HEADERS
+            or str(name).lower() == SIGNATURE_HEADER.lower()
+            or not isinstance(value, str)
+            or any(c in value for c in "\r\n")
+        ):
+            raise ValidationFailed(
+                f"request_headers: {name!r} is not a header this server may send.",
+                param="request_headers",
+            )
+
+
+# --- delivery -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookJob:
+    tenant_id: str
+    job_id: str
+    request_id: str
+    targets: Sequence[Target]
+    metadata: Any
+    options: ResponseOptions
+    formats: Sequence[ExportSpec]
+    purge: bool  # enable_logging=false
+
+
+class ElevenLabsWebhooks:
+    """The registry and the sender of one application."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.registry = WebhookRegistry(runtime.storage, settings)
+        self.sender = WebhookSender(
+            backoff_s=settings.webhook_backoff_s,
+            allow_private=settings.allow_private_urls,
+        )
+
+    def start(self, work: WebhookJob) -> None:
+        self.sender.spawn(self._run(work), name=f"elevenlabs webhook {work.job_id}")
+
+    async def _run(self, work: WebhookJob) -> None:
+        jobs = self.runtime.jobs
+        settings = self.runtime.settings
+        # Long enough for every retry of a task that times out.
+        timeout = settings.task_timeout_s * (settings.task_max_retries + 1) + 60
+        try:
+            view = await jobs.wait(
+                tenant_id=work.tenant_id, job_id=work.job_id, timeout=timeout
+            )
+            try:
+                body: dict[str, Any] | None = response_for(
+                    view, work.options, work.formats
+                )
+                error = None
+            except DalstonError as exc:
+                body, error = None, exc.message
+            payload = {
+                "type": EVENT_TYPE,
+                "event_timestamp": int(time.time()),
+                "data": {
+                    "request_id": work.request_id,
+                    "transcription_id": work.job_id,
+                    "status": "completed" if error is None else "failed",
+                    "webhook_metadata": work.metadata,
+                    "transcription": body,
+                    "error": error,
+                },
+            }
+            raw = json.dumps(payload, separators=(",", ":")).encode()
+            await asyncio.gather(
+                *(
+                    self.sender.deliver(
+                        Delivery(
+                            url=t.url,
+                            body=raw,
+                            secret=t.secret,
+                            signature_header=SIGNATURE_HEADER,
+                            headers=t.headers,
+                            max_attempts=settings.webhook_max_attempts
+                            if t.retry
+                            else 1,
+                        )
+                    )
+                    for t in work.targets
+                )
+            )
+        except (NotFound, KeyError):
+            log.info("job %s vanished before its webhook was sent", work.job_id)
+        finally:
+            if work.purge:
+                await purge_when_done(self.runtime, work.job_id)
+
+
+async def purge_when_done(runtime: Runtime, job_id: str) -> None:
+    try:
+        await runtime.orchestrator.wait_until_finished(job_id, 24 * 3600.0)
+    except KeyError:
+        return
+    await runtime.jobs.purge(job_id)

@@ -1,0 +1,318 @@
+"""Native batch jobs: ``/v1/audio/transcriptions``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from dalston.auth import Principal
+from dalston.dialects.native.schemas import (
+    JobCreated,
+    JobList,
+    JobResponse,
+    JobSummary,
+    JobUpdate,
+    RetentionInfo,
+    StageInfo,
+)
+from dalston.errors import Conflict, InvalidRequest
+from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.gateway.forms import FormFields
+from dalston.gateway.metrics import JOBS_SUBMITTED
+from dalston.orchestrator import JobStatus
+from dalston.runtime import Runtime
+from dalston.services.jobs import (
+    MAX_RETENTION_DAYS,
+    AudioSource,
+    JobRequest,
+    JobView,
+    stage_timings,
+)
+from dalston.transcript.export import CueOptions, ExportFormat, render
+
+router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
+
+
+class NativeJobForm(BaseModel):
+    """The multipart fields of a native job (documentation for /docs)."""
+
+    file: bytes | None = Field(default=None, description="Audio or video file")
+    audio_url: str | None = Field(default=None, description="http(s) URL to fetch")
+    model: str | None = Field(default=None, description="Model id, or auto")
+    language: str | None = Field(default=None, description="ISO 639-1 code, or auto")
+    timestamps_granularity: str = Field(default="word", description="none|segment|word")
+    vocabulary: str | None = Field(default=None, description="JSON array of terms")
+    name: str | None = Field(default=None, description="Display name")
+    speaker_detection: str | None = Field(
+        default=None, description="none|diarize|per_channel"
+    )
+    num_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    min_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    max_speakers: int | None = Field(default=None, description="1-32 (diarize)")
+    word_alignment: bool | None = Field(
+        default=None, description="Forced alignment of word times (default: on)"
+    )
+    pii_detection: bool | None = None
+    pii_entity_types: list[str] | None = Field(
+        default=None, description="Entity types or categories (pii, pci, phi...)"
+    )
+    redact_pii_audio: bool | None = None
+    pii_redaction_mode: str | None = Field(default=None, description="silence|beep")
+    entity_redaction_mode: str | None = Field(
+        default=None,
+        description="redacted_text style: redacted|entity_type|enumerated_entity_type",
+    )
+    retention: int | None = Field(
+        default=None,
+        description="-1: keep (default); 0: delete once the result is fetched; "
+        f"1-{MAX_RETENTION_DAYS}: days after the job finishes",
+    )
+
+
+FORM_SCHEMA = NativeJobForm.model_json_schema()
+FORM_SCHEMA["properties"]["file"] = {"type": "string", "format": "binary"}
+
+
+@router.post(
+    "/jobs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobCreated,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": FORM_SCHEMA}},
+        }
+    },
+)
+async def create_job(
+    request: Request, runtime: RuntimeDep, principal: CanWrite
+) -> JobCreated:
+    """Create a native job (201): the unambiguous native route."""
+    async with request.form(max_files=4, max_fields=200) as form:
+        return await create_native_job(
+            FormFields(form), runtime=runtime, principal=principal
+        )
+
+
+async def create_native_job(
+    fields: FormFields, *, runtime: Runtime, principal: Principal
+) -> JobCreated:
+    name = fields.text("name")
+    if name and len(name) > 255:
+        raise InvalidRequest("name takes at most 255 characters.", param="name")
+    job_request = JobRequest(
+        model=fields.text("model"),
+        language=fields.text("language"),
+        timestamps_granularity=fields.text("timestamps_granularity") or "word",
+        vocabulary=tuple(fields.strings("vocabulary")),
+        display_name=name,
+        speaker_detection=(fields.text("speaker_detection") or "none").lower(),
+        num_speakers=fields.integer("num_speakers", low=1, high=32),
+        min_speakers=fields.integer("min_speakers", low=1, high=32),
+        max_speakers=fields.integer("max_speakers", low=1, high=32),
+        word_alignment=_optional_bool(fields, "word_alignment"),
+        pii_detection=fields.boolean("pii_detection"),
+        pii_entity_types=tuple(
+            part.strip()
+            for value in fields.strings("pii_entity_types")
+            for part in value.split(",")
+            if part.strip()
+        ),
+        redact_pii_audio=fields.boolean("redact_pii_audio"),
+        pii_redaction_mode=_lower(fields.text("pii_redaction_mode")),
+        entity_redaction_mode=_lower(fields.text("entity_redaction_mode")),
+        retention_days=_retention(fields),
+    )
+    upload = fields.file("file")
+    source = AudioSource(
+        upload=upload.file if upload is not None else None,
+        filename=upload.filename if upload is not None else None,
+        url=fields.text("audio_url"),
+    )
+    unknown = fields.unread()
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown field(s): {', '.join(unknown)}.", param=unknown[0]
+        )
+    job = await runtime.jobs.submit(
+        tenant_id=principal.tenant_id, request=job_request, source=source
+    )
+    JOBS_SUBMITTED.inc()
+    return JobCreated(
+        id=job.id,
+        status=job.status,
+        display_name=job.display_name,
+        model=job.model,
+        created_at=job.created_at,
+    )
+
+
+@router.get("", response_model=JobList)
+async def list_jobs(
+    runtime: RuntimeDep,
+    principal: CanRead,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> JobList:
+    rows, next_cursor, has_more = await runtime.jobs.list(
+        tenant_id=principal.tenant_id,
+        status=status_filter,
+        since=since,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JobList(
+        jobs=[
+            JobSummary(
+                id=j.id,
+                status=j.status,
+                display_name=j.display_name,
+                model=j.model,
+                created_at=j.created_at,
+                completed_at=j.completed_at,
+                audio_duration_seconds=j.audio_duration_s,
+                language_code=j.language_code,
+                error=j.error,
+            )
+            for j in rows
+        ],
+        cursor=next_cursor,
+        has_more=has_more,
+    )
+
+
+@router.get("/{job_id}", response_model=JobResponse, response_model_exclude_none=False)
+async def get_job(job_id: str, runtime: RuntimeDep, principal: CanRead) -> JobResponse:
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    response = _job_response(view)
+    await runtime.jobs.delivered(view)  # retention=0: purged once finished
+    return response
+
+
+@router.patch("/{job_id}", response_model=JobResponse)
+async def update_job(
+    job_id: str, body: JobUpdate, runtime: RuntimeDep, principal: CanWrite
+) -> JobResponse:
+    """Rename a job (its ``display_name``)."""
+    await runtime.jobs.rename(
+        tenant_id=principal.tenant_id, job_id=job_id, display_name=body.display_name
+    )
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    return _job_response(view)
+
+
+@router.post("/{job_id}/cancel", response_model=JobResponse)
+async def cancel_job(
+    job_id: str, runtime: RuntimeDep, principal: CanWrite
+) -> JobResponse:
+    await runtime.jobs.cancel(tenant_id=principal.tenant_id, job_id=job_id)
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    return _job_response(view)
+
+
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_job(job_id: str, runtime: RuntimeDep, principal: CanWrite) -> Response:
+    await runtime.jobs.delete(tenant_id=principal.tenant_id, job_id=job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{job_id}/export/{fmt}")
+async def export_job(
+    job_id: str,
+    fmt: ExportFormat,
+    runtime: RuntimeDep,
+    principal: CanRead,
+    include_speakers: bool = False,
+    max_line_length: Annotated[int, Query(ge=10, le=200)] = 42,
+    max_lines: Annotated[int, Query(ge=1, le=10)] = 2,
+) -> Response:
+    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+    if view.transcript is None:
+        raise Conflict(
+            f"Job {job_id} is {view.job.status}; export needs a completed job."
+        )
+    body = render(
+        view.transcript,
+        fmt,
+        CueOptions(
+            max_line_length=max_line_length,
+            max_lines=max_lines,
+            include_speakers=include_speakers,
+        ),
+    )
+    await runtime.jobs.delivered(view)
+    return Response(
+        content=body,
+        media_type=fmt.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{job_id}.{fmt.value}"'},
+    )
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def _optional_bool(fields: FormFields, name: str) -> bool | None:
+    return None if fields.text(name) is None else fields.boolean(name)
+
+
+def _retention(fields: FormFields) -> int | None:
+    """``retention``: -1 or absent keeps the job (None), 0 or days otherwise."""
+    raw = fields.text("retention")
+    if raw is None:
+        return None
+    days = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else None
+    if days is None or not -1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidRequest(
+            f"retention must be -1 (keep), 0 (delete after delivery) or "
+            f"1..{MAX_RETENTION_DAYS} days, not {raw!r}.",
+            param="retention",
+        )
+    return None if days == -1 else days
+
+
+def _retention_info(view: JobView) -> RetentionInfo:
+    days = view.job.retention_days
+    if days is None:
+        return RetentionInfo(mode="keep")
+    if days == 0:
+        return RetentionInfo(mode="after_delivery")
+    return RetentionInfo(mode="days", days=days, purge_after=view.job.purge_after)
+
+
+def _job_response(view: JobView) -> JobResponse:
+    job, transcript = view.job, view.transcript
+    response = JobResponse(
+        id=job.id,
+        status=job.status,
+        display_name=job.display_name,
+        model=job.model,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        error=job.error,
+        stages=[StageInfo.model_validate(s) for s in stage_timings(job.tasks)],
+        parameters=dict(job.params),
+        audio_duration_seconds=job.audio_duration_s,
+        audio_stored=job.audio_key is not None,
+        language_code=job.language_code,
+        retention=_retention_info(view),
+    )
+    if transcript is not None:
+        response.language_probability = transcript.language_probability
+        response.text = transcript.text
+        response.segments = transcript.segments
+        response.speakers = transcript.speakers
+        if job.params.get("timestamps_granularity", "word") in ("word", "character"):
+            response.words = transcript.words
+        response.pii = transcript.pii
+        response.entities = transcript.entities
+        response.redacted_text = transcript.redacted_text
+        response.warnings = transcript.metadata.warnings or None
+    return response

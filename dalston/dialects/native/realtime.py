@@ -1,0 +1,253 @@
+"""Native realtime protocol: ``WS /v1/audio/transcriptions/stream``.
+
+Binary frames carry audio; JSON frames carry control: ``config``, ``commit`` (or
+``flush``), ``clear``, ``end``. Events: ``session.begin``, ``vad.speech_start``,
+``transcript.partial``, ``transcript.final``, ``vad.speech_end``, ``warning``,
+``session.end``, ``error``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+
+from dalston.gateway import stream_params as params
+from dalston.gateway.stream import (
+    Action,
+    ClientInput,
+    StreamError,
+    StreamRequest,
+    authenticate,
+    refuse,
+    run_stream,
+)
+from dalston.realtime_sdk.audio import AudioFormat, Encoding
+from dalston.realtime_sdk.events import (
+    Event,
+    Final,
+    LagWarning,
+    Partial,
+    SpeechEnded,
+    SpeechStarted,
+)
+from dalston.realtime_sdk.session import (
+    CommitStrategy,
+    LiveSession,
+    SessionConfig,
+)
+from dalston.runtime import Runtime
+
+router = APIRouter()
+
+MAX_FRAME_BYTES = 1024 * 1024  # about 30 s of 16 kHz s16le: far beyond a live chunk
+_CONTROL = {"commit": Action.COMMIT, "flush": Action.COMMIT, "clear": Action.CLEAR}
+_CHANGEABLE = {"language", "vocabulary", "interim_results", "word_timestamps"}
+
+
+class NativeAdapter:
+    name = "native"
+
+    def __init__(self) -> None:
+        self.session: LiveSession | None = None
+
+    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
+        self.session = session
+        cfg = session.config
+        return [
+            {
+                "type": "session.begin",
+                "session_id": session.id,
+                "config": {
+                    "model": cfg.model,
+                    "language": cfg.language or "auto",
+                    "encoding": cfg.audio.encoding.value,
+                    "sample_rate": cfg.audio.sample_rate,
+                    "enable_vad": cfg.commit_strategy is CommitStrategy.VAD,
+                    "interim_results": cfg.interim_results,
+                    "word_timestamps": cfg.word_timestamps,
+                },
+            }
+        ]
+
+    def parse(self, message: Mapping[str, Any]) -> ClientInput:
+        if message.get("bytes") is not None:
+            data: bytes = message["bytes"]
+            if len(data) > MAX_FRAME_BYTES:
+                raise StreamError(
+                    "frame_too_large",
+                    f"Audio frames are limited to {MAX_FRAME_BYTES} bytes.",
+                )
+            return ClientInput(audio=data)
+        try:
+            body = json.loads(message.get("text") or "")
+        except json.JSONDecodeError:
+            raise StreamError(
+                "invalid_json", "Control messages must be JSON."
+            ) from None
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise StreamError("invalid_message", 'Expected {"type": ...}.')
+        kind = body["type"]
+        if kind in _CONTROL:
+            return ClientInput(action=_CONTROL[kind])
+        if kind == "end":
+            return ClientInput(action=Action.END)
+        if kind == "config":
+            self._reconfigure(body)
+            return ClientInput()
+        raise StreamError("unknown_message", f"Unknown message type {kind!r}.")
+
+    def _reconfigure(self, body: dict[str, Any]) -> None:
+        assert self.session is not None
+        changes = {k: v for k, v in body.items() if k != "type"}
+        fixed = set(changes) - _CHANGEABLE
+        if fixed:
+            raise StreamError(
+                "invalid_config",
+                f"{', '.join(sorted(fixed))} cannot change during a session; "
+                "set them as query parameters.",
+            )
+        updates: dict[str, Any] = {}
+        if "language" in changes:
+            language = changes["language"]
+            updates["language"] = None if language in (None, "auto") else str(language)
+        if "vocabulary" in changes:
+            terms = changes["vocabulary"] or ()
+            if isinstance(terms, str):
+                terms = [terms]
+            updates["vocabulary"] = tuple(str(t) for t in terms)
+        for key in ("interim_results", "word_timestamps"):
+            if key in changes:
+                updates[key] = bool(changes[key])
+        self.session.config = dataclasses.replace(self.session.config, **updates)
+
+    async def enrich(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        return []
+
+    def render(self, event: Event, session: LiveSession) -> list[dict[str, Any]]:
+        if isinstance(event, SpeechStarted):
+            return [{"type": "vad.speech_start", "timestamp": event.timestamp}]
+        if isinstance(event, SpeechEnded):
+            return [{"type": "vad.speech_end", "timestamp": event.timestamp}]
+        if isinstance(event, Partial):
+            return [
+                {
+                    "type": "transcript.partial",
+                    "text": event.text,
+                    "start": event.start,
+                    "end": event.end,
+                }
+            ]
+        if isinstance(event, LagWarning):
+            return [
+                {
+                    "type": "warning",
+                    "code": "processing_lag",
+                    "lag_seconds": event.lag_seconds,
+                }
+            ]
+        assert isinstance(event, Final)
+        message: dict[str, Any] = {
+            "type": "transcript.final",
+            "text": event.text,
+            "start": event.start,
+            "end": event.end,
+            "confidence": event.confidence,
+            "language": event.language,
+        }
+        if session.config.word_timestamps:
+            message["words"] = [
+                {
+                    "text": w.text,
+                    "start": w.start,
+                    "end": w.end,
+                    "confidence": round(w.probability, 4),
+                }
+                for w in event.words
+            ]
+        return [message]
+
+    def finish(self, session: LiveSession) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "session.end",
+                "session_id": session.id,
+                "total_audio_seconds": round(session.received_s, 3),
+                "transcript": session.transcript,
+                "segments": [
+                    {"text": f.text, "start": f.start, "end": f.end}
+                    for f in session.finals
+                ],
+            }
+        ]
+
+    def error(self, error: StreamError) -> dict[str, Any]:
+        return {
+            "type": "error",
+            "code": error.code,
+            "message": error.message,
+            "recoverable": not error.fatal,
+        }
+
+
+def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
+    language = (query.get("language") or "auto").lower()
+    language_code = None if language == "auto" else language
+    try:
+        encoding = Encoding(query.get("encoding") or "pcm_s16le")
+    except ValueError:
+        raise params.invalid(
+            "encoding must be one of " + ", ".join(e.value for e in Encoding)
+        ) from None
+    rate = int(params.number(query, "sample_rate", 16000, 8000, 48000))
+    enable_vad = params.flag(query, "enable_vad", True)
+    vocabulary = query.get("vocabulary")
+    terms: tuple[str, ...] = ()
+    if vocabulary:
+        try:
+            parsed = json.loads(vocabulary)
+        except json.JSONDecodeError:
+            parsed = vocabulary.split(",")
+        terms = tuple(str(t).strip() for t in parsed if str(t).strip())
+    model = params.resolve_model(runtime, query.get("model"), language_code)
+    config = SessionConfig(
+        model=model,
+        language=language_code,
+        audio=AudioFormat(encoding, rate),
+        commit_strategy=CommitStrategy.VAD if enable_vad else CommitStrategy.MANUAL,
+        interim_results=params.flag(query, "interim_results", True),
+        word_timestamps=params.flag(query, "word_timestamps", False),
+        vocabulary=terms,
+        max_lag_s=runtime.settings.realtime_max_lag_s,
+        # VAD tuning (also what a gateway passes on to a remote realtime worker).
+        vad_threshold=params.number(query, "vad_threshold", 0.5, 0.05, 0.95),
+        silence_s=params.number(query, "silence_ms", 500, 100, 5000) / 1000,
+        min_speech_s=params.number(query, "min_speech_ms", 100, 20, 2000) / 1000,
+        previous_text=query.get("previous_text") or None,
+    )
+    return StreamRequest(
+        config=config,
+        store_audio=params.flag(query, "store_audio", False),
+        retention_days=params.retention(query),
+        params={k: v for k, v in query.items() if k != "token"},
+    )
+
+
+@router.websocket("/v1/audio/transcriptions/stream")
+async def native_stream(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    adapter = NativeAdapter()
+    try:
+        principal = await authenticate(websocket, runtime)
+        request = _request(runtime, dict(websocket.query_params))
+    except StreamError as exc:
+        await refuse(websocket, adapter, exc)
+        return
+    except Exception as exc:  # e.g. a bad sample_rate from AudioFormat
+        await refuse(websocket, adapter, params.invalid(str(exc)))
+        return
+    await websocket.accept()
+    await run_stream(websocket, runtime, principal, request, adapter)

@@ -1,0 +1,192 @@
+"""``faster-whisper``: transcription (and translation) with CTranslate2 Whisper.
+
+Short audio goes through ``WhisperModel.transcribe`` (sequential 30 s windows,
+previous-text conditioning); audio longer than ``vad_batch_threshold_s`` goes through
+``BatchedInferencePipeline``, which cuts speech with Silero VAD and decodes the
+chunks in batches: the way to keep many cores or a GPU busy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.transcribe import Segment, TranscriptionInfo
+
+from dalston.audio import SAMPLE_RATE, read_wav16k
+from dalston.catalog import ModelCatalog
+from dalston.engine_sdk import (
+    BatchEngine,
+    EngineCapabilities,
+    EngineConfig,
+    PermanentEngineError,
+    TaskInput,
+    TaskOutput,
+)
+from dalston.engines.faster_whisper.models import WhisperModels
+from dalston.engines.faster_whisper.options import TranscribeOptions
+from dalston.errors import DalstonError
+
+
+class FasterWhisperEngine(BatchEngine):
+    engine_id = "faster-whisper"
+    stage = "transcribe"
+
+    def __init__(
+        self, config: EngineConfig, catalog: ModelCatalog | None = None
+    ) -> None:
+        super().__init__(config)
+        self.catalog = catalog or ModelCatalog(
+            cache_dir=config.model_cache_dir,
+            local_dirs=config.model_dirs,
+            hf_token=config.hf_token,
+        )
+        self.models = WhisperModels(self.catalog, config)
+
+    def capabilities(self) -> EngineCapabilities:
+        return EngineCapabilities(
+            engine_id=self.engine_id,
+            stage=self.stage,
+            languages=None,
+            word_timestamps=True,
+            supports_gpu=True,
+            max_batch_size=self.config.max_batch_size,
+        )
+
+    def load(self) -> None:
+        self.models.get(self.config.default_model)
+
+    def process(self, task: TaskInput) -> TaskOutput:
+        if task.audio_path is None:
+            raise PermanentEngineError("transcribe needs prepared audio")
+        options = TranscribeOptions.from_params(
+            task.params, default_beam=self.config.beam_size
+        )
+        try:
+            model = self.models.get(options.model)
+        except DalstonError as exc:
+            raise PermanentEngineError(exc.message) from exc
+        if options.seed is None:
+            return self._transcribe(task, options, model)
+        # Sampling (temperature > 0, or the fallback schedule) repeats only on a
+        # fresh model instance seeded before its first decode: see models.seeded.
+        with self.models.seeded(options.model, options.seed) as seeded:
+            return self._transcribe(task, options, seeded)
+
+    def _transcribe(
+        self, task: TaskInput, options: TranscribeOptions, model: WhisperModel
+    ) -> TaskOutput:
+        assert task.audio_path is not None
+        audio = read_wav16k(task.audio_path)
+        duration = audio.shape[-1] / SAMPLE_RATE
+        multichannel = bool(task.params.get("multichannel")) and audio.shape[0] > 1
+        tracks = list(audio) if multichannel else [audio.mean(axis=0)]
+        results = []
+        for index, track in enumerate(tracks):
+            if duration >= self.config.vad_batch_threshold_s:
+                segments, info = BatchedInferencePipeline(model).transcribe(
+                    track, batch_size=self.config.vad_batch_size, **_kwargs(options)
+                )
+                mode = "vad_batched"
+            else:
+                segments, info = model.transcribe(
+                    track, vad_filter=options.vad_filter, **_kwargs(options)
+                )
+                mode = "sequential"
+            channel = index if multichannel else None
+            results.append(_result(task, segments, info, duration, mode, channel))
+        if not multichannel:
+            return TaskOutput(data=results[0])
+        return TaskOutput(data=_merge_channels(results, duration))
+
+
+def _merge_channels(results: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    segments = sorted(
+        (s for r in results for s in r["segments"]), key=lambda s: (s["start"], s["id"])
+    )
+    for index, segment in enumerate(segments):
+        segment["id"] = index
+    best = max(results, key=lambda r: r["language_probability"])
+    return {
+        "text": " ".join(r["text"] for r in results if r["text"]),
+        "language_code": best["language_code"],
+        "language_probability": best["language_probability"],
+        "duration": round(duration, 3),
+        "segments": segments,
+        "channels": [
+            {
+                "channel_index": i,
+                "text": r["text"],
+                "language_code": r["language_code"],
+                "language_probability": r["language_probability"],
+            }
+            for i, r in enumerate(results)
+        ],
+        "decode_mode": results[0]["decode_mode"],
+    }
+
+
+def _kwargs(options: TranscribeOptions) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "language": options.language,
+        "task": options.task,
+        "beam_size": options.beam_size,
+        "word_timestamps": options.word_timestamps,
+        "hotwords": options.prompt_terms,
+        "initial_prompt": options.prompt,
+    }
+    if options.temperature is not None:
+        kwargs["temperature"] = options.temperature
+    return kwargs
+
+
+def _result(
+    task: TaskInput,
+    segments: Iterable[Segment],
+    info: TranscriptionInfo,
+    duration: float,
+    mode: str,
+    channel: int | None,
+) -> dict[str, Any]:
+    out_segments = []
+    # The generator decodes lazily: check for cancellation between segments.
+    for index, seg in enumerate(segments):
+        task.check_cancelled()
+        words = None
+        if seg.words is not None:
+            words = [
+                {
+                    "text": w.word.strip(),
+                    "start": round(w.start, 3),
+                    "end": round(w.end, 3),
+                    "confidence": round(w.probability, 4),
+                    "channel": channel,
+                }
+                for w in seg.words
+                if w.word.strip()
+            ]
+        out_segments.append(
+            {
+                "id": index,
+                "start": round(seg.start, 3),
+                "end": round(seg.end, 3),
+                "text": seg.text.strip(),
+                "avg_logprob": round(seg.avg_logprob, 4),
+                "no_speech_prob": round(seg.no_speech_prob, 4),
+                "compression_ratio": round(seg.compression_ratio, 4),
+                "temperature": seg.temperature,
+                "tokens": list(seg.tokens),
+                "seek": seg.seek,
+                "channel": channel,
+                "words": words,
+            }
+        )
+    return {
+        "text": " ".join(s["text"] for s in out_segments if s["text"]),
+        "language_code": info.language,
+        "language_probability": round(info.language_probability, 4),
+        "duration": round(duration, 3),
+        "segments": out_segments,
+        "decode_mode": mode,
+    }

@@ -1,0 +1,129 @@
+"""``pocketsphinx-align``: retime Whisper's words by forced alignment.
+
+Whisper's word times come from cross-attention and are coarse (a first word often
+starts at 0.00, ends drift by a few hundred ms). Knowing the words, pocketsphinx's
+en-us acoustic model finds where each one is spoken, to the 10 ms frame (see
+``retime.py`` for the windows). Anything that cannot be aligned keeps Whisper's
+times and adds a warning: alignment refines a transcript and never fails a job.
+"""
+
+from __future__ import annotations
+
+import copy
+import wave
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from dalston.audio import read_wav16k
+from dalston.engine_sdk import (
+    BatchEngine,
+    EngineCapabilities,
+    EngineConfig,
+    PermanentEngineError,
+    TaskInput,
+    TaskOutput,
+)
+from dalston.engines.pocketsphinx_align.aligner import DecoderPool
+from dalston.engines.pocketsphinx_align.retime import retime_track
+
+
+class PocketsphinxAlignEngine(BatchEngine):
+    engine_id = "pocketsphinx-align"
+    stage = "align"
+
+    def __init__(self, config: EngineConfig) -> None:
+        super().__init__(config)
+        # Decoders are built on first use, not here or at import (see aligner.py).
+        self._pool = DecoderPool()
+
+    def capabilities(self) -> EngineCapabilities:
+        return EngineCapabilities(
+            engine_id=self.engine_id,
+            stage=self.stage,
+            languages=("en",),
+            word_timestamps=True,
+        )
+
+    def load(self) -> None:
+        self._pool.warm()
+
+    def process(self, task: TaskInput) -> TaskOutput:
+        source = task.inputs.get("transcribe")
+        if not isinstance(source, Mapping):
+            raise PermanentEngineError("align needs the transcribe stage's output")
+        transcript = copy.deepcopy(dict(source))
+        segments: list[dict[str, Any]] = transcript.get("segments") or []
+        total = sum(len(s.get("words") or ()) for s in segments)
+        language = transcript.get("language_code")
+        if not _is_english(language):
+            warning = (
+                f"language {language!r} is not English: pocketsphinx-align has an "
+                "English model only, so word times are Whisper's"
+            )
+            transcript["alignment"] = _summary("whisper", 0, total, [warning])
+            return TaskOutput(data=transcript)
+        if task.audio_path is None:
+            raise PermanentEngineError("align needs the prepared audio")
+        try:
+            audio = read_wav16k(task.audio_path)
+        except (OSError, EOFError, ValueError, wave.Error) as exc:
+            # The prepare stage wrote this file: unreadable means a broken job.
+            raise PermanentEngineError(
+                f"cannot read the prepared audio: {exc}"
+            ) from exc
+        aligned, warnings = self._align(task, transcript, audio)
+        transcript["alignment"] = _summary("pocketsphinx", aligned, total, warnings)
+        return TaskOutput(data=transcript)
+
+    def _align(
+        self, task: TaskInput, transcript: dict[str, Any], audio: np.ndarray
+    ) -> tuple[int, list[str]]:
+        """Align each channel's segments against its own samples (the mono mix
+        for segments without a channel); the words aligned and the warnings."""
+        by_channel: dict[int | None, list[dict[str, Any]]] = {}
+        for segment in transcript.get("segments") or ():
+            if segment.get("words"):  # None: timestamps not requested
+                by_channel.setdefault(segment.get("channel"), []).append(segment)
+        languages = {
+            c.get("channel_index"): c.get("language_code")
+            for c in transcript.get("channels") or ()
+        }
+        aligned, warnings = 0, []
+        with self._pool.aligner() as aligner:
+            for channel, segments in by_channel.items():
+                language = languages.get(channel)
+                if not _is_english(language):
+                    warnings.append(
+                        f"channel {channel} is in {language!r}, not English: "
+                        "kept Whisper's word times"
+                    )
+                    continue
+                if channel is not None and 0 <= channel < audio.shape[0]:
+                    track = audio[channel]
+                else:
+                    track = audio.mean(axis=0) if audio.shape[0] > 1 else audio[0]
+                segments.sort(key=lambda s: (s["start"], s.get("id", 0)))
+                result = retime_track(aligner, segments, track, task.check_cancelled)
+                aligned += result.aligned_words
+                warnings.extend(
+                    f"segment {segment_id}: no alignment found; kept Whisper's times"
+                    for segment_id in result.failed_segments
+                )
+        return aligned, warnings
+
+
+def _is_english(language: object) -> bool:
+    return language is None or str(language).lower().split("-")[0] == "en"
+
+
+def _summary(
+    method: str, aligned: int, total: int, warnings: list[str]
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "aligned_words": aligned,
+        "total_words": total,
+        "warnings": warnings,
+    }

@@ -1,0 +1,168 @@
+"""Which audio each run of words is aligned against, and writing the times back.
+
+Whisper's segment bounds are not pauses: a segment often ends mid-phrase and its
+last word's time swallows the next segment's first words. Aligning such segments one
+by one lets the padding of one window take in its neighbour's speech, which the
+aligner then stretches the edge words over. So segments of one channel that follow
+each other closely (``JOIN_GAP_S``) are aligned together, up to ``MAX_CHUNK_S``,
+over their bounds widened by ``PAD_S``; a run that fails falls back to one segment
+at a time, and a segment that still fails keeps Whisper's times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dalston.engines.pocketsphinx_align.aligner import SAMPLE_RATE, Aligner
+
+# How far around Whisper's bounds the words may be found: Whisper misses by up to
+# a few hundred ms, and a wider window takes in more of a neighbour's speech.
+PAD_S = 0.5
+# Segments closer than this (Whisper's times) are aligned as one run.
+JOIN_GAP_S = 1.0
+# A run stops growing here: the search's cost and a misstep's reach grow with it.
+MAX_CHUNK_S = 60.0
+# Shorter windows hold no word the decoder can fit (it needs frames per phone).
+MIN_WINDOW_S = 0.05
+
+Segment = dict[str, Any]
+
+
+@dataclass
+class TrackResult:
+    aligned_words: int = 0
+    failed_segments: list[Any] = field(default_factory=list)  # segment ids
+
+
+def retime_track(
+    aligner: Aligner,
+    segments: Sequence[Segment],
+    track: np.ndarray,
+    check_cancelled: Callable[[], None],
+) -> TrackResult:
+    """Retime, in place, the words of one channel's segments (time order, each
+    with words) against that channel's samples."""
+    duration = track.shape[-1] / SAMPLE_RATE
+    result = TrackResult()
+    # Where the words before end: later windows start no earlier, so words keep
+    # their order across runs.
+    floor = 0.0
+    for chunk in _chunks(segments):
+        check_cancelled()
+        count = _align_run(aligner, chunk, track, floor, duration)
+        if count is not None:
+            result.aligned_words += count
+        else:
+            for segment in chunk:
+                check_cancelled()
+                if len(chunk) > 1:
+                    count = _align_run(aligner, [segment], track, floor, duration)
+                if count is None:
+                    result.failed_segments.append(segment.get("id"))
+                    _keep_in_order(segment["words"], floor, duration)
+                else:
+                    result.aligned_words += count
+                floor = max(floor, segment["words"][-1]["end"])
+        floor = max(floor, chunk[-1]["words"][-1]["end"])
+    return result
+
+
+def _keep_in_order(words: list[dict[str, Any]], floor: float, duration: float) -> None:
+    """Whisper's times for words that could not be aligned, moved only as far as
+    needed to stay after the words before them and inside the audio."""
+    _apply(
+        words, [(float(w["start"]), float(w["end"])) for w in words], floor, duration
+    )
+
+
+def _chunks(segments: Sequence[Segment]) -> list[list[Segment]]:
+    chunks: list[list[Segment]] = []
+    for segment in segments:
+        if chunks:
+            run = chunks[-1]
+            gap = _first_start(segment) - _last_end(run[-1])
+            if gap < JOIN_GAP_S and _last_end(segment) - _first_start(run[0]) <= (
+                MAX_CHUNK_S
+            ):
+                run.append(segment)
+                continue
+        chunks.append([segment])
+    return chunks
+
+
+def _first_start(segment: Segment) -> float:
+    return float(min(segment["start"], segment["words"][0]["start"]))
+
+
+def _last_end(segment: Segment) -> float:
+    return float(max(segment["end"], segment["words"][-1]["end"]))
+
+
+def _align_run(
+    aligner: Aligner,
+    run: list[Segment],
+    track: np.ndarray,
+    floor: float,
+    duration: float,
+) -> int | None:
+    """Retime the run's words in place; the number aligned, or None (then the
+    words are left as they were)."""
+    words = [w for segment in run for w in segment["words"]]
+    start = max(floor, _first_start(run[0]) - PAD_S, 0.0)
+    end = min(_last_end(run[-1]) + PAD_S, duration)
+    if end - start < MIN_WINDOW_S:
+        return None
+    spoken = [aligner.dictionary_words(str(w["text"])) for w in words]
+    flat = [d for parts in spoken for d in parts]
+    if not flat:
+        return None
+    first = round(start * SAMPLE_RATE)
+    timings = aligner.align(track[first : round(end * SAMPLE_RATE)], flat)
+    if timings is None:
+        return None
+    offset = first / SAMPLE_RATE
+    spans: list[tuple[float, float] | None] = []
+    cursor = 0
+    for parts in spoken:
+        if not parts:
+            spans.append(None)  # pure punctuation: placed between neighbours below
+            continue
+        head, tail = timings[cursor], timings[cursor + len(parts) - 1]
+        spans.append((head.start + offset, tail.end + offset))
+        cursor += len(parts)
+    _apply(words, spans, floor, duration)
+    for segment in run:
+        segment["start"] = segment["words"][0]["start"]
+        segment["end"] = segment["words"][-1]["end"]
+    return sum(span is not None for span in spans)
+
+
+def _apply(
+    words: list[dict[str, Any]],
+    spans: list[tuple[float, float] | None],
+    floor: float,
+    duration: float,
+) -> None:
+    """Write the spans into the words, clamped to the audio and kept in order. An
+    unspoken word (no span: punctuation) gets no duration, at the end of the word
+    before it or, first in the run, at the start of the word after it."""
+    next_start: list[float | None] = []
+    upcoming: float | None = None
+    for span in reversed(spans):
+        upcoming = span[0] if span is not None else upcoming
+        next_start.append(upcoming)
+    next_start.reverse()
+    previous_end: float | None = None
+    for word, span, after in zip(words, spans, next_start, strict=True):
+        if span is not None:
+            start, end = span
+        else:
+            start = end = previous_end if previous_end is not None else after or floor
+        start = min(max(start, previous_end or floor, 0.0), duration)
+        end = min(max(end, start), duration)
+        word["start"], word["end"] = round(start, 3), round(end, 3)
+        previous_end = end

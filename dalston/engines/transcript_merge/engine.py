@@ -1,0 +1,38 @@
+"""``transcript-merge``: the transcript (aligned or not) + diarization turns ->
+a transcript with a speaker on every word and segment.
+
+No model: it runs wherever the orchestrator's workers run, in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dalston.engine_sdk import (
+    BatchEngine,
+    EngineCapabilities,
+    PermanentEngineError,
+    TaskInput,
+    TaskOutput,
+)
+from dalston.engines.transcript_merge.speakers import label_transcript, parse_turns
+
+
+class TranscriptMergeEngine(BatchEngine):
+    engine_id = "transcript-merge"
+    stage = "merge"
+
+    def capabilities(self) -> EngineCapabilities:
+        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
+
+    def process(self, task: TaskInput) -> TaskOutput:
+        transcript = task.inputs.get("align") or task.inputs.get("transcribe")
+        diarized = task.inputs.get("diarize")
+        if transcript is None or diarized is None:
+            raise PermanentEngineError(
+                "merge needs a transcript (align or transcribe) and diarize outputs"
+            )
+        merged = label_transcript(transcript, parse_turns(diarized.get("turns", [])))
+        merged["diarization"] = {
+            "backend": diarized.get("backend"),
+            "num_speakers": len(merged["speakers"]),
+        }
+        return TaskOutput(data=merged)

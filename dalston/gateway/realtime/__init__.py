@@ -1,1 +1,0 @@
-"""Live transcription over WebSockets: one driver, one adapter per protocol."""
