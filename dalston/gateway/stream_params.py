@@ -1,12 +1,21 @@
-"""Query-parameter parsing shared by the realtime protocols."""
+"""Query-parameter parsing shared by the realtime protocols.
+
+Model, language, vocabulary and retention of a stream are a
+``TranscriptionRequest`` and the policy's choice, exactly as for batch jobs
+(:func:`transcription`); this module only reads query values.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from dalston.errors import DalstonError
+from dalston.errors import InvalidRequest
 from dalston.gateway.stream import Close, StreamError
 from dalston.runtime import Runtime
+from dalston.services import policy
+from dalston.services.policy import ModelChoice
+from dalston.services.request import TranscriptionRequest
 
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -44,38 +53,34 @@ def number(
     return value
 
 
-def retention(query: Mapping[str, str]) -> int | None:
-    raw = query.get("retention")
+def integer(query: Mapping[str, str], name: str) -> int | None:
+    """A whole number, unbounded here (its range is the request model's)."""
+    raw = query.get(name)
     if raw is None or raw == "":
         return None
     try:
-        days = int(raw)
+        return int(raw)
     except ValueError:
-        raise invalid(
-            "retention must be -1 (keep), 0 (do not keep) or 1..3650 days."
-        ) from None
-    if days == -1:
-        return None
-    if not 0 <= days <= 3650:
-        raise invalid("retention must be -1 (keep), 0 (do not keep) or 1..3650 days.")
-    return days
+        raise invalid(f"{name} must be a whole number, not {raw!r}.") from None
 
 
-def resolve_model(runtime: Runtime, requested: str | None, language: str | None) -> str:
-    """The Dalston model for a stream; 'auto' picks multilingual when needed."""
-    settings = runtime.settings
-    model = requested or "auto"
-    if model == "auto":
-        model = settings.default_model
-        entry = runtime.catalog.get(model)
-        if language is not None and not entry.supports_language(language):
-            model = settings.multilingual_model
+def transcription(
+    runtime: Runtime, names: Mapping[str, str] | None = None, **values: Any
+) -> tuple[TranscriptionRequest, ModelChoice]:
+    """A stream's request and the policy's model choice, as batch jobs get them.
+
+    Refusals are ``InvalidRequest`` naming the protocol's field (``names``);
+    each adapter sends them as its protocol's error.
+    """
+    request = TranscriptionRequest.build(names, **values)
     try:
-        entry = runtime.catalog.get(model)
-    except DalstonError as exc:
-        raise invalid(exc.message) from None
-    if entry.stage != "transcribe":
-        raise invalid(f"Model {model!r} does not transcribe.")
-    if not entry.supports_language(language):
-        raise invalid(f"Model {model!r} does not support language {language!r}.")
-    return model
+        choice = policy.choose(request, runtime.settings, runtime.catalog)
+    except InvalidRequest as exc:
+        param = (names or {}).get(exc.param or "", exc.param)
+        raise InvalidRequest(exc.message, param=param) from None
+    return request, choice
+
+
+def refused(exc: InvalidRequest) -> StreamError:
+    """A request refusal as the shared realtime ``invalid_request`` error."""
+    return invalid(exc.message)

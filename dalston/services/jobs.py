@@ -36,19 +36,17 @@ from dalston.orchestrator.dag import (
 )
 from dalston.orchestrator.orchestrator import new_tasks
 from dalston.pii import AUDIO_REDACTION_MODES, REDACTION_MODES, resolve_entity_types
+from dalston.services import policy
+from dalston.services.request import TranscriptionRequest
 from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
 from dalston.transcript import Transcript
 
 log = logging.getLogger(__name__)
 
-_GRANULARITIES = ("none", "segment", "word", "character")
-_MAX_VOCAB_TERMS = 100
-_MAX_VOCAB_TERM_LEN = 50
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
-_SPEAKER_DETECTION = ("none", "diarize", "per_channel")
-_MAX_SPEAKERS = 32
-MAX_RETENTION_DAYS = 3650
+# Every dialect's request, batch and realtime (limits declared there, once).
+JobRequest = TranscriptionRequest
 # Engines of optional stages: refused at submit time when nothing serves them.
 _OPTIONAL_ENGINES = frozenset(
     {
@@ -74,41 +72,16 @@ async def _all_installed() -> frozenset[str]:
     return frozenset(installed_engines())
 
 
-def _speaker_params(request: JobRequest, *, diarize: bool) -> dict[str, Any]:
-    given = {
+def _speaker_params(request: JobRequest) -> dict[str, Any]:
+    """Diarization's parameters (ranges and pairings: the request model's)."""
+    if not request.diarize:
+        return {}
+    return {
         "num_speakers": request.num_speakers,
         "min_speakers": request.min_speakers,
         "max_speakers": request.max_speakers,
+        "diarization_threshold": request.diarization_threshold,
     }
-    for name, value in given.items():
-        if value is None:
-            continue
-        if not diarize:
-            raise InvalidRequest(f"{name} needs speaker_detection=diarize.", param=name)
-        if not 1 <= value <= _MAX_SPEAKERS:
-            raise InvalidRequest(
-                f"{name} must be within 1..{_MAX_SPEAKERS}.", param=name
-            )
-    low, high = request.min_speakers, request.max_speakers
-    if low is not None and high is not None and low > high:
-        raise InvalidRequest(
-            "min_speakers must not exceed max_speakers.", param="min_speakers"
-        )
-    threshold = request.diarization_threshold
-    if threshold is not None:
-        if not diarize:
-            raise InvalidRequest(
-                "diarization_threshold needs diarization.",
-                param="diarization_threshold",
-            )
-        if not 0.1 <= threshold <= 0.4:
-            raise InvalidRequest(
-                "diarization_threshold must be within 0.1..0.4.",
-                param="diarization_threshold",
-            )
-    if not diarize:
-        return {}
-    return {**given, "diarization_threshold": threshold}
 
 
 def _pii_params(request: JobRequest) -> dict[str, Any]:
@@ -159,36 +132,6 @@ class AudioSource:
 
 
 @dataclass(frozen=True)
-class JobRequest:
-    model: str | None = None
-    language: str | None = None
-    timestamps_granularity: str = "word"
-    vocabulary: tuple[str, ...] = ()
-    display_name: str | None = None
-    prompt: str | None = None
-    temperature: float | None = None
-    seed: int | None = None
-    task: str = "transcribe"  # or "translate" (to English)
-    multichannel: bool = False
-    speaker_detection: str = "none"  # none | diarize | per_channel
-    num_speakers: int | None = None
-    min_speakers: int | None = None
-    max_speakers: int | None = None
-    diarization_threshold: float | None = None  # ElevenLabs: lower, more speakers
-    word_alignment: bool | None = None  # None: the server's align_words setting
-    pii_detection: bool = False
-    # Entity types and/or categories (dalston.pii); empty: all that are detected.
-    pii_entity_types: tuple[str, ...] = ()
-    redact_pii_audio: bool = False
-    pii_redaction_mode: str | None = None  # audio: silence (default) | beep
-    # How redacted_text masks entities: redacted | entity_type (default) |
-    # enumerated_entity_type
-    entity_redaction_mode: str | None = None
-    # None: keep; 0: delete once delivered; 1..3650: days after the job finishes.
-    retention_days: int | None = None
-
-
-@dataclass(frozen=True)
 class JobView:
     job: Job
     transcript: Transcript | None
@@ -216,69 +159,8 @@ class JobService:
     # --- submit ---------------------------------------------------------------
     def validate(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
         """The resolved model id and the parameters the stages get."""
-        model_id = request.model or self.settings.default_model
-        if model_id == "auto":
-            model_id = self.settings.default_model
-        entry = self.catalog.get(model_id)
-        if entry.stage != "transcribe":
-            raise InvalidRequest(
-                f"Model {model_id!r} does not transcribe.", param="model"
-            )
-        language = (request.language or "auto").strip().lower()
-        if language != "auto":
-            if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", language):
-                raise InvalidRequest(
-                    f"Invalid language code {request.language!r}; use ISO 639-1 like "
-                    "'en', or 'auto'.",
-                    param="language",
-                )
-            language = language.split("-")[0]
-            if not entry.supports_language(language):
-                raise InvalidRequest(
-                    f"Model {model_id!r} supports only "
-                    f"{', '.join(entry.languages or [])}, not {language!r}.",
-                    param="language",
-                )
-        if request.timestamps_granularity not in _GRANULARITIES:
-            raise InvalidRequest(
-                "timestamps_granularity must be one of " + ", ".join(_GRANULARITIES),
-                param="timestamps_granularity",
-            )
-        vocab = [t.strip() for t in request.vocabulary if t.strip()]
-        if len(vocab) > _MAX_VOCAB_TERMS or any(
-            len(t) > _MAX_VOCAB_TERM_LEN for t in vocab
-        ):
-            raise InvalidRequest(
-                f"vocabulary takes at most {_MAX_VOCAB_TERMS} terms of at most "
-                f"{_MAX_VOCAB_TERM_LEN} characters.",
-                param="vocabulary",
-            )
-        if request.task not in ("transcribe", "translate"):
-            raise InvalidRequest("task must be transcribe or translate.", param="task")
-        if request.task == "translate" and entry.languages == ("en",):
-            raise InvalidRequest(
-                f"Model {model_id!r} is English-only and cannot translate; use a "
-                "multilingual model such as whisper-base.",
-                param="model",
-            )
-        if request.temperature is not None and not 0 <= request.temperature <= 2:
-            raise InvalidRequest(
-                "temperature must be within 0..2.", param="temperature"
-            )
-        if request.seed is not None and not 0 <= request.seed <= 2**31 - 1:
-            raise InvalidRequest("seed must be within 0..2147483647.", param="seed")
-        days = request.retention_days
-        if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
-            raise InvalidRequest(
-                f"retention must be -1 (keep), 0 (delete after delivery) or "
-                f"1..{MAX_RETENTION_DAYS} days.",
-                param="retention",
-            )
-        if request.speaker_detection not in _SPEAKER_DETECTION:
-            raise InvalidRequest(
-                "speaker_detection must be one of " + ", ".join(_SPEAKER_DETECTION),
-                param="speaker_detection",
-            )
+        choice = policy.choose(request, self.settings, self.catalog)
+        model_id, language = choice.model, choice.language
         multichannel = (
             request.multichannel or request.speaker_detection == "per_channel"
         )
@@ -289,15 +171,15 @@ class JobService:
                 "per_channel for multichannel audio.",
                 param="speaker_detection",
             )
-        speaker_params = _speaker_params(request, diarize=diarize)
+        speaker_params = _speaker_params(request)
         pii_params = _pii_params(request)
         wants_words = request.timestamps_granularity in ("word", "character")
         # Speakers go on words and redaction covers words: both need word times.
         need_words = wants_words or diarize or bool(pii_params)
         params: dict[str, Any] = {
-            "language": None if language == "auto" else language,
+            "language": language,
             "timestamps_granularity": request.timestamps_granularity,
-            "vocabulary": vocab,
+            "vocabulary": list(request.vocabulary),
             "task": request.task,
             "prompt": request.prompt,
             "temperature": request.temperature,

@@ -152,9 +152,9 @@ def test_parse_reads_sdk_quirks() -> None:
         ("additional_formats", '[{"format":"srt","maxCharactersPerLine":30}]'),
     )
     request = parse_request(fields, Settings(), enable_logging=True)
-    assert request.language == "fr"
-    assert request.model == "whisper-base"  # multilingual for French
-    assert request.keyterms == ("alpha", "beta gamma", "delta")
+    assert request.job.language == "fr"
+    assert request.job.model == "auto"  # dalston.services.policy decides
+    assert request.job.vocabulary == ("alpha", "beta gamma", "delta")
     assert request.formats[0].max_characters_per_line == 30
     assert request.url == "https://example.com/a.mp3"
 
@@ -292,8 +292,8 @@ def test_enrichment_fields_are_parsed() -> None:
         ("entity_redaction_mode", "enumerated_entity_type"),
     )
     scribe = parse_request(fields, Settings(), enable_logging=True)
-    assert scribe.diarize and scribe.num_speakers == 3
-    assert scribe.diarization_threshold is None  # a count wins, as upstream
+    assert scribe.job.diarize and scribe.job.num_speakers == 3
+    assert scribe.job.diarization_threshold is None  # a count wins, as upstream
     assert "CREDIT_CARD" in scribe.entity_detection
     assert "PERSON" in scribe.entity_detection
     assert "CREDIT_CARD" in scribe.entity_redaction

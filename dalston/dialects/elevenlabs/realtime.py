@@ -14,8 +14,8 @@ Choices where ElevenLabs' behaviour is not documented:
 - ``model_id``: looked up in ``settings.elevenlabs_models``, then without its
   ``_realtime`` suffix (``scribe_v2_realtime`` -> ``scribe_v2``); any other
   ``scribe*`` id means ``auto`` so that new ElevenLabs model names keep working.
-  ``auto`` is the default model, or the multilingual one for another language or
-  ``include_language_detection`` without ``language_code``.
+  What ``auto`` is, is ``dalston.services.policy``'s choice, as for every
+  dialect: the English-only default only for ``language_code=en``/``eng``.
 - Parameters, features and values this server does not have are refused before the
   session starts: ``invalid_request`` then close 1008, no ``session_started``.
   Authentication failures: ``auth_error`` then close 1008.
@@ -47,6 +47,8 @@ from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
 from dalston.dialects.elevenlabs.languages import to_iso3, to_whisper
+from dalston.dialects.elevenlabs.request import FIELD_NAMES, check_keyterms
+from dalston.errors import InvalidRequest
 from dalston.gateway import stream_params as params
 from dalston.gateway.stream import (
     Action,
@@ -79,8 +81,6 @@ AUDIO_FORMATS: dict[str, AudioFormat] = {
     "ulaw_8000": AudioFormat(Encoding.MULAW, 8000),
 }
 MAX_CHUNK_S = 5.0  # audio in one input_audio_chunk
-KEYTERMS_MAX = 100  # Whisper hotwords share the prompt's limited length
-KEYTERM_MAX_CHARS = 50
 _REPEATED = {"keyterms", "secondary_languages", "entity_detection", "entity_redaction"}
 _UNSUPPORTED = {
     "entity_redaction": "entity redaction",
@@ -393,7 +393,8 @@ def _entity_types(query: QueryParams) -> tuple[str, ...]:
         raise _invalid(f"entity_detection: {exc}") from None
 
 
-def _model(runtime: Runtime, model_id: str, language: str | None, detect: bool) -> str:
+def _model(runtime: Runtime, model_id: str) -> str:
+    """The Dalston model id (or ``auto``) a realtime ``model_id`` names."""
     models = runtime.settings.elevenlabs_models
     mapped = models.get(model_id)
     if mapped is None and model_id.endswith("_realtime"):
@@ -403,25 +404,7 @@ def _model(runtime: Runtime, model_id: str, language: str | None, detect: bool) 
     if mapped is None:
         known = ", ".join(sorted(f"{m}_realtime" for m in models))
         raise _invalid(f"Unknown model_id {model_id!r}; use one of {known}.")
-    if mapped == "auto" and language is None and detect:
-        mapped = runtime.settings.multilingual_model
-    try:
-        return params.resolve_model(runtime, mapped, language)
-    except StreamError as exc:
-        raise _invalid(exc.message) from None
-
-
-def _keyterms(query: QueryParams) -> tuple[str, ...]:
-    terms = [t.strip() for t in query.getlist("keyterms") if t.strip()]
-    if len(terms) > KEYTERMS_MAX:
-        raise _invalid(f"keyterms takes at most {KEYTERMS_MAX} terms.")
-    for term in terms:
-        if len(term) > KEYTERM_MAX_CHARS:
-            raise _invalid(
-                f"keyterm {term[:20]!r}... is longer than {KEYTERM_MAX_CHARS} "
-                "characters."
-            )
-    return tuple(dict.fromkeys(terms))
+    return mapped
 
 
 def parse_query(runtime: Runtime, query: QueryParams) -> tuple[StreamRequest, Options]:
@@ -460,6 +443,16 @@ def _parse(
             )
     detect = params.flag(flat, "include_language_detection", False)
     logging_on = params.flag(flat, "enable_logging", True)
+    try:
+        asked, choice = params.transcription(
+            runtime,
+            FIELD_NAMES,
+            model=_model(runtime, model_id),
+            language=language,
+            vocabulary=check_keyterms(query.getlist("keyterms")),
+        )
+    except InvalidRequest as exc:
+        raise _invalid(exc.message) from None
     options = Options(
         model_id=model_id,
         audio_format=audio_format,
@@ -470,12 +463,12 @@ def _parse(
         min_silence_duration_ms=int(
             params.number(flat, "min_silence_duration_ms", 100, 50, 2000)
         ),
-        keyterms=_keyterms(query),
+        keyterms=asked.vocabulary,
         entity_types=_entity_types(query),
     )
     config = SessionConfig(
-        model=_model(runtime, model_id, language, detect),
-        language=language,
+        model=choice.model,
+        language=choice.language,
         audio=AUDIO_FORMATS[audio_format],
         commit_strategy=CommitStrategy(strategy),
         vad_threshold=params.number(flat, "vad_threshold", 0.4, 0.1, 0.9),

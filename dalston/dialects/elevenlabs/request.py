@@ -27,17 +27,23 @@ from dalston.dialects.elevenlabs.languages import to_whisper
 from dalston.dialects.elevenlabs.response import ResponseOptions
 from dalston.errors import InvalidRequest, ValidationFailed
 from dalston.pii import REDACTION_MODES, resolve_entity_types
+from dalston.services.request import TranscriptionRequest
 
 if TYPE_CHECKING:  # gateway imports the routes, which import this module
     from dalston.gateway.forms import FormFields
 
-KEYTERMS_MAX = 1000
-KEYTERM_MAX_CHARS = 50
+# Keyterm syntax of the ElevenLabs API (batch and realtime); their number and
+# length are the request model's vocabulary limits (services.request).
 KEYTERM_MAX_WORDS = 5
 KEYTERM_FORBIDDEN = set("<>{}[]\\")
-# Keyterms become Whisper hotwords, a prompt of limited length: the native job
-# API's vocabulary limit (services.jobs) applies.
-SERVER_KEYTERMS_MAX = 100
+# Our request fields under their ElevenLabs names, for error messages.
+FIELD_NAMES = {
+    "model": "model_id",
+    "language": "language_code",
+    "vocabulary": "keyterms",
+    "speaker_detection": "diarize",
+    "pii_entity_types": "entity_detection",
+}
 METADATA_MAX_BYTES = 16 * 1024
 METADATA_MAX_DEPTH = 2
 
@@ -53,26 +59,19 @@ class UnsupportedFeature(InvalidRequest):
 @dataclass(frozen=True)
 class ScribeRequest:
     model_id: str
-    model: str  # the Dalston model id
-    language: str | None  # Whisper code; None: detect
+    job: TranscriptionRequest  # what is transcribed, in the server's terms
     options: ResponseOptions
     upload: BinaryIO | None = None
     filename: str | None = None
     url: str | None = None
     raw_pcm: bool = False
-    temperature: float | None = None
-    seed: int | None = None
-    keyterms: tuple[str, ...] = ()
     formats: tuple[ExportSpec, ...] = ()
     webhook: bool = False
     webhook_id: str | None = None
     webhook_metadata: Any = None
     enable_logging: bool = True
-    # Enrichment: diarization and entity (PII) detection / redaction.
-    diarize: bool = False
-    num_speakers: int | None = None
-    diarization_threshold: float | None = None
-    entity_detection: tuple[str, ...] = ()  # canonical entity types (dalston.pii)
+    # Entity (PII) detection / redaction: canonical types (dalston.pii).
+    entity_detection: tuple[str, ...] = ()
     entity_redaction: tuple[str, ...] = ()  # a subset of entity_detection
     entity_redaction_mode: str = "redacted"
 
@@ -97,18 +96,14 @@ def parse_request(
         raise MissingField("field required", param="model_id")
     _refuse_unsupported(fields)
     diarize = fields.boolean("diarize")
-    num_speakers = fields.integer("num_speakers", low=1, high=32)
-    threshold = fields.number("diarization_threshold", low=0.1, high=0.4)
-    if not diarize and num_speakers is not None:
-        raise _invalid("num_speakers", "is only used when diarize is true.")
-    if not diarize and threshold is not None:
-        raise _invalid("diarization_threshold", "is only used when diarize is true.")
+    num_speakers = fields.integer("num_speakers")
+    threshold = fields.number("diarization_threshold")
     if num_speakers is not None:
         threshold = None  # upstream: the threshold applies only without a count
     detection, redaction, redaction_mode = _entities(fields)
 
     language = _language(fields.text("language_code"))
-    model = _model(model_id, language, settings)
+    model = _model(model_id, settings)
     options = _response_options(fields)
     upload, filename, url = _source(fields)
     file_format = (fields.text("file_format") or "other").lower()
@@ -127,26 +122,38 @@ def parse_request(
         redact_types=redaction,
         redaction_mode=redaction_mode,
     )
-    request = ScribeRequest(
-        model_id=model_id,
+    granularity = options.timestamps_granularity
+    job = TranscriptionRequest.build(
+        FIELD_NAMES,
+        error=ValidationFailed,
         model=model,
         language=language,
+        # "none" still needs segments to show text; words are split from them.
+        timestamps_granularity="segment" if granularity == "none" else granularity,
+        vocabulary=check_keyterms(fields.strings("keyterms")),
+        temperature=fields.number("temperature"),
+        seed=fields.integer("seed"),
+        multichannel=options.use_multi_channel,
+        speaker_detection="diarize" if diarize else "none",
+        num_speakers=num_speakers,
+        diarization_threshold=threshold,
+        pii_detection=bool(detection),
+        pii_entity_types=detection,
+        entity_redaction_mode=redaction_mode if detection else None,
+    )
+    request = ScribeRequest(
+        model_id=model_id,
+        job=job,
         options=options,
         upload=upload,
         filename=filename,
         url=url,
         raw_pcm=file_format == "pcm_s16le_16",
-        temperature=fields.number("temperature", low=0, high=2),
-        seed=fields.integer("seed", low=0, high=2_147_483_647),
-        keyterms=_keyterms(fields.strings("keyterms")),
         formats=tuple(parse_additional_formats(fields)),
         webhook=webhook,
         webhook_id=webhook_id,
         webhook_metadata=metadata,
         enable_logging=enable_logging,
-        diarize=diarize,
-        num_speakers=num_speakers,
-        diarization_threshold=threshold,
         entity_detection=detection,
         entity_redaction=redaction,
         entity_redaction_mode=redaction_mode,
@@ -246,18 +253,15 @@ def _language(raw: str | None) -> str | None:
     return code
 
 
-def _model(model_id: str, language: str | None, settings: Settings) -> str:
+def _model(model_id: str, settings: Settings) -> str:
+    """The Dalston model id (or ``auto``) an ElevenLabs ``model_id`` names."""
     mapped = settings.elevenlabs_models.get(model_id)
     if mapped is None:
         known = ", ".join(sorted(settings.elevenlabs_models))
         raise _invalid(
             "model_id", f"Unknown model_id {model_id!r}; use one of {known}."
         )
-    if mapped != "auto":
-        return mapped
-    if language is not None and language != "en":
-        return settings.multilingual_model
-    return settings.default_model
+    return mapped
 
 
 def _response_options(fields: FormFields) -> ResponseOptions:
@@ -308,16 +312,11 @@ def _source(fields: FormFields) -> tuple[BinaryIO | None, str | None, str | None
     return None, None, url
 
 
-def _keyterms(terms: list[str]) -> tuple[str, ...]:
-    terms = [t.strip() for t in terms if t.strip()]
-    if len(terms) > KEYTERMS_MAX:
-        raise _invalid("keyterms", f"takes at most {KEYTERMS_MAX} terms.")
+def check_keyterms(terms: list[str]) -> list[str]:
+    """ElevenLabs' keyterm syntax (batch and realtime): at most
+    ``KEYTERM_MAX_WORDS`` words and none of ``< > { } [ ] \\``. How many and
+    how long is the request model's vocabulary rule."""
     for term in terms:
-        if len(term) > KEYTERM_MAX_CHARS:
-            raise _invalid(
-                "keyterms",
-                f"{term[:20]!r}... is longer than {KEYTERM_MAX_CHARS} characters.",
-            )
         if len(term.split()) > KEYTERM_MAX_WORDS:
             raise _invalid(
                 "keyterms", f"{term!r} has more than {KEYTERM_MAX_WORDS} words."
@@ -326,13 +325,7 @@ def _keyterms(terms: list[str]) -> tuple[str, ...]:
             raise _invalid(
                 "keyterms", f"{term!r} holds one of the characters < > {{ }} [ ] \\."
             )
-    if len(terms) > SERVER_KEYTERMS_MAX:
-        raise _invalid(
-            "keyterms",
-            f"takes at most {SERVER_KEYTERMS_MAX} terms on this server (they become "
-            f"Whisper hotwords), not {len(terms)}.",
-        )
-    return tuple(dict.fromkeys(terms))
+    return terms
 
 
 def _metadata(raw: str | None) -> Any:

@@ -40,7 +40,7 @@ from dalston.gateway.deps import CanRead, CanWrite, PrincipalDep, RuntimeDep, re
 from dalston.gateway.forms import FormFields
 from dalston.orchestrator import JobStatus
 from dalston.runtime import Runtime
-from dalston.services.jobs import AudioSource, JobRequest
+from dalston.services.jobs import AudioSource
 
 router = APIRouter(tags=["elevenlabs"])
 
@@ -135,7 +135,7 @@ async def convert(
             )
         job = await runtime.jobs.submit(
             tenant_id=principal.tenant_id,
-            request=_job_request(scribe),
+            request=scribe.job,
             source=AudioSource(
                 upload=scribe.upload,
                 filename=scribe.filename,
@@ -161,28 +161,6 @@ async def convert(
         )
         return _accepted(_ACCEPTED, request_id, job.id)
     return await _answer(request, runtime, principal, scribe, job.id)
-
-
-def _job_request(scribe: ScribeRequest) -> JobRequest:
-    granularity = scribe.options.timestamps_granularity
-    return JobRequest(
-        model=scribe.model,
-        language=scribe.language,
-        # "none" still needs segments to show text; words are split from them.
-        timestamps_granularity="segment" if granularity == "none" else granularity,
-        vocabulary=scribe.keyterms,
-        temperature=scribe.temperature,
-        seed=scribe.seed,
-        multichannel=scribe.options.use_multi_channel,
-        speaker_detection="diarize" if scribe.diarize else "none",
-        num_speakers=scribe.num_speakers,
-        diarization_threshold=scribe.diarization_threshold,
-        pii_detection=bool(scribe.entity_detection),
-        pii_entity_types=scribe.entity_detection,
-        entity_redaction_mode=(
-            scribe.entity_redaction_mode if scribe.entity_detection else None
-        ),
-    )
 
 
 async def _answer(

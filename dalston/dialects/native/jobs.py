@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field
 
 from dalston.auth import Principal
 from dalston.dialects.native.schemas import (
@@ -26,55 +24,43 @@ from dalston.gateway.metrics import JOBS_SUBMITTED
 from dalston.orchestrator import JobStatus
 from dalston.runtime import Runtime
 from dalston.services.jobs import (
-    MAX_RETENTION_DAYS,
     AudioSource,
     JobRequest,
     JobView,
     stage_timings,
 )
+from dalston.services.request import form_schema
 from dalston.transcript.export import CueOptions, ExportFormat, render
 
 router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
 
 
-class NativeJobForm(BaseModel):
-    """The multipart fields of a native job (documentation for /docs)."""
-
-    file: bytes | None = Field(default=None, description="Audio or video file")
-    audio_url: str | None = Field(default=None, description="http(s) URL to fetch")
-    model: str | None = Field(default=None, description="Model id, or auto")
-    language: str | None = Field(default=None, description="ISO 639-1 code, or auto")
-    timestamps_granularity: str = Field(default="word", description="none|segment|word")
-    vocabulary: str | None = Field(default=None, description="JSON array of terms")
-    name: str | None = Field(default=None, description="Display name")
-    speaker_detection: str | None = Field(
-        default=None, description="none|diarize|per_channel"
-    )
-    num_speakers: int | None = Field(default=None, description="1-32 (diarize)")
-    min_speakers: int | None = Field(default=None, description="1-32 (diarize)")
-    max_speakers: int | None = Field(default=None, description="1-32 (diarize)")
-    word_alignment: bool | None = Field(
-        default=None, description="Forced alignment of word times (default: on)"
-    )
-    pii_detection: bool | None = None
-    pii_entity_types: list[str] | None = Field(
-        default=None, description="Entity types or categories (pii, pci, phi...)"
-    )
-    redact_pii_audio: bool | None = None
-    pii_redaction_mode: str | None = Field(default=None, description="silence|beep")
-    entity_redaction_mode: str | None = Field(
-        default=None,
-        description="redacted_text style: redacted|entity_type|enumerated_entity_type",
-    )
-    retention: int | None = Field(
-        default=None,
-        description="-1: keep (default); 0: delete once the result is fetched; "
-        f"1-{MAX_RETENTION_DAYS}: days after the job finishes",
-    )
-
-
-FORM_SCHEMA = NativeJobForm.model_json_schema()
-FORM_SCHEMA["properties"]["file"] = {"type": "string", "format": "binary"}
+# The form's schema (for /docs) comes from the one request model.
+FORM_FIELDS = (
+    "model",
+    "language",
+    "timestamps_granularity",
+    "vocabulary",
+    "display_name",
+    "speaker_detection",
+    "num_speakers",
+    "min_speakers",
+    "max_speakers",
+    "word_alignment",
+    "pii_detection",
+    "pii_entity_types",
+    "redact_pii_audio",
+    "pii_redaction_mode",
+    "entity_redaction_mode",
+    "retention_days",
+)
+FORM_SCHEMA = form_schema(
+    FORM_FIELDS,
+    extra={
+        "file": {"type": "string", "format": "binary"},
+        "audio_url": {"type": "string", "description": "http(s) URL to fetch"},
+    },
+)
 
 
 @router.post(
@@ -101,31 +87,28 @@ async def create_job(
 async def create_native_job(
     fields: FormFields, *, runtime: Runtime, principal: Principal
 ) -> JobCreated:
-    name = fields.text("name")
-    if name and len(name) > 255:
-        raise InvalidRequest("name takes at most 255 characters.", param="name")
-    job_request = JobRequest(
+    job_request = JobRequest.build(
         model=fields.text("model"),
         language=fields.text("language"),
-        timestamps_granularity=fields.text("timestamps_granularity") or "word",
-        vocabulary=tuple(fields.strings("vocabulary")),
-        display_name=name,
-        speaker_detection=(fields.text("speaker_detection") or "none").lower(),
-        num_speakers=fields.integer("num_speakers", low=1, high=32),
-        min_speakers=fields.integer("min_speakers", low=1, high=32),
-        max_speakers=fields.integer("max_speakers", low=1, high=32),
+        timestamps_granularity=fields.text("timestamps_granularity"),
+        vocabulary=fields.strings("vocabulary"),
+        display_name=fields.text("name"),
+        speaker_detection=fields.text("speaker_detection"),
+        num_speakers=fields.integer("num_speakers"),
+        min_speakers=fields.integer("min_speakers"),
+        max_speakers=fields.integer("max_speakers"),
         word_alignment=_optional_bool(fields, "word_alignment"),
         pii_detection=fields.boolean("pii_detection"),
-        pii_entity_types=tuple(
+        pii_entity_types=[
             part.strip()
             for value in fields.strings("pii_entity_types")
             for part in value.split(",")
             if part.strip()
-        ),
+        ],
         redact_pii_audio=fields.boolean("redact_pii_audio"),
         pii_redaction_mode=_lower(fields.text("pii_redaction_mode")),
         entity_redaction_mode=_lower(fields.text("entity_redaction_mode")),
-        retention_days=_retention(fields),
+        retention_days=fields.integer("retention"),
     )
     upload = fields.file("file")
     source = AudioSource(
@@ -260,21 +243,6 @@ def _lower(value: str | None) -> str | None:
 
 def _optional_bool(fields: FormFields, name: str) -> bool | None:
     return None if fields.text(name) is None else fields.boolean(name)
-
-
-def _retention(fields: FormFields) -> int | None:
-    """``retention``: -1 or absent keeps the job (None), 0 or days otherwise."""
-    raw = fields.text("retention")
-    if raw is None:
-        return None
-    days = int(raw) if re.fullmatch(r"-?[0-9]{1,6}", raw) else None
-    if days is None or not -1 <= days <= MAX_RETENTION_DAYS:
-        raise InvalidRequest(
-            f"retention must be -1 (keep), 0 (delete after delivery) or "
-            f"1..{MAX_RETENTION_DAYS} days, not {raw!r}.",
-            param="retention",
-        )
-    return None if days == -1 else days
 
 
 def _retention_info(view: JobView) -> RetentionInfo:

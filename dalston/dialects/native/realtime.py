@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from dalston.errors import InvalidRequest
 from dalston.gateway import stream_params as params
 from dalston.gateway.stream import (
     Action,
@@ -51,7 +52,8 @@ _CHANGEABLE = {"language", "vocabulary", "interim_results", "word_timestamps"}
 class NativeAdapter:
     name = "native"
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.session: LiveSession | None = None
 
     def begin(self, session: LiveSession) -> list[dict[str, Any]]:
@@ -111,14 +113,21 @@ class NativeAdapter:
                 "set them as query parameters.",
             )
         updates: dict[str, Any] = {}
-        if "language" in changes:
-            language = changes["language"]
-            updates["language"] = None if language in (None, "auto") else str(language)
-        if "vocabulary" in changes:
-            terms = changes["vocabulary"] or ()
-            if isinstance(terms, str):
-                terms = [terms]
-            updates["vocabulary"] = tuple(str(t) for t in terms)
+        if "language" in changes or "vocabulary" in changes:
+            # The session's model stays; the policy checks it against the change.
+            cfg = self.session.config
+            terms = changes.get("vocabulary", cfg.vocabulary) or ()
+            try:
+                request, choice = params.transcription(
+                    self.runtime,
+                    model=cfg.model,
+                    language=changes.get("language", cfg.language),
+                    vocabulary=[terms] if isinstance(terms, str) else terms,
+                )
+            except InvalidRequest as exc:
+                raise StreamError("invalid_config", exc.message) from None
+            updates["language"] = choice.language
+            updates["vocabulary"] = request.vocabulary
         for key in ("interim_results", "word_timestamps"):
             if key in changes:
                 updates[key] = bool(changes[key])
@@ -194,8 +203,6 @@ class NativeAdapter:
 
 
 def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
-    language = (query.get("language") or "auto").lower()
-    language_code = None if language == "auto" else language
     try:
         encoding = Encoding(query.get("encoding") or "pcm_s16le")
     except ValueError:
@@ -205,22 +212,31 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
     rate = int(params.number(query, "sample_rate", 16000, 8000, 48000))
     enable_vad = params.flag(query, "enable_vad", True)
     vocabulary = query.get("vocabulary")
-    terms: tuple[str, ...] = ()
+    terms: list[str] = []
     if vocabulary:
         try:
             parsed = json.loads(vocabulary)
         except json.JSONDecodeError:
             parsed = vocabulary.split(",")
-        terms = tuple(str(t).strip() for t in parsed if str(t).strip())
-    model = params.resolve_model(runtime, query.get("model"), language_code)
+        terms = [str(t) for t in parsed] if isinstance(parsed, list) else [vocabulary]
+    try:
+        request, choice = params.transcription(
+            runtime,
+            model=query.get("model"),
+            language=query.get("language"),
+            vocabulary=terms,
+            retention_days=params.integer(query, "retention"),
+        )
+    except InvalidRequest as exc:
+        raise params.refused(exc) from None
     config = SessionConfig(
-        model=model,
-        language=language_code,
+        model=choice.model,
+        language=choice.language,
         audio=AudioFormat(encoding, rate),
         commit_strategy=CommitStrategy.VAD if enable_vad else CommitStrategy.MANUAL,
         interim_results=params.flag(query, "interim_results", True),
         word_timestamps=params.flag(query, "word_timestamps", False),
-        vocabulary=terms,
+        vocabulary=request.vocabulary,
         max_lag_s=runtime.settings.realtime_max_lag_s,
         # VAD tuning (also what a gateway passes on to a remote realtime worker).
         vad_threshold=params.number(query, "vad_threshold", 0.5, 0.05, 0.95),
@@ -231,7 +247,7 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
     return StreamRequest(
         config=config,
         store_audio=params.flag(query, "store_audio", False),
-        retention_days=params.retention(query),
+        retention_days=request.retention_days,
         params={k: v for k, v in query.items() if k != "token"},
     )
 
@@ -239,7 +255,7 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
 @router.websocket("/v1/audio/transcriptions/stream")
 async def native_stream(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
-    adapter = NativeAdapter()
+    adapter = NativeAdapter(runtime)
     try:
         principal = await authenticate(websocket, runtime)
         request = _request(runtime, dict(websocket.query_params))

@@ -40,6 +40,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from dalston.errors import InvalidRequest
 from dalston.gateway import stream_params as params
 from dalston.gateway.stream import (
     Action,
@@ -65,6 +66,8 @@ from dalston.realtime_sdk.session import (
     SessionConfig,
 )
 from dalston.runtime import Runtime
+from dalston.services.policy import ModelChoice
+from dalston.services.request import TranscriptionRequest
 
 router = APIRouter()
 
@@ -280,16 +283,16 @@ class OpenAIAdapter:
             new.turn_detection = _turn_detection(
                 fields["turn_detection"], prefix, event_id
             )
-        model = self._model(new, event_id)
+        asked, choice = self._transcription(new, event_id)
         vad = new.turn_detection
         cfg = self.session.config
         self.session.set_audio_format(FORMATS[new.audio_format][1])
         self.session.config = dataclasses.replace(
             self.session.config,
-            model=model,
-            language=new.language,
+            model=choice.model,
+            language=choice.language,
             previous_text=new.prompt,
-            vocabulary=new.keywords,
+            vocabulary=asked.vocabulary,
             commit_strategy=CommitStrategy.MANUAL
             if vad is None
             else CommitStrategy.VAD,
@@ -302,7 +305,10 @@ class OpenAIAdapter:
         )
         self.settings = new
 
-    def _model(self, new: _Settings, event_id: str | None) -> str:
+    def _transcription(
+        self, new: _Settings, event_id: str | None
+    ) -> tuple[TranscriptionRequest, ModelChoice]:
+        """The request these settings make, and the policy's model choice."""
         mapped = self.runtime.settings.openai_models.get(new.model)
         if mapped is None:
             known = ", ".join(sorted(self.runtime.settings.openai_models))
@@ -313,12 +319,20 @@ class OpenAIAdapter:
                 event_id,
             )
         try:
-            return params.resolve_model(self.runtime, mapped, new.language)
-        except StreamError as exc:
+            return params.transcription(
+                self.runtime,
+                model=mapped,
+                language=new.language,
+                vocabulary=new.keywords,
+            )
+        except InvalidRequest as exc:
+            field = {"vocabulary": "keywords", "model": "language"}.get(
+                exc.param or "", exc.param
+            )
             raise _problem(
                 "invalid_value",
                 exc.message,
-                "session.input_audio_transcription.language",
+                f"session.input_audio_transcription.{field}",
                 event_id,
             ) from None
 
@@ -587,9 +601,9 @@ def _initial(runtime: Runtime, adapter: OpenAIAdapter) -> StreamRequest:
     s = adapter.settings
     vad = s.turn_detection or _DEFAULT_VAD
     config = SessionConfig(
-        model=params.resolve_model(
-            runtime, runtime.settings.openai_models.get(s.model, "auto"), None
-        ),
+        model=params.transcription(
+            runtime, model=runtime.settings.openai_models.get(s.model, "auto")
+        )[1].model,
         language=None,
         audio=FORMATS[s.audio_format][1],
         commit_strategy=CommitStrategy.VAD,

@@ -18,13 +18,10 @@ Decisions, each one a choice where the upstream API leaves room:
   in ``x-dalston-job-id``. Keeping it means a request whose wait times out (504)
   or whose client went away still ends in a job the caller can fetch.
 - **Models.** OpenAI names map through ``settings.openai_models``; any Dalston
-  model id is accepted too. ``auto`` (the default mapping) picks the default
-  model when it can do the job, i.e. English transcription with the English-only
-  ``whisper-tiny.en``; otherwise (**no language given**, another language, or a
-  translation) it picks ``settings.multilingual_model``, because OpenAI's
-  ``whisper-1`` detects the spoken language when none is given, and an
-  English-only model would silently turn other speech into English gibberish.
-  Send ``language=en`` for the fastest English transcription.
+  model id is accepted too. ``auto`` (the default mapping) is decided by
+  ``dalston.services.policy``, as for every dialect: the multilingual model
+  with no language (it detects, like ``whisper-1``), another language or a
+  translation; the English-only default for ``language=en``.
 - **temperature** (0..1): ``0``, as upstream documents, means "start at 0 and
   raise the temperature on log-probability fallback" (Whisper's schedule);
   other values fix the sampling temperature.
@@ -98,6 +95,8 @@ OPENAI_MODELS = frozenset(
     }
 )
 _DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
+# Our request fields under their OpenAI names, for error messages.
+FIELD_NAMES = {"vocabulary": "keywords"}
 _OPENAI_FIELDS = (
     "response_format",
     "stream",
@@ -360,11 +359,6 @@ async def transcribe(
         )
     except UnsupportedMedia as exc:
         raise _BadAudio(exc.message, param=exc.param or "file") from exc
-    except InvalidRequest as exc:
-        if exc.param != "vocabulary":
-            raise
-        message = exc.message.replace("vocabulary", "keywords[]")
-        raise InvalidRequest(message, param="keywords") from exc
     JOBS_SUBMITTED.inc()
     headers = {"x-dalston-job-id": job.id}
     timeout = runtime.settings.sync_timeout_s
@@ -413,12 +407,10 @@ def _parse(
     stream = False
     granularities: list[str] = []
     logprobs = False
-    vocabulary: tuple[str, ...] = ()
     if task == "transcribe":
         stream = fields.boolean("stream")
         granularities = _granularities(fields, response_format)
         logprobs = _include(fields, response_format)
-        vocabulary = tuple(fields.strings("keywords"))
         language = _languages(fields, language)
         _chunking_strategy(fields)
         for name in ("known_speaker_names", "known_speaker_references"):
@@ -433,8 +425,9 @@ def _parse(
             )
 
     want_words = "word" in granularities
-    job_request = JobRequest(
-        model=_model(model_name, language=language, task=task, runtime=runtime),
+    job_request = JobRequest.build(
+        FIELD_NAMES,
+        model=_model(model_name, runtime.settings),
         language=language,
         # Word times for word granularity, logprobs (word probabilities) and for
         # subtitle cues cut at word boundaries; segment times are enough otherwise.
@@ -443,7 +436,7 @@ def _parse(
             if want_words or logprobs or response_format in ("srt", "vtt")
             else "segment"
         ),
-        vocabulary=vocabulary,
+        vocabulary=fields.strings("keywords") if task == "transcribe" else None,
         prompt=prompt,
         # 0 is upstream's "temperature fallback" mode: Whisper's schedule from 0.
         temperature=temperature or None,
@@ -579,30 +572,15 @@ def _bounded(
         )
 
 
-def _model(
-    name: str | None, *, language: str | None, task: Task, runtime: Runtime
-) -> str:
-    """The Dalston model id for an OpenAI model name or a Dalston model id."""
-    settings = runtime.settings
+def _model(name: str | None, settings: Settings) -> str:
+    """The Dalston model id (or ``auto``) for an OpenAI model name or a Dalston
+    model id; ``dalston.services.policy`` decides what ``auto`` is."""
     name = name or "auto"
     if name in settings.openai_models:
-        target = settings.openai_models[name]
-    elif name == _DIARIZE_MODEL:
-        target = "auto"  # speakers come from response_format=diarized_json
-    else:
-        target = name  # a Dalston model id; JobService refuses unknown ones
-    if target != "auto":
-        return target
-    default = runtime.catalog.get(settings.default_model)
-    if default.languages is None:
-        return settings.default_model
-    if (
-        task == "transcribe"
-        and language is not None
-        and default.supports_language(language.split("-")[0])
-    ):
-        return settings.default_model
-    return settings.multilingual_model
+        return settings.openai_models[name]
+    if name == _DIARIZE_MODEL:
+        return "auto"  # speakers come from response_format=diarized_json
+    return name  # a Dalston model id; the policy refuses unknown ones
 
 
 # --- waiting ----------------------------------------------------------------------
