@@ -129,6 +129,9 @@ class ServerProcess:
 
 
 def submit(client: httpx.Client, path: Path, **data: str) -> str:
+    """A native job for an English clip: ``language=en`` unless told otherwise
+    (with no language the policy picks the multilingual model and detects)."""
+    data.setdefault("language", "en")
     with path.open("rb") as audio:
         response = client.post(
             "/v1/audio/transcriptions", files={"file": (path.name, audio)}, data=data

@@ -78,8 +78,17 @@ def test_unknown_model_and_unsupported_language(client: httpx.Client) -> None:
         _post(client, files={"file": ("a.flac", audio)}, model="nope-9"), 400
     )
     assert error["param"] == "model" and "nope-9" in error["message"]
-    error = _error(_post(client, files={"file": ("a.flac", audio)}, language="fr"), 400)
-    assert error["param"] == "language"
+    error = _error(
+        _post(
+            client,
+            files={"file": ("a.flac", audio)},
+            model="whisper-tiny.en",
+            language="fr",
+        ),
+        400,
+    )
+    # The English-only model with French: the refusal names the model to use.
+    assert error["param"] == "language" and "whisper-base" in error["message"]
     error = _error(
         _post(client, files={"file": ("a.flac", audio)}, timestamps_granularity="ms"),
         400,

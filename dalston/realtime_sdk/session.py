@@ -4,6 +4,13 @@ The socket handler pushes audio and control messages; ``run()`` consumes them in
 order on the session's own task and puts events on ``events``. Inference runs in the
 decoder's thread pool, so a slow stream only delays itself: its backlog (``lag_s``)
 grows, a warning goes out, and past ``max_lag_s`` the session is ended.
+
+A stream with no language detects it once: the first final whose detection is
+confident (``_DETECTION_MIN_P``) fixes the language of every later decode, and
+their finals report that detection's probability. Whisper detects from the
+first 30 s window it is given; on a short later utterance that guess is
+unreliable (a Spanish clause heard as Portuguese), and a stream mostly keeps
+its language.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from dalston.realtime_sdk.vad import WINDOW, StreamingVad
 _PREROLL_S = 0.4  # audio kept before the VAD's speech onset (soft first words)
 _TAIL_S = 0.15  # audio kept after the last speech window
 _CONTEXT_CHARS = 200  # previous text given to Whisper as prompt
+_DETECTION_MIN_P = 0.5  # a detection this sure fixes the stream's language
 
 
 class CommitStrategy(StrEnum):
@@ -113,6 +121,8 @@ class StreamingSession:
         self._partial_task: asyncio.Task[None] | None = None
         # A final decoded ahead, from the first quiet window on: (start, end, task).
         self._speculative: tuple[int, int, asyncio.Task[Decoded]] | None = None
+        # (language, probability) detected on this stream; see the docstring.
+        self._detected: tuple[str, float] | None = None
 
     # --- input, from the socket handler ------------------------------------------
     @property
@@ -253,12 +263,29 @@ class StreamingSession:
         task = asyncio.create_task(self._decode_final(audio))
         self._speculative = (start, end, task)
 
+    def _language(self) -> str | None:
+        """The language to decode in: the configured one, else the detected."""
+        if self.config.language is None and self._detected is not None:
+            return self._detected[0]
+        return self.config.language
+
+    def _remember_language(self, decoded: Decoded) -> Decoded:
+        """Fix a confident first detection; later finals report its probability."""
+        if self.config.language is not None:
+            return decoded
+        if self._detected is not None:
+            return replace(decoded, language_probability=self._detected[1])
+        probability = decoded.language_probability or 0.0
+        if decoded.text and decoded.language and probability >= _DETECTION_MIN_P:
+            self._detected = (decoded.language, probability)
+        return decoded
+
     async def _decode_final(self, audio: np.ndarray) -> Decoded:
         cfg = self.config
         return await self.decoder.decode(
             audio,
             model_id=cfg.model,
-            language=cfg.language,
+            language=self._language(),
             prompt=self._prompt(),
             hotwords=self._hotwords(),
             word_timestamps=cfg.word_timestamps,
@@ -308,7 +335,7 @@ class StreamingSession:
         decoded = await self.decoder.decode(
             audio,
             model_id=cfg.model,
-            language=cfg.language,
+            language=self._language(),
             prompt=self._prompt(),
             hotwords=self._hotwords(),
             word_timestamps=False,
@@ -354,6 +381,7 @@ class StreamingSession:
             decoded = await self._take_speculative(start, end)
             if decoded is None:
                 decoded = await self._decode_final(self._slice(start, end))
+            decoded = self._remember_language(decoded)
             offset = start / TARGET_RATE
             if decoded.text:
                 final = Final(

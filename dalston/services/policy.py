@@ -91,7 +91,7 @@ def choose(
             f"Model {model!r} transcribes only {', '.join(entry.languages or ())}, "
             f"not {language!r}; use {settings.multilingual_model!r} (or model=auto) "
             "for that language.",
-            param="model",
+            param="language",
         )
     if english_only and request.task == "translate":
         raise InvalidRequest(

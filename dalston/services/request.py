@@ -85,7 +85,7 @@ class TranscriptionRequest(BaseModel):
         default=(),
         max_length=MAX_VOCABULARY_TERMS,
         description=f"At most {MAX_VOCABULARY_TERMS} terms of at most "
-        f"{MAX_TERM_CHARS} characters (Whisper hotwords)",
+        f"{MAX_TERM_CHARS} characters, used as Whisper hotwords",
     )
     display_name: str | None = Field(
         default=None, alias="name", max_length=255, description="Display name"

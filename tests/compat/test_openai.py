@@ -498,7 +498,7 @@ def test_non_audio_file(oai: openai.OpenAI, client: httpx.Client) -> None:
         ),
         ({"languages[]": ["de", "fr"]}, "languages", "more than one"),
         ({"model": "no-such-model"}, "model", "Unknown model"),
-        ({"keywords[]": ["x" * 51]}, "keywords", "keywords[]"),
+        ({"keywords[]": ["x" * 51]}, "keywords", "keywords: "),
         ({"language": "de", "languages[]": "fr"}, "languages", "not among"),
         ({"vocabulary": "x"}, "vocabulary", "Unknown or unsupported field"),
     ],

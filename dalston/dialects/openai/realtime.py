@@ -326,9 +326,7 @@ class OpenAIAdapter:
                 vocabulary=new.keywords,
             )
         except InvalidRequest as exc:
-            field = {"vocabulary": "keywords", "model": "language"}.get(
-                exc.param or "", exc.param
-            )
+            field = {"vocabulary": "keywords"}.get(exc.param or "", exc.param)
             raise _problem(
                 "invalid_value",
                 exc.message,

@@ -341,7 +341,7 @@ export function NewJobPage() {
             >
               {(p) => (
                 <Select {...p} value={model} onChange={(e) => setModel(e.target.value)} disabled={uploading}>
-                  <option value="">Server default</option>
+                  <option value="">Auto (by language)</option>
                   {transcribers.map((m) => (
                     <option key={m.id} value={m.id}>
                       {m.id}

@@ -203,7 +203,7 @@ export function LivePage() {
             <Field label="Model">
               {(p) => (
                 <Select {...p} value={model} onChange={(e) => setModel(e.target.value)} disabled={running}>
-                  <option value="">Server default</option>
+                  <option value="">Auto (by language)</option>
                   {(models.data?.data ?? [])
                     .filter((m) => m.stage === 'transcribe' && m.status === 'ready')
                     .map((m) => (
