@@ -183,19 +183,17 @@ def _sessions(server: ServerProcess) -> dict[str, dict[str, Any]]:
     return {row["id"]: row for row in rows["sessions"]}
 
 
+def _native_stream(server: ServerProcess, clip: Path, query: str = "") -> Any:
+    url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream{query}"
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    return asyncio.run(stream(url, pcm16(clip), headers=headers))
+
+
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_native_stream_detects_the_language(
     server: ServerProcess, language: str
 ) -> None:
-    clip = LANGUAGES[language][0]
-    url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream"
-    result = asyncio.run(
-        stream(
-            url,
-            pcm16(clip),
-            headers={"Authorization": f"Bearer {server.admin_key}"},
-        )
-    )
+    result = _native_stream(server, LANGUAGES[language][0])
     begin = of_type(result, "session.begin")[0]
     assert begin["config"]["model"] == "whisper-base"
     assert begin["config"]["language"] == "auto"
@@ -275,15 +273,8 @@ def test_openai_stream_detects_the_language(
 
 def test_stream_language_reported_as_fixed(server: ServerProcess) -> None:
     """A stream told ``language=en`` runs on the English model."""
-    url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream?language=en"
-    result = asyncio.run(
-        stream(
-            url,
-            pcm16(JFK),
-            headers={"Authorization": f"Bearer {server.admin_key}"},
-        )
-    )
-    assert of_type(result, "session.begin")[0]["config"]["model"] == ("whisper-tiny.en")
+    result = _native_stream(server, JFK, "?language=en")
+    assert of_type(result, "session.begin")[0]["config"]["model"] == "whisper-tiny.en"
     finals = of_type(result, "transcript.final")
     assert finals and {f["language"] for f in finals} == {"en"}
     assert wer([_ref(JFK)], [" ".join(f["text"] for f in finals)]) <= 0.15
