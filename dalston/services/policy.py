@@ -28,8 +28,11 @@ Reporting the language (every dialect, batch and realtime):
 - when the caller fixed it (``language=de``), or named an English-only model
   (which can only decode English), nothing was detected: the response reports
   that language with probability ``1.0``, which is what the engine itself
-  reports for a fixed language. A probability below 1 therefore always means
-  "detected".
+  reports for a fixed language (native ``parameters.language`` tells the two
+  apart: ``null`` when detected);
+- a stream detects once: its first confident detection fixes the language of
+  its later utterances, which report that detection's probability
+  (``dalston.realtime_sdk.session``).
 """
 
 from __future__ import annotations
@@ -53,10 +56,6 @@ class ModelChoice:
     model: str
     language: str | None
     entry: ModelEntry
-
-    @property
-    def detects(self) -> bool:
-        return self.language is None and self.entry.languages is None
 
 
 def auto_model(
