@@ -176,3 +176,22 @@ def test_openai_realtime_refuses(server: ServerProcess) -> None:
     assert error["error"]["param"] == "session.input_audio_transcription.keywords"
     assert error["error"]["event_id"] == "evt_1"
     assert TOO_MANY_TERMS in error["error"]["message"]
+
+
+def test_native_stream_config_change_follows_the_policy(server: ServerProcess) -> None:
+    """Mid-stream, the session's model stays: German on the English-only model
+    is refused (recoverable) with the model to use; too many terms likewise."""
+    url = _ws(server, "/v1/audio/transcriptions/stream", [("language", "en")])
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    changes = [
+        {"type": "config", "language": "de"},
+        {"type": "config", "vocabulary": TERMS},
+    ]
+    got, _ = asyncio.run(_first_messages(url, headers, changes, 3))
+    assert got[0]["type"] == "session.begin"
+    assert got[0]["config"]["model"] == "whisper-tiny.en"
+    language, terms = got[1], got[2]
+    assert language["type"] == terms["type"] == "error"
+    assert language["code"] == terms["code"] == "invalid_config"
+    assert "'whisper-base'" in language["message"] and language["recoverable"]
+    assert TOO_MANY_TERMS in terms["message"] and terms["recoverable"]

@@ -53,17 +53,6 @@ def number(
     return value
 
 
-def integer(query: Mapping[str, str], name: str) -> int | None:
-    """A whole number, unbounded here (its range is the request model's)."""
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid(f"{name} must be a whole number, not {raw!r}.") from None
-
-
 def transcription(
     runtime: Runtime, names: Mapping[str, str] | None = None, **values: Any
 ) -> tuple[TranscriptionRequest, ModelChoice]:

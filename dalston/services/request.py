@@ -62,6 +62,7 @@ SpeakerDetection = Literal["none", "diarize", "per_channel"]
 Task = Literal["transcribe", "translate"]
 Term = Annotated[str, StringConstraints(max_length=MAX_TERM_CHARS)]
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+_WHOLE = re.compile(r"-?[0-9]{1,12}")
 _SPEAKERS = f"1..{MAX_SPEAKERS}, with speaker_detection=diarize"
 
 
@@ -157,6 +158,17 @@ class TranscriptionRequest(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "num_speakers", "min_speakers", "max_speakers", "seed", "retention_days",
+        mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        """Form text must be a plain whole number (no ``1_0``, ``2e1``, ``1.5``)."""
+        if isinstance(value, str) and not _WHOLE.fullmatch(value.strip()):
+            raise ValueError(f"must be a whole number, not {value!r}")
+        return value
 
     @field_validator("retention_days")
     @classmethod

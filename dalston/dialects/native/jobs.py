@@ -108,7 +108,7 @@ async def create_native_job(
         redact_pii_audio=fields.boolean("redact_pii_audio"),
         pii_redaction_mode=_lower(fields.text("pii_redaction_mode")),
         entity_redaction_mode=_lower(fields.text("entity_redaction_mode")),
-        retention_days=fields.integer("retention"),
+        retention_days=fields.text("retention"),
     )
     upload = fields.file("file")
     source = AudioSource(

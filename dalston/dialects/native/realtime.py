@@ -225,7 +225,7 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
             model=query.get("model"),
             language=query.get("language"),
             vocabulary=terms,
-            retention_days=params.integer(query, "retention"),
+            retention_days=query.get("retention") or None,
         )
     except InvalidRequest as exc:
         raise params.refused(exc) from None
