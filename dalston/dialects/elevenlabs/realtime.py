@@ -48,7 +48,7 @@ from starlette.datastructures import QueryParams
 
 from dalston.dialects.elevenlabs.languages import to_iso3, to_whisper
 from dalston.dialects.elevenlabs.request import FIELD_NAMES, check_keyterms
-from dalston.errors import InvalidRequest
+from dalston.errors import DalstonError
 from dalston.gateway import stream_params as params
 from dalston.gateway.stream import (
     Action,
@@ -451,7 +451,7 @@ def _parse(
             language=language,
             vocabulary=check_keyterms(query.getlist("keyterms")),
         )
-    except InvalidRequest as exc:
+    except DalstonError as exc:  # the request model's or the keyterm syntax
         raise _invalid(exc.message) from None
     options = Options(
         model_id=model_id,
