@@ -9,7 +9,7 @@ EXTRAS ?= models,base,align,diarize,pii,dev
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install dev test lint fmt stop bench clean dist dist-stop
+.PHONY: install dev test test-fast lint fmt stop bench clean dist dist-stop
 
 NODE_CLIENTS := tests/compat/node/node_modules/.installed
 NPM          := $(shell command -v npm)
@@ -94,6 +94,11 @@ ifneq ($(NPM),)
 	cd web && npm test -- --run
 endif
 	$(BIN)/python -m pytest -q -ra
+
+# The fast layer: every test but those that start a real server with the real
+# model (marked `model` in tests/conftest.py); `make test` runs them all.
+test-fast: install
+	$(BIN)/python -m pytest -q -ra -m "not model"
 
 lint: install
 	$(BIN)/ruff check .

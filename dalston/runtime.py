@@ -5,6 +5,12 @@ in-process queue and a local folder. Distributed mode runs the same code split i
 processes (``dalston gateway``, ``dalston orchestrator``, ``dalston worker``) over
 PostgreSQL, Redis Streams and S3, chosen by the settings (``DATABASE_URL``,
 ``REDIS_URL``, ``S3_ENDPOINT_URL``), not by code paths.
+
+Engine overrides: ``Runtime.build(..., engine_classes=[SomeEngine])`` serves the given
+classes in place of the registered ones with the same ``engine_id`` (the role still
+decides which engine ids run). It is the one seam for tests that want jobs to complete
+in milliseconds (a fake transcriber where the unit under test is HTTP or dialect
+logic); production code never passes it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +33,7 @@ from dalston.catalog import ModelCatalog
 from dalston.config import AuthMode, Settings
 from dalston.db.migrate import upgrade_to_head
 from dalston.db.session import create_engine, create_session_factory
-from dalston.engine_sdk import EngineRunner
+from dalston.engine_sdk import BatchEngine, EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
 from dalston.errors import Unavailable
 from dalston.orchestrator import Orchestrator
@@ -165,6 +171,8 @@ class Runtime:
     jobs: JobService
     router: SessionRouter
     realtime_records: SessionRecords
+    # Classes served instead of the registered ones, by engine id (module docstring).
+    engine_overrides: Mapping[str, type[BatchEngine]] = field(default_factory=dict)
     runners: list[EngineRunner] = field(default_factory=list)
     admin_key: str | None = None
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -173,7 +181,13 @@ class Runtime:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def build(cls, settings: Settings, role: Role | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        role: Role | None = None,
+        *,
+        engine_classes: Iterable[type[BatchEngine]] = (),
+    ) -> Runtime:
         role = role or Role.embedded(settings)
         # Only the embedded server runs both the API and the orchestrator.
         distributed_role = not (role.api and role.orchestrator)
@@ -225,6 +239,7 @@ class Runtime:
                 else None
             ),
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
+            engine_overrides={cls.engine_id: cls for cls in engine_classes},
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -237,7 +252,8 @@ class Runtime:
                 )
         config = self.settings.engine_config()
         for engine_id in self.role.engines:
-            engine = engine_class(engine_id)(config)
+            engine_cls = self.engine_overrides.get(engine_id) or engine_class(engine_id)
+            engine = engine_cls(config)
             runner = EngineRunner(
                 engine,
                 self.queue,

@@ -2,11 +2,18 @@
 
 PostgreSQL tests skip with a reason when no server listens on 127.0.0.1:5432,
 except under ``CI=true``, where a missing service is a failure.
+
+Two layers: ``tests/inproc/`` runs the app in process with a fake transcriber
+(seconds); the rest drive real servers in subprocesses with the real model. The
+latter are marked ``model`` here, by one rule, so no test file has to remember it:
+a test is ``model`` when it uses a fixture that yields a ``ServerProcess`` or starts
+one itself. ``make test-fast`` runs ``-m "not model"``; ``make test`` runs both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import time
@@ -24,6 +31,24 @@ DATA = Path(__file__).parent / "data"
 PG_ADMIN_URL = os.environ.get(
     "DALSTON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
 )
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        for fixture in defs:
+            returns = getattr(fixture.func, "__annotations__", {}).get("return")
+            if "ServerProcess" in str(returns):
+                return True
+    function = getattr(item, "function", None)
+    return function is not None and "ServerProcess(" in inspect.getsource(function)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the real-server, real-model tests ``model`` (module docstring)."""
+    for item in items:
+        if _starts_a_server(item):
+            item.add_marker(pytest.mark.model)
 
 
 def _listening(host: str, port: int) -> bool:

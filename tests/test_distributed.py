@@ -18,6 +18,9 @@ from tests.audio_fixtures import DATA, JFK, long_speech_wav
 from tests.conftest import fresh_database
 from tests.server import ServerProcess, submit, wait_for_job
 
+# Gateway, orchestrator and workers as separate processes, with the real model.
+pytestmark = pytest.mark.model
+
 LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
 JFK_TEXT = (DATA / "whisper_jfk.txt").read_text()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,19 +24,29 @@ from dalston.dialects.native import (
 from dalston.dialects.native import realtime as realtime_native
 from dalston.dialects.openai import realtime as realtime_openai
 from dalston.dialects.openai import routes as openai
+from dalston.engine_sdk import BatchEngine
 from dalston.gateway import console, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
 from dalston.runtime import Role, Runtime
 
 
-def create_app(settings: Settings | None = None, role: Role | None = None) -> FastAPI:
-    """The HTTP app; embedded by default, or a gateway-only process (``role``)."""
+def create_app(
+    settings: Settings | None = None,
+    role: Role | None = None,
+    *,
+    engine_classes: Iterable[type[BatchEngine]] = (),
+) -> FastAPI:
+    """The HTTP app; embedded by default, or a gateway-only process (``role``).
+
+    ``engine_classes`` replaces registered engine classes by id (the tests' fake
+    transcriber; see ``dalston.runtime``)."""
+    overrides = tuple(engine_classes)
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.build(settings, role)
+        runtime = Runtime.build(settings, role, engine_classes=overrides)
         await runtime.start()
         app.state.runtime = runtime
         try:

@@ -1,0 +1,170 @@
+"""The in-process layer: the real app over ``httpx.ASGITransport``, a fake engine.
+
+The app comes from ``create_app(Settings(...))`` with its lifespan run (embedded
+mode, SQLite in a temporary folder, the in-process queue), the transcribe stage
+served by ``FakeTranscriber`` (see ``fake_engine``) and no realtime decoder, so a job
+completes in milliseconds and nothing loads a model. Clients:
+
+- ``inproc.client``: an ``httpx.AsyncClient`` holding the admin key;
+- ``inproc.openai()`` / ``inproc.elevenlabs()``: the official SDKs, handed a client
+  over the same transport;
+- ``open_inproc``: the same app with ``auth=none``.
+
+``inproc`` and ``open_inproc`` are shared by the tests of one module (starting an app
+takes about half a second; the fake is reset before each test); a test that needs
+an app of its own, or other settings, uses ``running(fast_settings(...))``.
+
+The rest of Dalston is real: form parsing, the request model and policy, the audio
+prepare and merge engines, the orchestrator, storage, each dialect's responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from elevenlabs.client import AsyncElevenLabs
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+from dalston.config import AuthMode, Settings
+from dalston.gateway.app import create_app
+from dalston.runtime import Runtime
+from tests.inproc.fake_engine import FakeTranscriber
+
+BASE_URL = "http://dalston.test"
+DATA = Path(__file__).resolve().parent.parent / "data"
+# Engines the fast layer serves: no aligner, diarizer or PII (they load models).
+ENGINES = ["audio-prepare", "faster-whisper", "transcript-merge"]
+_TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@dataclass
+class InProcess:
+    app: FastAPI
+    runtime: Runtime
+    client: httpx.AsyncClient  # with the admin key where auth is on
+
+    @property
+    def admin_key(self) -> str:
+        return self.runtime.admin_key or "no-auth"
+
+    @property
+    def fake(self) -> FakeTranscriber:
+        for runner in self.runtime.runners:
+            if isinstance(runner.engine, FakeTranscriber):
+                return runner.engine
+        raise AssertionError("the fake transcriber is not served")
+
+    def transport(self) -> httpx.ASGITransport:
+        return httpx.ASGITransport(app=self.app)
+
+    def http(self, key: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """Another client of the app, with ``key`` (none: no Authorization)."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.AsyncClient(
+            transport=self.transport(), base_url=BASE_URL, headers=headers, **kwargs
+        )
+
+    def openai(self, key: str | None = None) -> AsyncOpenAI:
+        return AsyncOpenAI(
+            base_url=f"{BASE_URL}/v1",
+            api_key=key or self.admin_key,
+            http_client=httpx.AsyncClient(transport=self.transport()),
+            max_retries=0,
+        )
+
+    def elevenlabs(self, key: str | None = None) -> AsyncElevenLabs:
+        return AsyncElevenLabs(
+            base_url=BASE_URL,
+            api_key=key or self.admin_key,
+            httpx_client=httpx.AsyncClient(transport=self.transport()),
+        )
+
+    async def submit(self, path: Path, **data: str) -> str:
+        """A native job (``language=en`` unless told otherwise); its id."""
+        data.setdefault("language", "en")
+        audio = await asyncio.to_thread(path.read_bytes)
+        response = await self.client.post(
+            "/v1/audio/transcriptions/jobs",
+            files={"file": (path.name, audio)},
+            data=data,
+        )
+        assert response.status_code == 201, response.text
+        job_id: str = response.json()["id"]
+        return job_id
+
+    async def wait(self, job_id: str, timeout: float = 30) -> dict[str, Any]:
+        """The job once it is terminal (the fake finishes in milliseconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = await self.client.get(f"/v1/audio/transcriptions/{job_id}")
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if body["status"] in _TERMINAL:
+                return body
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"job {job_id} not done in {timeout} s")
+
+
+def fast_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "engines": ENGINES,
+        "realtime_capacity": 0,
+        "allow_private_urls": True,
+        "task_retry_backoff_s": 0.05,
+        "retention_sweep_s": 3600,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+async def running(settings: Settings) -> AsyncIterator[InProcess]:
+    """The app of ``settings`` with its lifespan run, and an admin client."""
+    app = create_app(settings, engine_classes=[FakeTranscriber])
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        key = runtime.admin_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers
+        ) as client:
+            yield InProcess(app=app, runtime=runtime, client=client)
+
+
+@pytest.fixture(scope="module")
+async def _module_app(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[InProcess]:
+    async for state in running(fast_settings(tmp_path_factory.mktemp("inproc"))):
+        yield state
+
+
+@pytest.fixture(scope="module")
+async def _module_open_app(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[InProcess]:
+    settings = fast_settings(tmp_path_factory.mktemp("open"), auth=AuthMode.NONE)
+    async for state in running(settings):
+        yield state
+
+
+@pytest.fixture
+def inproc(_module_app: InProcess) -> InProcess:
+    """The module's app with API-key auth (the default), its fake reset."""
+    _module_app.fake.reset()
+    return _module_app
+
+
+@pytest.fixture
+def open_inproc(_module_open_app: InProcess) -> InProcess:
+    """The module's app with ``auth=none``, its fake reset."""
+    _module_open_app.fake.reset()
+    return _module_open_app
