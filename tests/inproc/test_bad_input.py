@@ -1,0 +1,170 @@
+"""Bad input gets a clear 4xx in the native error shape, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.audio_fixtures import DATA, JFK
+from tests.inproc.conftest import InProcess, fast_settings, running
+
+SMALL_LIMIT = 400_000
+
+
+async def _post(
+    client: httpx.AsyncClient, files: dict[str, Any] | None = None, **data: str
+) -> httpx.Response:
+    return await client.post("/v1/audio/transcriptions", files=files, data=data)
+
+
+def _error(response: httpx.Response, status: int) -> dict[str, str]:
+    assert response.status_code == status, response.text
+    error: dict[str, str] = response.json()["error"]
+    assert error["message"]
+    return error
+
+
+def _job_dirs(inproc: InProcess) -> set[str]:
+    root = inproc.runtime.settings.artifacts_dir / "jobs"
+    return {p.name for p in root.iterdir()} if root.exists() else set()
+
+
+@pytest.fixture(scope="module")
+async def strict(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InProcess]:
+    """Small upload limit, private URLs refused (the production default)."""
+    settings = fast_settings(
+        tmp_path_factory.mktemp("strict"),
+        max_upload_bytes=SMALL_LIMIT,
+        allow_private_urls=False,
+    )
+    async for state in running(settings):
+        yield state
+
+
+async def test_empty_file(inproc: InProcess) -> None:
+    error = _error(await _post(inproc.client, files={"file": ("empty.wav", b"")}), 400)
+    assert "empty" in error["message"]
+
+
+async def test_non_audio_bytes(inproc: InProcess) -> None:
+    junk = b"%PDF-1.4 this is not audio at all\n" * 200
+    error = _error(await _post(inproc.client, files={"file": ("doc.wav", junk)}), 415)
+    assert error["code"] == "unsupported_media"
+
+
+async def test_truncated_audio(inproc: InProcess) -> None:
+    whole = (DATA / "wenet_ls_1995_1837_0001.wav").read_bytes()
+    cut = whole[: len(whole) // 2]  # the header still promises the full length
+    error = _error(await _post(inproc.client, files={"file": ("cut.wav", cut)}), 400)
+    assert "truncated" in error["message"]
+    flac = JFK.read_bytes()
+    response = await _post(
+        inproc.client, files={"file": ("cut.flac", flac[: len(flac) // 3])}
+    )
+    assert "truncated" in _error(response, 400)["message"]
+
+
+async def test_unknown_model_and_unsupported_language(inproc: InProcess) -> None:
+    files = {"file": ("a.flac", JFK.read_bytes())}
+    error = _error(await _post(inproc.client, files=files, model="nope-9"), 400)
+    assert error["param"] == "model" and "nope-9" in error["message"]
+    response = await _post(
+        inproc.client, files=files, model="whisper-tiny.en", language="fr"
+    )
+    error = _error(response, 400)
+    # The English-only model with French: the refusal names the model to use.
+    assert error["param"] == "language" and "whisper-base" in error["message"]
+    response = await _post(inproc.client, files=files, timestamps_granularity="ms")
+    assert _error(response, 400)["param"] == "timestamps_granularity"
+
+
+async def test_neither_file_nor_url(inproc: InProcess) -> None:
+    error = _error(await _post(inproc.client, model="whisper-tiny.en"), 400)
+    assert "file" in error["message"] and "audio_url" in error["message"]
+
+
+async def test_unknown_stage_option_is_refused_not_ignored(inproc: InProcess) -> None:
+    response = await _post(
+        inproc.client,
+        files={"file": ("a.flac", JFK.read_bytes())},
+        speaker_detection="diarise",
+    )
+    assert _error(response, 400)["param"] == "speaker_detection"
+
+
+async def test_bad_input_leaves_nothing_behind(inproc: InProcess) -> None:
+    before = _job_dirs(inproc)
+    await _post(inproc.client, files={"file": ("x.wav", b"not audio" * 100)})
+    await _post(inproc.client, files={"file": ("a.flac", JFK.read_bytes())}, model="no")
+    assert _job_dirs(inproc) == before
+
+
+async def test_upload_over_limit_is_413(strict: InProcess) -> None:
+    big = b"\0" * (SMALL_LIMIT + 200_000)
+    error = _error(await _post(strict.client, files={"file": ("big.wav", big)}), 413)
+    assert error["code"] == "payload_too_large"
+
+    # Without Content-Length (chunked), the limit holds as the bytes arrive.
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; '
+        yield b'filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n'
+        for _ in range(20):
+            yield b"\0" * 50_000
+        yield b"\r\n--xyz--\r\n"
+
+    response = await strict.client.post(
+        "/v1/audio/transcriptions",
+        content=chunks(),
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    _error(response, 413)
+    # A file under the limit still works.
+    small = (DATA / "deepspeech_ldc93s1_8k.wav").read_bytes()
+    response = await _post(
+        strict.client, files={"file": ("s.wav", small)}, language="en"
+    )
+    assert response.status_code == 201, response.text
+
+
+class _AudioHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, directory=str(DATA), **kwargs)  # type: ignore[arg-type]
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def audio_host() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AudioHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+async def test_audio_url_is_fetched(inproc: InProcess, audio_host: str) -> None:
+    url = f"{audio_host}/whisper_jfk.flac"
+    response = await _post(inproc.client, audio_url=url, language="en")
+    assert response.status_code == 201, response.text
+    job = await inproc.wait(response.json()["id"])
+    assert job["status"] == "completed"
+    # The fetched clip (11 s of JFK) reached the engines.
+    assert job["audio_duration_seconds"] == pytest.approx(11.0, abs=0.1), job
+    error = _error(await _post(inproc.client, audio_url=f"{audio_host}/x.flac"), 400)
+    assert "404" in error["message"]
+
+
+async def test_private_url_is_refused_by_default(
+    strict: InProcess, audio_host: str
+) -> None:
+    url = f"{audio_host}/whisper_jfk.flac"
+    error = _error(await _post(strict.client, audio_url=url), 400)
+    assert "private" in error["message"]
+    error = _error(await _post(strict.client, audio_url="file:///etc/passwd"), 400)
+    assert error["param"] == "audio_url"
