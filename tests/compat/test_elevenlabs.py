@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from elevenlabs.client import ElevenLabs
 from elevenlabs.core.api_error import ApiError
-from elevenlabs.errors import NotFoundError, UnprocessableEntityError
+from elevenlabs.errors import NotFoundError
 
 from dalston.eval.scoring import wer
 from tests.server import ServerProcess
@@ -274,38 +274,6 @@ def test_enable_logging_false_keeps_nothing(
     with pytest.raises(NotFoundError):
         eleven.speech_to_text.transcripts.get(transcription_id)
     assert not (server.data_dir / "artifacts" / "jobs" / transcription_id).exists()
-
-
-def test_single_use_token_works_once(eleven: ElevenLabs, server: ServerProcess) -> None:
-    token = eleven.tokens.single_use.create("batch_scribe").token
-    anonymous = ElevenLabs(api_key=None, base_url=server.url)
-    with TINY.open("rb") as audio:
-        result = anonymous.speech_to_text.convert(
-            model_id="scribe_v1", file=audio, token=token
-        )
-    assert result.text
-    with TINY.open("rb") as audio, pytest.raises(ApiError) as reused:
-        anonymous.speech_to_text.convert(model_id="scribe_v1", file=audio, token=token)
-    assert reused.value.status_code == 401
-    assert reused.value.body["detail"]["status"] == "invalid_api_key"
-    assert eleven.tokens.single_use.create("realtime_scribe").token
-    assert eleven.tokens.single_use.create("tts_websocket").token
-    with pytest.raises(UnprocessableEntityError):
-        eleven.tokens.single_use.create("karaoke")  # type: ignore[arg-type]
-
-
-def test_speaker_roles_and_bad_model_are_refused(eleven: ElevenLabs) -> None:
-    with TINY.open("rb") as audio, pytest.raises(ApiError) as refused:
-        eleven.speech_to_text.convert(
-            model_id="scribe_v1", file=audio, diarize=True, detect_speaker_roles=True
-        )
-    assert refused.value.status_code == 400
-    detail = refused.value.body["detail"]
-    assert detail["status"] == "unsupported_feature"
-    assert "speaker role" in detail["message"]
-    with TINY.open("rb") as audio, pytest.raises(UnprocessableEntityError) as bad:
-        eleven.speech_to_text.convert(model_id="scribe_v9", file=audio)
-    assert bad.value.body["detail"][0]["loc"] == ["body", "model_id"]
 
 
 def test_non_english_language_code_uses_the_multilingual_model(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import h11
 import httpx
 import pytest
 from elevenlabs.client import AsyncElevenLabs
@@ -40,6 +41,7 @@ from tests.inproc.fake_engine import FakeTranscriber
 
 BASE_URL = "http://dalston.test"
 DATA = Path(__file__).resolve().parent.parent / "data"
+CAPTURES = Path(__file__).resolve().parent.parent / "compat" / "captures"
 # Engines the fast layer serves: no aligner, diarizer or PII (they load models).
 ENGINES = ["audio-prepare", "faster-whisper", "transcript-merge"]
 _TERMINAL = {"completed", "failed", "cancelled"}
@@ -80,12 +82,51 @@ class InProcess:
             max_retries=0,
         )
 
-    def elevenlabs(self, key: str | None = None) -> AsyncElevenLabs:
+    def elevenlabs(
+        self, key: str | None = None, *, anonymous: bool = False
+    ) -> AsyncElevenLabs:
         return AsyncElevenLabs(
             base_url=BASE_URL,
-            api_key=key or self.admin_key,
+            api_key=None if anonymous else key or self.admin_key,
             httpx_client=httpx.AsyncClient(transport=self.transport()),
         )
+
+    async def replay(self, raw: bytes) -> httpx.Response:
+        """A captured HTTP/1.1 request (``tests/compat/captures``) sent to the app:
+        the same method, target, headers and body (chunked uploads de-chunked), but
+        for its credentials, which become the admin key."""
+        conn = h11.Connection(h11.SERVER)
+        conn.receive_data(raw)
+        conn.receive_data(b"")
+        request: h11.Request | None = None
+        body = b""
+        while True:
+            event = conn.next_event()
+            if isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += bytes(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                raise AssertionError(f"incomplete capture: {event!r}")
+        assert request is not None
+        credentials = {
+            b"authorization": f"Bearer {self.admin_key}",
+            b"xi-api-key": self.admin_key,
+        }
+        headers = [
+            (name.decode(), credentials.get(name) or value.decode())
+            for name, value in request.headers
+            if name not in (b"host", b"content-length", b"transfer-encoding")
+        ]
+        async with self.http() as client:
+            return await client.request(
+                request.method.decode(),
+                request.target.decode(),
+                headers=headers,
+                content=body,
+            )
 
     async def submit(self, path: Path, **data: str) -> str:
         """A native job (``language=en`` unless told otherwise); its id."""
