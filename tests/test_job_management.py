@@ -1,5 +1,6 @@
-"""Job retention (``retention``, the purge sweep), renaming (``PATCH``) and deleting
-a job's audio (``DELETE .../audio``), over real HTTP."""
+"""The retention purge sweep and deleting a job's audio (``DELETE .../audio``), over
+real HTTP with the real model. Retention modes, their refusals and renaming
+(``PATCH``) are checked in process: ``tests/inproc/test_job_management.py``."""
 
 from __future__ import annotations
 
@@ -31,26 +32,6 @@ def _new_key(client: httpx.Client, scopes: list[str], tenant: str) -> str:
     return key
 
 
-def _listed_status(client: httpx.Client, job_id: str) -> str:
-    """A job's status from the list, which never counts as delivering it."""
-    response = client.get(JOBS, params={"limit": 100})
-    assert response.status_code == 200, response.text
-    for job in response.json()["jobs"]:
-        if job["id"] == job_id:
-            return str(job["status"])
-    raise AssertionError(f"job {job_id} is not listed")
-
-
-def _wait_listed(client: httpx.Client, job_id: str, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = _listed_status(client, job_id)
-        if status in _TERMINAL:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} not finished after {timeout} s")
-
-
 def _error(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     error: dict[str, Any] = response.json()["error"]
@@ -58,63 +39,7 @@ def _error(response: httpx.Response, status: int) -> dict[str, Any]:
     return error
 
 
-# --- retention ----------------------------------------------------------------------
-def test_retention_zero_purges_after_the_first_completed_get(
-    client: httpx.Client, server: ServerProcess
-) -> None:
-    job_id = submit(client, JFK, retention="0", timestamps_granularity="segment")
-    job = wait_for_job(client, job_id)  # polls: only the completed GET delivers
-    assert job["status"] == "completed", job
-    assert "fellow Americans" in job["text"]
-    assert job["retention"] == {
-        "mode": "after_delivery",
-        "days": None,
-        "purge_after": None,
-    }
-    assert server.stored_keys(f"jobs/{job_id}/") == []
-    again = client.get(f"{JOBS}/{job_id}")
-    assert _error(again, 404)["code"] == "not_found"
-    assert client.get(f"{JOBS}/{job_id}/audio").status_code == 404
-    assert all(j["id"] != job_id for j in client.get(JOBS).json()["jobs"])
-
-
-def test_retention_zero_purges_after_an_export(
-    client: httpx.Client, server: ServerProcess
-) -> None:
-    job_id = submit(client, JFK, retention="0", timestamps_granularity="segment")
-    assert _wait_listed(client, job_id) == "completed"
-    assert server.stored_keys(f"jobs/{job_id}/")
-    export = client.get(f"{JOBS}/{job_id}/export/txt")
-    assert export.status_code == 200, export.text
-    assert "fellow Americans" in export.text
-    assert server.stored_keys(f"jobs/{job_id}/") == []
-    assert _error(client.get(f"{JOBS}/{job_id}"), 404)["code"] == "not_found"
-    assert client.get(f"{JOBS}/{job_id}/export/txt").status_code == 404
-
-
-def test_retention_keep_by_default_and_with_minus_one(client: httpx.Client) -> None:
-    kept = submit(client, JFK, timestamps_granularity="segment")
-    minus_one = submit(client, JFK, retention="-1", timestamps_granularity="segment")
-    for job_id in (kept, minus_one):
-        job = wait_for_job(client, job_id)
-        assert job["retention"] == {"mode": "keep", "days": None, "purge_after": None}
-        # Still there after being read.
-        assert client.get(f"{JOBS}/{job_id}").status_code == 200
-
-
-@pytest.mark.parametrize(
-    "value", ["abc", "1.5", "2e1", "-2", "3651", "1_0", "100000000000"]
-)
-def test_bad_retention_is_400(client: httpx.Client, value: str) -> None:
-    with JFK.open("rb") as audio:
-        response = client.post(
-            JOBS, files={"file": (JFK.name, audio)}, data={"retention": value}
-        )
-    error = _error(response, 400)
-    assert error["code"] == "invalid_request"
-    assert error["param"] == "retention"
-
-
+# --- the retention sweep -------------------------------------------------------
 @pytest.fixture(scope="module")
 def sweep_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """SQLite, a retention sweep every 0.2 s, and only the stages a job needs."""
@@ -172,58 +97,6 @@ def test_retention_days_sets_purge_after_and_the_sweep_purges(
             assert time.monotonic() < deadline, "the sweep did not purge the job"
             time.sleep(0.1)
         assert sweep_server.stored_keys(f"jobs/{job_id}/") == []
-
-
-# --- rename -------------------------------------------------------------------------
-def test_patch_renames_a_job(client: httpx.Client, server: ServerProcess) -> None:
-    job_id = submit(client, JFK, timestamps_granularity="segment")
-    response = client.patch(f"{JOBS}/{job_id}", json={"display_name": "Inaugural"})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["id"] == job_id and body["display_name"] == "Inaugural"
-    assert "retention" in body and "stages" in body
-    job = wait_for_job(client, job_id)
-    assert job["display_name"] == "Inaugural"
-    listed = [j for j in client.get(JOBS).json()["jobs"] if j["id"] == job_id]
-    assert listed and listed[0]["display_name"] == "Inaugural"
-    longest = "n" * 255
-    response = client.patch(f"{JOBS}/{job_id}", json={"display_name": longest})
-    assert response.status_code == 200 and response.json()["display_name"] == longest
-
-    # Errors, in the native shape.
-    for bad in ({"display_name": ""}, {"display_name": "x" * 256}, {}):
-        error = _error(client.patch(f"{JOBS}/{job_id}", json=bad), 422)
-        assert error["code"] == "validation_error"
-        assert error["param"] == "display_name", error
-    for bad in ({"display_name": "   "}, {"display_name": 5}):
-        error = _error(client.patch(f"{JOBS}/{job_id}", json=bad), 422)
-        assert error["param"] == "display_name", error
-    error = _error(
-        client.patch(f"{JOBS}/{job_id}", json={"display_name": "a", "model": "b"}),
-        422,
-    )
-    assert error["param"] == "model"
-    not_json = client.patch(
-        f"{JOBS}/{job_id}",
-        content=b"{nope",
-        headers={"Content-Type": "application/json"},
-    )
-    assert _error(not_json, 422)["code"] == "validation_error"
-    assert client.get(f"{JOBS}/{job_id}").json()["display_name"] == longest
-
-    missing = client.patch(
-        f"{JOBS}/00000000-0000-0000-0000-000000000000", json={"display_name": "x"}
-    )
-    assert _error(missing, 404)["code"] == "not_found"
-    other_key = _new_key(client, ["jobs:read", "jobs:write"], tenant="other-tenant")
-    with server.client(other_key) as other:
-        foreign = other.patch(f"{JOBS}/{job_id}", json={"display_name": "mine"})
-        assert _error(foreign, 404)["code"] == "not_found"
-    read_key = _new_key(client, ["jobs:read"], tenant="default")
-    with server.client(read_key) as reader:
-        refused = reader.patch(f"{JOBS}/{job_id}", json={"display_name": "mine"})
-        assert _error(refused, 403)["code"] == "forbidden"
-    assert client.get(f"{JOBS}/{job_id}").json()["display_name"] == longest
 
 
 # --- deleting the audio -------------------------------------------------------------

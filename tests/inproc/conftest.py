@@ -128,6 +128,14 @@ class InProcess:
                 content=body,
             )
 
+    def stored_keys(self, prefix: str) -> list[str]:
+        """Artifact keys under ``prefix`` in the app's local artifact folder."""
+        root = self.runtime.settings.artifacts_dir
+        base = root / prefix
+        if not base.exists():
+            return []
+        return sorted(str(p.relative_to(root)) for p in base.rglob("*") if p.is_file())
+
     async def submit(self, path: Path, **data: str) -> str:
         """A native job (``language=en`` unless told otherwise); its id."""
         data.setdefault("language", "en")
