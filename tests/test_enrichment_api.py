@@ -1,6 +1,7 @@
 """Alignment, diarization, PII and audio redaction through the real API: a server
 subprocess running every stage on real speech, driven over HTTP and by the
-official ElevenLabs and OpenAI SDKs."""
+official ElevenLabs and OpenAI SDKs. The refusals, and a stage whose engine is not
+served, are checked in process: ``tests/inproc/test_enrichment_requests.py``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ import io
 import itertools
 import math
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import openai
-import pytest
 from elevenlabs.client import ElevenLabs
 
 from tests.server import ServerProcess, submit, wait_for_job
@@ -159,50 +158,6 @@ def test_pii_is_found_and_the_audio_redacted(client: httpx.Client) -> None:
     assert plain.status_code == 200 and plain.content == NAMED.read_bytes()
 
 
-def test_redacted_audio_of_a_job_without_redaction_is_404(client: httpx.Client) -> None:
-    job_id = submit(client, NAMED, timestamps_granularity="segment")
-    wait_for_job(client, job_id)
-    response = client.get(f"/v1/audio/transcriptions/{job_id}/audio/redacted")
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
-
-
-@pytest.mark.parametrize(
-    ("data", "param"),
-    [
-        (
-            {"pii_detection": "true", "pii_entity_types": "PASSPORT_OF_MARS"},
-            "pii_entity_types",
-        ),
-        ({"pii_entity_types": "PERSON"}, "pii_entity_types"),
-        ({"speaker_detection": "everyone"}, "speaker_detection"),
-        ({"num_speakers": "2"}, "num_speakers"),
-        ({"speaker_detection": "diarize", "num_speakers": "40"}, "num_speakers"),
-        (
-            {"speaker_detection": "diarize", "min_speakers": "3", "max_speakers": "2"},
-            "min_speakers",
-        ),
-        (
-            {"redact_pii_audio": "true", "pii_redaction_mode": "whistle"},
-            "pii_redaction_mode",
-        ),
-        (
-            {"timestamps_granularity": "segment", "word_alignment": "true"},
-            "word_alignment",
-        ),
-    ],
-)
-def test_bad_enrichment_fields_are_400(
-    client: httpx.Client, data: dict[str, str], param: str
-) -> None:
-    with NAMED.open("rb") as audio:
-        response = client.post(
-            "/v1/audio/transcriptions", files={"file": ("a.wav", audio)}, data=data
-        )
-    assert response.status_code in (400, 422), response.text
-    assert response.json()["error"]["param"] == param
-
-
 def test_elevenlabs_sdk_diarize_and_entities(server: ServerProcess) -> None:
     eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
     with TWO_SPEAKERS.open("rb") as audio:
@@ -258,42 +213,6 @@ def test_openai_sdk_diarized_json(server: ServerProcess) -> None:
     assert all(s.type == "transcript.text.segment" for s in segments)
     assert [s.id for s in segments] == [f"seg_{i}" for i in range(len(segments))]
     assert result.text.startswith(segments[0].text)
-
-
-@pytest.fixture(scope="module")
-def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server with only the transcription engines, as without the extras."""
-    proc = ServerProcess(
-        tmp_path_factory.mktemp("bare-server"),
-        env={"DALSTON_ENGINES": "audio-prepare,faster-whisper"},
-    )
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def test_a_stage_without_its_engine_is_refused_at_submit(
-    bare_server: ServerProcess,
-) -> None:
-    with bare_server.client() as client:
-        for data, engine in (
-            ({"speaker_detection": "diarize"}, "resemblyzer-diarize"),
-            ({"pii_detection": "true"}, "presidio-pii"),
-            ({"word_alignment": "true"}, "pocketsphinx-align"),
-        ):
-            with NAMED.open("rb") as audio:
-                response = client.post(
-                    "/v1/audio/transcriptions",
-                    files={"file": ("a.wav", audio)},
-                    data=data,
-                )
-            assert response.status_code == 400, response.text
-            assert engine in response.json()["error"]["message"]
-        assert not list(bare_server.data_dir.rglob("original.*"))  # nothing kept
-        # The default still works: Whisper's own word times, no align stage.
-        job = wait_for_job(client, submit(client, NAMED))
-        assert job["status"] == "completed"
-        assert [s["stage"] for s in job["stages"]] == ["prepare", "transcribe"]
 
 
 def test_every_stage_copes_with_silence(client: httpx.Client, tmp_path: Path) -> None:
