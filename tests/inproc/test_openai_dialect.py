@@ -2,18 +2,20 @@
 
 The fake transcriber returns a known text, so response shapes are checked exactly
 (json, verbose_json, text, srt, vtt, the SSE stream) and refusals in OpenAI's error
-shape; recognition itself is proven by ``tests/compat/test_openai.py``.
+shape, and the SDKs' captured requests replayed; recognition itself is proven by
+``tests/compat/test_openai.py``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.inproc.conftest import DATA, InProcess
+from tests.inproc.conftest import CAPTURES, DATA, InProcess
 
 LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
 TEXT = "Ask not what your country can do for you. Ask what you can do."
@@ -270,3 +272,60 @@ async def test_sdk_bad_request(inproc: InProcess) -> None:
         )
     assert info.value.param == "timestamp_granularities"
     assert info.value.type == "invalid_request_error"
+
+
+# --- captured SDK requests (tests/compat/captures) ----------------------------------
+def _sse_events(body: bytes) -> list[dict[str, Any]]:
+    return [
+        json.loads(line[len("data: ") :])
+        for line in body.decode().splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def _check_verbose(body: bytes, task: str, words: bool) -> None:
+    payload = json.loads(body)
+    assert payload["task"] == task
+    assert payload["language"] == "english"
+    assert payload["duration"] == pytest.approx(0.1, abs=0.05)
+    assert payload["text"] == TEXT
+    assert " ".join(s["text"].strip() for s in payload["segments"]) == TEXT
+    assert ("words" in payload) is words
+
+
+@pytest.mark.parametrize(
+    "name", ["005", "006", "007", "008", "009", "015", "016", "017"]
+)
+async def test_captured_request(inproc: InProcess, name: str) -> None:
+    """The Python (005-009) and Node (015-017) SDKs' requests, the fake hearing
+    ``TEXT`` in their 0.1 s clip."""
+    raw = (CAPTURES / f"{name}.txt").read_bytes()
+    if name >= "015":
+        assert b"transfer-encoding: chunked" in raw  # the Node SDK's upload
+    inproc.fake.text = TEXT
+    inproc.fake.detected_language = "en"
+    response = await inproc.replay(raw)
+    assert response.status_code == 200, response.text
+    content_type, body = response.headers["content-type"], response.content
+    if name in ("007", "016"):  # response_format=text
+        assert content_type == "text/plain; charset=utf-8"
+        assert body.decode().strip() == TEXT
+        return
+    if name in ("008", "017"):  # stream=true, include[]=logprobs
+        assert content_type.startswith("text/event-stream")
+        events = _sse_events(body)
+        assert {e["type"] for e in events[:-1]} == {"transcript.text.delta"}
+        assert events[-1]["type"] == "transcript.text.done"
+        assert events[-1]["text"] == TEXT
+        assert "".join(e["delta"] for e in events[:-1]) == TEXT
+        assert isinstance(events[-1]["logprobs"], list)
+        return
+    assert content_type == "application/json"
+    if name == "005":  # json
+        payload = json.loads(body)
+        assert payload["text"] == TEXT
+        assert payload["usage"]["type"] == "duration"
+    elif name in ("006", "015"):  # verbose_json, word + segment
+        _check_verbose(body, "transcribe", words=True)
+    else:  # 009: translation, verbose_json
+        _check_verbose(body, "translate", words=False)
