@@ -1,4 +1,6 @@
-"""The job lifecycle over real HTTP, on SQLite and on PostgreSQL."""
+"""The job lifecycle over real HTTP, on SQLite, on PostgreSQL and distributed, with
+the real model. The same API's shapes and refusals, and races made deterministic
+by a fake engine, are checked in process: ``tests/inproc/test_native_jobs.py``."""
 
 from __future__ import annotations
 
@@ -84,17 +86,6 @@ def test_presigned_audio_url_in_s3_mode(dist_server: ServerProcess) -> None:
         # The URL alone fetches the upload: no API key, straight from storage.
         direct = httpx.get(signed.json()["url"])
     assert direct.status_code == 200 and direct.content == JFK.read_bytes()
-
-
-def test_presigned_audio_url_refused_on_local_storage(server: ServerProcess) -> None:
-    with server.client() as client:
-        job = wait_for_job(client, submit(client, JFK))
-        refused = client.get(
-            f"/v1/audio/transcriptions/{job['id']}/audio", params={"presigned": True}
-        )
-    assert (
-        refused.status_code == 400 and refused.json()["error"]["param"] == "presigned"
-    )
 
 
 def test_list_paginates_and_filters(any_server: ServerProcess) -> None:

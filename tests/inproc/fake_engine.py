@@ -10,12 +10,15 @@ shapes), never recognition: that is proven end to end by the ``model`` tests.
 It is served through ``create_app(..., engine_classes=[FakeTranscriber])`` (the one seam
 ``dalston.runtime`` documents); a test reaches the instance through the
 ``InProcess.fake`` fixture attribute and sets ``text``, ``channel_texts`` or
-``detected_language`` before it submits.
+``detected_language`` before it submits; ``error`` fails its tasks with that
+message, and a closed ``gate`` holds them (checking for cancellation) until the
+test opens it, so running and queued states can be observed without races.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import wave
 from typing import Any
 
@@ -43,6 +46,11 @@ class FakeTranscriber(BatchEngine):
         self.reset()
 
     def reset(self) -> None:
+        gate = getattr(self, "gate", None)
+        if gate is not None:
+            gate.set()  # release tasks a previous test held
+        self.gate: threading.Event | None = None
+        self.error: str | None = None
         self.text = DEFAULT_TEXT
         # One text per channel of a multichannel request (else ``text`` for each).
         self.channel_texts: list[str] | None = None
@@ -59,6 +67,10 @@ class FakeTranscriber(BatchEngine):
         if task.audio_path is None:
             raise PermanentEngineError("transcribe needs prepared audio")
         self.tasks.append(task)
+        while self.gate is not None and not self.gate.wait(0.01):
+            task.check_cancelled()
+        if self.error is not None:
+            raise PermanentEngineError(self.error)
         with wave.open(str(task.audio_path), "rb") as wav:
             if wav.getframerate() != SAMPLE_RATE:
                 raise PermanentEngineError("prepared audio is not 16 kHz")

@@ -1,15 +1,147 @@
-"""The native job API in process: submit, read, export, with the fake transcriber."""
+"""The native job API in process: the job JSON, exports, listing, cancelling and
+failure, with the fake transcriber (its gate holds tasks, so running and queued
+jobs are observed without races).
+
+Storage backends (SQLite, PostgreSQL, Redis + S3) and real transcripts stay with the
+subprocess servers in ``tests/test_job_lifecycle.py``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+from tests.audio_fixtures import JFK
 from tests.inproc.conftest import DATA, InProcess
 
 CLIP = DATA / "deepspeech_ldc93s1_8k.wav"
+JOBS = "/v1/audio/transcriptions"
+TEXT = "She had your dark suit. In greasy wash water all year."
 
 
-async def test_job_completes_with_the_engines_transcript(inproc: InProcess) -> None:
-    inproc.fake.text = "She had your dark suit. In greasy wash water all year."
-    job = await inproc.wait(await inproc.submit(CLIP))
+async def _wait_status(inproc: InProcess, job_id: str, wanted: set[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        body = (await inproc.client.get(f"{JOBS}/{job_id}")).json()
+        if body["status"] in wanted:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} never reached {wanted}")
+
+
+async def test_job_json_and_exports(inproc: InProcess) -> None:
+    inproc.fake.text = TEXT
+    job_id = await inproc.submit(CLIP, vocabulary='["greasy"]')
+    job = await inproc.wait(job_id)
     assert job["status"] == "completed", job
-    assert job["text"] == "She had your dark suit. In greasy wash water all year."
-    assert job["language_code"] == "en"
+    assert job["text"] == TEXT and job["language_code"] == "en"
+    assert job["model"] == "whisper-tiny.en"  # English asked: the fast model
+    assert [s["stage"] for s in job["stages"]] == ["prepare", "transcribe"]
+    assert all(s["status"] == "succeeded" for s in job["stages"])
+    assert job["started_at"] <= job["completed_at"]
+    assert " ".join(w["text"] for w in job["words"]) == TEXT
+    assert inproc.fake.tasks[-1].params["vocabulary"] == ["greasy"]
+
+    srt = await inproc.client.get(f"{JOBS}/{job_id}/export/srt")
+    assert srt.status_code == 200
+    assert srt.headers["content-type"].startswith("application/x-subrip")
+    assert srt.text.startswith("1\n00:00:00,000 --> ")
+    vtt = await inproc.client.get(f"{JOBS}/{job_id}/export/vtt")
+    assert vtt.text.startswith("WEBVTT\n\n00:00:00.000 --> ")
+    for body, skip in ((srt.text, 0), (vtt.text, 1)):
+        lines = body.splitlines()[skip:]
+        cues = [ln for ln in lines if ln and "-->" not in ln and not ln.isdigit()]
+        assert " ".join(cues) == TEXT
+    txt = await inproc.client.get(f"{JOBS}/{job_id}/export/txt")
+    assert txt.text.strip() == TEXT
+    exported = json.loads(
+        (await inproc.client.get(f"{JOBS}/{job_id}/export/json")).text
+    )
+    assert exported["text"] == TEXT
+    assert exported["metadata"]["model"] == "whisper-tiny.en"
+    bad = await inproc.client.get(f"{JOBS}/{job_id}/export/docx2")
+    assert 400 <= bad.status_code < 500 and bad.json()["error"]["message"]
+
+    assert (await inproc.client.delete(f"{JOBS}/{job_id}")).status_code == 204
+    assert (await inproc.client.get(f"{JOBS}/{job_id}")).status_code == 404
+    assert inproc.stored_keys(f"jobs/{job_id}/") == []
+
+
+async def test_no_language_runs_the_multilingual_model(inproc: InProcess) -> None:
+    inproc.fake.detected_language = "de"
+    inproc.fake.text = "Guten Morgen."
+    job = await inproc.wait(await inproc.submit(CLIP, language=""))
+    assert job["model"] == "whisper-base" and job["language_code"] == "de"
+    assert inproc.fake.tasks[-1].params["model"] == "whisper-base"
+
+
+async def test_presigned_audio_url_refused_on_local_storage(inproc: InProcess) -> None:
+    job = await inproc.wait(await inproc.submit(CLIP))
+    refused = await inproc.client.get(
+        f"{JOBS}/{job['id']}/audio", params={"presigned": True}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "presigned"
+    audio = await inproc.client.get(f"{JOBS}/{job['id']}/audio")
+    assert audio.content == CLIP.read_bytes()
+
+
+async def test_list_paginates_and_filters(inproc: InProcess) -> None:
+    ids = [await inproc.submit(CLIP, timestamps_granularity="none") for _ in range(3)]
+    for job_id in ids:
+        await inproc.wait(job_id)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2, "status": "completed"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await inproc.client.get(JOBS, params=params)).json()
+        assert len(page["jobs"]) <= 2
+        seen += [j["id"] for j in page["jobs"]]
+        assert all(j["status"] == "completed" for j in page["jobs"])
+        if not page["has_more"]:
+            break
+        cursor = page["cursor"]
+    assert set(ids) <= set(seen)
+    assert len(seen) == len(set(seen))  # no job twice across pages
+    failed = await inproc.client.get(JOBS, params={"status": "failed"})
+    assert not set(ids) & {j["id"] for j in failed.json()["jobs"]}
+    bad = await inproc.client.get(JOBS, params={"limit": 0})
+    assert bad.status_code == 422 and "error" in bad.json()
+
+
+async def test_cancel_running_and_queued_jobs(inproc: InProcess) -> None:
+    inproc.fake.gate = threading.Event()  # held until cancelled
+    running = await inproc.submit(CLIP)
+    queued = await inproc.submit(CLIP)
+    await _wait_status(inproc, running, {"running"})
+    # Deleting a running job is refused: cancel first.
+    assert (await inproc.client.delete(f"{JOBS}/{running}")).status_code == 409
+    for job_id in (queued, running):
+        response = await inproc.client.post(f"{JOBS}/{job_id}/cancel")
+        assert response.status_code == 200
+        assert response.json()["status"] in ("cancelling", "cancelled")
+    for job_id in (running, queued):
+        job = await inproc.wait(job_id)
+        assert job["status"] == "cancelled", job
+        assert job["text"] is None
+    again = await inproc.client.post(f"{JOBS}/{running}/cancel")
+    assert again.status_code == 409
+    assert (await inproc.client.delete(f"{JOBS}/{running}")).status_code == 204
+    # The engine is free again: a new job still completes.
+    inproc.fake.gate.set()
+    after = await inproc.wait(await inproc.submit(CLIP))
+    assert after["status"] == "completed"
+
+
+async def test_engine_failure_fails_the_job_with_its_reason(inproc: InProcess) -> None:
+    inproc.fake.error = "the model would not load"
+    job: dict[str, Any] = await inproc.wait(await inproc.submit(JFK))
+    assert job["status"] == "failed"
+    assert "the model would not load" in job["error"]
+    transcribe = job["stages"][1]
+    assert transcribe["status"] == "failed" and transcribe["error"]
