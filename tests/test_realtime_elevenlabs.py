@@ -1,6 +1,10 @@
 """ElevenLabs realtime WebSocket (``/v1/speech-to-text/realtime``): the official
 ``elevenlabs`` SDK (2.78) and a plain ``websockets`` client, real speech streamed at
-real-time pace to a real server."""
+real-time pace to a real server.
+
+Refusals and protocol errors are checked in process:
+``tests/inproc/test_realtime_protocol.py``.
+"""
 
 from __future__ import annotations
 
@@ -258,58 +262,6 @@ def test_ulaw_with_timestamps(server: ServerProcess) -> None:
     assert wer([_ref(LIBRI)], [" ".join(w["text"] for w in spoken)]) <= 0.15
     assert all(w["logprob"] <= 0 and w["start"] <= w["end"] for w in words)
     assert [w["start"] for w in spoken] == sorted(w["start"] for w in spoken)
-
-
-def test_errors_are_reported_in_the_protocol(server: ServerProcess) -> None:
-    base = "model_id=scribe_v2_realtime&audio_format=pcm_16000"
-    # Refused before the session starts: error, close 1008, no session_started.
-    for query, needle in [
-        ("model_id=scribe_v2_realtime&audio_format=mp3_44100", "audio_format"),
-        (f"{base}&entity_redaction=all&no_verbatim=true", "entity redaction"),
-        (f"{base}&entity_detection=passports", "entity_detection"),
-        (f"{base}&secondary_languages=de&transcript_edit=x", "transcript editing"),
-        (f"{base}&vad_threshold=2", "vad_threshold"),
-    ]:
-        msgs, code = asyncio.run(_plain(_url(server, query), _key(server), []))
-        assert code == 1008, (query, msgs)
-        assert [m["message_type"] for m in msgs] == ["invalid_request"], msgs
-        assert needle in msgs[0]["error"]
-    msgs, code = asyncio.run(_plain(_url(server, base), {"xi-api-key": "bad"}, []))
-    assert [m["message_type"] for m in msgs] == ["auth_error"] and code == 1008
-    # Within a session: each bad message is reported and the session goes on.
-    silence = base64.b64encode(b"\0" * 3200).decode()
-
-    def chunk(**extra: Any) -> str:
-        body = {"message_type": "input_audio_chunk", "audio_base_64": silence}
-        return json.dumps({**body, "commit": False, "sample_rate": 16000, **extra})
-
-    sent = [
-        "{not json",
-        chunk(previous_text="Context."),
-        chunk(previous_text=None),
-        chunk(previous_text="Too late."),
-        chunk(sample_rate=44100),
-        chunk(audio_base_64="A" * 300_000),
-        chunk(audio_base_64="%%%"),
-        json.dumps(
-            {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True}
-        ),
-    ]
-    msgs, code = asyncio.run(
-        _plain(_url(server, base), _key(server), sent, until=lambda got: len(got) >= 7)
-    )
-    kinds = [m["message_type"] for m in msgs]
-    assert kinds == [
-        "session_started",
-        "invalid_request",
-        "input_error",  # previous_text after the first chunk
-        "input_error",  # sample_rate mismatch
-        "chunk_size_exceeded",
-        "input_error",  # bad base64
-        "committed_transcript",
-    ], msgs
-    assert msgs[-1]["text"] == ""  # a manual commit of silence is answered
-    assert code == 1000
 
 
 def test_single_use_token_and_zero_retention(server: ServerProcess) -> None:

@@ -1,5 +1,9 @@
 """OpenAI Realtime transcription sessions (``/v1/realtime?intent=transcription``)
-with a plain ``websockets`` client: 24 kHz pcm16 streamed at real-time pace."""
+with a plain ``websockets`` client: 24 kHz pcm16 streamed at real-time pace.
+
+Refusals and protocol errors are checked in process:
+``tests/inproc/test_realtime_protocol.py``.
+"""
 
 from __future__ import annotations
 
@@ -225,12 +229,3 @@ def test_manual_commit_and_errors(server: ServerProcess) -> None:
     assert len(completed) == 1 and len(_of(got, "input_audio_buffer.committed")) == 1
     assert wer([_ref(LIBRI)], [completed[0]["transcript"]]) <= 0.15, completed
     assert "input_audio_buffer.cleared" in kinds
-
-
-def test_refused_connections(server: ServerProcess) -> None:
-    got, code = asyncio.run(_session(_url(server), {"Authorization": "Bearer no"}, []))
-    assert code == 1008 and got[0]["error"]["code"] == "invalid_api_key"
-    got, code = asyncio.run(
-        _session(_url(server, "model=gpt-realtime"), _auth(server), [])
-    )
-    assert code == 1008 and got[0]["type"] == "error"

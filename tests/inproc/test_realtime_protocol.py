@@ -1,0 +1,175 @@
+"""Realtime refusals and protocol errors of every dialect's WebSocket, in process
+(Starlette's ``TestClient``; the realtime decoder keeps the real tiny model, loaded
+once for the module, since a session only begins on a loaded decoder).
+
+Streams of real speech, capacity and single-use tokens over real sockets stay in
+``tests/test_realtime_{native,openai,elevenlabs}.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from dalston.gateway.app import create_app
+from tests.inproc.conftest import fast_settings
+from tests.inproc.fake_engine import FakeTranscriber
+
+Messages = list[dict[str, Any]]
+NATIVE = "/v1/audio/transcriptions/stream"
+OPENAI = "/v1/realtime"
+ELEVENLABS = "/v1/speech-to-text/realtime"
+
+
+@pytest.fixture(scope="module")
+def ws_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = fast_settings(tmp_path_factory.mktemp("realtime"), realtime_capacity=2)
+    app = create_app(settings, engine_classes=[FakeTranscriber])
+    with TestClient(app) as client:
+        yield client
+
+
+def _admin(client: TestClient) -> str:
+    key: str = client.app.state.runtime.admin_key  # type: ignore[attr-defined]
+    return key
+
+
+def _talk(
+    client: TestClient,
+    path: str,
+    headers: dict[str, str],
+    send: list[str | bytes] | None = None,
+    until: Callable[[Messages], bool] = lambda got: False,
+) -> tuple[Messages, int | None]:
+    """Messages received (after sending ``send``) until the server closes (its
+    code) or ``until`` holds (``None``)."""
+    got: Messages = []
+    try:
+        with client.websocket_connect(path, headers=headers) as ws:
+            for item in send or []:
+                if isinstance(item, bytes):
+                    ws.send_bytes(item)
+                else:
+                    ws.send_text(item)
+            while not until(got):
+                got.append(ws.receive_json())
+            return got, None
+    except WebSocketDisconnect as closed:
+        return got, closed.code
+
+
+# --- native -----------------------------------------------------------------------
+def test_native_bad_requests_get_protocol_errors(ws_app: TestClient) -> None:
+    auth = {"Authorization": f"Bearer {_admin(ws_app)}"}
+    msgs, code = _talk(ws_app, f"{NATIVE}?encoding=mp3", auth)
+    assert code == 4400 and msgs[0]["type"] == "error" and not msgs[0]["recoverable"]
+    _, code = _talk(ws_app, f"{NATIVE}?sample_rate=96000", auth)
+    assert code == 4400
+    _, code = _talk(ws_app, NATIVE, {})
+    assert code == 4001
+    # Bad JSON and an oversize frame are reported; the session goes on.
+    msgs, code = _talk(
+        ws_app,
+        NATIVE,
+        auth,
+        ["{not json", b"\0" * (1024 * 1024 + 2)],
+        until=lambda got: len(got) >= 3,
+    )
+    assert code is None and msgs[0]["type"] == "session.begin"
+    errors = [m for m in msgs if m["type"] == "error"]
+    assert [e["code"] for e in errors] == ["invalid_json", "frame_too_large"]
+    assert all(e["recoverable"] for e in errors)
+
+
+def test_native_key_without_the_realtime_scope_is_4003(ws_app: TestClient) -> None:
+    admin = {"Authorization": f"Bearer {_admin(ws_app)}"}
+    reader = ws_app.post(
+        "/auth/keys", json={"name": "r", "scopes": ["jobs:read"]}, headers=admin
+    ).json()["key"]
+    _, code = _talk(ws_app, NATIVE, {"Authorization": f"Bearer {reader}"})
+    assert code == 4003
+
+
+# --- OpenAI -----------------------------------------------------------------------
+def test_openai_refused_connections(ws_app: TestClient) -> None:
+    got, code = _talk(
+        ws_app, f"{OPENAI}?intent=transcription", {"Authorization": "Bearer no"}
+    )
+    assert code == 1008 and got[0]["error"]["code"] == "invalid_api_key"
+    auth = {"Authorization": f"Bearer {_admin(ws_app)}"}
+    got, code = _talk(ws_app, f"{OPENAI}?model=gpt-realtime", auth)
+    assert code == 1008 and got[0]["type"] == "error"
+
+
+# --- ElevenLabs -------------------------------------------------------------------
+BASE = "model_id=scribe_v2_realtime&audio_format=pcm_16000"
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ("model_id=scribe_v2_realtime&audio_format=mp3_44100", "audio_format"),
+        (f"{BASE}&entity_redaction=all&no_verbatim=true", "entity redaction"),
+        (f"{BASE}&entity_detection=passports", "entity_detection"),
+        (f"{BASE}&secondary_languages=de&transcript_edit=x", "transcript editing"),
+        (f"{BASE}&vad_threshold=2", "vad_threshold"),
+    ],
+)
+def test_elevenlabs_refused_before_the_session(
+    ws_app: TestClient, query: str, needle: str
+) -> None:
+    msgs, code = _talk(ws_app, f"{ELEVENLABS}?{query}", {"xi-api-key": _admin(ws_app)})
+    assert code == 1008, msgs
+    assert [m["message_type"] for m in msgs] == ["invalid_request"], msgs
+    assert needle in msgs[0]["error"]
+
+
+def test_elevenlabs_bad_key_is_an_auth_error(ws_app: TestClient) -> None:
+    msgs, code = _talk(ws_app, f"{ELEVENLABS}?{BASE}", {"xi-api-key": "bad"})
+    assert [m["message_type"] for m in msgs] == ["auth_error"] and code == 1008
+
+
+def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
+    ws_app: TestClient,
+) -> None:
+    silence = base64.b64encode(b"\0" * 3200).decode()
+
+    def chunk(**extra: Any) -> str:
+        body = {"message_type": "input_audio_chunk", "audio_base_64": silence}
+        return json.dumps({**body, "commit": False, "sample_rate": 16000, **extra})
+
+    sent: list[str | bytes] = [
+        "{not json",
+        chunk(previous_text="Context."),
+        chunk(previous_text=None),
+        chunk(previous_text="Too late."),
+        chunk(sample_rate=44100),
+        chunk(audio_base_64="A" * 300_000),
+        chunk(audio_base_64="%%%"),
+        json.dumps(
+            {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True}
+        ),
+    ]
+    msgs, _ = _talk(
+        ws_app,
+        f"{ELEVENLABS}?{BASE}",
+        {"xi-api-key": _admin(ws_app)},
+        sent,
+        until=lambda got: len(got) >= 7,
+    )
+    assert [m["message_type"] for m in msgs] == [
+        "session_started",
+        "invalid_request",
+        "input_error",  # previous_text after the first chunk
+        "input_error",  # sample_rate mismatch
+        "chunk_size_exceeded",
+        "input_error",  # bad base64
+        "committed_transcript",
+    ], msgs
+    assert msgs[-1]["text"] == ""  # a manual commit of silence is answered
