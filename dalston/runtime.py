@@ -321,6 +321,8 @@ class Runtime:
                             active=runner.active,
                             status="ready" if runner.loaded else "loading",
                             loaded_models=tuple(loaded),
+                            languages=caps.languages,
+                            word_timestamps=caps.word_timestamps,
                         )
                     )
                 except Exception:
@@ -348,6 +350,8 @@ class Runtime:
                             worker.decoder.models.loaded if worker.decoder else ()
                         ),
                         url=url,
+                        word_timestamps=True,
+                        streaming=True,
                     )
                 )
             except Exception:

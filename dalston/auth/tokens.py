@@ -7,7 +7,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dalston.auth.keys import Principal, Scope, hash_key
@@ -44,17 +44,31 @@ async def issue_token(
 
 
 async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
-    """The token's principal, once: a used or expired token gives None."""
+    """The token's principal, once: a used or expired token gives None.
+
+    One conditional ``UPDATE ... RETURNING``: of concurrent requests presenting
+    the same token exactly one sees the row change, on SQLite as on PostgreSQL
+    (a ``SELECT ... FOR UPDATE`` locks nothing on SQLite).
+    """
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    row = await session.scalar(
-        select(SingleUseToken)
-        .where(SingleUseToken.token_hash == hash_key(secret))
-        .with_for_update()
-    )
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+    now = utcnow()
+    row = (
+        await session.execute(
+            update(SingleUseToken)
+            .where(
+                SingleUseToken.token_hash == hash_key(secret),
+                SingleUseToken.used_at.is_(None),
+                SingleUseToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(
+                SingleUseToken.key_id, SingleUseToken.tenant_id, SingleUseToken.scopes
+            )
+        )
+    ).one_or_none()
+    if row is None:
         return None
-    row.used_at = utcnow()
     return Principal(
         key_id=row.key_id,
         tenant_id=row.tenant_id,

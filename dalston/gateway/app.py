@@ -22,12 +22,14 @@ from dalston.dialects.native import (
     system,
 )
 from dalston.dialects.native import realtime as realtime_native
+from dalston.dialects.openai import client_secrets
 from dalston.dialects.openai import realtime as realtime_openai
 from dalston.dialects.openai import routes as openai
 from dalston.engine_sdk import BatchEngine
 from dalston.gateway import console, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.request_id import RequestId
 from dalston.runtime import Role, Runtime
 
 
@@ -66,6 +68,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestId)
     for module in (
         system,
         shared_routes,
@@ -74,6 +77,7 @@ def create_app(
         openai,
         elevenlabs,
         sessions,
+        client_secrets,
         engines,
         models,
         keys,

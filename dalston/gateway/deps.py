@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from dalston.auth import ALL_SCOPES, Principal, Scope, lookup_key
 from dalston.auth.keys import DEFAULT_TENANT
-from dalston.auth.tokens import consume_token
+from dalston.auth.tokens import TOKEN_PREFIX, consume_token
 from dalston.config import AuthMode
 from dalston.errors import Forbidden, Unauthenticated
 from dalston.runtime import Runtime
@@ -23,26 +24,33 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(conn: HTTPConnection) -> str | None:
     """The API key from ``Authorization: Bearer`` or ``xi-api-key``."""
-    auth = request.headers.get("authorization", "")
+    auth = conn.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("xi-api-key") or None
+    return conn.headers.get("xi-api-key") or None
 
 
-async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+async def resolve_principal(conn: HTTPConnection, runtime: Runtime) -> Principal:
+    """Who is calling: the one authentication of HTTP requests and WebSockets.
+
+    An API key (``dk_``) in ``Authorization: Bearer`` or ``xi-api-key``; or a
+    single-use token (``tk_``: also OpenAI's ephemeral client secrets) in the
+    same headers or in the ``token`` query parameter, consumed on first use.
+    Raises ``Unauthenticated``; scopes are the caller's to check.
+    """
     if runtime.settings.auth is AuthMode.NONE:
         return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
-    secret = presented_key(request)
-    if secret:
+    secret = presented_key(conn)
+    if secret and not secret.startswith(TOKEN_PREFIX):
         async with runtime.sessions() as session:
             principal = await lookup_key(session, secret)
         if principal is None:
             raise Unauthenticated("Invalid or revoked API key.")
         return principal
-    token = request.query_params.get("token")
+    token = secret or conn.query_params.get("token")
     if token:
         async with runtime.sessions() as session, session.begin():
             principal = await consume_token(session, token)
@@ -52,6 +60,10 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     raise Unauthenticated(
         "Missing API key: send 'Authorization: Bearer dk_...' or 'xi-api-key'."
     )
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    return await resolve_principal(request, runtime)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

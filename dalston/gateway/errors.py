@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dalston.errors import DalstonError, ValidationFailed
+from dalston.gateway.request_id import HEADER, request_id
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 headers={"Retry-After": "5"},
             )
         log.exception("unhandled error", exc_info=exc)
-        return _render(request, 500, "internal_error", "Internal server error.")
+        # This response leaves through Starlette's outermost layer, past the
+        # request-id middleware: it carries the id itself.
+        rid = request_id(request.scope)
+        return _render(
+            request,
+            500,
+            "internal_error",
+            "Internal server error.",
+            headers={HEADER: rid} if rid else None,
+        )
 
 
 def _infrastructure_down(exc: BaseException) -> bool:

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from dalston.auth import Principal, Scope, lookup_key
-from dalston.auth.keys import ALL_SCOPES, DEFAULT_TENANT
-from dalston.auth.tokens import consume_token, issue_token
-from dalston.config import AuthMode
+from dalston.auth import Principal, Scope
+from dalston.auth.tokens import issue_token
+from dalston.errors import Unauthenticated
+from dalston.gateway.deps import resolve_principal
 from dalston.realtime_sdk.audio import TARGET_RATE
 from dalston.realtime_sdk.events import Event
 from dalston.realtime_sdk.remote import RemoteSession
@@ -114,28 +114,17 @@ class Adapter(Protocol):
 
 
 async def authenticate(websocket: WebSocket, runtime: Runtime) -> Principal:
-    """Header key (Bearer / xi-api-key) or single-use ``token`` query parameter."""
-    if runtime.settings.auth is AuthMode.NONE:
-        return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
-    auth = websocket.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    secret = value.strip() if scheme.lower() == "bearer" else None
-    secret = secret or websocket.headers.get("xi-api-key")
-    principal = None
-    if secret:
-        async with runtime.sessions() as session:
-            principal = await lookup_key(session, secret)
-    elif token := websocket.query_params.get("token"):
-        async with runtime.sessions() as session, session.begin():
-            principal = await consume_token(session, token)
-    if principal is None:
+    """The HTTP authentication (``gateway.deps.resolve_principal``), with its
+    refusals as stream errors and close codes, and the ``realtime`` scope."""
+    try:
+        principal = await resolve_principal(websocket, runtime)
+    except Unauthenticated as exc:
         raise StreamError(
             "auth_error",
-            "Invalid or missing credentials: send an API key header or a "
-            "single-use token.",
+            f"{exc.message} Send an API key header or a single-use token.",
             fatal=True,
             close=Close.BAD_CREDENTIALS,
-        )
+        ) from None
     if not principal.allows(Scope.REALTIME):
         raise StreamError(
             "forbidden",

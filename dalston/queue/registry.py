@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 
@@ -23,6 +23,10 @@ class WorkerInfo:
     loaded_models: tuple[str, ...] = ()
     last_seen: float = 0.0
     url: str | None = None  # realtime workers: where the gateway connects
+    # What the engine declares (EngineCapabilities), for GET /v1/engines.
+    languages: tuple[str, ...] | None = None  # None: any
+    word_timestamps: bool = False
+    streaming: bool = False  # realtime workers
 
 
 class WorkerRegistry(Protocol):
@@ -71,7 +75,13 @@ class RedisRegistry:
             if raw:
                 data = json.loads(raw)
                 data["loaded_models"] = tuple(data.get("loaded_models") or ())
-                found.append(WorkerInfo(**data))
+                if data.get("languages") is not None:
+                    data["languages"] = tuple(data["languages"])
+                # A worker of another version may announce fields this one lacks.
+                known = {f.name for f in fields(WorkerInfo)}
+                found.append(
+                    WorkerInfo(**{k: v for k, v in data.items() if k in known})
+                )
         return sorted(found, key=lambda w: (w.engine_id, w.id))
 
     async def aclose(self) -> None:

@@ -7,7 +7,7 @@ from tests.inproc.conftest import InProcess
 
 async def test_health_ready_metrics_docs(inproc: InProcess) -> None:
     async with inproc.http() as anon:
-        assert (await anon.get("/health")).json()["status"] == "ok"
+        assert (await anon.get("/health")).json()["status"] == "healthy"
         ready = (await anon.get("/ready")).json()
         assert ready["status"] == "ready" and all(ready["checks"].values())
         metrics = await anon.get("/metrics")

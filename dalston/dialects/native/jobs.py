@@ -14,6 +14,7 @@ from dalston.dialects.native.schemas import (
     JobResponse,
     JobSummary,
     JobUpdate,
+    PiiInfo,
     RetentionInfo,
     StageInfo,
 )
@@ -84,21 +85,48 @@ async def create_job(
         )
 
 
+# The original Dalston server's lite-mode pipeline profiles. Its SDK and CLI send
+# ``lite_profile`` on every submit (``core`` by default); each maps onto the
+# fields that ask for the same stages here: ``core`` adds nothing, ``speaker``
+# turns diarization on and ``compliance`` PII detection, unless the request
+# already asks for them.
+LITE_PROFILES: dict[str, dict[str, object]] = {
+    "core": {},
+    "speaker": {"speaker_detection": "diarize"},
+    "compliance": {"pii_detection": True},
+}
+
+
+def _lite_profile(fields: FormFields) -> dict[str, object]:
+    name = (fields.text("lite_profile") or "core").strip().lower()
+    if name not in LITE_PROFILES:
+        raise InvalidRequest(
+            f"lite_profile must be one of {', '.join(LITE_PROFILES)}.",
+            param="lite_profile",
+        )
+    return LITE_PROFILES[name]
+
+
 async def create_native_job(
     fields: FormFields, *, runtime: Runtime, principal: Principal
 ) -> JobCreated:
+    profile = _lite_profile(fields)
+    speaker_detection = fields.text("speaker_detection")
+    if speaker_detection in (None, "none") and "speaker_detection" in profile:
+        speaker_detection = str(profile["speaker_detection"])
     job_request = JobRequest.build(
         model=fields.text("model"),
         language=fields.text("language"),
         timestamps_granularity=fields.text("timestamps_granularity"),
         vocabulary=fields.strings("vocabulary"),
         display_name=fields.text("name"),
-        speaker_detection=fields.text("speaker_detection"),
+        speaker_detection=speaker_detection,
         num_speakers=fields.integer("num_speakers"),
         min_speakers=fields.integer("min_speakers"),
         max_speakers=fields.integer("max_speakers"),
         word_alignment=_optional_bool(fields, "word_alignment"),
-        pii_detection=fields.boolean("pii_detection"),
+        pii_detection=fields.boolean("pii_detection")
+        or bool(profile.get("pii_detection")),
         pii_entity_types=[
             part.strip()
             for value in fields.strings("pii_entity_types")
@@ -279,7 +307,8 @@ def _job_response(view: JobView) -> JobResponse:
         response.speakers = transcript.speakers
         if job.params.get("timestamps_granularity", "word") in ("word", "character"):
             response.words = transcript.words
-        response.pii = transcript.pii
+        if transcript.pii is not None:
+            response.pii = PiiInfo.of(transcript.pii, transcript.entities)
         response.entities = transcript.entities
         response.redacted_text = transcript.redacted_text
         response.warnings = transcript.metadata.warnings or None

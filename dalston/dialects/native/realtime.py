@@ -4,6 +4,12 @@ Binary frames carry audio; JSON frames carry control: ``config``, ``commit`` (or
 ``flush``), ``clear``, ``end``. Events: ``session.begin``, ``vad.speech_start``,
 ``transcript.partial``, ``transcript.final``, ``vad.speech_end``, ``warning``,
 ``session.end``, ``error``.
+
+``warning`` (processing lag) is ours: the original Dalston SDK reports any type
+it does not know as an error. Such clients are known by the ``api_key`` query
+parameter that only that SDK sends (it is never used to authenticate: the same
+SDK sends the key as a header too); they get no ``warning`` unless they ask
+with ``warnings=true``, and any client can turn them off with ``warnings=false``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ router = APIRouter()
 
 MAX_FRAME_BYTES = 1024 * 1024  # about 30 s of 16 kHz s16le: far beyond a live chunk
 _CONTROL = {"commit": Action.COMMIT, "flush": Action.COMMIT, "clear": Action.CLEAR}
+# Query parameters never stored with the session record.
+_SECRETS = frozenset({"token", "api_key"})
 _CHANGEABLE = {"language", "vocabulary", "interim_results", "word_timestamps"}
 
 
@@ -55,6 +63,7 @@ class NativeAdapter:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.session: LiveSession | None = None
+        self.warnings = True
 
     def begin(self, session: LiveSession) -> list[dict[str, Any]]:
         self.session = session
@@ -151,6 +160,8 @@ class NativeAdapter:
                 }
             ]
         if isinstance(event, LagWarning):
+            if not self.warnings:
+                return []
             return [
                 {
                     "type": "warning",
@@ -248,7 +259,7 @@ def _request(runtime: Runtime, query: dict[str, str]) -> StreamRequest:
         config=config,
         store_audio=params.flag(query, "store_audio", False),
         retention_days=request.retention_days,
-        params={k: v for k, v in query.items() if k != "token"},
+        params={k: v for k, v in query.items() if k not in _SECRETS},
     )
 
 
@@ -258,7 +269,9 @@ async def native_stream(websocket: WebSocket) -> None:
     adapter = NativeAdapter(runtime)
     try:
         principal = await authenticate(websocket, runtime)
-        request = _request(runtime, dict(websocket.query_params))
+        query = dict(websocket.query_params)
+        request = _request(runtime, query)
+        adapter.warnings = params.flag(query, "warnings", "api_key" not in query)
     except StreamError as exc:
         await refuse(websocket, adapter, exc)
         return

@@ -72,6 +72,29 @@ class JobUpdate(BaseModel):
         return value
 
 
+class PiiInfo(PiiSummary):
+    """The PII stage's summary, with the names the original Dalston clients read
+    (``pii.enabled``, ``pii.entities_detected``, ``pii.entity_summary``,
+    ``pii.redacted_audio_available``) beside ours."""
+
+    enabled: bool = True
+    entities_detected: int
+    entity_summary: dict[str, int]
+    redacted_audio_available: bool
+
+    @classmethod
+    def of(cls, summary: PiiSummary, entities: list[Entity] | None) -> PiiInfo:
+        counts: dict[str, int] = {}
+        for entity in entities or ():
+            counts[entity.entity_type] = counts.get(entity.entity_type, 0) + 1
+        return cls(
+            **summary.model_dump(),
+            entities_detected=summary.entity_count,
+            entity_summary=counts,
+            redacted_audio_available=summary.redacted_audio,
+        )
+
+
 class JobResponse(BaseModel):
     id: str
     status: str
@@ -93,7 +116,7 @@ class JobResponse(BaseModel):
     speakers: list[Speaker] | None = None
     words: list[Word] | None = None
     # PII stage (pii_detection): what was found, and the text with it masked.
-    pii: PiiSummary | None = None
+    pii: PiiInfo | None = None
     entities: list[Entity] | None = None
     redacted_text: str | None = None
     warnings: list[str] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
@@ -26,10 +26,19 @@ class WorkerInfo(BaseModel):
 
 
 class RealtimeStatus(BaseModel):
+    """Ours (capacity, active, available, workers), and the same counts under the
+    names the original Dalston clients read, with an overall ``status``."""
+
+    status: Literal["ready", "at_capacity", "unavailable"]
     capacity: int
     active: int
     available: int
     workers: int
+    total_capacity: int
+    active_sessions: int
+    available_capacity: int
+    worker_count: int
+    ready_workers: int
 
 
 class SessionInfo(BaseModel):
@@ -74,11 +83,23 @@ def _info(row: Any) -> SessionInfo:
 async def realtime_status(runtime: RuntimeDep, _: CanRead) -> RealtimeStatus:
     r = runtime.router
     await _refresh(runtime)
+    available = max(r.capacity - r.active, 0)
+    workers = len(r.workers)
+    if not workers:
+        status: Literal["ready", "at_capacity", "unavailable"] = "unavailable"
+    else:
+        status = "ready" if available else "at_capacity"
     return RealtimeStatus(
+        status=status,
         capacity=r.capacity,
         active=r.active,
-        available=r.capacity - r.active,
-        workers=len(r.workers),
+        available=available,
+        workers=workers,
+        total_capacity=r.capacity,
+        active_sessions=r.active,
+        available_capacity=available,
+        worker_count=workers,
+        ready_workers=workers,
     )
 
 

@@ -15,7 +15,9 @@ router = APIRouter(tags=["system"])
 
 @router.get("/health")
 async def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+    """Liveness. ``healthy`` is the word the original Dalston clients (and their
+    CLI's server manager) wait for."""
+    return {"status": "healthy", "version": __version__}
 
 
 @router.get("/ready")
