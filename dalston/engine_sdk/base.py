@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dalston.engine_sdk.errors import TaskCancelled
+from dalston.engine_sdk.spec import EngineSpec
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class TaskOutput:
 
 
 class BatchEngine(ABC):
+    # Declared once in the engine's package (``SPEC``): ``spec = SPEC``,
+    # ``engine_id = SPEC.id``, ``stage = SPEC.stage``.
+    spec: ClassVar[EngineSpec]
     engine_id: ClassVar[str]
     stage: ClassVar[str]
 

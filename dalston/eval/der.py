@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dalston.engine_sdk.registry import stage_engine
 from dalston.eval.engines import loaded_engine
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def evaluate_case(
     rttm: Path,
     uem: Path | None = None,
     *,
-    engine_id: str = "resemblyzer-diarize",
+    engine_id: str | None = None,  # default: the diarize stage's engine
     collar: float = 0.0,
     skip_overlap: bool = False,
     **params: Any,
@@ -149,7 +150,7 @@ def evaluate_case(
 
     reference = read_rttm(rttm)
     spans = read_uem(uem) if uem is not None else None
-    engine = loaded_engine(engine_id)
+    engine = loaded_engine(engine_id or stage_engine("diarize"))
     with tempfile.TemporaryDirectory(prefix="dalston-der-") as tmp:
         work = Path(tmp)
         # What the prepare stage hands the diarize stage: 16 kHz mono 16-bit WAV.

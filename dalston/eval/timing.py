@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dalston.engine_sdk.registry import stage_engine
 from dalston.eval.engines import loaded_engine
 from dalston.eval.scoring import normalize
 
@@ -261,9 +262,9 @@ def evaluate_alignment_case(
         else reference
     )
     prepare, transcribe, align = (
-        loaded_engine("audio-prepare"),
-        loaded_engine("faster-whisper"),
-        loaded_engine("pocketsphinx-align"),
+        loaded_engine(stage_engine("prepare")),
+        loaded_engine(stage_engine("transcribe")),
+        loaded_engine(stage_engine("align")),
     )
     params: dict[str, Any] = {
         "model": model or transcribe.config.default_model,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from dalston.engine_sdk.registry import stage_engine
+
 
 class AudioInput(StrEnum):
     NONE = "none"
@@ -27,10 +29,12 @@ class StageSpec:
     audio: AudioInput = AudioInput.PREPARED
 
 
-MERGE_ENGINE = "transcript-merge"
-ALIGN_ENGINE = "pocketsphinx-align"
-PII_ENGINE = "presidio-pii"
-REDACT_ENGINE = "audio-redact"
+# Each stage's engine, from the engines' own declarations.
+PREPARE_ENGINE = stage_engine("prepare")
+MERGE_ENGINE = stage_engine("merge")
+ALIGN_ENGINE = stage_engine("align")
+PII_ENGINE = stage_engine("pii")
+REDACT_ENGINE = stage_engine("redact")
 
 # The stages that hold a whole transcript, latest first: each later one returns the
 # transcript with its change applied, so readers take the first present.
@@ -41,7 +45,7 @@ def build_dag(
     params: Mapping[str, Any],
     *,
     transcribe_engine: str,
-    diarize_engine: str = "resemblyzer-diarize",
+    diarize_engine: str | None = None,
 ) -> list[StageSpec]:
     """Stages in a topological order.
 
@@ -49,7 +53,7 @@ def build_dag(
     diarize + merge), ``pii_detection`` and ``redact_pii_audio``.
     """
     specs = [
-        StageSpec("prepare", "audio-prepare", audio=AudioInput.ORIGINAL),
+        StageSpec("prepare", PREPARE_ENGINE, audio=AudioInput.ORIGINAL),
         StageSpec("transcribe", transcribe_engine, depends_on=("prepare",)),
     ]
     text_stage = "transcribe"
@@ -57,7 +61,8 @@ def build_dag(
         specs.append(StageSpec("align", ALIGN_ENGINE, depends_on=("transcribe",)))
         text_stage = "align"
     if params.get("speaker_detection") == "diarize":
-        specs.append(StageSpec("diarize", diarize_engine, depends_on=("prepare",)))
+        diarizer = diarize_engine or stage_engine("diarize")
+        specs.append(StageSpec("diarize", diarizer, depends_on=("prepare",)))
         specs.append(
             StageSpec(
                 "merge",

@@ -8,12 +8,11 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import numpy as np
 
-from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import EngineConfig
-from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.realtime_sdk.events import WordTiming
 
 
@@ -26,26 +25,37 @@ class Decoded:
     avg_logprob: float | None
 
 
+class ModelPool(Protocol):
+    """Loaded Whisper models by id: the faster-whisper engine's pool, handed in by
+    the assembly (``dalston.runtime``); this SDK never imports an engine."""
+
+    @property
+    def loaded(self) -> list[str]: ...
+
+    def get(self, model_id: str) -> Any: ...
+
+
+def pool_config(config: EngineConfig, threads: int) -> EngineConfig:
+    """The engine settings of a pool serving ``threads`` decode threads: each
+    thread needs its own CTranslate2 worker, or concurrent streams queue on one,
+    and the cores are shared out between them."""
+    cores = os.cpu_count() or 1
+    return replace(
+        config,
+        concurrency=threads,
+        cpu_threads=config.cpu_threads or max(1, cores // threads),
+    )
+
+
 class StreamDecoder:
     def __init__(
         self,
-        config: EngineConfig,
-        catalog: ModelCatalog,
+        models: ModelPool,
         *,
         threads: int = 2,
         beam_size: int = 1,
     ) -> None:
-        # Each inference thread needs its own CTranslate2 worker, or concurrent
-        # streams queue on one; the cores are shared out between them.
-        cores = os.cpu_count() or 1
-        self.models = WhisperModels(
-            catalog,
-            replace(
-                config,
-                concurrency=threads,
-                cpu_threads=config.cpu_threads or max(1, cores // threads),
-            ),
-        )
+        self.models = models
         self.beam_size = beam_size
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="dalston-rt")
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from dalston.engine_sdk.registry import engine_installed
+from dalston.engine_sdk.registry import engine_class, engine_installed, stage_engine
 
-if TYPE_CHECKING:
-    from dalston.engines.presidio_pii.detector import PiiDetector
-
-PII_ENGINE = "presidio-pii"
+# The PII stage's engine: its detector is found through the engine registry, so
+# this SDK imports no engine.
+PII_ENGINE = stage_engine("pii")
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,10 @@ def available() -> bool:
     return engine_installed(PII_ENGINE)
 
 
-def _shared_detector() -> PiiDetector:
-    from dalston.engines.presidio_pii.detector import shared_detector
-
-    return shared_detector()
+def _shared_detector() -> Any:
+    """The process's detector, shared with the PII stage (``find(text)`` gives
+    detections with ``start``, ``end``, ``entity_type``)."""
+    return engine_class(PII_ENGINE).shared_detector()  # type: ignore[attr-defined]
 
 
 def _find(text: str, types: Collection[str]) -> list[FoundEntity]:

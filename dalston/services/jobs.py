@@ -24,14 +24,11 @@ from dalston.audio import probe
 from dalston.catalog import ModelCatalog
 from dalston.config import Settings
 from dalston.db.models import Job, Task, utcnow
-from dalston.engine_sdk.registry import install_hint, installed_engines
+from dalston.engine_sdk.registry import SPECS, install_hint, installed_engines
 from dalston.errors import Conflict, InvalidRequest, NotFound
 from dalston.orchestrator import JobStatus, Orchestrator, build_dag
 from dalston.orchestrator.dag import (
     ALIGN_ENGINE,
-    MERGE_ENGINE,
-    PII_ENGINE,
-    REDACT_ENGINE,
     StageSpec,
 )
 from dalston.orchestrator.orchestrator import new_tasks
@@ -49,14 +46,9 @@ _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
 JobRequest = TranscriptionRequest
 # Engines of optional stages: refused at submit time when nothing serves them.
 _OPTIONAL_ENGINES = frozenset(
-    {
-        ALIGN_ENGINE,
-        MERGE_ENGINE,
-        PII_ENGINE,
-        REDACT_ENGINE,
-        "resemblyzer-diarize",
-        "pyannote-diarize",
-    }
+    engine_id
+    for engine_id, spec in SPECS.items()
+    if spec.stage not in ("prepare", "transcribe")
 )
 # The request field to name when a stage cannot run.
 _STAGE_PARAMS = {

@@ -21,6 +21,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.audio_prepare import SPEC
 from dalston.errors import DalstonError
 
 PREPARED_AUDIO = "audio/prepared.wav"
@@ -28,8 +29,9 @@ MAX_CHANNELS = 5
 
 
 class AudioPrepareEngine(BatchEngine):
-    engine_id = "audio-prepare"
-    stage = "prepare"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)

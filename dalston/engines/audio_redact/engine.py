@@ -20,6 +20,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.audio_redact import SPEC
 from dalston.engines.audio_redact.spans import Span, merge_spans
 from dalston.errors import DalstonError
 from dalston.pii import AUDIO_REDACTION_MODES, DEFAULT_AUDIO_REDACTION_MODE
@@ -30,8 +31,9 @@ BEEP_AMPLITUDE = 0.2  # of full scale: clearly audible, well clear of clipping
 
 
 class AudioRedactEngine(BatchEngine):
-    engine_id = "audio-redact"
-    stage = "redact"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)

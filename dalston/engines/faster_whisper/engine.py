@@ -24,14 +24,16 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.faster_whisper import SPEC
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
 from dalston.errors import DalstonError
 
 
 class FasterWhisperEngine(BatchEngine):
-    engine_id = "faster-whisper"
-    stage = "transcribe"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def __init__(
         self, config: EngineConfig, catalog: ModelCatalog | None = None

@@ -25,13 +25,15 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.pocketsphinx_align import SPEC
 from dalston.engines.pocketsphinx_align.aligner import DecoderPool
 from dalston.engines.pocketsphinx_align.retime import retime_track
 
 
 class PocketsphinxAlignEngine(BatchEngine):
-    engine_id = "pocketsphinx-align"
-    stage = "align"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)

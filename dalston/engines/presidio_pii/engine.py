@@ -19,6 +19,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.presidio_pii import SPEC
 from dalston.engines.presidio_pii.detector import PiiDetector, shared_detector
 from dalston.engines.presidio_pii.words import WordIndex
 from dalston.pii import (
@@ -34,13 +35,19 @@ TRANSCRIPT_STAGES = ("merge", "align", "transcribe")
 
 
 class PresidioPiiEngine(BatchEngine):
-    engine_id = "presidio-pii"
-    stage = "pii"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(
             engine_id=self.engine_id, stage=self.stage, languages=("en",)
         )
+
+    @staticmethod
+    def shared_detector() -> PiiDetector:
+        """The process's detector, also used by live entity detection."""
+        return shared_detector()
 
     def detector(self) -> PiiDetector:
         """The process's shared detector (built by the first caller, about 2 s)."""

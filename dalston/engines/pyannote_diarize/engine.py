@@ -22,6 +22,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.pyannote_diarize import SPEC
 
 DEFAULT_MODEL = "pyannote/speaker-diarization-3.1"
 SAMPLE_RATE = 16000
@@ -29,8 +30,9 @@ COUNT_PARAMS = ("num_speakers", "min_speakers", "max_speakers")
 
 
 class PyannoteDiarizeEngine(BatchEngine):
-    engine_id = "pyannote-diarize"
-    stage = "diarize"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)

@@ -21,6 +21,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.resemblyzer_diarize import SPEC
 from dalston.engines.resemblyzer_diarize.embeddings import SpeakerEncoder
 from dalston.engines.resemblyzer_diarize.options import DiarizeOptions
 from dalston.engines.resemblyzer_diarize.pipeline import diarize
@@ -28,8 +29,9 @@ from dalston.errors import DalstonError
 
 
 class ResemblyzerDiarizeEngine(BatchEngine):
-    engine_id = "resemblyzer-diarize"
-    stage = "diarize"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)

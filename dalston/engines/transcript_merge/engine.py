@@ -13,12 +13,14 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engines.transcript_merge import SPEC
 from dalston.engines.transcript_merge.speakers import label_transcript, parse_turns
 
 
 class TranscriptMergeEngine(BatchEngine):
-    engine_id = "transcript-merge"
-    stage = "merge"
+    spec = SPEC
+    engine_id = SPEC.id
+    stage = SPEC.stage
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
