@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
 from dalston.transcript.export import CueOptions, ExportFormat, render
 
@@ -66,3 +68,120 @@ def test_json_round_trips() -> None:
         render(transcript, ExportFormat.JSON, CueOptions())
     )
     assert again == transcript
+
+
+# --- subtitle rules -------------------------------------------------------------
+def _spoken(text: str, words: list[str], step: float = 0.3) -> Transcript:
+    timed = [
+        Word(text=w, start=round(i * step, 3), end=round(i * step + step * 0.9, 3))
+        for i, w in enumerate(words)
+    ]
+    return Transcript(
+        text=text,
+        language_code="fr",
+        language_probability=0.9,
+        duration=len(words) * step,
+        segments=[Segment(id=0, start=0.0, end=timed[-1].end, text=text, words=timed)],
+        metadata=TranscriptMetadata(model="m"),
+    )
+
+
+def _cue_blocks(srt: str) -> list[tuple[float, float, list[str]]]:
+    def seconds(stamp: str) -> float:
+        h, m, rest = stamp.split(":")
+        s, ms = rest.split(",")
+        return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
+
+    blocks = []
+    for block in srt.strip().split("\n\n"):
+        _index, timing, *lines = block.split("\n")
+        start, end = timing.split(" --> ")
+        blocks.append((seconds(start), seconds(end), lines))
+    return blocks
+
+
+def test_words_are_joined_as_the_language_writes_them() -> None:
+    text = " Bonjour, je m'appelle Claire, self-substantial et c'est tout."
+    words = ["Bonjour,", "je", "m'", "appelle", "Claire,", "self", "-substantial"]
+    words += ["et", "c'", "est", "tout."]
+    srt = render(_spoken(text, words), ExportFormat.SRT, CueOptions())
+    body = " ".join(line for _, _, lines in _cue_blocks(srt) for line in lines)
+    assert "m'appelle" in body and "self-substantial" in body and "c'est" in body
+    assert "m 'appelle" not in body and "self -substantial" not in body
+
+
+def test_cues_keep_to_lines_and_characters_and_break_at_punctuation() -> None:
+    sentence = "This is the first sentence. And here comes a second one, rather long"
+    sentence += " and winding, that goes on well past what fits on two lines of text."
+    words = sentence.split()
+    options = CueOptions(max_line_length=30, max_lines=2)
+    blocks = _cue_blocks(render(_spoken(sentence, words), ExportFormat.SRT, options))
+    assert len(blocks) >= 3
+    for start, end, lines in blocks:
+        assert 1 <= len(lines) <= 2 and all(len(line) <= 30 for line in lines)
+        assert end - start >= 0.5
+    assert blocks[0][2][-1].endswith("sentence.")  # cut at the sentence end
+    starts = [b[0] for b in blocks]
+    assert starts == sorted(starts)
+    assert all(a[1] <= b[0] for a, b in pairwise(blocks))
+
+
+def test_no_cue_is_shorter_than_half_a_second() -> None:
+    words = [Word(text="Yes.", start=1.0, end=1.1)]
+    words += [
+        Word(text=w, start=1.12 + i * 0.3, end=1.4 + i * 0.3)
+        for i, w in enumerate("then a long run of words follows here".split())
+    ]
+    transcript = Transcript(
+        text="Yes. then a long run of words follows here",
+        language_code="en",
+        language_probability=None,
+        duration=4.0,
+        segments=[
+            Segment(id=0, start=1.0, end=1.1, text="Yes.", words=words[:1]),
+            Segment(
+                id=1,
+                start=1.12,
+                end=words[-1].end,
+                text=" ".join(w.text for w in words[1:]),
+                words=words[1:],
+            ),
+        ],
+        metadata=TranscriptMetadata(model="m"),
+    )
+    blocks = _cue_blocks(render(transcript, ExportFormat.SRT, CueOptions()))
+    assert all(end - start >= 0.5 - 1e-6 for start, end, _ in blocks), blocks
+    assert all(a[1] <= b[0] + 1e-6 for a, b in pairwise(blocks))
+
+
+def test_segments_without_word_times_are_cut_too() -> None:
+    text = " ".join(f"word{i}" for i in range(40))
+    transcript = Transcript(
+        text=text,
+        language_code="en",
+        language_probability=None,
+        duration=20.0,
+        segments=[Segment(id=0, start=0.0, end=20.0, text=text)],
+        metadata=TranscriptMetadata(model="m"),
+    )
+    options = CueOptions(max_line_length=20, max_lines=2)
+    blocks = _cue_blocks(render(transcript, ExportFormat.SRT, options))
+    assert len(blocks) > 4
+    assert all(len(lines) <= 2 and max(map(len, lines)) <= 20 for *_, lines in blocks)
+    assert blocks[-1][1] == 20.0
+
+
+def test_text_without_spaces_wraps_by_character() -> None:
+    text = "今日はとても良い天気ですね。明日も晴れるといいですね。" * 3
+    transcript = Transcript(
+        text=text,
+        language_code="ja",
+        language_probability=None,
+        duration=9.0,
+        segments=[Segment(id=0, start=0.0, end=9.0, text=text)],
+        metadata=TranscriptMetadata(model="m"),
+    )
+    options = CueOptions(max_line_length=16, max_lines=2)
+    blocks = _cue_blocks(render(transcript, ExportFormat.SRT, options))
+    assert "".join("".join(lines) for *_, lines in blocks) == text
+    assert all(len(lines) <= 2 and max(map(len, lines)) <= 16 for *_, lines in blocks)

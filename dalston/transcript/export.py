@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from dalston.transcript.model import Segment, Transcript, Word
+from dalston.transcript.model import Segment, Transcript
+from dalston.transcript.text import separators
 
 
 class ExportFormat(StrEnum):
@@ -81,50 +81,128 @@ def _ts(seconds: float, sep: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
 
 
-def _cues(transcript: Transcript, options: CueOptions) -> Iterator[Cue]:
-    """Cues of at most ``max_lines`` lines of ``max_line_length`` characters.
+# Subtitle rules (every dialect's SRT/VTT comes from here).
+MIN_CUE_S = 0.5  # no cue is on screen for less
+PAUSE_S = 1.0  # a silence this long between words ends a cue
+_SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
+_CLAUSE_END = (",", ";", ":", "\u2014", "\u2013", "\u3001", "\uff0c")
 
-    With word times, a long segment is split at word boundaries and each cue gets
-    the times of its own words; without them, the segment is one cue.
+
+@dataclass(frozen=True)
+class _Unit:
+    """A word (or, without word times, a token) and the separator before it."""
+
+    text: str
+    sep: str
+    start: float
+    end: float
+
+
+def _cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
+    """Cues of at most ``max_lines`` lines of at most ``max_line_length``
+    characters (a single longer word is the only exception), words joined as the
+    language writes them, cut preferably at sentence ends, then clause
+    punctuation, then pauses; none shorter than ``MIN_CUE_S``.
+
+    With word times each cue has the times of its own words; without them a
+    segment's text is cut the same way and times are spread by character.
     """
-    for segment in transcript.segments:
-        if not segment.text:
-            continue
-        if segment.words:
-            yield from _split_words(segment, segment.words, options)
-        else:
-            lines = _wrap(segment.text.split(), options.max_line_length)
-            yield Cue(segment.start, segment.end, tuple(lines), segment.speaker)
+    cues: list[Cue] = []
+    for segment in sorted(transcript.segments, key=lambda s: s.start):
+        units = _units(segment, options.max_line_length)
+        if units:
+            cues.extend(_group(units, segment.speaker, options))
+    return _lengthen(cues, options)
 
 
-def _split_words(
-    segment: Segment, words: list[Word], options: CueOptions
-) -> Iterator[Cue]:
-    budget = options.max_line_length * options.max_lines
-    group: list[Word] = []
-    length = 0
-    for word in words:
-        added = len(word.text) + (1 if group else 0)
-        if group and length + added > budget:
-            yield _cue(group, segment, options)
-            group, length = [], 0
-            added = len(word.text)
-        group.append(word)
-        length += added
+def _units(segment: Segment, width: int) -> list[_Unit]:
+    words = [w for w in segment.words or () if w.text.strip()]
+    if words:
+        texts = [w.text.strip() for w in words]
+        seps = separators(texts, segment.text)
+        return [
+            _Unit(t, s, w.start, w.end)
+            for t, s, w in zip(texts, seps, words, strict=True)
+        ]
+    text = segment.text.strip()
+    if not text:
+        return []
+    if " " in text or len(text) <= width:
+        tokens, seps = text.split(), [""] + [" "] * (len(text.split()) - 1)
+    else:  # written without spaces: any character may start a line
+        tokens, seps = list(text), [""] * len(text)
+    total = sum(len(t) for t in tokens) or 1
+    span = max(segment.end - segment.start, 0.0)
+    units, done = [], 0
+    for token, sep in zip(tokens, seps, strict=True):
+        start = segment.start + span * done / total
+        done += len(token)
+        units.append(_Unit(token, sep, start, segment.start + span * done / total))
+    return units
+
+
+def _group(units: list[_Unit], speaker: str | None, options: CueOptions) -> list[Cue]:
+    cues: list[Cue] = []
+    group: list[_Unit] = []
+    for unit in units:
+        if group and unit.start - group[-1].end >= PAUSE_S:
+            cues.append(_make_cue(group, speaker, options))
+            group = []
+        if group and not _fits([*group, unit], options):
+            cut = _best_break(group)
+            cues.append(_make_cue(group[:cut], speaker, options))
+            group = group[cut:]
+            if group and not _fits([*group, unit], options):
+                cues.append(_make_cue(group, speaker, options))
+                group = []
+        group.append(unit)
     if group:
-        yield _cue(group, segment, options)
+        cues.append(_make_cue(group, speaker, options))
+    return cues
 
 
-def _cue(words: list[Word], segment: Segment, options: CueOptions) -> Cue:
-    lines = _wrap([w.text for w in words], options.max_line_length)
-    return Cue(words[0].start, words[-1].end, tuple(lines), segment.speaker)
+def _best_break(group: list[_Unit]) -> int:
+    """How many units of a full ``group`` the cue keeps: after the last sentence
+    end in its second half or so, else the last clause mark or pause in its
+    second half, else all of them."""
+    n = len(group)
+    for ends, share in ((_SENTENCE_END, 0.4), (_CLAUSE_END, 0.5)):
+        for cut in range(n - 1, max(int(n * share), 1) - 1, -1):
+            if group[cut - 1].text.endswith(ends):
+                return cut
+    for cut in range(n - 1, max(n // 2, 1) - 1, -1):
+        if group[cut].start - group[cut - 1].end >= 0.3:
+            return cut
+    return n
 
 
-def _wrap(tokens: list[str], width: int) -> list[str]:
+def _fits(units: list[_Unit], options: CueOptions) -> bool:
+    lines = _lines(units, options.max_line_length)
+    return len(lines) <= options.max_lines
+
+
+def _make_cue(units: list[_Unit], speaker: str | None, options: CueOptions) -> Cue:
+    lines = _lines(units, options.max_line_length)
+    return Cue(units[0].start, units[-1].end, tuple(lines), speaker)
+
+
+def _lines(units: list[_Unit], width: int) -> list[str]:
+    """Greedy lines; a line may break only where the text has a space, or
+    anywhere in a language written without spaces."""
+    spaced = any(u.sep for u in units[1:])
+    tokens: list[str] = []
+    for index, unit in enumerate(units):
+        if index and (unit.sep or not spaced):
+            tokens.append(unit.text)
+        elif tokens:
+            tokens[-1] += unit.text
+        else:
+            tokens.append(unit.text)
+    joiner = " " if spaced else ""
     lines: list[str] = []
     current = ""
     for token in tokens:
-        candidate = f"{current} {token}" if current else token
+        candidate = f"{current}{joiner}{token}" if current else token
         if current and len(candidate) > width:
             lines.append(current)
             current = token
@@ -133,3 +211,45 @@ def _wrap(tokens: list[str], width: int) -> list[str]:
     if current:
         lines.append(current)
     return lines
+
+
+def _lengthen(cues: list[Cue], options: CueOptions) -> list[Cue]:
+    """No cue shorter than ``MIN_CUE_S``: grow into the silence around it, then
+    borrow time from a neighbour that can spare it; only when neither can, join
+    it to its neighbour."""
+    out = list(cues)
+    i = 0
+    while i < len(out):
+        cue = out[i]
+        if cue.end - cue.start >= MIN_CUE_S - 1e-9:
+            i += 1
+            continue
+        prev_end = out[i - 1].end if i else 0.0
+        next_start = out[i + 1].start if i + 1 < len(out) else float("inf")
+        end = min(max(cue.end, cue.start + MIN_CUE_S), max(next_start, cue.end))
+        start = max(min(cue.start, end - MIN_CUE_S), min(prev_end, cue.start))
+        need = MIN_CUE_S - (end - start)
+        if need > 1e-9 and i + 1 < len(out):
+            nxt = out[i + 1]
+            if nxt.end - nxt.start - need >= MIN_CUE_S:
+                end += need
+                out[i + 1] = replace(nxt, start=end)
+                need = 0.0
+        if need > 1e-9 and i:
+            prv = out[i - 1]
+            if prv.end - prv.start - need >= MIN_CUE_S:
+                start -= need
+                out[i - 1] = replace(prv, end=start)
+                need = 0.0
+        if need > 1e-9 and len(out) > 1:
+            j = i + 1 if i + 1 < len(out) else i - 1
+            first, second = sorted((out[i], out[j]), key=lambda c: c.start)
+            out[min(i, j)] = Cue(
+                first.start, second.end, first.lines + second.lines, first.speaker
+            )
+            del out[max(i, j)]
+            i = max(min(i, j) - 1, 0)
+            continue
+        out[i] = replace(cue, start=start, end=end)
+        i += 1
+    return out
