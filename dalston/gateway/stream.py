@@ -254,6 +254,7 @@ async def _serve(
                 status=status,
                 audio_seconds=session.received_s,
                 finals=session.finals,
+                model=session.config.model,
                 error=error_text,
                 audio_file=audio_file,
                 retention_days=request.retention_days,

@@ -1,10 +1,18 @@
 """Records of live sessions: opened when a stream starts, closed with its transcript
 (and its audio, when the client asked to keep it), listed, fetched, deleted, and
-purged after their retention."""
+purged after their retention.
+
+A session's finals are stored as a ``Transcript`` (``sessions/{id}/transcript.json``),
+the same currency as a job's, so sessions export as srt/vtt/txt/json through the
+same renderer. Its language is the one most finals were decoded in, with the
+probability of the detection that chose it (none when the client fixed it).
+Records stored before this (``{text, segments}``) are read into the same shape.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,7 @@ from dalston.errors import Conflict, NotFound
 from dalston.realtime_sdk.events import Final
 from dalston.services.jobs import decode_cursor, encode_cursor
 from dalston.storage.base import ArtifactStore
+from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
 
 
 def session_prefix(session_id: str) -> str:
@@ -63,20 +72,20 @@ class SessionRecords:
         status: str,
         audio_seconds: float,
         finals: list[Final],
+        model: str,
         error: str | None = None,
         audio_file: Path | None = None,
         retention_days: int | None = None,
     ) -> None:
         """Store the transcript (and audio), or nothing when retention is 0."""
-        text = " ".join(f.text for f in finals)
+        transcript = session_transcript(finals, model=model, duration=audio_seconds)
+        text = transcript.text
         transcript_key = audio_key = None
         if retention_days != 0:
             transcript_key = f"{session_prefix(session_id)}transcript.json"
-            body = {
-                "text": text,
-                "segments": [_segment(i, f) for i, f in enumerate(finals)],
-            }
-            await self.storage.put_bytes(transcript_key, json.dumps(body).encode())
+            await self.storage.put_bytes(
+                transcript_key, transcript.model_dump_json().encode()
+            )
             if audio_file is not None:
                 audio_key = f"{session_prefix(session_id)}audio.wav"
                 await self.storage.put_path(audio_key, audio_file)
@@ -132,14 +141,23 @@ class SessionRecords:
             raise NotFound(f"No realtime session with id {session_id}.", param="id")
         return row
 
-    async def transcript(self, *, tenant_id: str, session_id: str) -> dict[str, Any]:
+    async def transcript(self, *, tenant_id: str, session_id: str) -> Transcript:
         row = await self.get(tenant_id=tenant_id, session_id=session_id)
         if row.transcript_key is None:
             raise NotFound("This session has no stored transcript.", param="id")
         data: dict[str, Any] = json.loads(
             await self.storage.get_bytes(row.transcript_key)
         )
-        return data
+        if "metadata" not in data:  # stored before sessions kept transcripts
+            data = {
+                "text": data.get("text", ""),
+                "language_code": row.language,
+                "language_probability": None,
+                "duration": row.audio_seconds,
+                "segments": data.get("segments", []),
+                "metadata": {"model": row.model, "stages": ["realtime"]},
+            }
+        return Transcript.model_validate(data)
 
     async def delete(self, *, tenant_id: str, session_id: str) -> None:
         row = await self.get(tenant_id=tenant_id, session_id=session_id)
@@ -168,22 +186,46 @@ class SessionRecords:
         await self.storage.delete_prefix(session_prefix(session_id))
 
 
-def _segment(index: int, final: Final) -> dict[str, Any]:
-    return {
-        "id": index,
-        "start": final.start,
-        "end": final.end,
-        "text": final.text,
-        "language": final.language,
-        "confidence": final.confidence,
-        "words": [
-            {
-                "text": w.text,
-                "start": w.start,
-                "end": w.end,
-                "confidence": w.probability,
-            }
-            for w in final.words
-        ]
-        or None,
-    }
+def session_transcript(
+    finals: list[Final], *, model: str, duration: float
+) -> Transcript:
+    """A live session's finals as one transcript."""
+    segments = [
+        Segment(
+            id=index,
+            start=final.start,
+            end=final.end,
+            text=final.text.strip(),
+            words=[
+                Word(
+                    text=w.text.strip(),
+                    start=w.start,
+                    end=w.end,
+                    confidence=round(w.probability, 4),
+                )
+                for w in final.words
+                if w.text.strip()
+            ]
+            or None,
+        )
+        for index, final in enumerate(finals)
+        if final.text.strip()
+    ]
+    languages = Counter(f.language for f in finals if f.language)
+    language = languages.most_common(1)[0][0] if languages else None
+    probability = next(
+        (
+            f.language_probability
+            for f in finals
+            if f.language == language and f.language_probability is not None
+        ),
+        None,
+    )
+    return Transcript(
+        text=" ".join(s.text for s in segments),
+        language_code=language,
+        language_probability=probability,
+        duration=round(duration, 3),
+        segments=segments,
+        metadata=TranscriptMetadata(model=model, stages=["realtime"]),
+    )

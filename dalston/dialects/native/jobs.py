@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from dalston.auth import Principal
+from dalston.dialects.native.exports import CueQuery, export_response
 from dalston.dialects.native.schemas import (
     JobCreated,
     JobList,
@@ -31,7 +32,7 @@ from dalston.services.jobs import (
     stage_timings,
 )
 from dalston.services.request import form_schema
-from dalston.transcript.export import CueOptions, ExportFormat, render
+from dalston.transcript.export import ExportFormat
 
 router = APIRouter(prefix="/v1/audio/transcriptions", tags=["jobs"])
 
@@ -239,30 +240,16 @@ async def export_job(
     fmt: ExportFormat,
     runtime: RuntimeDep,
     principal: CanRead,
-    include_speakers: bool = False,
-    max_line_length: Annotated[int, Query(ge=10, le=200)] = 42,
-    max_lines: Annotated[int, Query(ge=1, le=10)] = 2,
+    options: CueQuery,
 ) -> Response:
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     if view.transcript is None:
         raise Conflict(
             f"Job {job_id} is {view.job.status}; export needs a completed job."
         )
-    body = render(
-        view.transcript,
-        fmt,
-        CueOptions(
-            max_line_length=max_line_length,
-            max_lines=max_lines,
-            include_speakers=include_speakers,
-        ),
-    )
+    response = export_response(view.transcript, fmt, options, job_id)
     await runtime.jobs.delivered(view)
-    return Response(
-        content=body,
-        media_type=fmt.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{job_id}.{fmt.value}"'},
-    )
+    return response
 
 
 def _lower(value: str | None) -> str | None:

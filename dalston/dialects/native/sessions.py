@@ -9,9 +9,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
+from dalston.dialects.native.exports import CueQuery, export_response
 from dalston.errors import NotFound
 from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
 from dalston.services.realtime_sessions import SessionRecords
+from dalston.transcript import Transcript
+from dalston.transcript.export import ExportFormat
 
 router = APIRouter(prefix="/v1/realtime", tags=["realtime"])
 log = logging.getLogger(__name__)
@@ -158,13 +161,28 @@ async def get_session(
     return _info(row)
 
 
-@router.get("/sessions/{session_id}/transcript")
+@router.get("/sessions/{session_id}/transcript", response_model=Transcript)
 async def session_transcript(
     session_id: str, runtime: RuntimeDep, principal: CanRead
-) -> dict[str, Any]:
+) -> Transcript:
     return await _records(runtime).transcript(
         tenant_id=principal.tenant_id, session_id=session_id
     )
+
+
+@router.get("/sessions/{session_id}/export/{fmt}")
+async def export_session(
+    session_id: str,
+    fmt: ExportFormat,
+    runtime: RuntimeDep,
+    principal: CanRead,
+    options: CueQuery,
+) -> Response:
+    """The session's transcript as srt/vtt/txt/json, exactly as a job exports."""
+    transcript = await _records(runtime).transcript(
+        tenant_id=principal.tenant_id, session_id=session_id
+    )
+    return export_response(transcript, fmt, options, session_id)
 
 
 @router.get("/sessions/{session_id}/audio")
