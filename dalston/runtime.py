@@ -49,6 +49,7 @@ from dalston.realtime_sdk.decoder import StreamDecoder, pool_config
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
 from dalston.services.realtime_sessions import SessionRecords
+from dalston.services.webhooks import WebhookSender
 from dalston.storage import ArtifactStore, LocalArtifactStore
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ class Runtime:
     jobs: JobService
     router: SessionRouter
     realtime_records: SessionRecords
+    # Outgoing webhooks of every dialect: built here, closed by stop().
+    webhooks: WebhookSender
     # Classes served instead of the registered ones, by engine id (module docstring).
     engine_overrides: Mapping[str, type[BatchEngine]] = field(default_factory=dict)
     runners: list[EngineRunner] = field(default_factory=list)
@@ -241,6 +244,10 @@ class Runtime:
             ),
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
             engine_overrides={cls.engine_id: cls for cls in engine_classes},
+            webhooks=WebhookSender(
+                backoff_s=settings.webhook_backoff_s,
+                allow_private=settings.allow_private_urls,
+            ),
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -437,6 +444,8 @@ class Runtime:
             if worker.decoder is not None:
                 worker.decoder.close()
             self.router.unregister(worker.id)
+        with contextlib.suppress(Exception):
+            await self.webhooks.close()
         for closable in (self.queue, self.registry):
             aclose = getattr(closable, "aclose", None)
             if aclose is not None:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -264,3 +265,88 @@ async def test_recover_redispatches_interrupted_work(tmp_path: Path) -> None:
         job = await second.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
         assert job.tasks[0].status == "succeeded"
         assert job.tasks[0].attempts == 2
+
+
+# --- durable retry delays ----------------------------------------------------------
+async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str]:
+    """A job whose only task failed (retriable) under an orchestrator that then
+    died: the retry is due 0.3 s later. Returns (sessions, job id, task id)."""
+    db = create_engine(database_url)
+    await upgrade_to_head(db)
+    sessions = create_session_factory(db)
+    scheduler = Orchestrator(
+        session_factory=sessions,
+        storage=LocalArtifactStore(tmp_path / "artifacts"),
+        queue=InProcessQueue(),
+        retry_backoff_s=0.3,
+    )
+    job_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    spec = StageSpec("s0", "scripted", audio=AudioInput.NONE)
+    async with sessions() as session, session.begin():
+        session.add(
+            Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
+        )
+        await session.flush()
+        session.add_all(new_tasks(job_id, [spec], [task_id]))
+    await scheduler.start_job(job_id)
+    for kind in (TaskEventKind.STARTED, TaskEventKind.FAILED):
+        await scheduler.handle_event(TaskEvent(kind, task_id, job_id, 1, error="x"))
+    return (sessions, db), job_id, task_id  # the scheduler is gone: no timer left
+
+
+def _fresh_orchestrator(sessions: Any, tmp_path: Path) -> tuple[Orchestrator, Any]:
+    queue = InProcessQueue()
+    orchestrator = Orchestrator(
+        session_factory=sessions,
+        storage=LocalArtifactStore(tmp_path / "artifacts"),
+        queue=queue,
+        retry_backoff_s=0.3,
+    )
+    return orchestrator, queue
+
+
+async def test_a_retry_outlives_the_orchestrator_that_scheduled_it(
+    tmp_path: Path,
+) -> None:
+    (sessions, db), job_id, task_id = await _failed_once(
+        f"sqlite+aiosqlite:///{tmp_path}/r.db", tmp_path
+    )
+    fresh, queue = _fresh_orchestrator(sessions, tmp_path)
+    assert await fresh.dispatch_due_retries() == 0  # not due yet
+    assert await queue.get_task("scripted", timeout=0.01) is None
+    runner = asyncio.create_task(fresh.run())  # its own loop finds it once due
+    try:
+        message = await queue.get_task("scripted", timeout=3.0)
+    finally:
+        fresh.stop()
+        await runner
+    assert message is not None and message.task_id == task_id and message.attempt == 2
+    async with sessions() as session:
+        job = await session.scalar(
+            select(Job).where(Job.id == job_id).options(selectinload(Job.tasks))
+        )
+    assert job.tasks[0].status == "queued" and job.tasks[0].not_before is None
+    await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_orchestrators_dispatch_a_due_retry_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (sessions, db), _job_id, task_id = await _failed_once(postgres_url, tmp_path)
+    await asyncio.sleep(0.35)
+    shared = InProcessQueue()
+    pair = [
+        Orchestrator(
+            session_factory=sessions,
+            storage=LocalArtifactStore(tmp_path / "artifacts"),
+            queue=shared,
+            retry_backoff_s=0.3,
+        )
+        for _ in range(2)
+    ]
+    await asyncio.gather(*(o.dispatch_due_retries() for o in pair))
+    first = await shared.get_task("scripted", timeout=0.5)
+    assert first is not None and first.task_id == task_id
+    assert await shared.get_task("scripted", timeout=0.2) is None
+    await db.dispose()

@@ -85,6 +85,10 @@ class Task(Base):
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # A waiting retry is not dispatched before this (its backoff); any
+    # orchestrator's sweep dispatches it once due, so a retry outlives the
+    # process that scheduled it.
+    not_before: Mapped[datetime | None] = mapped_column(index=True)
 
     job: Mapped[Job] = relationship(back_populates="tasks")
 

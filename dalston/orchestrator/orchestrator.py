@@ -33,6 +33,9 @@ from dalston.storage.base import ArtifactStore, job_prefix
 log = logging.getLogger(__name__)
 
 _EVENT_POLL_S = 0.5
+# A job parameter: remove the job as soon as it finishes (set by
+# JobService.purge_once_finished; the retention sweep does the removing).
+PURGE_WHEN_FINISHED = "purge_when_finished"
 
 
 def transcript_key(job_id: str) -> str:
@@ -77,16 +80,25 @@ class Orchestrator:
         self.retry_backoff_s = retry_backoff_s
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
-        self._timers: set[asyncio.Task[None]] = set()
+        # How often due retries are looked for: well under the shortest backoff.
+        self.sweep_interval_s = min(max(retry_backoff_s / 2, 0.05), _EVENT_POLL_S)
         # Set (and replaced) whenever a job's rows change, to wake waiters at once.
         self._changed: dict[str, asyncio.Event] = {}
         self._redispatch_inflight = True
 
     # --- lifecycle ------------------------------------------------------------
     async def run(self) -> None:
-        """Apply task events until ``stop()``."""
+        """Apply task events, and dispatch retries once due, until ``stop()``."""
+        next_sweep = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
-            event = await self.queue.get_event(timeout=_EVENT_POLL_S)
+            if loop.time() >= next_sweep:
+                try:
+                    await self.dispatch_due_retries()
+                except Exception:  # the database may be briefly away: next time
+                    log.exception("dispatching due retries failed")
+                next_sweep = loop.time() + self.sweep_interval_s
+            event = await self.queue.get_event(timeout=self.sweep_interval_s)
             if event is None:
                 continue
             try:
@@ -98,8 +110,30 @@ class Orchestrator:
 
     def stop(self) -> None:
         self._stopping.set()
-        for timer in self._timers:
-            timer.cancel()
+
+    async def dispatch_due_retries(self) -> int:
+        """Advance every job with a waiting retry whose backoff has passed.
+
+        Any orchestrator runs this (several may, at once): ``_advance`` takes
+        the job's row lock and dispatches a task only while it is still
+        waiting, so a due retry is enqueued once.
+        """
+        async with self.sessions() as session:
+            job_ids = (
+                await session.scalars(
+                    select(Task.job_id)
+                    .where(
+                        Task.status == TaskStatus.WAITING,
+                        Task.not_before.is_not(None),
+                        Task.not_before <= utcnow(),
+                    )
+                    .distinct()
+                )
+            ).all()
+        for job_id in job_ids:
+            async with self._lock:
+                await self._advance(job_id)
+        return len(job_ids)
 
     async def recover(self, *, redispatch_inflight: bool = True) -> None:
         """Move unfinished jobs on after a restart or crash.
@@ -133,7 +167,7 @@ class Orchestrator:
             if job.status == JobStatus.CANCELLING:
                 for task in job.tasks:
                     if not TaskStatus(task.status).is_terminal:
-                        task.status = TaskStatus.CANCELLED
+                        _move_task(task, TaskStatus.CANCELLED)
                         task.completed_at = utcnow()
                 _move_job(job, JobStatus.CANCELLED)
                 return
@@ -188,9 +222,7 @@ class Orchestrator:
                 ):
                     return  # a stale or repeated delivery: already applied
                 retry = self._apply(job, task, event)
-            if retry:
-                self._schedule_retry(event.job_id, event.task_id, event.attempt)
-            elif event.kind is not TaskEventKind.STARTED:
+            if not retry and event.kind is not TaskEventKind.STARTED:
                 # A start frees nothing downstream; an outcome may.
                 await self._advance(event.job_id)
         self._notify(event.job_id)
@@ -258,25 +290,15 @@ class Orchestrator:
         task.error = event.error
         cancelling = job.status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
         if event.retriable and task.attempts <= self.max_retries and not cancelling:
-            # Waiting again, not queued: if this process dies before the backoff
-            # ends, recovery still finds a ready task and dispatches it.
+            # Waiting again until its backoff has passed (1x, 2x, 4x ...): a
+            # stored time, so whichever orchestrator is alive then dispatches it.
             _move_task(task, TaskStatus.WAITING)
             task.completed_at = None
+            delay = self.retry_backoff_s * 2 ** max(task.attempts - 1, 0)
+            task.not_before = now + timedelta(seconds=delay)
             return True
         _move_task(task, TaskStatus.FAILED)
         return False
-
-    def _schedule_retry(self, job_id: str, task_id: str, attempt: int) -> None:
-        delay = self.retry_backoff_s * 2 ** max(attempt - 1, 0)  # 1x, 2x, 4x ...
-
-        async def _later() -> None:
-            await asyncio.sleep(delay)
-            async with self._lock:
-                await self._advance(job_id)
-
-        timer = asyncio.create_task(_later())
-        self._timers.add(timer)
-        timer.add_done_callback(self._timers.discard)
 
     # --- progress -------------------------------------------------------------
     async def _advance(self, job_id: str) -> None:
@@ -311,14 +333,16 @@ class Orchestrator:
             else:
                 pending_finalize = False
                 done = {t.stage for t in tasks if t.status == TaskStatus.SUCCEEDED}
+                now = utcnow()
                 ready = [
                     t
                     for t in tasks
-                    if t.status == TaskStatus.WAITING and set(t.depends_on) <= done
+                    if t.status == TaskStatus.WAITING
+                    and set(t.depends_on) <= done
+                    and (t.not_before is None or t.not_before <= now)
                 ]
                 for task in ready:
                     if task.attempts > self.max_retries:
-                        _move_task(task, TaskStatus.QUEUED)
                         _move_task(task, TaskStatus.FAILED)
                         task.error = "interrupted too many times"
                         _fail(job, f"stage {task.stage} was interrupted too many times")
@@ -344,6 +368,7 @@ class Orchestrator:
             _move_task(task, TaskStatus.QUEUED)
         task.attempts += 1
         task.queued_at = utcnow()
+        task.not_before = None
         await self.queue.put_task(
             TaskMessage(
                 task_id=task.id,
@@ -420,6 +445,8 @@ def _move_job(job: Job, new: JobStatus) -> None:
         # Retention in days counts from when the job finished.
         if job.retention_days:
             job.purge_after = job.completed_at + timedelta(days=job.retention_days)
+        if job.params.get(PURGE_WHEN_FINISHED):
+            job.purge_after = job.completed_at  # the retention sweep removes it
 
 
 def _move_task(task: Task, new: TaskStatus) -> None:

@@ -50,22 +50,17 @@ _JOB_MOVES: dict[JobStatus, set[JobStatus]] = {
     JobStatus.CANCELLING: {JobStatus.CANCELLED},
 }
 
+# Exactly the moves the orchestrator makes (tests/test_states.py keeps it so).
 _TASK_MOVES: dict[TaskStatus, set[TaskStatus]] = {
-    TaskStatus.WAITING: {TaskStatus.QUEUED, TaskStatus.CANCELLED},
-    # QUEUED -> QUEUED: re-delivered after a restart.
+    # -> QUEUED: dispatched; -> FAILED: interrupted too many times.
+    TaskStatus.WAITING: {TaskStatus.QUEUED, TaskStatus.CANCELLED, TaskStatus.FAILED},
     # -> WAITING: recovery after a restart re-plans lost in-flight work.
-    TaskStatus.QUEUED: {
-        TaskStatus.WAITING,
-        TaskStatus.QUEUED,
-        TaskStatus.RUNNING,
-        TaskStatus.CANCELLED,
-        TaskStatus.FAILED,
-    },
+    TaskStatus.QUEUED: {TaskStatus.RUNNING, TaskStatus.WAITING, TaskStatus.CANCELLED},
+    # -> WAITING: a retry (after its backoff) or recovery after a crash.
     TaskStatus.RUNNING: {
-        TaskStatus.WAITING,
         TaskStatus.SUCCEEDED,
         TaskStatus.FAILED,
-        TaskStatus.QUEUED,  # retry, or recovered after a crash
+        TaskStatus.WAITING,
         TaskStatus.CANCELLED,
     },
 }

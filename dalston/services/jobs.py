@@ -31,7 +31,7 @@ from dalston.orchestrator.dag import (
     ALIGN_ENGINE,
     StageSpec,
 )
-from dalston.orchestrator.orchestrator import new_tasks
+from dalston.orchestrator.orchestrator import PURGE_WHEN_FINISHED, new_tasks
 from dalston.pii import AUDIO_REDACTION_MODES, REDACTION_MODES, resolve_entity_types
 from dalston.services import policy
 from dalston.services.request import TranscriptionRequest
@@ -306,6 +306,22 @@ class JobService:
             if row is not None:
                 await session.delete(row)
         await self.storage.delete_prefix(job_prefix(job_id))
+
+    async def purge_once_finished(self, job_id: str) -> None:
+        """Remove the job now if it has finished, else as soon as it finishes.
+
+        Durable: an unfinished job is marked (a job parameter the orchestrator
+        reads when it moves the job to a final state, setting ``purge_after``),
+        and the retention sweep of whichever process is alive removes it.
+        """
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Job, job_id, with_for_update=True)
+            if row is None:
+                return
+            if not JobStatus(row.status).is_terminal:
+                row.params = {**row.params, PURGE_WHEN_FINISHED: True}
+                return
+        await self.purge(job_id)
 
     async def delivered(self, view: JobView) -> None:
         """Called once a finished job's result has been handed to the client: a

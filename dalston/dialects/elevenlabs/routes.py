@@ -33,7 +33,6 @@ from dalston.dialects.elevenlabs.results import (
 from dalston.dialects.elevenlabs.webhooks import (
     ElevenLabsWebhooks,
     WebhookJob,
-    purge_when_done,
 )
 from dalston.errors import Conflict, NotFound, ValidationFailed
 from dalston.gateway.deps import CanRead, CanWrite, PrincipalDep, RuntimeDep, require
@@ -186,9 +185,7 @@ async def _answer(
             await runtime.jobs.cancel(tenant_id=tenant, job_id=job_id)
         except Conflict:
             pass
-        _webhooks(request, runtime).sender.spawn(
-            purge_when_done(runtime, job_id), name=f"purge {job_id}"
-        )
+        await runtime.jobs.purge_once_finished(job_id)
         raise SyncTimeout(
             f"Transcription {job_id} did not finish within "
             f"{runtime.settings.sync_timeout_s:g} s and was cancelled "

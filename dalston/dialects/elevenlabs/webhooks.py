@@ -55,7 +55,7 @@ from dalston.dialects.elevenlabs.results import response_for
 from dalston.errors import DalstonError, InvalidRequest, NotFound, ValidationFailed
 from dalston.runtime import Runtime
 from dalston.services.url_fetch import check_public_host
-from dalston.services.webhooks import Delivery, WebhookSender
+from dalston.services.webhooks import Delivery
 from dalston.storage.base import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -281,10 +281,7 @@ class ElevenLabsWebhooks:
         settings = runtime.settings
         self.runtime = runtime
         self.registry = WebhookRegistry(runtime.storage, settings)
-        self.sender = WebhookSender(
-            backoff_s=settings.webhook_backoff_s,
-            allow_private=settings.allow_private_urls,
-        )
+        self.sender = runtime.webhooks  # the runtime's, closed when it stops
 
     def start(self, work: WebhookJob) -> None:
         self.sender.spawn(self._run(work), name=f"elevenlabs webhook {work.job_id}")
@@ -339,12 +336,4 @@ class ElevenLabsWebhooks:
             log.info("job %s vanished before its webhook was sent", work.job_id)
         finally:
             if work.purge:
-                await purge_when_done(self.runtime, work.job_id)
-
-
-async def purge_when_done(runtime: Runtime, job_id: str) -> None:
-    try:
-        await runtime.orchestrator.wait_until_finished(job_id, 24 * 3600.0)
-    except KeyError:
-        return
-    await runtime.jobs.purge(job_id)
+                await self.runtime.jobs.purge_once_finished(work.job_id)
