@@ -144,6 +144,11 @@ def main() -> None:
                     texts["native"], texts["openai"], texts["elevenlabs"], strict=True
                 )
             ),
+            "differing": [
+                {"case": case, **{door: texts[door][i] for door in texts}}
+                for i, (case, _, _) in enumerate(todo)
+                if len({texts[door][i] for door in texts}) > 1
+            ],
             "loadavg_start": [round(x, 2) for x in load_start],
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         }

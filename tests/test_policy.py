@@ -123,3 +123,11 @@ def test_form_schema_carries_the_limits() -> None:
         "type": "integer",
     }
     assert props["num_speakers"]["anyOf"][0]["maximum"] == 32
+
+
+def test_temperature_zero_is_whispers_schedule_in_every_dialect() -> None:
+    """OpenAI's documented 0 and ElevenLabs' "usually 0" decode alike: Whisper's
+    fallback schedule (None), as raw faster-whisper does by default."""
+    assert TranscriptionRequest.build(temperature=0).temperature is None
+    assert TranscriptionRequest.build(temperature="0").temperature is None
+    assert TranscriptionRequest.build(temperature=0.2).temperature == 0.2

@@ -154,6 +154,15 @@ class TranscriptionRequest(BaseModel):
         stripped = (str(term).strip() for term in value)
         return tuple(dict.fromkeys(term for term in stripped if term))
 
+    @field_validator("temperature")
+    @classmethod
+    def _schedule(cls, value: float | None) -> float | None:
+        """``0`` is Whisper's default decoding, in every dialect: start at 0 and
+        raise the temperature when a window fails its log-probability or
+        compression checks (OpenAI documents its 0 so; ElevenLabs' default is
+        "usually 0"). Only a value above 0 fixes the sampling temperature."""
+        return None if value == 0 else value
+
     @field_validator("speaker_detection", "timestamps_granularity", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

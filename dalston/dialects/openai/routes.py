@@ -438,8 +438,7 @@ def _parse(
         ),
         vocabulary=fields.strings("keywords") if task == "transcribe" else None,
         prompt=prompt,
-        # 0 is upstream's "temperature fallback" mode: Whisper's schedule from 0.
-        temperature=temperature or None,
+        temperature=temperature,  # 0: Whisper's fallback schedule (request.py)
         task=task,
         speaker_detection="diarize" if response_format == "diarized_json" else "none",
     )
