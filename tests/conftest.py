@@ -7,7 +7,8 @@ Two layers: ``tests/inproc/`` runs the app in process with a fake transcriber
 (seconds); the rest drive real servers in subprocesses with the real model. The
 latter are marked ``model`` here, by one rule, so no test file has to remember it:
 a test is ``model`` when it uses a fixture that yields a ``ServerProcess`` or starts
-one itself. ``make test-fast`` runs ``-m "not model"``; ``make test`` runs both.
+one itself (the few that run faster-whisper in process carry the mark themselves).
+``make test-fast`` runs ``-m "not model"``; ``make test`` runs both.
 """
 
 from __future__ import annotations

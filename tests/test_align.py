@@ -115,6 +115,7 @@ def check_transcript(source: Mapping[str, Any], aligned: Mapping[str, Any]) -> N
 # --- real speech: Whisper vs aligned word starts --------------------------------
 
 
+@pytest.mark.model  # faster-whisper in process
 def test_alignment_beats_whisper_on_real_speech(
     cases: dict[str, AlignmentCase],
 ) -> None:

@@ -603,6 +603,7 @@ def test_redaction_mode_and_audio_are_checked(tmp_path: Path) -> None:
 # --- real speech: ASR -> PII -> redacted audio ---------------------------------------
 
 
+@pytest.mark.model  # faster-whisper in process
 def test_real_conversation_names_are_found_and_silenced(
     pii_engine: PresidioPiiEngine, tmp_path: Path
 ) -> None:
