@@ -80,7 +80,7 @@ def _check_chunk(body: dict[str, Any], granularity: str = "word") -> None:
     assert starts == sorted(starts)
 
 
-def test_convert_words_formats_get_delete(eleven: ElevenLabs) -> None:
+def test_convert_words_and_formats(eleven: ElevenLabs) -> None:
     with JFK.open("rb") as audio:
         result = eleven.speech_to_text.convert(
             model_id="scribe_v1",
@@ -127,22 +127,7 @@ def test_convert_words_formats_get_delete(eleven: ElevenLabs) -> None:
     document = Document(io.BytesIO(base64.b64decode(docx["content"])))
     paragraphs = [p.text.split("] ", 1)[-1] for p in document.paragraphs[1:]]
     assert wer([ref], [" ".join(paragraphs)]) <= 0.1
-    pdf = formats["pdf"]
-    assert pdf["is_base64_encoded"] is True and pdf["content_type"] == "application/pdf"
-    assert base64.b64decode(pdf["content"]).startswith(b"%PDF")
-    page = formats["html"]["content"]
-    assert page.startswith("<!DOCTYPE html>") and "Americans" in page
-
-    transcription_id = body["transcription_id"]
-    fetched = _dump(eleven.speech_to_text.transcripts.get(transcription_id))
-    assert fetched["text"] == body["text"]
-    assert [w["text"] for w in fetched["words"]] == [w["text"] for w in body["words"]]
-    assert eleven.speech_to_text.transcripts.delete(transcription_id) == {}
-    with pytest.raises(NotFoundError) as missing:
-        eleven.speech_to_text.transcripts.get(transcription_id)
-    assert missing.value.body == {
-        "detail": {"status": "not_found", "message": "Transcript not found."}
-    }
+    # The pdf and html shapes, and get/delete by id: tests/inproc.
 
 
 def test_character_timestamps_with_keyterms(eleven: ElevenLabs) -> None:
