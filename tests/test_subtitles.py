@@ -14,6 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import openai
+from elevenlabs.client import ElevenLabs
 from jiwer import wer
 from whisper_normalizer.basic import BasicTextNormalizer
 from whisper_normalizer.english import EnglishTextNormalizer
@@ -90,6 +91,26 @@ def test_french_openai_srt_follows_the_same_rules(server: ServerProcess) -> None
         )
     client.close()
     _check_rules(_parse(str(srt)))
+
+
+def test_french_elevenlabs_srt_follows_the_same_rules(server: ServerProcess) -> None:
+    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
+    with FRENCH.open("rb") as fh:
+        result = eleven.speech_to_text.convert(
+            file=fh,
+            model_id="scribe_v1",
+            language_code="fr",
+            additional_formats=[  # type: ignore[list-item]
+                {"format": "srt", "max_characters_per_line": 42}
+            ],
+        )
+    assert result.additional_formats
+    srt = result.additional_formats[0]
+    assert srt is not None
+    text = _check_rules(_parse(srt.content))
+    assert re.search(r"\b[mlj]['\u2019]\w", result.text, re.IGNORECASE)
+    assert not _SPACED_ELISION.search(result.text)
+    assert text
 
 
 def test_live_session_exports_as_subtitles(server: ServerProcess) -> None:

@@ -425,7 +425,8 @@ def test_srt_respects_line_length_and_silence() -> None:
         "srt", max_characters_per_line=10, segment_on_silence_longer_than_s=0
     )
     content = str(item["content"])
-    assert content.startswith("1\n00:00:00,000 --> 00:00:00,400\nWell,\n")
+    # The 0.4 s word is on screen for 0.5 s, the shared renderer's minimum.
+    assert content.startswith("1\n00:00:00,000 --> 00:00:00,500\nWell,\n")
     assert all(len(line) <= 19 for line in content.splitlines() if "-->" not in line)
     assert item["file_extension"] == "srt" and item["is_base64_encoded"] is False
 
@@ -466,3 +467,34 @@ def test_signature_verifies_with_the_sdk_helper() -> None:
     stale = sign("s3cret", body, timestamp=int(time.time()) - 3600)
     with pytest.raises(BadRequestError):
         client.webhooks.construct_event(body.decode(), stale, "s3cret")
+
+
+def test_elided_pieces_are_one_word_in_text_words_and_srt() -> None:
+    """Whisper's "m'" + "appelle" pieces read "m'appelle" everywhere."""
+    from dalston.transcript.model import Segment, Word
+
+    pieces = ["Je", "m'", "appelle", "Claire,", "self", "-substantial."]
+    words = [
+        Word(text=w, start=i * 0.4, end=i * 0.4 + 0.35, confidence=0.9)
+        for i, w in enumerate(pieces)
+    ]
+    segment = Segment(
+        id=0,
+        start=0.0,
+        end=words[-1].end,
+        text=" Je m'appelle Claire, self-substantial.",
+        words=words,
+    )
+    tokens = segment_tokens(segment, tag_audio_events=True)
+    assert [t.text for t in tokens] == [
+        "Je",
+        "m'appelle",
+        "Claire,",
+        "self-substantial.",
+    ]
+    assert tokens[1].start == words[1].start and tokens[1].end == words[2].end
+    spec = parse_additional_formats(
+        _fields(("additional_formats", json.dumps([{"format": "srt"}])))
+    )[0]
+    content = str(render(spec, [tokens], "fr")["content"])
+    assert "m'appelle" in content and "self-substantial" in content

@@ -19,6 +19,9 @@ from dalston.dialects.elevenlabs import documents
 from dalston.dialects.elevenlabs.export_options import ExportSpec
 from dalston.dialects.elevenlabs.segments import Block, split_blocks
 from dalston.dialects.elevenlabs.tokens import Token
+from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
+from dalston.transcript.export import CueOptions, ExportFormat
+from dalston.transcript.export import render as render_subtitles
 
 _TYPES = {
     "srt": ("srt", "application/x-subrip"),
@@ -95,15 +98,42 @@ def _plain_line(block: Block, spec: ExportSpec) -> documents.Line:
 
 
 def _srt(blocks: list[Block], spec: ExportSpec, language: str) -> str:
-    cues = []
-    for number, block in enumerate(blocks, start=1):
-        text = block.text
-        if spec.include_speakers and block.speaker:
-            text = f"[{block.speaker}] {text}"
-        lines = "\n".join(_wrap(text, spec.max_characters_per_line))
-        timing = f"{clock(block.start, ',')} --> {clock(block.end, ',')}"
-        cues.append(f"{number}\n{timing}\n{lines}\n")
-    return "\n".join(cues)
+    """SubRip through the renderer every dialect shares (its subtitle rules:
+    lines, cue length, punctuation breaks): each block (cut by this request's
+    silence, duration and character options) is a segment; without
+    ``max_characters_per_line`` a cue is one unwrapped line."""
+    width = spec.max_characters_per_line
+    options = CueOptions(
+        max_line_length=width or _UNWRAPPED,
+        max_lines=2 if width else 1,
+        include_speakers=spec.include_speakers,
+    )
+    return render_subtitles(_as_transcript(blocks, language), ExportFormat.SRT, options)
+
+
+_UNWRAPPED = 1_000_000
+
+
+def _as_transcript(blocks: list[Block], language: str) -> Transcript:
+    segments = [
+        Segment(
+            id=index,
+            start=block.start,
+            end=block.end,
+            text=block.text,
+            speaker=block.speaker,
+            words=[Word(text=t.text, start=t.start, end=t.end) for t in block.tokens],
+        )
+        for index, block in enumerate(blocks)
+    ]
+    return Transcript(
+        text=" ".join(b.text for b in blocks),
+        language_code=language,
+        language_probability=None,
+        duration=max((b.end for b in blocks), default=0.0),
+        segments=segments,
+        metadata=TranscriptMetadata(model=""),
+    )
 
 
 def _txt(blocks: list[Block], spec: ExportSpec, language: str) -> str:

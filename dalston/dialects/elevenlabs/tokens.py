@@ -9,6 +9,11 @@ the tokens and from the text instead.
 Segments without word times (``timestamps_granularity=none``) become tokens split
 from the text, with times spread over the segment by character position and
 ``timed=False``: the response then shows no times, exports still can.
+
+A word is what the text writes between spaces: Whisper's pieces that the segment
+text writes together (``m'`` + ``appelle``, ``self`` + ``-substantial``) become
+one token, so the text, the words and every export read "m'appelle" (in a
+language written without spaces each piece stays a token of its own).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from dalston.transcript.model import Segment, Word
+from dalston.transcript.text import separators
 
 _CLOSERS = {"(": ")", "[": "]", "*": "*", "♪": "♪"}
 _TRAILING = ".,!?;:\"'"
@@ -108,17 +114,21 @@ def _words_from_text(segment: Segment) -> list[Word]:
 
 
 def _group_events(words: list[Word], segment: Segment) -> list[Token]:
+    seps = separators([w.text.strip() for w in words], segment.text)
+    spaced = " " in segment.text.strip()
     tokens: list[Token] = []
     index = 0
     while index < len(words):
-        word = words[index]
         last = _event_end(words, index)
+        kind = "audio_event"
         if last is None:
-            tokens.append(_token([word], "word", segment))
-            index += 1
-        else:
-            tokens.append(_token(words[index : last + 1], "audio_event", segment))
-            index = last + 1
+            kind, last = "word", index
+            while spaced and last + 1 < len(words) and seps[last + 1] == "":
+                last += 1  # glued to the piece before it: the same word
+        tokens.append(
+            _token(words[index : last + 1], seps[index : last + 1], kind, segment)
+        )
+        index = last + 1
     return tokens
 
 
@@ -138,10 +148,13 @@ def _event_end(words: list[Word], index: int) -> int | None:
     return None
 
 
-def _token(words: list[Word], kind: str, segment: Segment) -> Token:
+def _token(words: list[Word], seps: list[str], kind: str, segment: Segment) -> Token:
     probs = [logprob(w.confidence) for w in words]
     return Token(
-        text=" ".join(w.text.strip() for w in words),
+        text="".join(
+            (sep if i else "") + w.text.strip()
+            for i, (sep, w) in enumerate(zip(seps, words, strict=True))
+        ),
         start=words[0].start,
         end=words[-1].end,
         kind=kind,
