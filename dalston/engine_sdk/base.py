@@ -76,17 +76,25 @@ class TaskOutput:
 
 
 class BatchEngine(ABC):
-    # Declared once in the engine's package (``SPEC``): ``spec = SPEC``,
-    # ``engine_id = SPEC.id``, ``stage = SPEC.stage``.
+    # Declared once in the engine's package (``SPEC``); an engine class says
+    # ``spec = SPEC`` and gets its ``engine_id`` and ``stage`` from it.
     spec: ClassVar[EngineSpec]
     engine_id: ClassVar[str]
     stage: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if isinstance(spec, EngineSpec):
+            cls.engine_id = spec.id
+            cls.stage = spec.stage
+
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
 
-    @abstractmethod
-    def capabilities(self) -> EngineCapabilities: ...
+    def capabilities(self) -> EngineCapabilities:
+        """What the engine can do; the default declares only its id and stage."""
+        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load what every task needs (the default model). Called once, in a thread."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from dalston.dialects.native.jobs import FORM_SCHEMA, create_native_job
+from dalston.dialects.native.jobs import FORM_OPENAPI, create_native_job
 from dalston.dialects.native.schemas import JobCreated
 from dalston.dialects.openai.routes import is_openai_request, transcribe
 from dalston.gateway.deps import CanWrite, RuntimeDep
@@ -32,12 +32,7 @@ router = APIRouter(tags=["jobs"])
     "/v1/audio/transcriptions",
     status_code=status.HTTP_201_CREATED,
     response_model=JobCreated,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": FORM_SCHEMA}},
-        }
-    },
+    openapi_extra=FORM_OPENAPI,
 )
 async def create_transcription(
     request: Request, runtime: RuntimeDep, principal: CanWrite

@@ -63,18 +63,20 @@ FORM_SCHEMA = form_schema(
         "audio_url": {"type": "string", "description": "http(s) URL to fetch"},
     },
 )
+# The multipart body in the OpenAPI schema (the route reads the form itself).
+FORM_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": FORM_SCHEMA}},
+    }
+}
 
 
 @router.post(
     "/jobs",
     status_code=status.HTTP_201_CREATED,
     response_model=JobCreated,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"multipart/form-data": {"schema": FORM_SCHEMA}},
-        }
-    },
+    openapi_extra=FORM_OPENAPI,
 )
 async def create_job(
     request: Request, runtime: RuntimeDep, principal: CanWrite

@@ -16,7 +16,6 @@ from dalston.audio import (
 )
 from dalston.engine_sdk import (
     BatchEngine,
-    EngineCapabilities,
     PermanentEngineError,
     TaskInput,
     TaskOutput,
@@ -30,11 +29,6 @@ MAX_CHANNELS = 5
 
 class AudioPrepareEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
-
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
 
     def process(self, task: TaskInput) -> TaskOutput:
         if task.audio_path is None:

@@ -15,7 +15,6 @@ import numpy as np
 from dalston.audio import iter_pcm16
 from dalston.engine_sdk import (
     BatchEngine,
-    EngineCapabilities,
     PermanentEngineError,
     TaskInput,
     TaskOutput,
@@ -32,11 +31,6 @@ BEEP_AMPLITUDE = 0.2  # of full scale: clearly audible, well clear of clipping
 
 class AudioRedactEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
-
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
 
     def process(self, task: TaskInput) -> TaskOutput:
         if task.audio_path is None:

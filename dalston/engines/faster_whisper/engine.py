@@ -32,8 +32,6 @@ from dalston.errors import DalstonError
 
 class FasterWhisperEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
 
     def __init__(
         self, config: EngineConfig, catalog: ModelCatalog | None = None

@@ -32,8 +32,6 @@ from dalston.engines.pocketsphinx_align.retime import retime_track
 
 class PocketsphinxAlignEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)

@@ -36,8 +36,6 @@ TRANSCRIPT_STAGES = ("merge", "align", "transcribe")
 
 class PresidioPiiEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(

@@ -31,8 +31,6 @@ COUNT_PARAMS = ("num_speakers", "min_speakers", "max_speakers")
 
 class PyannoteDiarizeEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)

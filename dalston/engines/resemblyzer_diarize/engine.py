@@ -15,7 +15,6 @@ import numpy as np
 from dalston.audio import decode_to_mono, read_wav16k
 from dalston.engine_sdk import (
     BatchEngine,
-    EngineCapabilities,
     EngineConfig,
     PermanentEngineError,
     TaskInput,
@@ -30,16 +29,11 @@ from dalston.errors import DalstonError
 
 class ResemblyzerDiarizeEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)
         # Loaded on the first task, not at start: importing torch takes seconds.
         self.encoder = SpeakerEncoder(threads=config.cpu_threads or 1)
-
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
 
     def warm_up(self) -> None:
         """Load the encoder now (benchmarks time tasks without the load)."""

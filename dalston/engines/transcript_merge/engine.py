@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dalston.engine_sdk import (
     BatchEngine,
-    EngineCapabilities,
     PermanentEngineError,
     TaskInput,
     TaskOutput,
@@ -19,11 +18,6 @@ from dalston.engines.transcript_merge.speakers import label_transcript, parse_tu
 
 class TranscriptMergeEngine(BatchEngine):
     spec = SPEC
-    engine_id = SPEC.id
-    stage = SPEC.stage
-
-    def capabilities(self) -> EngineCapabilities:
-        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
 
     def process(self, task: TaskInput) -> TaskOutput:
         transcript = task.inputs.get("align") or task.inputs.get("transcribe")
