@@ -35,9 +35,10 @@ from fastapi import FastAPI
 from openai import AsyncOpenAI
 
 from dalston.config import AuthMode, Settings
+from dalston.engine_sdk import BatchEngine
 from dalston.gateway.app import create_app
 from dalston.runtime import Runtime
-from tests.inproc.fake_engine import FakeTranscriber
+from tests.inproc.fake_engine import FakeDiarizer, FakeTranscriber
 
 BASE_URL = "http://dalston.test"
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -175,9 +176,18 @@ def fast_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-async def running(settings: Settings) -> AsyncIterator[InProcess]:
-    """The app of ``settings`` with its lifespan run, and an admin client."""
-    app = create_app(settings, engine_classes=[FakeTranscriber])
+async def running(
+    settings: Settings, *, diarize: bool = False
+) -> AsyncIterator[InProcess]:
+    """The app of ``settings`` with its lifespan run, and an admin client; with
+    ``diarize``, the fake diarizer serves the diarize stage too."""
+    engines: list[type[BatchEngine]] = [FakeTranscriber]
+    if diarize:
+        engines.append(FakeDiarizer)
+        settings = settings.model_copy(
+            update={"engines": [*settings.engines, FakeDiarizer.engine_id]}
+        )
+    app = create_app(settings, engine_classes=engines)
     async with app.router.lifespan_context(app):
         runtime: Runtime = app.state.runtime
         key = runtime.admin_key

@@ -1,4 +1,4 @@
-"""A fake transcriber for the in-process test layer.
+"""A fake transcriber (and diarizer) for the in-process test layer.
 
 It keeps the faster-whisper engine's id, stage and output contract but decodes
 nothing: it reads the prepared audio's duration and channel count from the WAV
@@ -13,6 +13,11 @@ It is served through ``create_app(..., engine_classes=[FakeTranscriber])`` (the 
 ``detected_language`` before it submits; ``error`` fails its tasks with that
 message, and a closed ``gate`` holds them (checking for cancellation) until the
 test opens it, so running and queued states can be observed without races.
+
+``FakeDiarizer`` keeps the Resemblyzer engine's id and output (its own
+``stage_output``): the audio cut into equal turns, speakers alternating, as many as
+the request asked for (two by default). It is served only by apps that ask for it
+(``running(..., diarize=True)``), since without it a diarize request must be refused.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import wave
+from pathlib import Path
 from typing import Any
 
 from dalston.audio import SAMPLE_RATE
@@ -32,6 +38,9 @@ from dalston.engine_sdk import (
     TaskOutput,
 )
 from dalston.engines.faster_whisper.engine import FasterWhisperEngine, _merge_channels
+from dalston.engines.resemblyzer_diarize import SPEC as DIARIZE_SPEC
+from dalston.engines.resemblyzer_diarize.pipeline import stage_output
+from dalston.engines.resemblyzer_diarize.resegment import Turn
 
 DEFAULT_TEXT = "And so my fellow Americans. Ask not what your country can do for you."
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -87,6 +96,30 @@ class FakeTranscriber(BatchEngine):
             for i in range(channels)
         ]
         return TaskOutput(data=_merge_channels(results, duration))
+
+
+def _wav_duration(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+class FakeDiarizer(BatchEngine):
+    engine_id = DIARIZE_SPEC.id
+    stage = DIARIZE_SPEC.stage
+
+    def capabilities(self) -> EngineCapabilities:
+        return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
+
+    def process(self, task: TaskInput) -> TaskOutput:
+        if task.audio_path is None:
+            raise PermanentEngineError("diarize needs the prepared audio")
+        duration = _wav_duration(task.audio_path)
+        count = int(
+            task.params.get("num_speakers") or task.params.get("min_speakers") or 2
+        )
+        step = duration / count
+        turns = [Turn(i * step, (i + 1) * step, i) for i in range(count)]
+        return TaskOutput(data=stage_output(turns))
 
 
 def _result(
