@@ -8,7 +8,9 @@ completes in milliseconds and nothing loads a model. Clients:
 - ``inproc.client``: an ``httpx.AsyncClient`` holding the admin key;
 - ``inproc.openai()`` / ``inproc.elevenlabs()``: the official SDKs, handed a client
   over the same transport;
-- ``open_inproc``: the same app with ``auth=none``.
+- ``open_inproc``: the same app with ``auth=none``;
+- ``ws_app``: Starlette's ``TestClient`` over an app with a realtime slot (its
+  decoder keeps the real tiny model), for WebSockets; ``talk`` runs one exchange.
 
 ``inproc`` and ``open_inproc`` are shared by the tests of one module (starting an app
 takes about half a second; the fake is reset before each test); a test that needs
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,9 @@ import httpx
 import pytest
 from elevenlabs.client import AsyncElevenLabs
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from openai import AsyncOpenAI
+from starlette.websockets import WebSocketDisconnect
 
 from dalston.config import AuthMode, Settings
 from dalston.engine_sdk import BatchEngine
@@ -227,3 +231,46 @@ def open_inproc(_module_open_app: InProcess) -> InProcess:
     """The module's app with ``auth=none``, its fake reset."""
     _module_open_app.fake.reset()
     return _module_open_app
+
+
+# --- WebSockets -------------------------------------------------------------------
+Messages = list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def ws_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The module's app for WebSockets (``TestClient`` runs its lifespan in a
+    thread of its own), with realtime slots."""
+    settings = fast_settings(tmp_path_factory.mktemp("realtime"), realtime_capacity=2)
+    app = create_app(settings, engine_classes=[FakeTranscriber])
+    with TestClient(app) as client:
+        yield client
+
+
+def admin_key(client: TestClient) -> str:
+    key: str = client.app.state.runtime.admin_key  # type: ignore[attr-defined]
+    return key
+
+
+def talk(
+    client: TestClient,
+    path: str,
+    headers: dict[str, str],
+    send: list[str | bytes] | None = None,
+    until: Callable[[Messages], bool] = lambda got: False,
+) -> tuple[Messages, int | None]:
+    """Messages received (after sending ``send``) until the server closes (its
+    code) or ``until`` holds (``None``)."""
+    got: Messages = []
+    try:
+        with client.websocket_connect(path, headers=headers) as ws:
+            for item in send or []:
+                if isinstance(item, bytes):
+                    ws.send_bytes(item)
+                else:
+                    ws.send_text(item)
+            while not until(got):
+                got.append(ws.receive_json())
+            return got, None
+    except WebSocketDisconnect as closed:
+        return got, closed.code

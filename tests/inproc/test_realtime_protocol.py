@@ -10,71 +10,29 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.websockets import WebSocketDisconnect
 
-from dalston.gateway.app import create_app
-from tests.inproc.conftest import fast_settings
-from tests.inproc.fake_engine import FakeTranscriber
+from tests.inproc.conftest import admin_key, talk
 
-Messages = list[dict[str, Any]]
 NATIVE = "/v1/audio/transcriptions/stream"
 OPENAI = "/v1/realtime"
 ELEVENLABS = "/v1/speech-to-text/realtime"
 
 
-@pytest.fixture(scope="module")
-def ws_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = fast_settings(tmp_path_factory.mktemp("realtime"), realtime_capacity=2)
-    app = create_app(settings, engine_classes=[FakeTranscriber])
-    with TestClient(app) as client:
-        yield client
-
-
-def _admin(client: TestClient) -> str:
-    key: str = client.app.state.runtime.admin_key  # type: ignore[attr-defined]
-    return key
-
-
-def _talk(
-    client: TestClient,
-    path: str,
-    headers: dict[str, str],
-    send: list[str | bytes] | None = None,
-    until: Callable[[Messages], bool] = lambda got: False,
-) -> tuple[Messages, int | None]:
-    """Messages received (after sending ``send``) until the server closes (its
-    code) or ``until`` holds (``None``)."""
-    got: Messages = []
-    try:
-        with client.websocket_connect(path, headers=headers) as ws:
-            for item in send or []:
-                if isinstance(item, bytes):
-                    ws.send_bytes(item)
-                else:
-                    ws.send_text(item)
-            while not until(got):
-                got.append(ws.receive_json())
-            return got, None
-    except WebSocketDisconnect as closed:
-        return got, closed.code
-
-
 # --- native -----------------------------------------------------------------------
 def test_native_bad_requests_get_protocol_errors(ws_app: TestClient) -> None:
-    auth = {"Authorization": f"Bearer {_admin(ws_app)}"}
-    msgs, code = _talk(ws_app, f"{NATIVE}?encoding=mp3", auth)
+    auth = {"Authorization": f"Bearer {admin_key(ws_app)}"}
+    msgs, code = talk(ws_app, f"{NATIVE}?encoding=mp3", auth)
     assert code == 4400 and msgs[0]["type"] == "error" and not msgs[0]["recoverable"]
-    _, code = _talk(ws_app, f"{NATIVE}?sample_rate=96000", auth)
+    _, code = talk(ws_app, f"{NATIVE}?sample_rate=96000", auth)
     assert code == 4400
-    _, code = _talk(ws_app, NATIVE, {})
+    _, code = talk(ws_app, NATIVE, {})
     assert code == 4001
     # Bad JSON and an oversize frame are reported; the session goes on.
-    msgs, code = _talk(
+    msgs, code = talk(
         ws_app,
         NATIVE,
         auth,
@@ -88,22 +46,22 @@ def test_native_bad_requests_get_protocol_errors(ws_app: TestClient) -> None:
 
 
 def test_native_key_without_the_realtime_scope_is_4003(ws_app: TestClient) -> None:
-    admin = {"Authorization": f"Bearer {_admin(ws_app)}"}
+    admin = {"Authorization": f"Bearer {admin_key(ws_app)}"}
     reader = ws_app.post(
         "/auth/keys", json={"name": "r", "scopes": ["jobs:read"]}, headers=admin
     ).json()["key"]
-    _, code = _talk(ws_app, NATIVE, {"Authorization": f"Bearer {reader}"})
+    _, code = talk(ws_app, NATIVE, {"Authorization": f"Bearer {reader}"})
     assert code == 4003
 
 
 # --- OpenAI -----------------------------------------------------------------------
 def test_openai_refused_connections(ws_app: TestClient) -> None:
-    got, code = _talk(
+    got, code = talk(
         ws_app, f"{OPENAI}?intent=transcription", {"Authorization": "Bearer no"}
     )
     assert code == 1008 and got[0]["error"]["code"] == "invalid_api_key"
-    auth = {"Authorization": f"Bearer {_admin(ws_app)}"}
-    got, code = _talk(ws_app, f"{OPENAI}?model=gpt-realtime", auth)
+    auth = {"Authorization": f"Bearer {admin_key(ws_app)}"}
+    got, code = talk(ws_app, f"{OPENAI}?model=gpt-realtime", auth)
     assert code == 1008 and got[0]["type"] == "error"
 
 
@@ -124,14 +82,16 @@ BASE = "model_id=scribe_v2_realtime&audio_format=pcm_16000"
 def test_elevenlabs_refused_before_the_session(
     ws_app: TestClient, query: str, needle: str
 ) -> None:
-    msgs, code = _talk(ws_app, f"{ELEVENLABS}?{query}", {"xi-api-key": _admin(ws_app)})
+    msgs, code = talk(
+        ws_app, f"{ELEVENLABS}?{query}", {"xi-api-key": admin_key(ws_app)}
+    )
     assert code == 1008, msgs
     assert [m["message_type"] for m in msgs] == ["invalid_request"], msgs
     assert needle in msgs[0]["error"]
 
 
 def test_elevenlabs_bad_key_is_an_auth_error(ws_app: TestClient) -> None:
-    msgs, code = _talk(ws_app, f"{ELEVENLABS}?{BASE}", {"xi-api-key": "bad"})
+    msgs, code = talk(ws_app, f"{ELEVENLABS}?{BASE}", {"xi-api-key": "bad"})
     assert [m["message_type"] for m in msgs] == ["auth_error"] and code == 1008
 
 
@@ -156,10 +116,10 @@ def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
             {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True}
         ),
     ]
-    msgs, _ = _talk(
+    msgs, _ = talk(
         ws_app,
         f"{ELEVENLABS}?{BASE}",
-        {"xi-api-key": _admin(ws_app)},
+        {"xi-api-key": admin_key(ws_app)},
         sent,
         until=lambda got: len(got) >= 7,
     )
