@@ -1,6 +1,7 @@
-"""The web console: how the gateway serves it, the audio route its player uses,
-and the whole console end to end in real headless Chromium, live transcription
-included (Chromium's fake microphone plays JFK).
+"""The web console: how the gateway serves it, and the whole console end to end in
+real headless Chromium, live transcription included (Chromium's fake microphone
+plays JFK). The audio route its player uses is checked in process:
+``tests/inproc/test_job_audio.py``.
 
 The browser test also submits a job with diarization, PII detection and audio
 redaction (two speakers, ``pyannote_sample.wav``) and checks its speakers, entities,
@@ -21,7 +22,6 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from dalston.audio import decode_to_mono
 from dalston.gateway import console
 from tests.conftest import DATA
-from tests.server import REPO, ServerProcess, submit, wait_for_job
+from tests.server import REPO, ServerProcess
 
 WEB = REPO / "web"
 DIST_STAMP = WEB / "dist" / ".stamp"
@@ -92,65 +92,6 @@ def test_console_serves_files_and_falls_back_to_index(console_app: Path) -> None
         for path in ("/console/../secret.txt", "/console/%2e%2e/secret.txt"):
             response = client.get(path)
             assert "outside" not in response.text
-
-
-# --- GET /v1/audio/transcriptions/{id}/audio ------------------------------------------
-def _key(client: httpx.Client, scopes: list[str], tenant: str | None = None) -> str:
-    body: dict[str, object] = {"name": "audio-test", "scopes": scopes}
-    if tenant:
-        body["tenant_id"] = tenant
-    response = client.post("/auth/keys", json=body)
-    assert response.status_code == 201, response.text
-    key: str = response.json()["key"]
-    return key
-
-
-def test_job_audio_streams_the_upload(
-    server: ServerProcess, client: httpx.Client
-) -> None:
-    job_id = submit(client, JFK)
-    url = f"/v1/audio/transcriptions/{job_id}/audio"
-
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    assert response.content == JFK.read_bytes()
-    assert response.headers["content-type"] == "audio/flac"
-    assert response.headers["content-disposition"].startswith("inline")
-
-    # Range requests work, so a player can seek in a plain URL too.
-    part = client.get(url, headers={"Range": "bytes=0-3"})
-    assert part.status_code == 206
-    assert part.content == b"fLaC"
-
-    assert httpx.get(server.url + url).status_code == 401
-    with server.client(_key(client, ["jobs:write"])) as writer:
-        forbidden = writer.get(url)
-        assert forbidden.status_code == 403
-        assert forbidden.json()["error"]["code"] == "forbidden"
-    with server.client(_key(client, ["jobs:read"], tenant="audio-other")) as other:
-        assert other.get(url).status_code == 404
-
-    wait_for_job(client, job_id)
-    assert client.delete(f"/v1/audio/transcriptions/{job_id}").status_code == 204
-    gone = client.get(url)
-    assert gone.status_code == 404
-    assert gone.json()["error"]["code"] == "not_found"
-
-
-def test_job_audio_404_when_the_file_is_gone(
-    server: ServerProcess, client: httpx.Client
-) -> None:
-    job_id = submit(client, JFK)
-    wait_for_job(client, job_id)
-    folder = server.data_dir / "artifacts" / "jobs" / job_id / "audio"
-    if not folder.is_dir():
-        pytest.skip(f"artifacts are not stored under {folder}")
-    for path in folder.iterdir():
-        path.unlink()
-    response = client.get(f"/v1/audio/transcriptions/{job_id}/audio")
-    assert response.status_code == 404
-    assert "no longer stored" in response.json()["error"]["message"]
-    assert client.delete(f"/v1/audio/transcriptions/{job_id}").status_code == 204
 
 
 # --- the console in a real browser ---------------------------------------------------
