@@ -1,4 +1,5 @@
-"""Realtime refusals and protocol errors of every dialect's WebSocket, in process
+"""Realtime refusals and protocol errors of every dialect's WebSocket, and the
+ElevenLabs SDK's captured realtime sessions replayed, in process
 (Starlette's ``TestClient``; the realtime decoder keeps the real tiny model, loaded
 once for the module, since a session only begins on a loaded decoder).
 
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.inproc.conftest import admin_key, talk
+from tests.inproc.conftest import CAPTURES, admin_key, talk
 
 NATIVE = "/v1/audio/transcriptions/stream"
 OPENAI = "/v1/realtime"
@@ -133,3 +134,49 @@ def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
         "committed_transcript",
     ], msgs
     assert msgs[-1]["text"] == ""  # a manual commit of silence is answered
+
+
+def _ws_captures() -> list[tuple[str, list[dict[str, Any]]]]:
+    """The ElevenLabs SDK's realtime sessions as captured (``ws_log.txt``): each
+    path with its query, and the messages it sent."""
+    captures: list[tuple[str, list[dict[str, Any]]]] = []
+    for line in (CAPTURES / "ws_log.txt").read_text().splitlines():
+        if line.startswith("=== PATH "):
+            captures.append((line.removeprefix("=== PATH "), []))
+        elif line.startswith("RECV "):
+            captures[-1][1].append(json.loads(line.removeprefix("RECV ")))
+    return captures
+
+
+@pytest.mark.parametrize(
+    ("index", "strategy", "keyterms"),
+    [(0, "vad", ["a b", "c"]), (1, "manual", ["x"])],
+)
+def test_elevenlabs_sdk_sessions_replayed(
+    ws_app: TestClient, index: int, strategy: str, keyterms: list[str]
+) -> None:
+    """The SDK's query and messages as sent; the log shortened the audio, so each
+    chunk carries 0.1 s of silence instead. The final commit is answered in both
+    forms include_timestamps asks for."""
+    path, messages = _ws_captures()[index]
+    silence = base64.b64encode(b"\0" * 3200).decode()
+    sent: list[str | bytes] = [
+        json.dumps({**m, "audio_base_64": silence if m["audio_base_64"] else ""})
+        for m in messages
+    ]
+    msgs, code = talk(
+        ws_app,
+        path,
+        {"xi-api-key": admin_key(ws_app)},
+        sent,
+        until=lambda got: len(got) >= 3,
+    )
+    assert code is None
+    started, committed, timed = msgs
+    assert started["message_type"] == "session_started"
+    config = started["config"]
+    assert config["commit_strategy"] == strategy and config["keyterms"] == keyterms
+    assert config["include_timestamps"] is True and config["language_code"] == "en"
+    assert committed == {"message_type": "committed_transcript", "text": ""}
+    assert timed["message_type"] == "committed_transcript_with_timestamps"
+    assert timed["language_code"] == "eng" and timed["words"] == []
