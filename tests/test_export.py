@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 
 from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
-from dalston.transcript.export import CueOptions, ExportFormat, render
+from dalston.transcript.export import CueOptions, ExportFormat, cues, render
 
 
 def _transcript() -> Transcript:
@@ -185,3 +186,29 @@ def test_text_without_spaces_wraps_by_character() -> None:
     blocks = _cue_blocks(render(transcript, ExportFormat.SRT, options))
     assert "".join("".join(lines) for *_, lines in blocks) == text
     assert all(len(lines) <= 2 and max(map(len, lines)) <= 16 for *_, lines in blocks)
+
+
+def test_no_cue_ends_inside_a_written_word() -> None:
+    text = " Il est très self-substantial, n'est-ce pas, mon ami"
+    words = ["Il", "est", "très", "self", "-substantial,", "n'", "est", "-ce"]
+    words += ["pas,", "mon", "ami"]
+    for width in range(8, 30):
+        options = CueOptions(max_line_length=width, max_lines=1)
+        blocks = _cue_blocks(render(_spoken(text, words), ExportFormat.SRT, options))
+        lines = [line for *_, cue_lines in blocks for line in cue_lines]
+        # Lines and cues meet only at spaces: joined by one, they are the text.
+        assert " ".join(lines) == text.strip(), width
+
+
+def test_dialect_limits_cut_cues_by_characters_duration_and_silence() -> None:
+    sentence = "one two three four five six seven eight nine ten eleven twelve"
+    words = sentence.split()
+    transcript = _spoken(sentence, words, step=0.5)
+    loose = CueOptions(max_line_length=1000, max_lines=1000, pause_s=None)
+    assert len(cues(transcript, loose)) == 1
+    by_chars = cues(transcript, replace(loose, max_cue_chars=20))
+    assert all(len(c.text) <= 20 for c in by_chars) and len(by_chars) > 2
+    by_time = cues(transcript, replace(loose, max_cue_s=2.0))
+    assert all(c.end - c.start <= 2.0 for c in by_time) and len(by_time) > 2
+    # Each cue knows its words: all of them, in order, once.
+    assert [i for c in by_time for i in c.words] == list(range(len(words)))

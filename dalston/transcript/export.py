@@ -1,4 +1,10 @@
-"""Transcript exports: SubRip, WebVTT, plain text and JSON."""
+"""Transcript exports: SubRip, WebVTT, plain text and JSON.
+
+The one cue renderer: every dialect's subtitles (native export, OpenAI
+``response_format`` srt/vtt, ElevenLabs ``additional_formats``) are cut by
+``cues`` under one set of rules (see ``cues``); a dialect only maps its own
+options onto ``CueOptions`` and lays the cues out.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +31,25 @@ class ExportFormat(StrEnum):
         }[self]
 
 
+# Subtitle rules (every dialect's SRT/VTT comes from here).
+MIN_CUE_S = 0.5  # no cue is on screen for less
+PAUSE_S = 1.0  # a silence this long between words ends a cue
+_SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
+_CLAUSE_END = (",", ";", ":", "\u2014", "\u2013", "\u3001", "\uff0c")
+
+
 @dataclass(frozen=True)
 class CueOptions:
+    """How cues are cut. The last three serve dialects with their own knobs
+    (ElevenLabs' ``segment_on_silence_longer_than_s``, ``max_segment_duration_s``,
+    ``max_segment_chars``); ``pause_s=None`` cuts at no silence."""
+
     max_line_length: int = 42
     max_lines: int = 2
     include_speakers: bool = False
+    pause_s: float | None = PAUSE_S
+    max_cue_s: float | None = None
+    max_cue_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,12 @@ class Cue:
     end: float
     lines: tuple[str, ...]
     speaker: str | None
+    # Indices into ``Transcript.words`` of the words shown (none without times).
+    words: tuple[int, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
 
 
 def render(transcript: Transcript, fmt: ExportFormat, options: CueOptions) -> str:
@@ -45,15 +71,21 @@ def render(transcript: Transcript, fmt: ExportFormat, options: CueOptions) -> st
         return transcript.model_dump_json(indent=2)
     if fmt is ExportFormat.TXT:
         return _text(transcript, options) + "\n"
-    cues = list(_cues(transcript, options))
+    return subtitles(cues(transcript, options), fmt, options)
+
+
+def subtitles(cue_list: list[Cue], fmt: ExportFormat, options: CueOptions) -> str:
+    """Cues as SubRip (``fmt`` SRT) or WebVTT (VTT)."""
     if fmt is ExportFormat.SRT:
         return "\n".join(
-            f"{i}\n{_ts(c.start, ',')} --> {_ts(c.end, ',')}\n{_cue_text(c, options)}\n"
-            for i, c in enumerate(cues, start=1)
+            f"{i}\n{timestamp(c.start, ',')} --> {timestamp(c.end, ',')}\n"
+            f"{_cue_text(c, options)}\n"
+            for i, c in enumerate(cue_list, start=1)
         )
     body = "\n".join(
-        f"{_ts(c.start, '.')} --> {_ts(c.end, '.')}\n{_cue_text(c, options)}\n"
-        for c in cues
+        f"{timestamp(c.start, '.')} --> {timestamp(c.end, '.')}\n"
+        f"{_cue_text(c, options)}\n"
+        for c in cue_list
     )
     return "WEBVTT\n\n" + body
 
@@ -73,19 +105,13 @@ def _cue_text(cue: Cue, options: CueOptions) -> str:
     return text
 
 
-def _ts(seconds: float, sep: str) -> str:
+def timestamp(seconds: float, sep: str) -> str:
+    """``HH:MM:SS<sep>mmm``: SubRip's with ``","``, WebVTT's with ``"."``."""
     millis = round(max(seconds, 0.0) * 1000)
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     secs, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
-
-
-# Subtitle rules (every dialect's SRT/VTT comes from here).
-MIN_CUE_S = 0.5  # no cue is on screen for less
-PAUSE_S = 1.0  # a silence this long between words ends a cue
-_SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
-_CLAUSE_END = (",", ";", ":", "\u2014", "\u2013", "\u3001", "\uff0c")
 
 
 @dataclass(frozen=True)
@@ -96,9 +122,10 @@ class _Unit:
     sep: str
     start: float
     end: float
+    index: int | None = None  # in ``Transcript.words``
 
 
-def _cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
+def cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
     """Cues of at most ``max_lines`` lines of at most ``max_line_length``
     characters (a single longer word is the only exception), words joined as the
     language writes them, cut preferably at sentence ends, then clause
@@ -107,22 +134,32 @@ def _cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
     With word times each cue has the times of its own words; without them a
     segment's text is cut the same way and times are spread by character.
     """
-    cues: list[Cue] = []
-    for segment in sorted(transcript.segments, key=lambda s: s.start):
-        units = _units(segment, options.max_line_length)
+    found: list[Cue] = []
+    offsets, done = [], 0
+    for segment in transcript.segments:
+        offsets.append(done)
+        done += len(segment.words or ())
+    order = sorted(
+        range(len(transcript.segments)), key=lambda i: transcript.segments[i].start
+    )
+    for i in order:
+        segment = transcript.segments[i]
+        units = _units(segment, options.max_line_length, offsets[i])
         if units:
-            cues.extend(_group(units, segment.speaker, options))
-    return _lengthen(cues, options)
+            found.extend(_group(units, segment.speaker, options))
+    return _lengthen(found, options)
 
 
-def _units(segment: Segment, width: int) -> list[_Unit]:
-    words = [w for w in segment.words or () if w.text.strip()]
+def _units(segment: Segment, width: int, first: int) -> list[_Unit]:
+    words = [
+        (first + i, w) for i, w in enumerate(segment.words or ()) if w.text.strip()
+    ]
     if words:
-        texts = [w.text.strip() for w in words]
+        texts = [w.text.strip() for _, w in words]
         seps = separators(texts, segment.text)
         return [
-            _Unit(t, s, w.start, w.end)
-            for t, s, w in zip(texts, seps, words, strict=True)
+            _Unit(t, s, w.start, w.end, i)
+            for t, s, (i, w) in zip(texts, seps, words, strict=True)
         ]
     text = segment.text.strip()
     if not text:
@@ -144,52 +181,68 @@ def _units(segment: Segment, width: int) -> list[_Unit]:
 def _group(units: list[_Unit], speaker: str | None, options: CueOptions) -> list[Cue]:
     cues: list[Cue] = []
     group: list[_Unit] = []
+    spaced = any(u.sep for u in units[1:])
     for unit in units:
-        if group and unit.start - group[-1].end >= PAUSE_S:
-            cues.append(_make_cue(group, speaker, options))
+        pause = options.pause_s
+        if group and pause is not None and unit.start - group[-1].end >= pause:
+            cues.append(_make_cue(group, speaker, options, spaced))
             group = []
-        if group and not _fits([*group, unit], options):
-            cut = _best_break(group)
-            cues.append(_make_cue(group[:cut], speaker, options))
+        if group and not _fits([*group, unit], options, spaced):
+            cut = _best_break([*group, unit], spaced)
+            cues.append(_make_cue(group[:cut], speaker, options, spaced))
             group = group[cut:]
-            if group and not _fits([*group, unit], options):
-                cues.append(_make_cue(group, speaker, options))
+            if group and not _fits([*group, unit], options, spaced):
+                cues.append(_make_cue(group, speaker, options, spaced))
                 group = []
         group.append(unit)
     if group:
-        cues.append(_make_cue(group, speaker, options))
+        cues.append(_make_cue(group, speaker, options, spaced))
     return cues
 
 
-def _best_break(group: list[_Unit]) -> int:
-    """How many units of a full ``group`` the cue keeps: after the last sentence
-    end in its second half or so, else the last clause mark or pause in its
-    second half, else all of them."""
-    n = len(group)
+def _best_break(units: list[_Unit], spaced: bool) -> int:
+    """How many units a full cue keeps of ``units`` (the last is the one that
+    did not fit): after the last sentence end in its second half or so, else
+    the last clause mark or pause in its second half, else as many as fit.
+    A cue never ends inside a written word ("self" | "-substantial", "m'" |
+    "appelle") where the text has spaces elsewhere, unless nothing else can."""
+    n = len(units) - 1
+    allowed = [not spaced or bool(u.sep) for u in units]
     for ends, share in ((_SENTENCE_END, 0.4), (_CLAUSE_END, 0.5)):
-        for cut in range(n - 1, max(int(n * share), 1) - 1, -1):
-            if group[cut - 1].text.endswith(ends):
+        for cut in range(n, max(int(n * share), 1) - 1, -1):
+            if allowed[cut] and units[cut - 1].text.endswith(ends):
                 return cut
-    for cut in range(n - 1, max(n // 2, 1) - 1, -1):
-        if group[cut].start - group[cut - 1].end >= 0.3:
+    for cut in range(n, max(n // 2, 1) - 1, -1):
+        if allowed[cut] and units[cut].start - units[cut - 1].end >= 0.3:
             return cut
-    return n
+    return next((cut for cut in range(n, 0, -1) if allowed[cut]), n)
 
 
-def _fits(units: list[_Unit], options: CueOptions) -> bool:
-    lines = _lines(units, options.max_line_length)
+def _fits(units: list[_Unit], options: CueOptions, spaced: bool) -> bool:
+    if options.max_cue_s is not None and (
+        units[-1].end - units[0].start > options.max_cue_s
+    ):
+        return False
+    if options.max_cue_chars is not None and (
+        len("".join(u.sep + u.text for u in units)) > options.max_cue_chars
+    ):
+        return False
+    lines = _lines(units, options.max_line_length, spaced)
     return len(lines) <= options.max_lines
 
 
-def _make_cue(units: list[_Unit], speaker: str | None, options: CueOptions) -> Cue:
-    lines = _lines(units, options.max_line_length)
-    return Cue(units[0].start, units[-1].end, tuple(lines), speaker)
+def _make_cue(
+    units: list[_Unit], speaker: str | None, options: CueOptions, spaced: bool
+) -> Cue:
+    lines = _lines(units, options.max_line_length, spaced)
+    indices = tuple(u.index for u in units if u.index is not None)
+    return Cue(units[0].start, units[-1].end, tuple(lines), speaker, indices)
 
 
-def _lines(units: list[_Unit], width: int) -> list[str]:
+def _lines(units: list[_Unit], width: int, spaced: bool) -> list[str]:
     """Greedy lines; a line may break only where the text has a space, or
-    anywhere in a language written without spaces."""
-    spaced = any(u.sep for u in units[1:])
+    anywhere in a language written without spaces (``spaced`` false: the
+    segment's text has no spaces between its words)."""
     tokens: list[str] = []
     for index, unit in enumerate(units):
         if index and (unit.sep or not spaced):
@@ -213,11 +266,11 @@ def _lines(units: list[_Unit], width: int) -> list[str]:
     return lines
 
 
-def _lengthen(cues: list[Cue], options: CueOptions) -> list[Cue]:
+def _lengthen(found: list[Cue], options: CueOptions) -> list[Cue]:
     """No cue shorter than ``MIN_CUE_S``: grow into the silence around it, then
     borrow time from a neighbour that can spare it; only when neither can, join
     it to its neighbour."""
-    out = list(cues)
+    out = list(found)
     i = 0
     while i < len(out):
         cue = out[i]
@@ -245,7 +298,11 @@ def _lengthen(cues: list[Cue], options: CueOptions) -> list[Cue]:
             j = i + 1 if i + 1 < len(out) else i - 1
             first, second = sorted((out[i], out[j]), key=lambda c: c.start)
             out[min(i, j)] = Cue(
-                first.start, second.end, first.lines + second.lines, first.speaker
+                first.start,
+                second.end,
+                first.lines + second.lines,
+                first.speaker,
+                first.words + second.words,
             )
             del out[max(i, j)]
             i = max(min(i, j) - 1, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import math
 import time
@@ -429,6 +430,86 @@ def test_srt_respects_line_length_and_silence() -> None:
     assert content.startswith("1\n00:00:00,000 --> 00:00:00,500\nWell,\n")
     assert all(len(line) <= 19 for line in content.splitlines() if "-->" not in line)
     assert item["file_extension"] == "srt" and item["is_base64_encoded"] is False
+    times = [
+        [_srt_seconds(t) for t in line.split(" --> ")]
+        for line in content.splitlines()
+        if "-->" in line
+    ]
+    assert len(times) == 5 and all(end - start >= 0.5 - 1e-9 for start, end in times)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(times))
+
+
+def _srt_seconds(stamp: str) -> float:
+    hours, minutes, rest = stamp.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
+
+
+# Whisper's word tokens for French and a hyphenated word: "m'" then "appelle".
+FRENCH_TEXT = " Bonjour, je m'appelle Claire. C'est un self-substantial exemple."
+FRENCH = Segment(
+    id=0,
+    start=0.0,
+    end=4.4,
+    text=FRENCH_TEXT,
+    words=[
+        _word(w, i * 0.4, i * 0.4 + 0.35)
+        for i, w in enumerate(
+            (
+                *(" Bonjour,", " je", " m'", "appelle", " Claire.", " C'", "est"),
+                *(" un", " self", "-substantial", " exemple."),
+            )
+        )
+    ],
+)
+
+
+def _render_segment(segment: Segment, fmt: str, **options: object) -> str:
+    spec = parse_additional_formats(
+        _fields(("additional_formats", json.dumps([{"format": fmt, **options}])))
+    )[0]
+    units = [segment_tokens(segment, tag_audio_events=True)]
+    return str(render(spec, units, "fr")["content"])
+
+
+def test_formats_join_words_as_the_language_writes_them() -> None:
+    srt = _render_segment(FRENCH, "srt")
+    cue_text = " ".join(line for line in srt.splitlines() if line and "-->" not in line)
+    assert "m'appelle" in cue_text and "self-substantial" in cue_text
+    assert "m 'appelle" not in cue_text and "self -substantial" not in cue_text
+    txt = _render_segment(FRENCH, "txt", include_timestamps=False)
+    assert txt.strip() == FRENCH_TEXT.strip()
+    segments = json.loads(_render_segment(FRENCH, "segmented_json"))["segments"]
+    assert " ".join(s["text"] for s in segments) == FRENCH_TEXT.strip()
+    # Each cue's words are the tokens it shows, in order, none lost or repeated.
+    words = [w["text"] for s in segments for w in s["words"]]
+    assert words == [
+        *("Bonjour,", "je", "m'appelle", "Claire.", "C'est", "un"),
+        *("self-substantial", "exemple."),
+    ]
+
+
+def test_export_options_map_onto_the_one_renderer() -> None:
+    # No cue holds more than 30 characters or lasts longer than 2 s, lines keep
+    # to 16 characters, and no cut falls inside "self-substantial".
+    srt = _render_segment(
+        FRENCH,
+        "srt",
+        max_characters_per_line=16,
+        max_segment_chars=30,
+        max_segment_duration_s=2.0,
+    )
+    blocks = [b.split("\n")[1:] for b in srt.strip().split("\n\n")]
+    # Cut at the comma, the sentence end, then where the next word passes 2 s.
+    assert [lines for _, *lines in blocks] == [
+        ["Bonjour,"],
+        ["je m'appelle", "Claire."],
+        ["C'est un", "self-substantial"],
+        ["exemple."],
+    ]
+    for timing, *lines in blocks:
+        start, end = (_srt_seconds(t) for t in timing.split(" --> "))
+        assert end - start <= 2.0 + 1e-9 and end - start >= 0.5 - 1e-9
+        assert len(" ".join(lines)) <= 30 and all(len(line) <= 16 for line in lines)
 
 
 def test_txt_segmented_json_html() -> None:

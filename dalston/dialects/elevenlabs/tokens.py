@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dalston.transcript.model import Segment, Word
 from dalston.transcript.text import separators
@@ -45,6 +45,9 @@ class Token:
     speaker: str | None = None
     channel: int | None = None
     timed: bool = True
+    # What the segment text writes before this token: "" in a language written
+    # without spaces (or after an elided piece there), else " "; exports join by it.
+    sep: str = " "
 
 
 def logprob(confidence: float | None) -> float:
@@ -75,16 +78,7 @@ def segment_tokens(segment: Segment, *, tag_audio_events: bool) -> list[Token]:
 
 
 def _untimed(token: Token) -> Token:
-    return Token(
-        token.text,
-        token.start,
-        token.end,
-        token.kind,
-        token.logprob,
-        token.speaker,
-        token.channel,
-        timed=False,
-    )
+    return replace(token, timed=False)
 
 
 def _words_from_text(segment: Segment) -> list[Word]:
@@ -125,9 +119,8 @@ def _group_events(words: list[Word], segment: Segment) -> list[Token]:
             kind, last = "word", index
             while spaced and last + 1 < len(words) and seps[last + 1] == "":
                 last += 1  # glued to the piece before it: the same word
-        tokens.append(
-            _token(words[index : last + 1], seps[index : last + 1], kind, segment)
-        )
+        token = _token(words[index : last + 1], seps[index : last + 1], kind, segment)
+        tokens.append(replace(token, sep=seps[index] if tokens else ""))
         index = last + 1
     return tokens
 
