@@ -180,3 +180,29 @@ def test_assembly_takes_the_latest_transcript_and_pii() -> None:
     assert transcript.text[26:30] == "Fine"
     assert transcript.pii is not None and transcript.pii.redacted_audio
     assert transcript.pii.redaction_mode == "beep"
+
+
+def test_split_segments_keep_the_text_as_written() -> None:
+    """A speaker change inside a segment leaves "m'appelle" and "self-made" whole."""
+    pieces = [" Je", " m'", "appelle", " Claire.", " Moi,", " self", "-made."]
+    words = [_word(w, 0.1 + i * 0.4, 0.45 + i * 0.4) for i, w in enumerate(pieces)]
+    transcript = {
+        "text": "Je m'appelle Claire. Moi, self-made.",
+        "language_code": "fr",
+        "language_probability": 0.9,
+        "duration": 3.0,
+        "segments": [
+            {
+                "id": 0,
+                "start": 0.0,
+                "end": 3.0,
+                "text": "".join(pieces),
+                "words": [{**w, "text": w["text"].strip()} for w in words],
+            }
+        ],
+    }
+    merged = label_transcript(transcript, [Turn(0.0, 1.5, "a"), Turn(1.5, 3.0, "b")])
+    assert [s["text"] for s in merged["segments"]] == [
+        "Je m'appelle Claire.",
+        "Moi, self-made.",
+    ]

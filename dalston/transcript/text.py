@@ -33,10 +33,3 @@ def separators(words: Sequence[str], text: str) -> list[str]:
         if at >= 0:
             pos = at + len(word)
     return found
-
-
-def join_words(words: Sequence[str], text: str | None = None) -> str:
-    """``words`` as one string, spaced as ``text`` spaces them (else by spaces)."""
-    if text is None:
-        return " ".join(w for w in words if w)
-    return "".join(s + w for s, w in zip(separators(words, text), words, strict=True))

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dalston.transcript.text import separators
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -111,8 +113,11 @@ def _split_by_speaker(
             runs.append([word])
     if len(runs) == 1:
         return [{**segment, "speaker": runs[0][0]["speaker"], "words": labelled}]
+    # Each piece's text spaced as the segment's ("m'" + "appelle", not "m 'appelle").
+    seps = iter(separators([str(w["text"]).strip() for w in labelled], segment["text"]))
     pieces = []
     for i, run in enumerate(runs):
+        texts = [(next(seps), str(w["text"]).strip()) for w in run]
         pieces.append(
             {
                 **segment,
@@ -120,7 +125,9 @@ def _split_by_speaker(
                 "tokens": None,
                 "start": segment["start"] if i == 0 else run[0]["start"],
                 "end": segment["end"] if i == len(runs) - 1 else run[-1]["end"],
-                "text": " ".join(w["text"] for w in run if w["text"]),
+                "text": "".join(
+                    (sep if j else "") + text for j, (sep, text) in enumerate(texts)
+                ),
                 "speaker": run[0]["speaker"],
                 "words": run,
             }
