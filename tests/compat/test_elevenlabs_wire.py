@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from elevenlabs.client import ElevenLabs
-from elevenlabs.core.api_error import ApiError
-from elevenlabs.errors import NotFoundError, UnprocessableEntityError
 
 from dalston.eval.scoring import wer
 from tests.server import ServerProcess
@@ -230,63 +228,3 @@ def test_webhook_delivery_is_signed_retried_and_verifiable(
     assert event["data"]["transcription_id"] == gone_id
     assert event["data"]["transcription"]["text"]
     assert not (tuned_server.data_dir / "artifacts" / "jobs" / gone_id).exists()
-
-
-def test_webhook_needs_a_configured_target(server: ServerProcess) -> None:
-    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
-    with pytest.raises(ApiError) as caught:
-        eleven.speech_to_text.convert(
-            model_id="scribe_v1", file=JFK.read_bytes(), webhook=True
-        )
-    assert caught.value.status_code == 400
-    assert "/v1/workspace/webhooks" in caught.value.body["detail"]["message"]
-    with pytest.raises(UnprocessableEntityError):
-        eleven.speech_to_text.convert(
-            model_id="scribe_v1",
-            file=JFK.read_bytes(),
-            webhook=True,
-            webhook_id="no-such-hook",
-        )
-
-
-# --- synchronous requests that outlast sync_timeout_s ---------------------------------
-def test_slow_sync_request_answers_202_and_the_transcript_follows(
-    tuned_server: ServerProcess,
-) -> None:
-    eleven = ElevenLabs(api_key=tuned_server.admin_key, base_url=tuned_server.url)
-    with JFK.open("rb") as audio:
-        answer = eleven.speech_to_text.convert(model_id="scribe_v1", file=audio)
-    body = answer.model_dump()
-    assert "still running" in body["message"] and body["request_id"]
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            fetched = eleven.speech_to_text.transcripts.get(body["transcription_id"])
-            break
-        except NotFoundError as missing:
-            assert missing.body["detail"]["status"] == "transcript_not_ready"
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-    reference = (DATA / "whisper_jfk.txt").read_text()
-    assert wer([reference], [fetched.text]) <= 0.1  # type: ignore[union-attr]
-
-
-def test_slow_zero_retention_request_is_504_and_leaves_nothing(
-    tuned_server: ServerProcess,
-) -> None:
-    eleven = ElevenLabs(api_key=tuned_server.admin_key, base_url=tuned_server.url)
-    with JFK.open("rb") as audio, pytest.raises(ApiError) as caught:
-        eleven.speech_to_text.convert(
-            model_id="scribe_v1",
-            file=audio,
-            enable_logging=False,
-            request_options={"max_retries": 0},
-        )
-    assert caught.value.status_code == 504
-    job_id = caught.value.body["detail"]["message"].split()[1]
-    deadline = time.monotonic() + 60
-    with tuned_server.client() as client:
-        while client.get(f"/v1/audio/transcriptions/{job_id}").status_code != 404:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-    assert not (tuned_server.data_dir / "artifacts" / "jobs" / job_id).exists()

@@ -31,7 +31,7 @@ import openai
 import pytest
 
 from dalston.eval.scoring import wer
-from tests.server import ServerProcess, wait_for_job
+from tests.server import ServerProcess
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CAPTURES = Path(__file__).resolve().parent / "captures"
@@ -371,43 +371,3 @@ def test_node_sdk_chunked_upload_over_a_socket(
     assert got_type.startswith(content_type)
     if name == "015":
         assert json.loads(body)["duration"] == pytest.approx(0.1, abs=0.05)
-
-
-# --- a synchronous wait that runs out ----------------------------------------------
-@pytest.fixture(scope="module")
-def impatient_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[ServerProcess]:
-    """A server whose synchronous requests wait at most 50 ms for their job."""
-    proc = ServerProcess(
-        tmp_path_factory.mktemp("impatient"), env={"DALSTON_SYNC_TIMEOUT_S": "0.05"}
-    )
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def test_sync_timeout_leaves_a_job_to_fetch(impatient_server: ServerProcess) -> None:
-    # Default retries: x-should-retry: false must stop the SDK from resubmitting.
-    sdk = openai.OpenAI(
-        base_url=f"{impatient_server.url}/v1", api_key=impatient_server.admin_key
-    )
-    with pytest.raises(openai.InternalServerError) as info:
-        sdk.audio.transcriptions.create(
-            model="whisper-1", file=JFK.open("rb"), language="en"
-        )
-    assert info.value.status_code == 504
-    assert info.value.code == "timeout"
-    job_id = info.value.response.headers["x-dalston-job-id"]
-    assert job_id in info.value.message
-    stream = sdk.audio.transcriptions.create(
-        model="whisper-1", file=JFK.open("rb"), language="en", stream=True
-    )
-    with pytest.raises(openai.APIError, match="did not finish"):
-        list(stream)
-    with impatient_server.client() as client:
-        jobs = client.get("/v1/audio/transcriptions").json()["jobs"]
-        assert len(jobs) == 2  # one per request: nothing was retried
-        job = wait_for_job(client, job_id)
-    assert job["status"] == "completed"
-    assert _wer(JFK, job["text"]) <= 0.15

@@ -79,12 +79,12 @@ class InProcess:
             transport=self.transport(), base_url=BASE_URL, headers=headers, **kwargs
         )
 
-    def openai(self, key: str | None = None) -> AsyncOpenAI:
+    def openai(self, key: str | None = None, max_retries: int = 0) -> AsyncOpenAI:
         return AsyncOpenAI(
             base_url=f"{BASE_URL}/v1",
             api_key=key or self.admin_key,
             http_client=httpx.AsyncClient(transport=self.transport()),
-            max_retries=0,
+            max_retries=max_retries,
         )
 
     def elevenlabs(

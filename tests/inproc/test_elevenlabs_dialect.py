@@ -358,3 +358,20 @@ async def test_speaker_roles_are_refused(inproc: InProcess) -> None:
     detail = refused.value.body["detail"]
     assert detail["status"] == "unsupported_feature"
     assert "speaker role" in detail["message"]
+
+
+async def test_webhook_needs_a_configured_target(inproc: InProcess) -> None:
+    eleven = inproc.elevenlabs()
+    with pytest.raises(ApiError) as caught:
+        await eleven.speech_to_text.convert(
+            model_id="scribe_v1", file=JFK.read_bytes(), webhook=True
+        )
+    assert caught.value.status_code == 400
+    assert "/v1/workspace/webhooks" in caught.value.body["detail"]["message"]
+    with pytest.raises(UnprocessableEntityError):
+        await eleven.speech_to_text.convert(
+            model_id="scribe_v1",
+            file=JFK.read_bytes(),
+            webhook=True,
+            webhook_id="no-such-hook",
+        )
