@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from itertools import pairwise
 
@@ -212,3 +213,42 @@ def test_dialect_limits_cut_cues_by_characters_duration_and_silence() -> None:
     assert all(c.end - c.start <= 2.0 for c in by_time) and len(by_time) > 2
     # Each cue knows its words: all of them, in order, once.
     assert [i for c in by_time for i in c.words] == list(range(len(words)))
+
+
+def test_layout_rules_hold_on_dense_random_speech() -> None:
+    """Seeded random word lists (clitics, hyphens, long words, tiny pauses): every
+    cue keeps to max_lines and max_line_length, cues are ordered and never
+    overlap, and a cue under 0.5 s is left only where joining it to a neighbour
+    would break the lines rule (rare: fast speech in one narrow line)."""
+    rng = random.Random(11)
+    vocab = "the cat sat on a mat. however, self -made m' appelle it's yes. no!"
+    vocab += " extraordinarily-long-word fine; ok"
+    pieces = vocab.split()
+    total = short = 0
+    for _ in range(400):
+        t, words, text = 0.0, [], ""
+        for _ in range(rng.randint(1, 40)):
+            piece = rng.choice(pieces)
+            glued = piece.startswith("-") or (words and words[-1].text.endswith("'"))
+            text += ("" if glued else " ") + piece
+            t += rng.choice([0.0, 0.0, 0.05, 0.1, 0.3, 1.2])
+            length = rng.uniform(0.05, 0.6)
+            words.append(Word(text=piece, start=round(t, 3), end=round(t + length, 3)))
+            t += length
+        transcript = _spoken(text, [w.text for w in words])
+        transcript.segments[0].words = words
+        transcript.segments[0].end = words[-1].end
+        options = CueOptions(
+            max_line_length=rng.choice([12, 20, 42]), max_lines=rng.choice([1, 2])
+        )
+        found = cues(transcript, options)
+        total += len(found)
+        for cue in found:
+            assert 1 <= len(cue.lines) <= options.max_lines, cue
+            for line in cue.lines:
+                assert len(line) <= options.max_line_length or " " not in line
+            short += cue.end - cue.start < 0.5 - 1e-9
+        for a, b in pairwise(found):
+            assert a.start <= b.start and a.end <= b.start + 1e-9, (a, b)
+        assert " ".join(c.text for c in found) == text.strip()
+    assert short < total * 0.02, (short, total)

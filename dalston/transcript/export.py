@@ -60,10 +60,12 @@ class Cue:
     speaker: str | None
     # Indices into ``Transcript.words`` of the words shown (none without times).
     words: tuple[int, ...] = ()
+    # What joins its lines back into text: "" where the language writes no spaces.
+    joiner: str = " "
 
     @property
     def text(self) -> str:
-        return " ".join(self.lines)
+        return self.joiner.join(self.lines)
 
 
 def render(transcript: Transcript, fmt: ExportFormat, options: CueOptions) -> str:
@@ -184,16 +186,18 @@ def _group(units: list[_Unit], speaker: str | None, options: CueOptions) -> list
     spaced = any(u.sep for u in units[1:])
     for unit in units:
         pause = options.pause_s
-        if group and pause is not None and unit.start - group[-1].end >= pause:
+        if (
+            group
+            and pause is not None
+            and unit.start - group[-1].end >= pause
+            and (unit.sep or not spaced)  # never inside a written word
+        ):
             cues.append(_make_cue(group, speaker, options, spaced))
             group = []
-        if group and not _fits([*group, unit], options, spaced):
+        while group and not _fits([*group, unit], options, spaced):
             cut = _best_break([*group, unit], spaced)
             cues.append(_make_cue(group[:cut], speaker, options, spaced))
             group = group[cut:]
-            if group and not _fits([*group, unit], options, spaced):
-                cues.append(_make_cue(group, speaker, options, spaced))
-                group = []
         group.append(unit)
     if group:
         cues.append(_make_cue(group, speaker, options, spaced))
@@ -236,7 +240,8 @@ def _make_cue(
 ) -> Cue:
     lines = _lines(units, options.max_line_length, spaced)
     indices = tuple(u.index for u in units if u.index is not None)
-    return Cue(units[0].start, units[-1].end, tuple(lines), speaker, indices)
+    joiner = " " if spaced else ""
+    return Cue(units[0].start, units[-1].end, tuple(lines), speaker, indices, joiner)
 
 
 def _lines(units: list[_Unit], width: int, spaced: bool) -> list[str]:
@@ -251,7 +256,10 @@ def _lines(units: list[_Unit], width: int, spaced: bool) -> list[str]:
             tokens[-1] += unit.text
         else:
             tokens.append(unit.text)
-    joiner = " " if spaced else ""
+    return _wrap(tokens, width, " " if spaced else "")
+
+
+def _wrap(tokens: list[str], width: int, joiner: str) -> list[str]:
     lines: list[str] = []
     current = ""
     for token in tokens:
@@ -268,8 +276,10 @@ def _lines(units: list[_Unit], width: int, spaced: bool) -> list[str]:
 
 def _lengthen(found: list[Cue], options: CueOptions) -> list[Cue]:
     """No cue shorter than ``MIN_CUE_S``: grow into the silence around it, then
-    borrow time from a neighbour that can spare it; only when neither can, join
-    it to its neighbour."""
+    borrow what the neighbours can spare; only when they cannot, join it to a
+    neighbour (one of the same speaker first) whose text fits beside it in
+    ``max_lines``. When no neighbour's does, the lines rule wins and the cue
+    stays as long as it could be made."""
     out = list(found)
     i = 0
     while i < len(out):
@@ -284,29 +294,51 @@ def _lengthen(found: list[Cue], options: CueOptions) -> list[Cue]:
         need = MIN_CUE_S - (end - start)
         if need > 1e-9 and i + 1 < len(out):
             nxt = out[i + 1]
-            if nxt.end - nxt.start - need >= MIN_CUE_S:
-                end += need
+            take = min(need, max(nxt.end - nxt.start - MIN_CUE_S, 0.0))
+            if take > 0:
+                end += take
                 out[i + 1] = replace(nxt, start=end)
-                need = 0.0
+                need -= take
         if need > 1e-9 and i:
             prv = out[i - 1]
-            if prv.end - prv.start - need >= MIN_CUE_S:
-                start -= need
+            take = min(need, max(prv.end - prv.start - MIN_CUE_S, 0.0))
+            if take > 0:
+                start -= take
                 out[i - 1] = replace(prv, end=start)
-                need = 0.0
-        if need > 1e-9 and len(out) > 1:
-            j = i + 1 if i + 1 < len(out) else i - 1
-            first, second = sorted((out[i], out[j]), key=lambda c: c.start)
-            out[min(i, j)] = Cue(
-                first.start,
-                second.end,
-                first.lines + second.lines,
-                first.speaker,
-                first.words + second.words,
-            )
-            del out[max(i, j)]
-            i = max(min(i, j) - 1, 0)
-            continue
+                need -= take
         out[i] = replace(cue, start=start, end=end)
+        if need > 1e-9:
+            joined = _join(out, i, options)
+            if joined is not None:
+                i = max(joined - 1, 0)
+                continue
         i += 1
     return out
+
+
+def _join(out: list[Cue], i: int, options: CueOptions) -> int | None:
+    """Join cue ``i`` to a neighbour in place; the joined cue's index, or None
+    when no neighbour's text fits beside it."""
+    neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(out)]
+    neighbours.sort(key=lambda j: out[j].speaker != out[i].speaker)
+    for j in neighbours:
+        first, second = out[min(i, j)], out[max(i, j)]
+        joiner = first.joiner
+        if joiner:
+            tokens = f"{first.text} {second.text}".split(" ")
+        else:
+            tokens = list(first.text + second.text)
+        lines = _wrap(tokens, options.max_line_length, joiner)
+        if len(lines) > options.max_lines:
+            continue
+        out[min(i, j)] = Cue(
+            first.start,
+            second.end,
+            tuple(lines),
+            first.speaker,
+            first.words + second.words,
+            joiner,
+        )
+        del out[max(i, j)]
+        return min(i, j)
+    return None
