@@ -156,16 +156,21 @@ def test_no_cue_is_shorter_than_half_a_second() -> None:
     assert all(a[1] <= b[0] + 1e-6 for a, b in pairwise(blocks))
 
 
-def test_segments_without_word_times_are_cut_too() -> None:
-    text = " ".join(f"word{i}" for i in range(40))
-    transcript = Transcript(
+def _unworded(text: str, language: str, duration: float) -> Transcript:
+    """One segment without word times."""
+    return Transcript(
         text=text,
-        language_code="en",
+        language_code=language,
         language_probability=None,
-        duration=20.0,
-        segments=[Segment(id=0, start=0.0, end=20.0, text=text)],
+        duration=duration,
+        segments=[Segment(id=0, start=0.0, end=duration, text=text)],
         metadata=TranscriptMetadata(model="m"),
     )
+
+
+def test_segments_without_word_times_are_cut_too() -> None:
+    text = " ".join(f"word{i}" for i in range(40))
+    transcript = _unworded(text, "en", 20.0)
     options = CueOptions(max_line_length=20, max_lines=2)
     blocks = _cue_blocks(render(transcript, ExportFormat.SRT, options))
     assert len(blocks) > 4
@@ -175,14 +180,7 @@ def test_segments_without_word_times_are_cut_too() -> None:
 
 def test_text_without_spaces_wraps_by_character() -> None:
     text = "今日はとても良い天気ですね。明日も晴れるといいですね。" * 3
-    transcript = Transcript(
-        text=text,
-        language_code="ja",
-        language_probability=None,
-        duration=9.0,
-        segments=[Segment(id=0, start=0.0, end=9.0, text=text)],
-        metadata=TranscriptMetadata(model="m"),
-    )
+    transcript = _unworded(text, "ja", 9.0)
     options = CueOptions(max_line_length=16, max_lines=2)
     blocks = _cue_blocks(render(transcript, ExportFormat.SRT, options))
     assert "".join("".join(lines) for *_, lines in blocks) == text
