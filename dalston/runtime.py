@@ -48,7 +48,9 @@ from dalston.queue.registry import (
 from dalston.realtime_sdk.decoder import StreamDecoder, pool_config
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
+from dalston.services.policy import auto_model
 from dalston.services.realtime_sessions import SessionRecords
+from dalston.services.request import TranscriptionRequest
 from dalston.services.webhooks import WebhookSender
 from dalston.storage import ArtifactStore, LocalArtifactStore
 
@@ -289,7 +291,16 @@ class Runtime:
                 threads=threads,
                 beam_size=self.settings.realtime_beam_size,
             )
-            await asyncio.to_thread(decoder.load, self.settings.default_model)
+            # Ready for both of the policy's answers to "auto": a stream with no
+            # language (the common case) and an English one.
+            for model_id in dict.fromkeys(
+                auto_model(self.settings, self.catalog, request)
+                for request in (
+                    TranscriptionRequest.build(),
+                    TranscriptionRequest.build(language="en"),
+                )
+            ):
+                await asyncio.to_thread(decoder.load, model_id)
             local = RealtimeWorker(
                 id=f"{socket.gethostname()}:{os.getpid()}",
                 capacity=self.settings.realtime_capacity,
