@@ -256,12 +256,27 @@ def test_concurrent_uses_of_one_token_succeed_once(server: ServerProcess) -> Non
 
 
 # --- OpenAI ephemeral keys ----------------------------------------------------------
-def _openai_ws(server: ServerProcess, secret: str) -> tuple[str, int | None]:
+def _openai_ws(
+    server: ServerProcess, secret: str, *, browser: bool = False
+) -> tuple[str, int | None]:
+    """Open the realtime WS with ``secret``: as a header, or as a browser must
+    (subprotocols ``realtime`` and ``openai-insecure-api-key.<secret>``)."""
+
     async def run() -> tuple[str, int | None]:
         url = f"ws://127.0.0.1:{server.port}/v1/realtime?intent=transcription"
-        async with websockets.connect(
-            url, additional_headers={"Authorization": f"Bearer {secret}"}
-        ) as ws:
+        if browser:
+            protocols = ["realtime", f"openai-insecure-api-key.{secret}"]
+            connecting = websockets.connect(
+                url,
+                subprotocols=protocols,  # type: ignore[arg-type]
+            )
+        else:
+            connecting = websockets.connect(
+                url, additional_headers={"Authorization": f"Bearer {secret}"}
+            )
+        async with connecting as ws:
+            if browser:
+                assert ws.subprotocol == "realtime"
             first = json.loads(await ws.recv())
             if first["type"] == "error":
                 await ws.wait_closed()
@@ -310,6 +325,18 @@ def test_ga_client_secret_opens_the_websocket_once(
     assert created.expires_at > 0
     assert _openai_ws(server, created.value)[0] == "transcription_session.created"
     assert _openai_ws(server, created.value)[0] == "error"
+
+
+def test_a_browser_opens_the_websocket_with_its_key_as_a_subprotocol(
+    server: ServerProcess, oai: openai.OpenAI
+) -> None:
+    created = oai.realtime.client_secrets.create(
+        session={"type": "transcription"}  # type: ignore[typeddict-item]
+    )
+    kind, _ = _openai_ws(server, created.value, browser=True)
+    assert kind == "transcription_session.created"
+    assert _openai_ws(server, created.value, browser=True)[0] == "error"
+    assert _openai_ws(server, "tk_not-a-real-one", browser=True)[0] == "error"
 
 
 def test_ephemeral_key_requests_are_checked(oai: openai.OpenAI) -> None:

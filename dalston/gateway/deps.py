@@ -24,13 +24,31 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+# Browsers cannot set headers on a WebSocket: OpenAI's browser clients send the
+# (ephemeral) key as a subprotocol, ``openai-insecure-api-key.<key>``.
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+
+
+def offered_subprotocols(conn: HTTPConnection) -> list[str]:
+    raw = conn.headers.get("sec-websocket-protocol", "")
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
 def presented_key(conn: HTTPConnection) -> str | None:
-    """The API key from ``Authorization: Bearer`` or ``xi-api-key``."""
+    """The API key from ``Authorization: Bearer``, ``xi-api-key``, or (a WebSocket
+    from a browser) the ``openai-insecure-api-key.`` subprotocol."""
     auth = conn.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return conn.headers.get("xi-api-key") or None
+    if header := conn.headers.get("xi-api-key"):
+        return header
+    for protocol in offered_subprotocols(conn):
+        if protocol.startswith(KEY_SUBPROTOCOL) and len(protocol) > len(
+            KEY_SUBPROTOCOL
+        ):
+            return protocol[len(KEY_SUBPROTOCOL) :]
+    return None
 
 
 async def resolve_principal(conn: HTTPConnection, runtime: Runtime) -> Principal:

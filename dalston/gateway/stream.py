@@ -135,10 +135,15 @@ async def authenticate(websocket: WebSocket, runtime: Runtime) -> Principal:
     return principal
 
 
-async def refuse(websocket: WebSocket, adapter: Adapter, error: StreamError) -> None:
+async def refuse(
+    websocket: WebSocket,
+    adapter: Adapter,
+    error: StreamError,
+    subprotocol: str | None = None,
+) -> None:
     """Report an error on a socket that may not be accepted yet, then close."""
     if websocket.application_state == WebSocketState.CONNECTING:
-        await websocket.accept()
+        await websocket.accept(subprotocol=subprotocol)
     with contextlib.suppress(Exception):
         await websocket.send_json(adapter.error(error))
         await websocket.close(code=int(error.close), reason=error.message[:120])

@@ -3,8 +3,9 @@
 
 A server holding a real API key mints a short-lived secret and hands it to a
 client, which opens ``WS /v1/realtime?intent=transcription`` with it as
-``Authorization: Bearer <secret>`` (the browser-only
-``openai-insecure-api-key.`` subprotocol is not supported yet).
+``Authorization: Bearer <secret>`` or, from a browser, as the subprotocol
+``openai-insecure-api-key.<secret>`` beside ``realtime`` (the server selects
+``realtime``).
 
 Decisions:
 

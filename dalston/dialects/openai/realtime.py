@@ -42,6 +42,7 @@ from fastapi import APIRouter, WebSocket
 
 from dalston.errors import InvalidRequest
 from dalston.gateway import stream_params as params
+from dalston.gateway.deps import offered_subprotocols
 from dalston.gateway.stream import (
     Action,
     ClientInput,
@@ -621,6 +622,9 @@ def _initial(runtime: Runtime, adapter: OpenAIAdapter) -> StreamRequest:
 async def openai_realtime(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     adapter = OpenAIAdapter(runtime)
+    # Browser clients offer "realtime" beside their key subprotocol and need the
+    # server to pick one of what they offered.
+    subprotocol = "realtime" if "realtime" in offered_subprotocols(websocket) else None
     try:
         principal = await authenticate(websocket, runtime)
         if websocket.query_params.get("intent") != "transcription":
@@ -632,7 +636,7 @@ async def openai_realtime(websocket: WebSocket) -> None:
         request = _initial(runtime, adapter)
     except StreamError as exc:
         exc.fatal, exc.close = True, Close.POLICY
-        await refuse(websocket, adapter, exc)
+        await refuse(websocket, adapter, exc, subprotocol)
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=subprotocol)
     await run_stream(websocket, runtime, principal, request, adapter)
