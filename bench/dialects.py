@@ -27,7 +27,11 @@ sys.path.insert(0, str(REPO))
 
 from tests.server import ServerProcess  # noqa: E402
 
-CORPUS = REPO.parent / "shared" / "corpus"
+# ../shared from the main checkout, ../../shared from a worktree under /work/wt.
+CORPUS = next(
+    (p / "shared" / "corpus" for p in REPO.parents if (p / "shared").is_dir()),
+    REPO.parent / "shared" / "corpus",
+)
 
 
 def corpus_clips() -> list[Path]:
