@@ -1,13 +1,11 @@
 """The same out-of-range value is refused by the same rule (the request model's
-``Field``) in every dialect that has the field, batch and realtime, each in its
-own error shape:
+``Field``) in every dialect's realtime route, each in its own error shape (the
+batch refusals, and the rule's words, are in tests/inproc/test_request_limits.py):
 
-- native: 400 ``{"error": {code, message, param, type}}``; native stream: an
-  ``error`` event, then close 4400;
-- ElevenLabs batch: 422 ``{"detail": [{loc, msg, type}]}`` (its API answers
-  every malformed field so); ElevenLabs stream: ``invalid_request``, close 1008;
-- OpenAI batch: 400 ``{"error": {message, type, param, code}}``; OpenAI
-  realtime: an ``error`` event naming the session field; the session goes on.
+- native stream: an ``error`` event, then close 4400;
+- ElevenLabs stream: ``invalid_request``, close 1008;
+- OpenAI realtime: an ``error`` event naming the session field; the session
+  goes on.
 
 Refusals come before any audio is decoded: no model runs here.
 """
@@ -19,89 +17,15 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 import websockets
-from elevenlabs.client import ElevenLabs
-from elevenlabs.errors import UnprocessableEntityError
 
-from dalston.services.request import MAX_RETENTION_DAYS, MAX_SPEAKERS
-from tests.audio_fixtures import JFK
-from tests.server import ServerProcess
-
-TERMS = [f"term{i}" for i in range(101)]  # one more than the vocabulary limit
-# The one rule's words, as every dialect repeats them.
-TOO_MANY_TERMS = "at most 100 items"
-TOO_MANY_SPEAKERS = f"less than or equal to {MAX_SPEAKERS}"
-TOO_LONG_RETENTION = f"less than or equal to {MAX_RETENTION_DAYS}"
-
-
-def _native_error(response: httpx.Response, param: str, rule: str) -> None:
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "param", "type"}
-    assert error["code"] == "invalid_request"
-    assert error["type"] == "invalid_request_error"
-    assert error["param"] == param and rule in error["message"], error
-
-
-def _post(client: httpx.Client, route: str, **data: Any) -> httpx.Response:
-    with JFK.open("rb") as audio:
-        return client.post(route, files={"file": (JFK.name, audio)}, data=data)
-
-
-# --- batch ----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("data", "param", "rule"),
-    [
-        ({"speaker_detection": "diarize", "num_speakers": "33"}, "num_speakers",
-         TOO_MANY_SPEAKERS),
-        ({"vocabulary": json.dumps(TERMS)}, "vocabulary", TOO_MANY_TERMS),
-        ({"retention": "4000"}, "retention", TOO_LONG_RETENTION),
-    ],
-)  # fmt: skip
-@pytest.mark.parametrize(
-    "route", ["/v1/audio/transcriptions/jobs", "/v1/audio/transcriptions"]
+from tests.inproc.test_request_limits import (
+    TERMS,
+    TOO_LONG_RETENTION,
+    TOO_MANY_TERMS,
 )
-def test_native_refuses(
-    client: httpx.Client, route: str, data: dict[str, str], param: str, rule: str
-) -> None:
-    _native_error(_post(client, route, **data), param, rule)
-
-
-def test_native_speaker_range_and_order(client: httpx.Client) -> None:
-    route = "/v1/audio/transcriptions/jobs"
-    response = _post(
-        client, route, speaker_detection="diarize", min_speakers=4, max_speakers=2
-    )
-    _native_error(response, "min_speakers", "must not exceed max_speakers")
-    response = _post(client, route, num_speakers=2)
-    _native_error(response, "num_speakers", "only used with diarization")
-
-
-def test_elevenlabs_refuses(server: ServerProcess) -> None:
-    eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
-    cases: list[tuple[dict[str, Any], str, str]] = [
-        ({"diarize": True, "num_speakers": 33}, "num_speakers", TOO_MANY_SPEAKERS),
-        ({"keyterms": TERMS}, "keyterms", TOO_MANY_TERMS),
-    ]
-    for kwargs, param, rule in cases:
-        with JFK.open("rb") as audio, pytest.raises(UnprocessableEntityError) as bad:
-            eleven.speech_to_text.convert(model_id="scribe_v1", file=audio, **kwargs)
-        (detail,) = bad.value.body["detail"]
-        assert detail["loc"] == ["body", param]
-        assert rule in detail["msg"] and detail["type"] == "validation_error"
-
-
-def test_openai_refuses(server: ServerProcess) -> None:
-    with server.client() as client:
-        response = _post(
-            client,
-            "/v1/audio/transcriptions",
-            model="whisper-1",
-            **{"keywords[]": TERMS},
-        )
-    _native_error(response, "keywords", TOO_MANY_TERMS)  # one envelope for both
+from tests.server import ServerProcess
 
 
 # --- realtime -------------------------------------------------------------------
