@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dalston.audio.limits import AudioLimits
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk.base import EngineConfig
 from dalston.engine_sdk.registry import stage_engine
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
         description="Let audio_url point at loopback / private addresses (SSRF guard).",
     )
     url_fetch_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    max_audio_duration_s: Annotated[float, Field(gt=0)] = Field(
+        default=2 * 3600.0,
+        description="Longest audio a job may hold; longer files are refused before "
+        "any work (from the header) and decoding stops at this length.",
+    )
+    max_audio_channels: Annotated[int, Field(ge=1, le=64)] = 16
 
     # --- engines --------------------------------------------------------------
     default_model: str = "whisper-tiny.en"
@@ -231,6 +238,12 @@ class Settings(BaseSettings):
     def resolved_model_cache_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"
 
+    def audio_limits(self) -> AudioLimits:
+        return AudioLimits(
+            max_duration_s=self.max_audio_duration_s,
+            max_channels=self.max_audio_channels,
+        )
+
     def engine_config(self) -> EngineConfig:
         return EngineConfig(
             device=self.device.value,
@@ -245,6 +258,7 @@ class Settings(BaseSettings):
             model_dirs=tuple(self.model_dirs),
             hf_token=self.hf_token,
             default_model=self.default_model,
+            audio_limits=self.audio_limits(),
         )
 
     def catalog(self) -> ModelCatalog:

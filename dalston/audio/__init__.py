@@ -3,23 +3,29 @@
 from dalston.audio.decode import (
     SAMPLE_RATE,
     AudioInfo,
+    DecodedWav,
     Pcm16Chunk,
     decode_channels,
     decode_pcm16,
     decode_to_mono,
+    decode_to_wav16k,
     iter_pcm16,
     probe,
     read_wav16k,
     write_wav16k,
 )
+from dalston.audio.limits import AudioLimits
 
 __all__ = [
     "SAMPLE_RATE",
     "AudioInfo",
+    "AudioLimits",
+    "DecodedWav",
     "Pcm16Chunk",
     "decode_channels",
     "decode_pcm16",
     "decode_to_mono",
+    "decode_to_wav16k",
     "iter_pcm16",
     "probe",
     "read_wav16k",

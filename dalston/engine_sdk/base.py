@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from dalston.audio.limits import AudioLimits
 from dalston.engine_sdk.errors import TaskCancelled
 from dalston.engine_sdk.spec import EngineSpec
 
@@ -38,6 +39,7 @@ class EngineConfig:
     model_dirs: tuple[Path, ...] = ()
     hf_token: str | None = None
     default_model: str = "whisper-tiny.en"
+    audio_limits: AudioLimits = field(default_factory=AudioLimits)
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,9 @@ class JobService:
                 await asyncio.to_thread(_wrap_pcm_in_wav, tmp)
                 name = "audio.wav"
             tmp.flush()
-            info = await asyncio.to_thread(probe, Path(spool.name))
+            info = await asyncio.to_thread(
+                probe, Path(spool.name), self.settings.audio_limits()
+            )
             key = f"{job_prefix(job_id)}audio/original.{_suffix(name, info.container)}"
             tmp.seek(0)
             size = await self.storage.put_stream(key, tmp)

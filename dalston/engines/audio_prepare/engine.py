@@ -1,19 +1,15 @@
 """``audio-prepare``: any common container and codec -> 16 kHz PCM WAV.
 
-Mono (down-mixed) by default; with ``multichannel`` the channels are kept apart
-(at most ``MAX_CHANNELS``) so the transcribe stage can give each its own transcript.
+Decoded frame by frame into the WAV (memory flat in the audio's length), within
+the server's audio limits. Mono (down-mixed) by default; with ``multichannel`` the
+channels are kept apart (at most ``MAX_CHANNELS``) so the transcribe stage can give
+each its own transcript.
 Raw ``pcm_s16le_16`` uploads were wrapped in a WAV header at submit time.
 """
 
 from __future__ import annotations
 
-from dalston.audio import (
-    SAMPLE_RATE,
-    decode_channels,
-    decode_to_mono,
-    probe,
-    write_wav16k,
-)
+from dalston.audio import SAMPLE_RATE, decode_to_wav16k, probe
 from dalston.engine_sdk import (
     BatchEngine,
     PermanentEngineError,
@@ -34,30 +30,28 @@ class AudioPrepareEngine(BatchEngine):
         if task.audio_path is None:
             raise PermanentEngineError("prepare needs the original audio")
         multichannel = bool(task.params.get("multichannel"))
+        limits = self.config.audio_limits
+        out = task.work_dir / "prepared.wav"
         try:
-            info = probe(task.audio_path)
+            info = probe(task.audio_path, limits)
+            if multichannel and info.channels > MAX_CHANNELS:
+                raise PermanentEngineError(
+                    f"The audio has {info.channels} channels; multichannel "
+                    f"transcription takes at most {MAX_CHANNELS}."
+                )
             task.check_cancelled()
-            if multichannel:
-                samples = decode_channels(task.audio_path)
-                channels = samples.shape[0]
-                if channels > MAX_CHANNELS:
-                    raise PermanentEngineError(
-                        f"The audio has {channels} channels; multichannel "
-                        f"transcription takes at most {MAX_CHANNELS}."
-                    )
-            else:
-                samples, channels = decode_to_mono(task.audio_path)
+            decoded = decode_to_wav16k(
+                task.audio_path, out, keep_channels=multichannel, limits=limits
+            )
         except DalstonError as exc:
             raise PermanentEngineError(exc.message) from exc
         task.check_cancelled()
-        out = task.work_dir / "prepared.wav"
-        write_wav16k(out, samples)
         return TaskOutput(
             data={
                 "audio_key": PREPARED_AUDIO,
-                "duration": round(samples.shape[-1] / SAMPLE_RATE, 3),
-                "channels": channels,
-                "channels_kept": samples.shape[0] if samples.ndim == 2 else 1,
+                "duration": round(decoded.duration_s, 3),
+                "channels": decoded.source_channels,
+                "channels_kept": decoded.channels,
                 "sample_rate": SAMPLE_RATE,
                 "source": {
                     "container": info.container,
