@@ -23,7 +23,7 @@ import httpx
 
 from dalston import __version__
 from dalston.errors import InvalidRequest, Unavailable
-from dalston.services.url_fetch import check_public_host
+from dalston.services.url_fetch import send_pinned
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,10 @@ class WebhookSender:
         return False
 
     async def _attempt(self, delivery: Delivery) -> bool | None:
-        """True: delivered; False: refused for good; None: worth retrying."""
-        if not self.allow_private:
-            try:
-                await check_public_host(delivery.url)
-            except InvalidRequest as exc:
-                log.warning("webhook %s refused: %s", delivery.url, exc.message)
-                return False
+        """True: delivered; False: refused for good; None: worth retrying.
+
+        The URL is checked again at delivery time, and the connection pinned to
+        the checked address (DNS may have changed since it was registered)."""
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"dalston-webhooks/{__version__}",
@@ -124,9 +121,19 @@ class WebhookSender:
                 async with httpx.AsyncClient(
                     timeout=self.timeout_s, follow_redirects=False
                 ) as client:
-                    response = await client.post(
-                        delivery.url, content=delivery.body, headers=headers
+                    response = await send_pinned(
+                        client,
+                        "POST",
+                        delivery.url,
+                        allow_private=self.allow_private,
+                        param="webhook_url",
+                        headers=headers,
+                        content=delivery.body,
                     )
+                    await response.aclose()
+            except InvalidRequest as exc:
+                log.warning("webhook %s refused: %s", delivery.url, exc.message)
+                return False
             except httpx.HTTPError as exc:
                 log.info("webhook %s: %s", delivery.url, type(exc).__name__)
                 return None

@@ -213,7 +213,7 @@ class WebhookRegistry:
                 loc=["body", "settings", "webhook_url"],
             )
         if not self.settings.allow_private_urls:
-            await check_public_host(url)
+            await check_public_host(url, param="webhook_url")
 
 
 def _find(hooks: list[dict[str, Any]], webhook_id: str) -> dict[str, Any]:
