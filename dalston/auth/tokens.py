@@ -7,11 +7,11 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dalston.auth.keys import Principal, Scope, hash_key
-from dalston.db.models import SingleUseToken, utcnow
+from dalston.db.models import ApiKey, SingleUseToken, utcnow
 
 TOKEN_PREFIX = "tk_"
 DEFAULT_TTL_S = 15 * 60
@@ -44,7 +44,8 @@ async def issue_token(
 
 
 async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
-    """The token's principal, once: a used or expired token gives None.
+    """The token's principal, once: a used or expired token, or one whose API key
+    has been revoked since, gives None.
 
     One conditional ``UPDATE ... RETURNING``: of concurrent requests presenting
     the same token exactly one sees the row change, on SQLite as on PostgreSQL
@@ -60,6 +61,15 @@ async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
                 SingleUseToken.token_hash == hash_key(secret),
                 SingleUseToken.used_at.is_(None),
                 SingleUseToken.expires_at > now,
+                or_(
+                    SingleUseToken.key_id.is_(None),
+                    exists(
+                        select(ApiKey.id).where(
+                            ApiKey.id == SingleUseToken.key_id,
+                            ApiKey.revoked_at.is_(None),
+                        )
+                    ),
+                ),
             )
             .values(used_at=now)
             .returning(

@@ -26,7 +26,7 @@ from dalston.dialects.openai import client_secrets
 from dalston.dialects.openai import realtime as realtime_openai
 from dalston.dialects.openai import routes as openai
 from dalston.engine_sdk import BatchEngine
-from dalston.gateway import console, shared_routes
+from dalston.gateway import console, log_redaction, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
 from dalston.gateway.request_id import RequestId
@@ -59,6 +59,7 @@ def create_app(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    log_redaction.install()
     app = FastAPI(
         title="Dalston",
         version=__version__,
