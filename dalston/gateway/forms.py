@@ -53,12 +53,19 @@ class FormFields:
         return None
 
     def file(self, name: str) -> UploadFile | None:
+        """The one file part ``name``: a second one is refused, not ignored."""
+        files = []
         for value in self._values(name):
             if isinstance(value, UploadFile):
-                return value
-            if value.strip().lower() not in _ABSENT:
+                files.append(value)
+            elif value.strip().lower() not in _ABSENT:
                 raise self.error(f"{name} must be a file upload.", param=name)
-        return None
+        if len(files) > 1:
+            raise self.error(
+                f"Send one {name!r} part per request; this one has {len(files)}.",
+                param=name,
+            )
+        return files[0] if files else None
 
     def strings(self, name: str) -> list[str]:
         """A list from repeated parts, ``name[]`` parts, a JSON array or one string."""
