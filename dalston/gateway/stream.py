@@ -21,7 +21,7 @@ from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
 from dalston.errors import Unauthenticated
 from dalston.gateway.deps import resolve_principal
-from dalston.realtime_sdk.audio import TARGET_RATE
+from dalston.realtime_sdk.audio import TARGET_RATE, InvalidAudioFrame
 from dalston.realtime_sdk.events import Event
 from dalston.realtime_sdk.remote import RemoteSession
 from dalston.realtime_sdk.router import NoCapacity
@@ -62,6 +62,24 @@ class StreamError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ClientLeft(WebSocketDisconnect):
+    """The client's side of the socket closed: with a close frame (the ASGI
+    server passes its ``reason``, possibly empty) or by vanishing (the connection
+    dropped: uvicorn still says 1005 then, but with no ``reason``)."""
+
+    def __init__(self, code: int, handshake: bool) -> None:
+        super().__init__(code)
+        self.handshake = handshake
+
+    @classmethod
+    def of(cls, message: Mapping[str, Any]) -> ClientLeft:
+        return cls(int(message.get("code", 1005)), message.get("reason") is not None)
+
+    @property
+    def closed_normally(self) -> bool:
+        return self.handshake and self.code in _NORMAL_CLIENT_CLOSES
 
 
 class Action(Enum):
@@ -223,9 +241,11 @@ async def _serve(
         for message in adapter.finish(session):
             await websocket.send_json(message)
         await websocket.close(code=Close.NORMAL)
-    except WebSocketDisconnect as exc:
-        normal = request.close_ends_stream and exc.code in _NORMAL_CLIENT_CLOSES
+    except ClientLeft as exc:
+        normal = request.close_ends_stream and exc.closed_normally
         status = "completed" if normal else "disconnected"
+    except WebSocketDisconnect:  # a send to a client already gone
+        status = "disconnected"
     except LagExceeded as exc:
         status, error_text = "failed", str(exc)
         await _send_error(
@@ -278,7 +298,7 @@ async def _receive(
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
+            raise ClientLeft.of(message)
         if processor.done():
             processor.result()  # re-raise what stopped it
         try:
@@ -289,7 +309,12 @@ async def _receive(
             await websocket.send_json(adapter.error(exc))
             continue
         if received.audio:
-            session.push_audio(received.audio)
+            try:
+                session.push_audio(received.audio)
+            except InvalidAudioFrame as exc:
+                await websocket.send_json(
+                    adapter.error(StreamError("invalid_audio", exc.message))
+                )
         if received.action is Action.COMMIT:
             session.commit()
         elif received.action is Action.CLEAR:

@@ -67,12 +67,20 @@ _MULAW = _mulaw_table()
 _ALAW = _alaw_table()
 
 
+class InvalidAudioFrame(InvalidRequest):
+    """A frame that is not audio in the session's encoding; it is dropped."""
+
+
 class AudioDecoder:
-    """Stateful: keeps a partial sample across chunks and the resampler's filter."""
+    """Stateful: keeps the resampler's filter across chunks.
+
+    Every frame must hold whole samples of the session's encoding (an odd number
+    of bytes is not 16-bit PCM), and float samples must be finite: anything else
+    is refused (``InvalidAudioFrame``) rather than decoded as noise.
+    """
 
     def __init__(self, fmt: AudioFormat) -> None:
         self.fmt = fmt
-        self._leftover = b""
         self._resampler = (
             None
             if fmt.sample_rate == TARGET_RATE
@@ -80,18 +88,28 @@ class AudioDecoder:
         )
 
     def decode(self, data: bytes) -> np.ndarray:
-        data = self._leftover + data
-        width = self.fmt.encoding.sample_width
-        usable = len(data) - len(data) % width
-        data, self._leftover = data[:usable], data[usable:]
+        encoding = self.fmt.encoding
+        width = encoding.sample_width
+        if len(data) % width:
+            raise InvalidAudioFrame(
+                f"An audio frame of {len(data)} bytes is not whole {encoding.value} "
+                f"samples ({width} bytes each); the frame was dropped.",
+                param="audio",
+            )
         if not data:
             return np.zeros(0, dtype=np.float32)
-        encoding = self.fmt.encoding
         if encoding is Encoding.PCM_S16LE:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         elif encoding is Encoding.PCM_F32LE:
             samples = np.frombuffer(data, dtype="<f4").astype(np.float32)
-            samples = np.nan_to_num(np.clip(samples, -1.0, 1.0))
+            if not np.isfinite(samples).all():
+                raise InvalidAudioFrame(
+                    "An audio frame holds samples that are not finite numbers "
+                    "(NaN or infinity): it is not pcm_f32le audio; the frame was "
+                    "dropped.",
+                    param="audio",
+                )
+            samples = np.clip(samples, -1.0, 1.0)
         elif encoding is Encoding.MULAW:
             samples = _MULAW[np.frombuffer(data, dtype=np.uint8)]
         else:

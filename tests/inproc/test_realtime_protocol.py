@@ -46,6 +46,36 @@ def test_native_bad_requests_get_protocol_errors(ws_app: TestClient) -> None:
     assert all(e["recoverable"] for e in errors)
 
 
+def test_native_frames_must_be_audio_in_the_session_encoding(
+    ws_app: TestClient,
+) -> None:
+    """Odd-length bytes are not 16-bit PCM, NaNs are not float PCM: each such frame
+    is refused (recoverable) and dropped; whole frames go on being heard."""
+    auth = {"Authorization": f"Bearer {admin_key(ws_app)}"}
+    garbage = bytes(range(255)) * 3  # 765 bytes
+    msgs, code = talk(
+        ws_app,
+        NATIVE,
+        auth,
+        [garbage, b"\0" * 3200, b"\1"],
+        until=lambda got: len(got) >= 3,
+    )
+    assert code is None and msgs[0]["type"] == "session.begin"
+    errors = [m for m in msgs if m["type"] == "error"]
+    assert [e["code"] for e in errors] == ["invalid_audio", "invalid_audio"]
+    assert "765 bytes" in errors[0]["message"] and errors[0]["recoverable"]
+    nan = b"\x00\x00\xc0\x7f" * 400  # float32 NaN
+    msgs, code = talk(
+        ws_app,
+        f"{NATIVE}?encoding=pcm_f32le",
+        auth,
+        [nan],
+        until=lambda got: len(got) >= 2,
+    )
+    assert msgs[1]["type"] == "error" and msgs[1]["code"] == "invalid_audio"
+    assert "finite" in msgs[1]["message"]
+
+
 def test_native_key_without_the_realtime_scope_is_4003(ws_app: TestClient) -> None:
     admin = {"Authorization": f"Bearer {admin_key(ws_app)}"}
     reader = ws_app.post(
@@ -113,6 +143,7 @@ def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
         chunk(sample_rate=44100),
         chunk(audio_base_64="A" * 300_000),
         chunk(audio_base_64="%%%"),
+        chunk(audio_base_64=base64.b64encode(b"\0" * 3201).decode()),
         json.dumps(
             {"message_type": "input_audio_chunk", "audio_base_64": "", "commit": True}
         ),
@@ -122,7 +153,7 @@ def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
         f"{ELEVENLABS}?{BASE}",
         {"xi-api-key": admin_key(ws_app)},
         sent,
-        until=lambda got: len(got) >= 7,
+        until=lambda got: len(got) >= 8,
     )
     assert [m["message_type"] for m in msgs] == [
         "session_started",
@@ -131,6 +162,7 @@ def test_elevenlabs_bad_messages_are_reported_and_the_session_goes_on(
         "input_error",  # sample_rate mismatch
         "chunk_size_exceeded",
         "input_error",  # bad base64
+        "input_error",  # odd-length 16-bit PCM
         "committed_transcript",
     ], msgs
     assert msgs[-1]["text"] == ""  # a manual commit of silence is answered

@@ -98,6 +98,7 @@ _ERROR_TYPES = {
     "no_capacity": "resource_exhausted",
     "processing_lag": "queue_overflow",
     "internal_error": "transcriber_error",
+    "invalid_audio": "input_error",
 }
 _ERROR_NAMES = {
     "auth_error",
