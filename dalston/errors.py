@@ -11,6 +11,9 @@
     ├── PayloadTooLarge          413
     └── Unavailable              503  no capacity / dependency down
 
+A job that fails on its input keeps the code (``Job.error_code``); ``input_error``
+rebuilds the refusal for the requests that wait for the job.
+
 Engine-side failures use ``engine_sdk.errors``.
 """
 
@@ -76,3 +79,16 @@ class PayloadTooLarge(DalstonError):
 class Unavailable(DalstonError):
     status_code = 503
     code = "unavailable"
+
+
+# Refusals of the input that a job can fail with, after submit (the prepare stage
+# reads the whole file, submit only its header): a failed job keeps the code.
+_INPUT_ERRORS: dict[str, type[DalstonError]] = {
+    cls.code: cls for cls in (InvalidRequest, UnsupportedMedia, PayloadTooLarge)
+}
+
+
+def input_error(code: str, message: str, *, param: str | None = "file") -> DalstonError:
+    """The refusal that ``code`` names, rebuilt where a waiting request answers
+    for a job whose input failed later (an unknown code reads as 400)."""
+    return _INPUT_ERRORS.get(code, InvalidRequest)(message, param=param)

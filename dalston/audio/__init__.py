@@ -14,10 +14,12 @@ from dalston.audio.decode import (
     read_wav16k,
     write_wav16k,
 )
+from dalston.audio.header import AudioHeader, read_header
 from dalston.audio.limits import AudioLimits
 
 __all__ = [
     "SAMPLE_RATE",
+    "AudioHeader",
     "AudioInfo",
     "AudioLimits",
     "DecodedWav",
@@ -28,6 +30,7 @@ __all__ = [
     "decode_to_wav16k",
     "iter_pcm16",
     "probe",
+    "read_header",
     "read_wav16k",
     "write_wav16k",
 ]

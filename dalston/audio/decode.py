@@ -10,13 +10,18 @@ from pathlib import Path
 import av
 import numpy as np
 
+from dalston.audio.header import (
+    TRUNCATION_TOLERANCE_RATIO,
+    check_wav_length,
+    declared_duration,
+    failure_reason,
+)
 from dalston.audio.limits import AudioLimits
 from dalston.errors import InvalidRequest, UnsupportedMedia
 
 SAMPLE_RATE = 16_000
 # A stream that ends this much before its header says is called truncated.
 _TRUNCATION_TOLERANCE_S = 0.25
-_TRUNCATION_TOLERANCE_RATIO = 0.02
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,8 @@ def _open(path: Path) -> av.container.InputContainer:
         return av.open(str(path), mode="r")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedMedia(
-            f"The file is not decodable audio: {_reason(exc)}", param="file"
+            f"The file is not decodable audio: {failure_reason(exc)}", param="file"
         ) from exc
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
@@ -60,7 +61,7 @@ def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
         stream = container.streams.audio[0]
         ctx = stream.codec_context
         limits.check_shape(sample_rate=ctx.sample_rate or 0, channels=ctx.channels or 0)
-        declared = _declared_duration(container, stream)
+        declared = declared_duration(container, stream)
         if declared:
             limits.check_duration(declared)
         end_s = 0.0
@@ -80,10 +81,12 @@ def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
                     decoded_any = bool(packet.decode())
         except av.error.FFmpegError as exc:
             raise InvalidRequest(
-                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+                f"The audio is corrupt or truncated: {failure_reason(exc)}",
+                param="file",
             ) from exc
         if container.format.name == "wav":
-            _check_wav_length(path)
+            with path.open("rb") as file:
+                check_wav_length(file, path.stat().st_size)
         if not decoded_any:
             raise UnsupportedMedia(
                 "The file holds no decodable audio frames.", param="file"
@@ -97,7 +100,7 @@ def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
             and end_s
             and end_s
             < declared
-            - max(_TRUNCATION_TOLERANCE_S, declared * _TRUNCATION_TOLERANCE_RATIO)
+            - max(_TRUNCATION_TOLERANCE_S, declared * TRUNCATION_TOLERANCE_RATIO)
         ):
             raise InvalidRequest(
                 f"The audio is truncated: its header says {declared:.2f} s but the "
@@ -164,44 +167,6 @@ def _mpeg_frame_length(header: bytes) -> int | None:
         return (12 * bitrate // rate + padding) * 4
     per_frame = 144 if version == 3 or layer == 2 else 72
     return per_frame * bitrate // rate + padding
-
-
-def _check_wav_length(path: Path) -> None:
-    """FFmpeg derives a WAV's duration from the file size, so read the RIFF header:
-    a ``data`` chunk that promises more bytes than the file holds was cut short."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if f.read(4) != b"RIFF":
-            return
-        f.seek(12)
-        while True:
-            header = f.read(8)
-            if len(header) < 8:
-                return
-            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
-            if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF mean "length unknown" (a streamed WAV).
-                if chunk_size in (0, 0xFFFFFFFF):
-                    return
-                present = size - f.tell()
-                if present < chunk_size * (1 - _TRUNCATION_TOLERANCE_RATIO):
-                    raise InvalidRequest(
-                        f"The audio is truncated: its WAV header promises {chunk_size} "
-                        f"bytes of samples but the file holds {present}.",
-                        param="file",
-                    )
-                return
-            f.seek(chunk_size + (chunk_size & 1), 1)
-
-
-def _declared_duration(
-    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
-) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    return None
 
 
 def decode_to_mono(
@@ -334,7 +299,8 @@ class _Frames:
                 yield out.to_ndarray()
         except av.error.FFmpegError as exc:
             raise InvalidRequest(
-                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+                f"The audio is corrupt or truncated: {failure_reason(exc)}",
+                param="file",
             ) from exc
 
 
@@ -398,7 +364,8 @@ def iter_pcm16(path: Path) -> Iterator[Pcm16Chunk]:
                 yield Pcm16Chunk(samples=samples, sample_rate=frame.sample_rate)
         except av.error.FFmpegError as exc:
             raise InvalidRequest(
-                f"The audio is corrupt or truncated: {_reason(exc)}", param="file"
+                f"The audio is corrupt or truncated: {failure_reason(exc)}",
+                param="file",
             ) from exc
         if shape is None:
             raise UnsupportedMedia(

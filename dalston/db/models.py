@@ -50,6 +50,9 @@ class Job(Base):
     language_code: Mapped[str | None] = mapped_column(String(16))
     transcript_key: Mapped[str | None] = mapped_column(String(512))
     error: Mapped[str | None] = mapped_column(Text)
+    # Set when the input caused the failure: the ``DalstonError`` code of the
+    # refusal (``unsupported_media``, ``invalid_request``, ``payload_too_large``).
+    error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -82,6 +85,7 @@ class Task(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     output_key: Mapped[str | None] = mapped_column(String(512))
     error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(32))  # as Job.error_code
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

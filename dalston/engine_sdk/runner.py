@@ -200,8 +200,10 @@ class EngineRunner:
             return
         if isinstance(result, Exception):
             retriable = getattr(result, "retriable", True)
+            error_code = None
             if isinstance(result, DalstonError):  # bad input found by a shared helper
                 retriable = False
+                error_code = result.code
             log.warning(
                 "task %s (%s) failed: %s", message.task_id, message.stage, result
             )
@@ -210,6 +212,7 @@ class EngineRunner:
                 TaskEventKind.FAILED,
                 error=str(result) or type(result).__name__,
                 retriable=retriable,
+                error_code=error_code,
             )
             return
         try:
@@ -232,6 +235,7 @@ class EngineRunner:
         output_key: str | None = None,
         error: str | None = None,
         retriable: bool = True,
+        error_code: str | None = None,
     ) -> None:
         if self._abandoning:
             return  # unacknowledged: the queue hands the task out again
@@ -244,6 +248,7 @@ class EngineRunner:
                 output_key=output_key,
                 error=error,
                 retriable=retriable,
+                error_code=error_code,
             )
         )
         if kind in _FINAL:

@@ -288,6 +288,7 @@ class Orchestrator:
             return False
         # FAILED
         task.error = event.error
+        task.error_code = event.error_code
         cancelling = job.status in (JobStatus.CANCELLING, JobStatus.CANCELLED)
         if event.retriable and task.attempts <= self.max_retries and not cancelling:
             # Waiting again until its backoff has passed (1x, 2x, 4x ...): a
@@ -326,7 +327,7 @@ class Orchestrator:
                 if status is JobStatus.CANCELLING:
                     _move_job(job, JobStatus.CANCELLED)
                 else:
-                    _fail(job, f"stage {failed[0].stage} failed: {failed[0].error}")
+                    _fail(job, failed[0])
                 return
             if all(t.status == TaskStatus.SUCCEEDED for t in tasks):
                 pending_finalize = True
@@ -454,6 +455,12 @@ def _move_task(task: Task, new: TaskStatus) -> None:
     task.status = new
 
 
-def _fail(job: Job, reason: str) -> None:
+def _fail(job: Job, reason: str | Task) -> None:
+    """Fail the job, for a reason or for the failed task (whose input error, if
+    the input caused it, the job keeps)."""
     _move_job(job, JobStatus.FAILED)
-    job.error = reason
+    if isinstance(reason, Task):
+        job.error = f"stage {reason.stage} failed: {reason.error}"
+        job.error_code = reason.error_code
+    else:
+        job.error = reason

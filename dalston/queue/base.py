@@ -52,6 +52,8 @@ class TaskEvent:
     error: str | None = None
     # False for errors that another try cannot fix (undecodable audio, ...).
     retriable: bool = True
+    # The input's fault: the code of the ``DalstonError`` that refused it.
+    error_code: str | None = None
     # Set by the queue on delivery; handed back to ``ack_event``.
     receipt: str | None = field(default=None, compare=False)
 

@@ -13,19 +13,25 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from dalston.audio import probe
+from dalston.audio import read_header
 from dalston.catalog import ModelCatalog
 from dalston.config import Settings
 from dalston.db.models import Job, Task, utcnow
 from dalston.engine_sdk.registry import SPECS, install_hint, installed_engines
-from dalston.errors import Conflict, InvalidRequest, NotFound
+from dalston.errors import (
+    Conflict,
+    DalstonError,
+    InvalidRequest,
+    NotFound,
+    input_error,
+)
 from dalston.orchestrator import JobStatus, Orchestrator, build_dag
 from dalston.orchestrator.dag import (
     ALIGN_ENGINE,
@@ -127,6 +133,17 @@ class AudioSource:
 class JobView:
     job: Job
     transcript: Transcript | None
+
+    @property
+    def input_error(self) -> DalstonError | None:
+        """Why the job failed, when its input was the cause: the refusal that
+        submit would have answered had the check been cheap enough to run there."""
+        job = self.job
+        if job.status != JobStatus.FAILED or not job.error_code:
+            return None
+        task = next((t for t in job.tasks if t.error_code), None)
+        message = task.error if task is not None and task.error else job.error
+        return input_error(job.error_code, message or "The audio was refused.")
 
 
 class JobService:
@@ -263,11 +280,16 @@ class JobService:
 
     async def _store_audio(
         self, job_id: str, source: AudioSource
-    ) -> tuple[str, int, float]:
+    ) -> tuple[str, int, float | None]:
+        """Check the audio's header and store it; the checks that need the whole
+        file run in the prepare stage (``dalston.audio.header``)."""
         if (source.upload is None) == (source.url is None):
             raise InvalidRequest(
                 "Send exactly one of a 'file' upload or an 'audio_url'.", param="file"
             )
+        if source.upload is not None and not source.raw_pcm_s16le_16k:
+            # The multipart parser's spool goes to storage as it is: one copy.
+            return await self._put_audio(job_id, source.upload, source.filename)
         with tempfile.NamedTemporaryFile(prefix="dalston-upload-") as spool:
             tmp = cast(BinaryIO, spool)
             if source.url is not None:
@@ -282,18 +304,21 @@ class JobService:
             else:
                 assert source.upload is not None
                 await asyncio.to_thread(_copy, source.upload, tmp)
-                name = source.filename or ""
-            if source.raw_pcm_s16le_16k:
                 await asyncio.to_thread(_wrap_pcm_in_wav, tmp)
                 name = "audio.wav"
             tmp.flush()
-            info = await asyncio.to_thread(
-                probe, Path(spool.name), self.settings.audio_limits()
-            )
-            key = f"{job_prefix(job_id)}audio/original.{_suffix(name, info.container)}"
-            tmp.seek(0)
-            size = await self.storage.put_stream(key, tmp)
-        return key, size, info.duration_s
+            return await self._put_audio(job_id, tmp, name)
+
+    async def _put_audio(
+        self, job_id: str, file: BinaryIO, name: str | None
+    ) -> tuple[str, int, float | None]:
+        header = await asyncio.to_thread(
+            read_header, file, self.settings.audio_limits()
+        )
+        suffix = _suffix(name or "", header.container)
+        key = f"{job_prefix(job_id)}audio/original.{suffix}"
+        size = await self.storage.put_stream(key, file)
+        return key, size, header.declared_duration_s
 
     async def wait(self, *, tenant_id: str, job_id: str, timeout: float) -> JobView:
         """The job once finished (or as it is after ``timeout`` seconds)."""

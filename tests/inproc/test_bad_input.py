@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import openai
 import pytest
 
 from tests.audio_fixtures import DATA, JFK
@@ -57,16 +58,48 @@ async def test_non_audio_bytes(inproc: InProcess) -> None:
     assert error["code"] == "unsupported_media"
 
 
-async def test_truncated_audio(inproc: InProcess) -> None:
+async def test_truncated_wav_is_refused_from_its_header(inproc: InProcess) -> None:
     whole = (DATA / "wenet_ls_1995_1837_0001.wav").read_bytes()
     cut = whole[: len(whole) // 2]  # the header still promises the full length
+    before = _job_dirs(inproc)
     error = _error(await _post(inproc.client, files={"file": ("cut.wav", cut)}), 400)
     assert "truncated" in error["message"]
+    assert _job_dirs(inproc) == before
+
+
+async def test_truncated_flac_fails_its_job(inproc: InProcess) -> None:
+    """Only the whole stream shows that a FLAC ends early: submit reads the header
+    and answers 201, the prepare stage fails the job with the reason."""
     flac = JFK.read_bytes()
     response = await _post(
         inproc.client, files={"file": ("cut.flac", flac[: len(flac) // 3])}
     )
-    assert "truncated" in _error(response, 400)["message"]
+    assert response.status_code == 201, response.text
+    job = await inproc.wait(response.json()["id"])
+    assert job["status"] == "failed", job
+    assert "truncated" in job["error"] and "11.00 s" in job["error"], job
+    prepare = job["stages"][0]
+    assert prepare["stage"] == "prepare" and "truncated" in prepare["error"]
+    assert prepare["retries"] == 0  # the input's fault: not tried again
+
+
+async def test_truncated_flac_is_a_client_error_in_the_sync_dialects(
+    inproc: InProcess,
+) -> None:
+    """OpenAI and ElevenLabs wait for the job: its input failing prepare is a 400
+    in their shape (as at submit), not a 500."""
+    flac = JFK.read_bytes()
+    cut = ("cut.flac", flac[: len(flac) // 3])
+    with pytest.raises(openai.BadRequestError) as caught:
+        await inproc.openai().audio.transcriptions.create(model="whisper-1", file=cut)
+    assert caught.value.param == "file"
+    assert "truncated" in caught.value.message
+    response = await inproc.client.post(
+        "/v1/speech-to-text", data={"model_id": "scribe_v1"}, files={"file": cut}
+    )
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert set(detail) == {"status", "message"} and "truncated" in detail["message"]
 
 
 async def test_unknown_model_and_unsupported_language(inproc: InProcess) -> None:

@@ -72,6 +72,9 @@ def response_for(
             audio_duration_s=job.audio_duration_s,
             formats=formats,
         )
+    refused = view.input_error
+    if refused is not None:
+        raise refused
     if status.is_terminal:
         raise TranscriptionFailed(
             f"Transcription {job.id} {status.value}: {job.error or 'no transcript'}."

@@ -330,6 +330,13 @@ class _BadAudio(InvalidRequest):
     code = "unsupported_media"
 
 
+def _bad_audio(exc: DalstonError) -> DalstonError:
+    """Upstream answers 400 for audio it cannot decode, where we say 415."""
+    if isinstance(exc, UnsupportedMedia):
+        return _BadAudio(exc.message, param=exc.param or "file")
+    return exc
+
+
 async def transcribe(
     fields: FormFields,
     *,
@@ -358,7 +365,7 @@ async def transcribe(
             tenant_id=principal.tenant_id, request=job_request, source=source
         )
     except UnsupportedMedia as exc:
-        raise _BadAudio(exc.message, param=exc.param or "file") from exc
+        raise _bad_audio(exc) from exc
     JOBS_SUBMITTED.inc()
     headers = {"x-dalston-job-id": job.id}
     timeout = runtime.settings.sync_timeout_s
@@ -605,6 +612,9 @@ async def _finished(
     job = view.job
     if view.transcript is not None:
         return view.transcript
+    refused = view.input_error
+    if refused is not None:  # the input failed the prepare stage: as at submit
+        raise _bad_audio(refused)
     if job.status == JobStatus.FAILED:
         raise _JobUnfinished(
             500, "job_failed", f"Transcription failed (job {job_id}): {job.error}"

@@ -5,6 +5,9 @@ the server's audio limits. Mono (down-mixed) by default; with ``multichannel`` t
 channels are kept apart (at most ``MAX_CHANNELS``) so the transcribe stage can give
 each its own transcript.
 Raw ``pcm_s16le_16`` uploads were wrapped in a WAV header at submit time.
+Submit read only the header; the checks that need the whole file (truncation,
+frames that do not decode) run here, and their refusals fail the job with the
+input's error code (``Job.error_code``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dalston.engine_sdk import (
     TaskOutput,
 )
 from dalston.engines.audio_prepare import SPEC
-from dalston.errors import DalstonError
+from dalston.errors import InvalidRequest
 
 PREPARED_AUDIO = "audio/prepared.wav"
 MAX_CHANNELS = 5
@@ -32,19 +35,19 @@ class AudioPrepareEngine(BatchEngine):
         multichannel = bool(task.params.get("multichannel"))
         limits = self.config.audio_limits
         out = task.work_dir / "prepared.wav"
-        try:
-            info = probe(task.audio_path, limits)
-            if multichannel and info.channels > MAX_CHANNELS:
-                raise PermanentEngineError(
-                    f"The audio has {info.channels} channels; multichannel "
-                    f"transcription takes at most {MAX_CHANNELS}."
-                )
-            task.check_cancelled()
-            decoded = decode_to_wav16k(
-                task.audio_path, out, keep_channels=multichannel, limits=limits
+        # The whole file is checked here, not at submit (which reads the header
+        # only): a refusal is a DalstonError, so the job fails as the input's fault.
+        info = probe(task.audio_path, limits)
+        if multichannel and info.channels > MAX_CHANNELS:
+            raise InvalidRequest(
+                f"The audio has {info.channels} channels; multichannel "
+                f"transcription takes at most {MAX_CHANNELS}.",
+                param="file",
             )
-        except DalstonError as exc:
-            raise PermanentEngineError(exc.message) from exc
+        task.check_cancelled()
+        decoded = decode_to_wav16k(
+            task.audio_path, out, keep_channels=multichannel, limits=limits
+        )
         task.check_cancelled()
         return TaskOutput(
             data={
