@@ -7,9 +7,11 @@
     ├── Unauthenticated          401
     ├── Forbidden                403  key lacks the scope
     ├── NotFound                 404  also for another tenant's objects
+    │   └── ArtifactMissing      404  a finished job's stored object is gone
     ├── Conflict                 409  wrong state for the operation
     ├── PayloadTooLarge          413
     └── Unavailable              503  no capacity / dependency down
+        └── StorageUnavailable   503  the artifact store cannot be reached (retry)
 
 A job that fails on its input keeps the code (``Job.error_code``); ``input_error``
 rebuilds the refusal for the requests that wait for the job.
@@ -66,6 +68,12 @@ class NotFound(DalstonError):
     code = "not_found"
 
 
+class ArtifactMissing(NotFound):
+    """The job is there but an object it needs (its transcript) is not."""
+
+    code = "transcript_missing"
+
+
 class Conflict(DalstonError):
     status_code = 409
     code = "conflict"
@@ -92,3 +100,10 @@ def input_error(code: str, message: str, *, param: str | None = "file") -> Dalst
     """The refusal that ``code`` names, rebuilt where a waiting request answers
     for a job whose input failed later (an unknown code reads as 400)."""
     return _INPUT_ERRORS.get(code, InvalidRequest)(message, param=param)
+
+
+class StorageUnavailable(Unavailable):
+    """The artifact store failed to answer (unreachable, timed out, bucket gone);
+    worth another try later."""
+
+    code = "storage_unavailable"

@@ -37,6 +37,7 @@ from dalston.engine_sdk import BatchEngine, EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.errors import Unavailable
+from dalston.loops import LoopHealth
 from dalston.orchestrator import Orchestrator
 from dalston.queue import InProcessQueue, TaskQueue
 from dalston.queue.registry import (
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
 _HEARTBEAT_S = 5.0
+# Each readiness check answers within this, or counts as failed.
+READY_CHECK_TIMEOUT_S = 2.0
 REALTIME_ENGINE = "realtime"
 
 
@@ -184,6 +187,8 @@ class Runtime:
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _runner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Background loops other than the orchestrator's and the runners', by name.
+    loops: dict[str, LoopHealth] = field(default_factory=dict)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -274,7 +279,9 @@ class Runtime:
                 extend_every_s=self.settings.queue_visibility_s / 3,
             )
             self.runners.append(runner)
-            self._runner_tasks.append(self._spawn(runner.run(), f"engine {engine_id}"))
+            self._runner_tasks.append(
+                self._spawn(runner.run(), f"engine {engine_id}", runner.health)
+            )
         if self.runners:
             self._spawn(self._heartbeats(), "heartbeats")
         if self.role.orchestrator:
@@ -282,7 +289,9 @@ class Runtime:
             await self.orchestrator.recover(
                 redispatch_inflight=isinstance(self.queue, InProcessQueue)
             )
-            self._spawn(self.orchestrator.run(), "orchestrator")
+            self._spawn(
+                self.orchestrator.run(), "orchestrator", self.orchestrator.health
+            )
             self._spawn(self._sweep_retention(), "retention")
         if self.role.realtime and self.settings.realtime_capacity:
             threads = self.settings.realtime_threads
@@ -324,11 +333,13 @@ class Runtime:
         await self.stop()
 
     async def _heartbeats(self) -> None:
+        health = self._loop_health("heartbeats")
         while not self._stopping.is_set():
-            for index, runner in enumerate(self.runners):
-                caps = runner.engine.capabilities()
-                loaded = getattr(getattr(runner.engine, "models", None), "loaded", [])
-                try:
+            try:
+                for index, runner in enumerate(self.runners):
+                    caps = runner.engine.capabilities()
+                    models = getattr(runner.engine, "models", None)
+                    loaded = getattr(models, "loaded", [])
                     await self.registry.heartbeat(
                         WorkerInfo(
                             id=f"{socket.gethostname()}:{os.getpid()}:{index}",
@@ -338,21 +349,35 @@ class Runtime:
                             pid=os.getpid(),
                             capacity=runner.concurrency,
                             active=runner.active,
-                            status="ready" if runner.loaded else "loading",
+                            status=self._runner_status(index),
                             loaded_models=tuple(loaded),
                             languages=caps.languages,
                             word_timestamps=caps.word_timestamps,
                         )
                     )
-                except Exception:
-                    log.warning("heartbeat failed", exc_info=True)
+            except Exception as exc:
+                await health.failed(exc, stopping=self._stopping)
+                continue
+            health.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), _HEARTBEAT_S)
+
+    def _runner_status(self, index: int) -> str:
+        """What a worker's heartbeat says: ``ready`` only while its task loop runs
+        and works (``failing`` while it cannot reach the queue, ``stopped`` once
+        it has ended)."""
+        runner, task = self.runners[index], self._runner_tasks[index]
+        if task.done():
+            return "stopped"
+        if not runner.loaded:
+            return "loading"
+        return "ready" if runner.health.ok else "failing"
 
     async def _announce(self, worker: RealtimeWorker) -> None:
         url = self.settings.advertise_url or (
             f"ws://{socket.gethostname()}:{self.settings.port}"
         )
+        health = self._loop_health("realtime heartbeats")
         while not self._stopping.is_set():
             try:
                 await self.registry.heartbeat(
@@ -373,8 +398,10 @@ class Runtime:
                         streaming=True,
                     )
                 )
-            except Exception:
-                log.warning("realtime heartbeat failed", exc_info=True)
+            except Exception as exc:
+                await health.failed(exc, stopping=self._stopping)
+                continue
+            health.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), 2.0)
         with contextlib.suppress(Exception):
@@ -386,12 +413,17 @@ class Runtime:
             "realtime sessions": self.realtime_records.purge_expired,
             "jobs": self.jobs.purge_expired,
         }
+        health = self._loop_health("retention")
         while True:
-            for what, sweep in sweeps.items():
-                try:
+            try:
+                for sweep in sweeps.values():
                     await sweep()
-                except Exception:
-                    log.warning("retention sweep of %s failed", what, exc_info=True)
+            except Exception as exc:
+                await health.failed(exc, stopping=self._stopping)
+                if self._stopping.is_set():
+                    return
+                continue
+            health.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._stopping.wait(), self.settings.retention_sweep_s
@@ -399,41 +431,65 @@ class Runtime:
             if self._stopping.is_set():
                 return
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[None]:
+    def _loop_health(self, name: str) -> LoopHealth:
+        health = self.loops.setdefault(name, LoopHealth(name))
+        return health
+
+    def _spawn(
+        self, coro: Any, name: str, health: LoopHealth | None = None
+    ) -> asyncio.Task[None]:
+        """Run a loop for the life of the process. One that ends before ``stop()``
+        is a fault: logged, and marked stopped so readiness reports it."""
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)
 
         def _done(t: asyncio.Task[None]) -> None:
-            if not t.cancelled() and t.exception() is not None:
-                log.error("%s stopped: %r", name, t.exception())
+            exc = None if t.cancelled() else t.exception()
+            if exc is not None:
+                log.error("%s stopped: %r", name, exc)
+            if not self._stopping.is_set():
+                if exc is None:
+                    log.error("%s stopped", name)
+                (health or self._loop_health(name)).mark_stopped(exc)
 
         task.add_done_callback(_done)
         self._background.append(task)
         return task
 
     async def ready(self) -> dict[str, bool]:
-        checks = {"database": False, "storage": False, "queue": False}
-        try:
-            async with self.sessions() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = True
-        except Exception:
-            log.warning("database not reachable", exc_info=True)
-        try:
-            await self.storage.exists("ready-probe")
-            checks["storage"] = True
-        except Exception:
-            log.warning("storage not reachable", exc_info=True)
-        try:
-            await self.queue.is_job_cancelled("ready-probe")
-            checks["queue"] = True
-        except Exception:
-            log.warning("queue not reachable", exc_info=True)
+        """Whether each dependency answers a real round trip (each within
+        ``READY_CHECK_TIMEOUT_S``, concurrently) and each of this process's loops
+        is working. ``/ready`` is 503 unless every value is True."""
+        probes = {
+            "database": self._probe_database(),
+            "storage": self.storage.probe(),
+            "queue": self.queue.is_job_cancelled("ready-probe"),
+        }
+        results = await asyncio.gather(
+            *(
+                asyncio.wait_for(probe, READY_CHECK_TIMEOUT_S)
+                for probe in probes.values()
+            ),
+            return_exceptions=True,
+        )
+        checks: dict[str, bool] = {}
+        for name, result in zip(probes, results, strict=True):
+            checks[name] = not isinstance(result, BaseException)
+            if isinstance(result, BaseException):
+                log.warning("readiness: %s failed: %r", name, result)
+        if self.role.orchestrator:
+            checks["orchestrator"] = self.orchestrator.health.ok
         if self.runners:
             checks["engines"] = all(
-                r.loaded and not t.done()
-                for r, t in zip(self.runners, self._runner_tasks, strict=True)
+                self._runner_status(index) == "ready"
+                for index in range(len(self.runners))
             )
+        for name, health in self.loops.items():
+            checks[name] = health.ok
         return checks
+
+    async def _probe_database(self) -> None:
+        async with self.sessions() as session:
+            await session.execute(text("SELECT 1"))
 
     async def stop(self) -> None:
         """Stop quickly: running tasks are abandoned and re-run after restart."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
 from dalston.errors import DalstonError
+from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
 from dalston.storage.base import ArtifactStore, job_prefix
 
@@ -58,6 +59,8 @@ class EngineRunner:
         self._running_inputs: set[TaskInput] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
+        # The task loop's state: heartbeats and readiness report it.
+        self.health = LoopHealth(f"engine {engine.engine_id}")
 
     @property
     def engine_id(self) -> str:
@@ -69,7 +72,13 @@ class EngineRunner:
         self.loaded = True
         while not self._stopping.is_set():
             await self._slots.acquire()
-            batch = await self._next_batch()
+            try:
+                batch = await self._next_batch()
+            except Exception as exc:  # the queue is away: wait, then ask again
+                self._slots.release()
+                await self.health.failed(exc, stopping=self._stopping)
+                continue
+            self.health.succeeded()
             if not batch:
                 self._slots.release()
                 continue
@@ -96,7 +105,10 @@ class EngineRunner:
         batch = [first]
         # Take what is already waiting, without delaying the first task.
         while len(batch) < self.max_batch_size:
-            more = await self.queue.get_task(self.engine_id, timeout=0)
+            try:
+                more = await self.queue.get_task(self.engine_id, timeout=0)
+            except Exception:  # keep what was taken; the loop notices next time
+                break
             if more is None:
                 break
             batch.append(more)
@@ -180,17 +192,23 @@ class EngineRunner:
         self, inputs: list[TaskInput], messages: list[TaskMessage]
     ) -> None:
         ticks = 0
+        health = LoopHealth(f"engine {self.engine_id} cancel watch")
         while True:
             await asyncio.sleep(_CANCEL_POLL_S)
             ticks += 1
-            for task in inputs:
-                if await self.queue.is_job_cancelled(task.job_id):
-                    task.cancel_event.set()
-            if ticks % self._extend_every_ticks == 0:
-                # Keep long tasks ours; if another worker reclaimed one, stop it.
-                for task, message in zip(inputs, messages, strict=True):
-                    if not await self.queue.extend_task(message):
+            try:
+                for task in inputs:
+                    if await self.queue.is_job_cancelled(task.job_id):
                         task.cancel_event.set()
+                if ticks % self._extend_every_ticks == 0:
+                    # Keep long tasks ours; if another worker reclaimed one, stop it.
+                    for task, message in zip(inputs, messages, strict=True):
+                        if not await self.queue.extend_task(message):
+                            task.cancel_event.set()
+            except Exception as exc:  # the queue is away: the task runs on
+                await health.failed(exc)
+                continue
+            health.succeeded()
 
     async def _report(
         self, message: TaskMessage, result: TaskOutput | Exception
@@ -237,20 +255,33 @@ class EngineRunner:
         retriable: bool = True,
         error_code: str | None = None,
     ) -> None:
-        if self._abandoning:
-            return  # unacknowledged: the queue hands the task out again
-        await self.queue.put_event(
-            TaskEvent(
-                kind=kind,
-                task_id=message.task_id,
-                job_id=message.job_id,
-                attempt=message.attempt,
-                output_key=output_key,
-                error=error,
-                retriable=retriable,
-                error_code=error_code,
-            )
+        event = TaskEvent(
+            kind=kind,
+            task_id=message.task_id,
+            job_id=message.job_id,
+            attempt=message.attempt,
+            output_key=output_key,
+            error=error,
+            retriable=retriable,
+            error_code=error_code,
         )
-        if kind in _FINAL:
-            # Only once the outcome is on the events stream may the task go.
-            await self.queue.ack_task(message)
+        # An outcome is worth keeping through a queue outage: try until it is
+        # put (or this worker is abandoning its tasks to stop).
+        put = False
+        while not self._abandoning:
+            try:
+                if not put:
+                    await self.queue.put_event(event)
+                    put = True
+                if kind in _FINAL:
+                    # Only once the outcome is on the events stream may the task go.
+                    await self.queue.ack_task(message)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    log.warning("task %s left to redelivery: %s", message.task_id, exc)
+                    return
+                await self.health.failed(exc, stopping=self._stopping)
+                continue
+            self.health.succeeded()
+            return
+        # Abandoning: unacknowledged, the queue hands the task out again.

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from dalston.db.models import Job, Task, utcnow
+from dalston.loops import LoopHealth
 from dalston.orchestrator.assemble import assemble_transcript
 from dalston.orchestrator.dag import AudioInput, StageSpec
 from dalston.orchestrator.states import (
@@ -85,28 +86,34 @@ class Orchestrator:
         # Set (and replaced) whenever a job's rows change, to wake waiters at once.
         self._changed: dict[str, asyncio.Event] = {}
         self._redispatch_inflight = True
+        self.health = LoopHealth("orchestrator")
 
     # --- lifecycle ------------------------------------------------------------
     async def run(self) -> None:
-        """Apply task events, and dispatch retries once due, until ``stop()``."""
+        """Apply task events, and dispatch retries once due, until ``stop()``.
+
+        Survives its connections: a failing round (queue or database away) is
+        recorded in ``self.health`` and retried after a backoff; the loop never
+        ends before ``stop()``."""
         next_sweep = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
-            if loop.time() >= next_sweep:
-                try:
-                    await self.dispatch_due_retries()
-                except Exception:  # the database may be briefly away: next time
-                    log.exception("dispatching due retries failed")
-                next_sweep = loop.time() + self.sweep_interval_s
-            event = await self.queue.get_event(timeout=self.sweep_interval_s)
-            if event is None:
-                continue
             try:
-                await self.handle_event(event)
-            except Exception:  # one bad event must not stop every job
-                log.exception("handling %s failed", event)
-            # Applied (or unusable): either way it must not come back.
-            await self.queue.ack_event(event)
+                if loop.time() >= next_sweep:
+                    await self.dispatch_due_retries()
+                    next_sweep = loop.time() + self.sweep_interval_s
+                event = await self.queue.get_event(timeout=self.sweep_interval_s)
+                if event is not None:
+                    try:
+                        await self.handle_event(event)
+                    except Exception:  # one bad event must not stop every job
+                        log.exception("handling %s failed", event)
+                    # Applied (or unusable): either way it must not come back.
+                    await self.queue.ack_event(event)
+            except Exception as exc:
+                await self.health.failed(exc, stopping=self._stopping)
+                continue
+            self.health.succeeded()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -26,6 +26,7 @@ from dalston.config import Settings
 from dalston.db.models import Job, Task, utcnow
 from dalston.engine_sdk.registry import SPECS, install_hint, installed_engines
 from dalston.errors import (
+    ArtifactMissing,
     Conflict,
     DalstonError,
     InvalidRequest,
@@ -379,7 +380,10 @@ class JobService:
             except KeyError:
                 # Purged meanwhile (zero retention, a sweep, a delete): 404.
                 await self._job(tenant_id, job_id)
-                raise
+                # The job is there but its transcript object is not.
+                raise ArtifactMissing(
+                    f"job {job_id} completed but its transcript is no longer stored"
+                ) from None
             transcript = Transcript.model_validate_json(raw)
         return JobView(job=job, transcript=transcript)
 

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from dalston.errors import StorageUnavailable
+
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -72,6 +74,15 @@ class LocalArtifactStore:
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    async def probe(self) -> None:
+        """The folder is still there and writable."""
+
+        def _check() -> None:
+            if not self.root.is_dir() or not os.access(self.root, os.W_OK | os.X_OK):
+                raise StorageUnavailable(f"artifact folder {self.root} is not usable")
+
+        await asyncio.to_thread(_check)
 
     async def delete_prefix(self, prefix: str) -> None:
         target = self._path(prefix.rstrip("/"))

@@ -26,10 +26,16 @@ from typing import Any, BinaryIO
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dalston.errors import StorageUnavailable
 
 _MB = 1024 * 1024
-_MISSING_CODES = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+# Short limits for the readiness probe's own client: it must answer in seconds.
+_PROBE_CONFIG = Config(
+    connect_timeout=2, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"}
+)
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects call takes
 
 
@@ -41,6 +47,7 @@ def _check_key(key: str) -> str:
 
 
 def _is_missing(exc: ClientError) -> bool:
+    """The object (or, for a bucket call, the bucket) does not exist."""
     error = exc.response.get("Error", {})
     return str(error.get("Code")) in _MISSING_CODES
 
@@ -69,24 +76,35 @@ class S3ArtifactStore:
         multipart_chunksize: int = 16 * _MB,
         max_concurrency: int = 8,
         list_page_size: int = 1000,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
         client: Any = None,
     ) -> None:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
+        probe_client = client
         if client is None:
+            # S3-compatible servers on a custom endpoint want path-style URLs.
+            addressing = {"addressing_style": "path" if endpoint_url else "auto"}
             config = Config(
                 retries={"max_attempts": 5, "mode": "standard"},
                 max_pool_connections=max(10, max_concurrency * 2),
-                # S3-compatible servers on a custom endpoint want path-style URLs.
-                s3={"addressing_style": "path" if endpoint_url else "auto"},
+                connect_timeout=connect_timeout_s,
+                read_timeout=read_timeout_s,
+                s3=addressing,
             )
-            client = boto3.session.Session().client(
+            session = boto3.session.Session()
+            client = session.client(
+                "s3", endpoint_url=endpoint_url, region_name=region_name, config=config
+            )
+            probe_client = session.client(
                 "s3",
                 endpoint_url=endpoint_url,
                 region_name=region_name,
-                config=config,
+                config=_PROBE_CONFIG.merge(Config(s3=addressing)),
             )
         self.client = client
+        self._probe_client = probe_client
         self._transfer = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=multipart_chunksize,
@@ -127,8 +145,30 @@ class S3ArtifactStore:
                 raise
 
     async def _call(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        await self.ensure_bucket()
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        """Run a blocking client call in a thread. Errors of the store itself (no
+        connection, timeouts, a vanished bucket, refusals) become
+        ``StorageUnavailable``; a missing object stays ``KeyError``."""
+        try:
+            await self.ensure_bucket()
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(
+                f"the artifact store (bucket {self.bucket!r}) failed: {exc}"
+            ) from exc
+
+    async def probe(self) -> None:
+        """A round trip to the bucket itself, not the cached first-use check: a
+        bucket that vanished or a server that hangs is noticed."""
+
+        def _head() -> None:
+            self._probe_client.head_bucket(Bucket=self.bucket)
+
+        try:
+            await asyncio.to_thread(_head)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(
+                f"the artifact store (bucket {self.bucket!r}) failed: {exc}"
+            ) from exc
 
     # --- ArtifactStore --------------------------------------------------------------
     async def put_bytes(self, key: str, data: bytes) -> None:
@@ -261,3 +301,5 @@ class S3ArtifactStore:
 
     def close(self) -> None:
         self.client.close()
+        if self._probe_client is not self.client:
+            self._probe_client.close()
