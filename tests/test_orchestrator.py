@@ -268,6 +268,38 @@ async def test_recover_redispatches_interrupted_work(tmp_path: Path) -> None:
         assert job.tasks[0].attempts == 2
 
 
+async def test_recovery_fails_a_job_whose_stage_output_is_gone(tmp_path: Path) -> None:
+    """One job's finished stage output vanished from storage: recovery fails that
+    job with a clear error, and the other unfinished jobs still run."""
+    async for h in _harness(tmp_path, ScriptedEngine()):
+        broken, healthy = str(uuid.uuid4()), str(uuid.uuid4())
+        specs = [
+            StageSpec("s0", "scripted", audio=AudioInput.NONE),
+            StageSpec("s1", "scripted", depends_on=("s0",), audio=AudioInput.NONE),
+        ]
+        async with h.sessions() as session, session.begin():  # type: ignore[operator]
+            for job_id in (broken, healthy):
+                session.add(Job(id=job_id, tenant_id="t", status="pending", model="m"))
+            await session.flush()
+            tasks = new_tasks(broken, specs, [str(uuid.uuid4()) for _ in specs])
+            tasks[0].status = "succeeded"
+            tasks[0].attempts = 1
+            tasks[0].output_key = f"jobs/{broken}/stages/s0.json"  # never stored
+            session.add_all(tasks)
+            session.add_all(
+                new_tasks(healthy, specs, [str(uuid.uuid4()) for _ in specs])
+            )
+        await h.orchestrator.recover()
+        failed = await h.wait(broken, JobStatus.FAILED, JobStatus.COMPLETED)
+        assert failed.status == JobStatus.FAILED
+        assert failed.error and "no longer stored" in failed.error
+        assert f"jobs/{broken}/stages/s0.json" in failed.error
+        assert [t.status for t in failed.tasks] == ["succeeded", "cancelled"]
+        # The other job ran both stages (assembling a scripted output then fails).
+        done = await h.wait(healthy, JobStatus.FAILED, JobStatus.COMPLETED)
+        assert [t.status for t in done.tasks] == ["succeeded", "succeeded"]
+
+
 # --- durable retry delays ----------------------------------------------------------
 async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str]:
     """A job whose only task failed (retriable) under an orchestrator that then

@@ -160,11 +160,42 @@ class Orchestrator:
                     )
                 )
             ).all()
+        failed = 0
         for job_id in ids:
-            async with self._lock:
-                await self._recover_job(job_id)
+            # One bad job must not keep the others (or the process) from starting.
+            try:
+                async with self._lock:
+                    await self._recover_job(job_id)
+            except KeyError as missing:
+                failed += 1
+                reason = f"an input of the job is no longer stored: {missing}"
+                log.error("recovering job %s: %s", job_id, reason)
+                await self._fail_unrecoverable(job_id, reason)
+            except Exception:
+                failed += 1
+                log.exception("recovering job %s failed; left for later", job_id)
         if ids:
-            log.info("recovered %d unfinished job(s)", len(ids))
+            log.info(
+                "recovered %d unfinished job(s), %d could not be", len(ids), failed
+            )
+
+    async def _fail_unrecoverable(self, job_id: str, reason: str) -> None:
+        """Fail a job whose inputs are gone: its unfinished tasks are cancelled."""
+        async with self._lock:
+            async with self.sessions() as session, session.begin():
+                job = await self._load_job(session, job_id)
+                if job is None or JobStatus(job.status).is_terminal:
+                    return
+                for task in job.tasks:
+                    if not TaskStatus(task.status).is_terminal:
+                        _move_task(task, TaskStatus.CANCELLED)
+                        task.completed_at = utcnow()
+                if job.status == JobStatus.CANCELLING:
+                    _move_job(job, JobStatus.CANCELLED)
+                else:
+                    _fail(job, reason)
+            await self.queue.cancel_job(job_id)
+        self._notify(job_id)
 
     async def _recover_job(self, job_id: str) -> None:
         async with self.sessions() as session, session.begin():
