@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         description="Redis Streams: a task unacknowledged this long is handed to "
         "another worker (its worker is presumed dead).",
     )
+    queue_consumer_ttl_s: Annotated[float, Field(gt=0)] = Field(
+        default=15.0,
+        description="Redis Streams: a consumer (worker or orchestrator) whose "
+        "liveness key is this old is dead, and its tasks are taken over at once "
+        "rather than after the visibility timeout.",
+    )
     hf_token: str | None = Field(default=None, validation_alias=_env("HF_TOKEN"))
 
     # --- HTTP ----------------------------------------------------------------------

@@ -148,6 +148,7 @@ def build_queue(settings: Settings) -> TaskQueue:
             settings.redis_url,
             prefix=settings.redis_prefix,
             visibility_timeout_s=settings.queue_visibility_s,
+            consumer_ttl_s=settings.queue_consumer_ttl_s,
         )
         return queue
     return InProcessQueue(max_size=settings.queue_max_size)

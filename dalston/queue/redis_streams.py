@@ -8,6 +8,9 @@ Keys (the prefix is ``dalston`` unless the constructor is given another):
 * ``{prefix}:events``: the task events, consumer group ``orchestrator``.
 * ``{prefix}:events:dead``: dead-letter stream of events.
 * ``{prefix}:cancelled:{job_id}``: present (with a TTL) while a job is cancelled.
+* ``{prefix}:consumer:{name}``: present (with a TTL of ``consumer_ttl_s``) while
+  that consumer's process is alive; refreshed every third of the TTL by the queue
+  itself once it has read from a stream, deleted by ``aclose``.
 
 Delivery is at least once. ``get_task`` reads with XREADGROUP, which leaves the
 entry in the group's pending list (PEL) under this consumer; ``ack_task`` runs XACK
@@ -21,6 +24,18 @@ here, in one transaction) instead of being handed out again; so is an entry whos
 payload cannot be decoded. A worker that needs longer than the visibility timeout
 keeps its message with ``extend_task``.
 
+Faster takeover: a consumer whose liveness key is gone (its process died, or was
+stopped) holds nothing. Before its entries reach the visibility timeout, the next
+consumer that asks for work claims them one at a time with XCLAIM (at most one
+look at the group's consumers per stream every ``consumer_ttl_s / 5`` seconds), so
+a killed worker's task runs again within about ``consumer_ttl_s``; the claim
+counts as a delivery, as above.
+
+Connections: every command has a socket timeout, so a server that hangs fails
+the call instead of blocking it for good; a dropped connection fails the call in
+flight, and the next call connects again. Callers that loop forever retry with a
+backoff (``dalston.loops``).
+
 An ack settles the stream entry, whoever holds it: when a slow consumer acks a
 message that another consumer has already reclaimed, the second delivery's ack
 is a no-op. Handlers must be idempotent, as for any at-least-once queue.
@@ -31,6 +46,8 @@ message's ``receipt``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -46,6 +63,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage
 
 log = logging.getLogger(__name__)
@@ -57,6 +75,7 @@ DEAD_TASKS_KEY = "{prefix}:dead:{engine_id}"
 EVENTS_KEY = "{prefix}:events"
 DEAD_EVENTS_KEY = "{prefix}:events:dead"
 CANCELLED_KEY = "{prefix}:cancelled:{job_id}"
+CONSUMER_KEY = "{prefix}:consumer:{consumer}"
 TASK_GROUP = "workers"
 EVENT_GROUP = "orchestrator"
 DATA_FIELD = "data"
@@ -66,6 +85,11 @@ DEFAULT_VISIBILITY_TIMEOUT_S = 60.0
 DEFAULT_MAX_DELIVERIES = 5
 DEFAULT_CANCEL_TTL_S = 7 * 24 * 3600
 DEFAULT_DEAD_LETTER_MAXLEN = 10_000
+DEFAULT_CONSUMER_TTL_S = 15.0
+# Longer than any blocking read this queue makes (its callers block for seconds).
+_SOCKET_TIMEOUT_S = 30.0
+_CONNECT_TIMEOUT_S = 5.0
+_DEAD_CLAIM_MIN_IDLE_MS = 500
 # Pending-list entries one get call may look at while reclaiming.
 _RECLAIM_ROUNDS = 10
 
@@ -139,9 +163,12 @@ class RedisStreamsQueue:
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         cancel_ttl_s: int = DEFAULT_CANCEL_TTL_S,
         dead_letter_maxlen: int = DEFAULT_DEAD_LETTER_MAXLEN,
+        consumer_ttl_s: float = DEFAULT_CONSUMER_TTL_S,
     ) -> None:
         if visibility_timeout_s <= 0:
             raise ValueError("visibility_timeout_s must be positive")
+        if consumer_ttl_s <= 0:
+            raise ValueError("consumer_ttl_s must be positive")
         if max_deliveries < 1:
             raise ValueError("max_deliveries must be at least 1")
         self.url = url
@@ -151,12 +178,24 @@ class RedisStreamsQueue:
         self.max_deliveries = max_deliveries
         self.cancel_ttl_s = cancel_ttl_s
         self.dead_letter_maxlen = dead_letter_maxlen
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self.consumer_ttl_s = consumer_ttl_s
+        self._redis = aioredis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=_CONNECT_TIMEOUT_S,
+        )
         self._sync: redis.Redis | None = None  # for depth(), which is synchronous
         self._groups: set[_Channel] = set()
         # XAUTOCLAIM cursor per stream, and when a scan last found nothing.
         self._cursors: dict[str, str] = {}
         self._idle_until: dict[str, float] = {}
+        # When each stream's consumers were last looked at for dead ones.
+        self._dead_scan_at: dict[str, float] = {}
+        # A blocking read waits at most this long before looking for the dead.
+        self._read_slice_s = min(consumer_ttl_s / 5, _DEAD_CLAIM_MIN_IDLE_MS / 1000)
+        self._alive: asyncio.Task[None] | None = None
+        self.liveness = LoopHealth(f"queue consumer {self.consumer} liveness")
         self._extend = self._redis.register_script(_EXTEND_SCRIPT)
 
     @property
@@ -179,6 +218,9 @@ class RedisStreamsQueue:
 
     def cancelled_key(self, job_id: str) -> str:
         return CANCELLED_KEY.format(prefix=self.prefix, job_id=job_id)
+
+    def consumer_key(self, consumer: str) -> str:
+        return CONSUMER_KEY.format(prefix=self.prefix, consumer=consumer)
 
     def _task_channel(self, engine_id: str) -> _Channel:
         return _Channel(
@@ -261,6 +303,14 @@ class RedisStreamsQueue:
         return await self._dead_letters(self.dead_events_key(), count)
 
     async def aclose(self) -> None:
+        if self._alive is not None:
+            self._alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._alive
+            self._alive = None
+            # Stopped: what this consumer still holds is free to take at once.
+            with contextlib.suppress(Exception):
+                await self._redis.delete(self.consumer_key(self.consumer))
         await self._redis.aclose()
         if self._sync is not None:
             self._sync.close()
@@ -292,20 +342,44 @@ class RedisStreamsQueue:
             await self._ensure_group(channel)
             return await op()
 
+    async def _announce_alive(self) -> None:
+        """Mark this consumer alive before it first holds an entry, then keep the
+        mark fresh from a background task for as long as the queue is open."""
+        if self._alive is not None:
+            return
+        key, ttl_ms = self.consumer_key(self.consumer), int(self.consumer_ttl_s * 1000)
+        await self._redis.set(key, "1", px=ttl_ms)
+
+        async def refresh() -> None:
+            while True:
+                await asyncio.sleep(self.consumer_ttl_s / 3)
+                try:
+                    await self._redis.set(key, "1", px=ttl_ms)
+                except Exception as exc:
+                    await self.liveness.failed(exc)
+                    continue
+                self.liveness.succeeded()
+
+        self._alive = asyncio.create_task(refresh(), name=f"{key} refresh")
+
     async def _receive(
         self,
         channel: _Channel,
         timeout: float,
         decode: Callable[[str, str], T],
     ) -> T | None:
+        await self._announce_alive()
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
-            entry = await self._reclaim(channel)
+            entry = await self._claim_from_dead(channel) or await self._reclaim(channel)
             if entry is None:
                 remaining = deadline - time.monotonic()
-                entry = await self._read(channel, remaining)
-            if entry is None:
-                return None
+                # Wait in slices, so a consumer that dies meanwhile is noticed.
+                entry = await self._read(channel, min(remaining, self._read_slice_s))
+                if entry is None:
+                    if remaining <= self._read_slice_s:
+                        return None
+                    continue
             entry_id, fields = entry
             try:
                 return decode(fields[DATA_FIELD], entry_id)
@@ -368,32 +442,98 @@ class RedisStreamsQueue:
                     break
                 continue
             entry_id, fields = claimed[0]
-            deliveries = await self._deliveries(channel, entry_id)
-            if deliveries > self.max_deliveries:
-                log.warning(
-                    "entry %s of %s delivered %d times: dead-lettered",
-                    entry_id,
-                    channel.stream,
-                    deliveries - 1,
-                )
-                await self._dead_letter(
-                    channel,
-                    entry_id,
-                    fields,
-                    deliveries - 1,
-                    f"not acknowledged after {deliveries - 1} deliveries",
-                )
-                continue
-            log.info(
-                "reclaimed entry %s of %s (delivery %d)",
-                entry_id,
-                channel.stream,
-                deliveries,
-            )
-            return entry_id, fields
+            if await self._take(channel, entry_id, fields, "idle"):
+                return entry_id, fields
         # Nothing to reclaim: look again after a tenth of the visibility timeout.
         self._idle_until[channel.stream] = now + self.visibility_timeout_s / 10
         return None
+
+    async def _claim_from_dead(
+        self, channel: _Channel
+    ) -> tuple[str, dict[str, str]] | None:
+        """Take over one entry held by a consumer whose liveness key is gone."""
+        now = time.monotonic()
+        if now < self._dead_scan_at.get(channel.stream, 0.0):
+            return None
+        consumers = await self._grouped(
+            channel,
+            lambda: self._redis.xinfo_consumers(channel.stream, channel.group),
+        )
+        holders = [
+            str(c["name"])
+            for c in consumers
+            if int(c["pending"]) > 0 and c["name"] != self.consumer
+        ]
+        alive = (
+            await self._redis.mget([self.consumer_key(name) for name in holders])
+            if holders
+            else []
+        )
+        holding_dead = False
+        for name, mark in zip(holders, alive, strict=True):
+            if mark is not None:
+                continue
+            for _ in range(_RECLAIM_ROUNDS):
+                rows = await self._redis.xpending_range(
+                    channel.stream, channel.group, "-", "+", 1, consumername=name
+                )
+                if not rows:
+                    break
+                holding_dead = True
+                # The minimum idle time makes two consumers that look at once
+                # claim the entry once: the first claim resets its idle time.
+                claimed = await self._redis.xclaim(
+                    channel.stream,
+                    channel.group,
+                    self.consumer,
+                    _DEAD_CLAIM_MIN_IDLE_MS,
+                    [str(rows[0]["message_id"])],
+                )
+                # Nothing: taken by another consumer meanwhile, or deleted while
+                # pending (the claim drops it from the pending list).
+                entries = [(i, f) for i, f in claimed if f]
+                if not entries:
+                    continue
+                entry_id, fields = entries[0]
+                if await self._take(channel, entry_id, fields, f"dead {name}"):
+                    return entry_id, fields
+        # Nothing to take: look again a fifth of a liveness TTL later, or as soon
+        # as entries of the dead that were too fresh to claim may be claimed.
+        wait_s = self.consumer_ttl_s / 5
+        if holding_dead:
+            wait_s = min(wait_s, _DEAD_CLAIM_MIN_IDLE_MS / 1000)
+        self._dead_scan_at[channel.stream] = now + wait_s
+        return None
+
+    async def _take(
+        self, channel: _Channel, entry_id: str, fields: dict[str, str], whence: str
+    ) -> bool:
+        """Whether a just-claimed entry may be handed out; one delivered too many
+        times goes to the dead-letter stream instead."""
+        deliveries = await self._deliveries(channel, entry_id)
+        if deliveries > self.max_deliveries:
+            log.warning(
+                "entry %s of %s delivered %d times: dead-lettered",
+                entry_id,
+                channel.stream,
+                deliveries - 1,
+            )
+            await self._dead_letter(
+                channel,
+                entry_id,
+                fields,
+                deliveries - 1,
+                f"not acknowledged after {deliveries - 1} deliveries",
+            )
+            return False
+        log.info(
+            "reclaimed entry %s of %s from %s consumer (delivery %d)",
+            entry_id,
+            channel.stream,
+            whence,
+            deliveries,
+        )
+        return True
 
     async def _deliveries(self, channel: _Channel, entry_id: str) -> int:
         rows = await self._redis.xpending_range(
