@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +21,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from dalston.errors import StorageUnavailable
 from dalston.storage import LocalArtifactStore
 from dalston.storage.s3 import S3ArtifactStore
+from tests.faults import silent_server
 
 _MB = 1024 * 1024
 
@@ -225,3 +228,34 @@ async def test_bucket_is_created_in_another_region(
         again.close()
     finally:
         store.close()
+
+
+# --- failures of the store --------------------------------------------------------
+async def test_probe_is_a_round_trip(store: Any) -> None:
+    await store.probe()
+
+
+async def test_a_vanished_bucket_fails_probe_and_writes_as_unavailable(
+    s3: S3ArtifactStore,
+) -> None:
+    """The first-use bucket check is cached; the probe is not, so readiness sees
+    a bucket that went away, and writes fail as ``StorageUnavailable`` (503)."""
+    await s3.put_bytes("jobs/1/a", b"x")
+    await s3.delete_prefix("jobs")
+    await asyncio.to_thread(s3.client.delete_bucket, Bucket=s3.bucket)
+    with pytest.raises(StorageUnavailable):
+        await s3.probe()
+    with pytest.raises(StorageUnavailable):
+        await s3.put_bytes("jobs/2/a", b"y")
+    with pytest.raises(StorageUnavailable):
+        await s3.get_bytes("jobs/1/a")
+
+
+async def test_a_hung_store_fails_the_probe_within_seconds(aws_env: None) -> None:
+    with silent_server() as port:
+        hung = S3ArtifactStore("b", endpoint_url=f"http://127.0.0.1:{port}")
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            await hung.probe()
+        assert time.monotonic() - started < 5
+        hung.close()

@@ -132,13 +132,14 @@ class S3ArtifactStore:
                 self._create_bucket_sync()
             self._bucket_ready = True
 
-    def _create_bucket_sync(self) -> None:
+    def _create_bucket_sync(self, client: Any = None) -> None:
+        client = client or self.client
         kwargs: dict[str, Any] = {"Bucket": self.bucket}
-        region = self.client.meta.region_name
+        region = client.meta.region_name
         if region and region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         try:
-            self.client.create_bucket(**kwargs)
+            client.create_bucket(**kwargs)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
@@ -161,7 +162,14 @@ class S3ArtifactStore:
         bucket that vanished or a server that hangs is noticed."""
 
         def _head() -> None:
-            self._probe_client.head_bucket(Bucket=self.bucket)
+            try:
+                self._probe_client.head_bucket(Bucket=self.bucket)
+            except ClientError as exc:
+                if not _is_missing(exc) or self._bucket_ready:
+                    raise  # not there any more: writes would fail too
+                with self._bucket_lock:  # first use: made, as by any call
+                    self._create_bucket_sync(self._probe_client)
+                    self._bucket_ready = True
 
         try:
             await asyncio.to_thread(_head)

@@ -1,0 +1,104 @@
+"""Faults to inject into the services a distributed Dalston talks to, from tests.
+
+- ``kill_own_redis_connections``: ``CLIENT KILL`` every connection this process
+  has open to Redis (the connections of an in-process runtime), and only those, so
+  other tests sharing the Redis server are not disturbed.
+- ``silent_server``: a TCP port that accepts connections and never answers (a hung
+  Redis or S3); ``closed_port``: one where nothing listens (an unreachable one).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+
+def _own_socket_inodes() -> set[str]:
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:[") : -1])
+    return inodes
+
+
+def own_connections_to(port: int) -> list[int]:
+    """Local ports of this process's TCP connections to ``port`` (Linux /proc)."""
+    inodes = _own_socket_inodes()
+    ports = []
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if inode in inodes and int(remote.rsplit(":", 1)[1], 16) == port:
+                ports.append(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def kill_own_redis_connections(url: str = "redis://127.0.0.1:6379/0") -> int:
+    """Close (server side) every connection of this process to Redis; how many."""
+    killer = redis.Redis.from_url(url)
+    port = killer.connection_pool.connection_kwargs.get("port", 6379)
+    killed = 0
+    try:
+        for local in own_connections_to(int(port)):
+            killed += int(
+                killer.execute_command(
+                    "CLIENT", "KILL", "ADDR", f"127.0.0.1:{local}", "SKIPME", "yes"
+                )
+            )
+    finally:
+        killer.close()
+    return killed
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A loopback port that accepts connections, reads, and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
