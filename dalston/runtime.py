@@ -505,8 +505,11 @@ class Runtime:
         for index, runner in enumerate(self.runners):
             runner.engine.close()
             with contextlib.suppress(Exception):
-                await self.registry.remove(
-                    f"{socket.gethostname()}:{os.getpid()}:{index}"
+                await asyncio.wait_for(
+                    self.registry.remove(
+                        f"{socket.gethostname()}:{os.getpid()}:{index}"
+                    ),
+                    READY_CHECK_TIMEOUT_S,
                 )
         for worker in list(self.router.workers.values()):
             if worker.decoder is not None:
@@ -518,5 +521,5 @@ class Runtime:
             aclose = getattr(closable, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):
-                    await aclose()
+                    await asyncio.wait_for(aclose(), READY_CHECK_TIMEOUT_S)
         await self.db.dispose()

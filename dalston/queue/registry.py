@@ -57,7 +57,10 @@ class RedisRegistry:
     ) -> None:
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        # Timeouts, so a hung server fails a heartbeat instead of blocking it.
+        self._redis = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=5.0
+        )
         self._prefix = f"{prefix}:workers:"
         self._ttl_ms = int(ttl_s * 1000)
 
