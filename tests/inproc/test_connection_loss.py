@@ -66,7 +66,7 @@ async def test_loops_keep_going_when_redis_drops_their_connections(
         assert job["status"] == "completed", job
     # Every loop is back (those that met the last kill after a backoff).
     deadline = time.monotonic() + 5
-    while (status := (await _ready(on_redis))[0]) != 200:
+    while (await _ready(on_redis))[0] != 200:
         assert time.monotonic() < deadline, (await _ready(on_redis))[1]
         await asyncio.sleep(0.1)
     runtime = on_redis.runtime
