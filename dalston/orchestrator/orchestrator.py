@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -79,7 +80,11 @@ class Orchestrator:
         self.queue = queue
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
-        self._lock = asyncio.Lock()
+        # One lock per job (in this process): work on different jobs overlaps;
+        # across processes the job's row lock (FOR UPDATE) serialises.
+        self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._stopping = asyncio.Event()
         # How often due retries are looked for: well under the shortest backoff.
         self.sweep_interval_s = min(max(retry_backoff_s / 2, 0.05), _EVENT_POLL_S)
@@ -118,6 +123,13 @@ class Orchestrator:
     def stop(self) -> None:
         self._stopping.set()
 
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        """The job's lock, alive while anyone holds or waits for it."""
+        lock = self._job_locks.get(job_id)
+        if lock is None:
+            lock = self._job_locks[job_id] = asyncio.Lock()
+        return lock
+
     async def dispatch_due_retries(self) -> int:
         """Advance every job with a waiting retry whose backoff has passed.
 
@@ -138,7 +150,7 @@ class Orchestrator:
                 )
             ).all()
         for job_id in job_ids:
-            async with self._lock:
+            async with self._lock(job_id):
                 await self._advance(job_id)
         return len(job_ids)
 
@@ -164,7 +176,7 @@ class Orchestrator:
         for job_id in ids:
             # One bad job must not keep the others (or the process) from starting.
             try:
-                async with self._lock:
+                async with self._lock(job_id):
                     await self._recover_job(job_id)
             except KeyError as missing:
                 failed += 1
@@ -181,7 +193,7 @@ class Orchestrator:
 
     async def _fail_unrecoverable(self, job_id: str, reason: str) -> None:
         """Fail a job whose inputs are gone: its unfinished tasks are cancelled."""
-        async with self._lock:
+        async with self._lock(job_id):
             async with self.sessions() as session, session.begin():
                 job = await self._load_job(session, job_id)
                 if job is None or JobStatus(job.status).is_terminal:
@@ -219,13 +231,13 @@ class Orchestrator:
 
     # --- commands -------------------------------------------------------------
     async def start_job(self, job_id: str) -> None:
-        async with self._lock:
+        async with self._lock(job_id):
             await self._advance(job_id)
         self._notify(job_id)
 
     async def cancel_job(self, job_id: str) -> JobStatus:
         """Cancel queued work at once; running tasks stop at their next check."""
-        async with self._lock:
+        async with self._lock(job_id):
             async with self.sessions() as session, session.begin():
                 job = await self._load_job(session, job_id)
                 if job is None:
@@ -248,7 +260,7 @@ class Orchestrator:
 
     # --- events ---------------------------------------------------------------
     async def handle_event(self, event: TaskEvent) -> None:
-        async with self._lock:
+        async with self._lock(event.job_id):
             async with self.sessions() as session, session.begin():
                 job = await self._load_job(session, event.job_id)
                 task = _find_task(job, event.task_id) if job else None
