@@ -3,17 +3,24 @@
 - ``kill_own_redis_connections``: ``CLIENT KILL`` every connection this process
   has open to Redis (the connections of an in-process runtime), and only those, so
   other tests sharing the Redis server are not disturbed.
+- ``task_holder``: a separate process, a worker that takes one task message of an
+  engine from Redis Streams and then holds it, to be killed (``kill -9``).
 - ``silent_server``: a TCP port that accepts connections and never answers (a hung
   Redis or S3); ``closed_port``: one where nothing listens (an unreachable one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import socket
+import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 
@@ -102,3 +109,55 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+ROOT = Path(__file__).resolve().parent.parent
+_HOLD_ONE_TASK = """
+import asyncio, sys
+from dalston.queue.redis_streams import RedisStreamsQueue
+
+async def main() -> None:
+    queue = RedisStreamsQueue(
+        sys.argv[1], prefix=sys.argv[2], visibility_timeout_s=60, consumer_ttl_s=1.0
+    )
+    message = await queue.get_task(sys.argv[3], timeout=30)
+    print("holding", message.task_id if message else None, flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+@dataclass
+class HeldTask:
+    task_id: str
+    process: asyncio.subprocess.Process
+
+    def kill(self) -> None:
+        """``kill -9``: no cleanup, its liveness key expires after 1 s."""
+        self.process.send_signal(signal.SIGKILL)
+
+
+@asynccontextmanager
+async def task_holder(url: str, prefix: str, engine_id: str) -> AsyncIterator[HeldTask]:
+    """A worker process (liveness TTL 1 s) holding the next task of ``engine_id``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _HOLD_ONE_TASK,
+        url,
+        prefix,
+        engine_id,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        words = line.decode().split()
+        assert words[:1] == ["holding"], line
+        yield HeldTask(task_id=words[1], process=process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ from dalston.orchestrator import JobStatus, Orchestrator, StageSpec
 from dalston.orchestrator.dag import AudioInput
 from dalston.orchestrator.orchestrator import new_tasks
 from dalston.queue import InProcessQueue, TaskEvent, TaskEventKind
+from dalston.queue.redis_streams import RedisStreamsQueue
 from dalston.storage import LocalArtifactStore
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, require_service
+from tests.faults import task_holder
 
 
 class ScriptedEngine(BatchEngine):
@@ -392,3 +395,55 @@ async def test_two_orchestrators_dispatch_a_due_retry_once(
     assert first is not None and first.task_id == task_id
     assert await shared.get_task("scripted", timeout=0.2) is None
     await db.dispose()
+
+
+# --- a dead worker's task, on Redis Streams ------------------------------------------
+async def test_a_dead_workers_task_runs_again_as_a_counted_attempt(
+    tmp_path: Path,
+) -> None:
+    """A worker killed mid-task: its liveness key expires (1 s), the orchestrator
+    dispatches the task again as attempt 2, long before the 60 s visibility
+    timeout, and another worker finishes it."""
+    require_service("Redis", "127.0.0.1", 6379)
+    url, prefix = "redis://127.0.0.1:6379/0", f"dalston-test-{uuid.uuid4().hex[:8]}"
+
+    def queue() -> RedisStreamsQueue:
+        return RedisStreamsQueue(
+            url, prefix=prefix, visibility_timeout_s=60, consumer_ttl_s=1.0
+        )
+
+    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    await upgrade_to_head(db)
+    sessions = create_session_factory(db)
+    storage = LocalArtifactStore(tmp_path / "artifacts")
+    orchestrator_queue, worker_queue = queue(), queue()
+    orchestrator = Orchestrator(
+        session_factory=sessions, storage=storage, queue=orchestrator_queue
+    )
+    engine = ScriptedEngine()
+    runner = EngineRunner(engine, worker_queue, storage)
+    h = Harness(orchestrator, InProcessQueue(), sessions, engine, runner)
+    loop = asyncio.create_task(orchestrator.run())
+    try:
+        job_id = await h.submit()  # queued; no worker but the doomed one yet
+        async with task_holder(url, prefix, "scripted") as doomed:
+            doomed.kill()
+        started = time.monotonic()
+        serving = asyncio.create_task(runner.run())
+        job = await h.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
+        took = time.monotonic() - started
+        runner.stop()
+        await serving
+    finally:
+        orchestrator.stop()
+        await loop
+        keys = [k async for k in worker_queue.redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await worker_queue.redis.delete(*keys)
+        for q in (orchestrator_queue, worker_queue):
+            await q.aclose()
+        await db.dispose()
+    assert job.tasks[0].status == "succeeded"
+    assert job.tasks[0].attempts == 2  # the API shows it as one retry
+    assert engine.calls == 1
+    assert took < 10, took

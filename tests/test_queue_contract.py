@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +22,9 @@ import pytest_asyncio
 from dalston.queue import InProcessQueue, TaskEvent, TaskEventKind, TaskMessage
 from dalston.queue.redis_streams import KEY_PREFIX, RedisStreamsQueue
 from tests.conftest import require_service
+from tests.faults import task_holder
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-ROOT = Path(__file__).resolve().parent.parent
 # Short, so redelivery tests run in seconds.
 VISIBILITY_S = 1.0
 
@@ -343,68 +340,55 @@ async def test_key_layout(redis_queues: QueueFactory) -> None:
     assert KEY_PREFIX == "dalston"
 
 
-_HOLD_ONE_TASK = """
-import asyncio, sys
-from dalston.queue.redis_streams import RedisStreamsQueue
-
-async def main() -> None:
-    queue = RedisStreamsQueue(
-        sys.argv[1], prefix=sys.argv[2], visibility_timeout_s=60, consumer_ttl_s=1.0
-    )
-    message = await queue.get_task("asr", timeout=10)
-    print("holding", message.task_id if message else None, flush=True)
-    await asyncio.sleep(3600)
-
-asyncio.run(main())
-"""
-
-
-async def test_a_dead_consumers_task_is_taken_over_before_the_visibility_timeout(
+async def test_a_dead_workers_task_is_taken_before_the_visibility_timeout(
     redis_queues: QueueFactory,
 ) -> None:
-    """A worker process killed mid-task stops refreshing its liveness key; the
-    next consumer that asks for work claims its entry within about the key's TTL
-    (1 s here), not the 60 s visibility timeout, and the claim is a delivery."""
-    survivor = redis_queues(visibility_timeout_s=60, consumer_ttl_s=1.0)
-    await survivor.put_task(_task(1))
-    doomed = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _HOLD_ONE_TASK,
-        REDIS_URL,
-        survivor.prefix,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    try:
-        assert doomed.stdout is not None
-        line = await asyncio.wait_for(doomed.stdout.readline(), 30)
-        assert line.decode().split() == ["holding", "task-1"]
-        assert await survivor.get_task("asr", timeout=0.5) is None  # it is alive
-        doomed.send_signal(signal.SIGKILL)
+    """A worker process killed mid-task stops refreshing its liveness key; within
+    about the key's TTL (1 s here), not the 60 s visibility timeout, its entry is
+    an orphan that an orchestrator takes (and workers do not get twice)."""
+    orchestrator = redis_queues(visibility_timeout_s=60, consumer_ttl_s=1.0)
+    worker = redis_queues(visibility_timeout_s=60, consumer_ttl_s=1.0)
+    await orchestrator.put_task(_task(1))
+    async with task_holder(REDIS_URL, orchestrator.prefix, "asr") as doomed:
+        assert doomed.task_id == "task-1"
+        assert await orchestrator.take_orphaned_tasks() == []  # it is alive
+        doomed.kill()
         started = time.monotonic()
-        taken = await survivor.get_task("asr", timeout=10)
+        orphans: list[TaskMessage] = []
+        while not orphans and time.monotonic() - started < 10:
+            orphans = await orchestrator.take_orphaned_tasks()
+            await asyncio.sleep(0.1)
         waited = time.monotonic() - started
-    finally:
-        if doomed.returncode is None:
-            doomed.kill()
-        await doomed.wait()
-    assert taken is not None and taken.task_id == "task-1"
+    assert [o.task_id for o in orphans] == ["task-1"]
     assert waited < 5, waited
-    pending = await survivor.redis.xpending_range(
-        survivor.tasks_key("asr"), "workers", "-", "+", 1
-    )
-    assert pending[0]["consumer"] == survivor.consumer
-    assert pending[0]["times_delivered"] == 2
+    assert await worker.get_task("asr", timeout=0.3) is None
+    await orchestrator.ack_task(orphans[0])
+    assert await orchestrator.redis.xlen(orchestrator.tasks_key("asr")) == 0
 
 
-async def test_a_stopped_consumer_frees_its_tasks_at_once(
+async def test_a_stopped_workers_tasks_are_orphans_at_once(
     redis_queues: QueueFactory,
 ) -> None:
     stopping = redis_queues(visibility_timeout_s=60, consumer_ttl_s=30.0)
-    other = redis_queues(visibility_timeout_s=60, consumer_ttl_s=30.0)
+    orchestrator = redis_queues(visibility_timeout_s=60, consumer_ttl_s=30.0)
     await stopping.put_task(_task(1))
     assert await stopping.get_task("asr", timeout=1) is not None
     await stopping.aclose()  # a graceful stop that abandons its running task
-    taken = await other.get_task("asr", timeout=2)
-    assert taken is not None and taken.task_id == "task-1"
+    started = time.monotonic()
+    orphans: list[TaskMessage] = []
+    while not orphans and time.monotonic() - started < 3:
+        orphans = await orchestrator.take_orphaned_tasks()
+        await asyncio.sleep(0.05)
+    assert [o.task_id for o in orphans] == ["task-1"]
+
+
+async def test_a_dead_orchestrators_event_goes_to_the_next(
+    redis_queues: QueueFactory,
+) -> None:
+    dead = redis_queues(visibility_timeout_s=60, consumer_ttl_s=30.0)
+    alive = redis_queues(visibility_timeout_s=60, consumer_ttl_s=30.0)
+    event = TaskEvent(kind=TaskEventKind.STARTED, task_id="t", job_id="j", attempt=1)
+    await dead.put_event(event)
+    assert await dead.get_event(timeout=1) == event
+    await dead.aclose()
+    assert await alive.get_event(timeout=3) == event

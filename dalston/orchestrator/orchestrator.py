@@ -35,6 +35,8 @@ from dalston.storage.base import ArtifactStore, job_prefix
 log = logging.getLogger(__name__)
 
 _EVENT_POLL_S = 0.5
+# How often the queue is asked for tasks that dead workers held.
+_ORPHAN_SWEEP_S = 1.0
 # A job parameter: remove the job as soon as it finishes (set by
 # JobService.purge_once_finished; the retention sweep does the removing).
 PURGE_WHEN_FINISHED = "purge_when_finished"
@@ -100,13 +102,16 @@ class Orchestrator:
         Survives its connections: a failing round (queue or database away) is
         recorded in ``self.health`` and retried after a backoff; the loop never
         ends before ``stop()``."""
-        next_sweep = 0.0
+        next_sweep = next_orphan_sweep = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             try:
                 if loop.time() >= next_sweep:
                     await self.dispatch_due_retries()
                     next_sweep = loop.time() + self.sweep_interval_s
+                if loop.time() >= next_orphan_sweep:
+                    await self.redispatch_orphaned_tasks()
+                    next_orphan_sweep = loop.time() + _ORPHAN_SWEEP_S
                 event = await self.queue.get_event(timeout=self.sweep_interval_s)
                 if event is not None:
                     try:
@@ -153,6 +158,37 @@ class Orchestrator:
             async with self._lock(job_id):
                 await self._advance(job_id)
         return len(job_ids)
+
+    async def redispatch_orphaned_tasks(self) -> int:
+        """Dispatch again, as a new attempt, each task whose worker died holding
+        it (the queue knows the dead before any visibility timeout); the dead
+        worker's message is acked once its task has moved on. Late events of the
+        dead attempt are then stale and change nothing."""
+        orphans = await self.queue.take_orphaned_tasks()
+        for message in orphans:
+            async with self._lock(message.job_id):
+                async with self.sessions() as session, session.begin():
+                    job = await self._load_job(session, message.job_id)
+                    task = _find_task(job, message.task_id)
+                    interrupted = (
+                        task is not None
+                        and task.attempts == message.attempt
+                        and task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+                    )
+                    if task is not None and interrupted:
+                        log.warning(
+                            "task %s (%s) of job %s: its worker died; dispatching "
+                            "it again",
+                            task.id,
+                            task.stage,
+                            message.job_id,
+                        )
+                        _move_task(task, TaskStatus.WAITING)
+                if interrupted:
+                    await self._advance(message.job_id)
+            self._notify(message.job_id)
+            await self.queue.ack_task(message)
+        return len(orphans)
 
     async def recover(self, *, redispatch_inflight: bool = True) -> None:
         """Move unfinished jobs on after a restart or crash.

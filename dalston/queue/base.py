@@ -82,6 +82,12 @@ class TaskQueue(Protocol):
         """Keep a long-running task from being reclaimed; False if it was."""
         ...
 
+    async def take_orphaned_tasks(self, limit: int = 100) -> list[TaskMessage]:
+        """Messages held by workers that are known dead (before any visibility
+        timeout), now held by the caller, who dispatches each task again and then
+        acks the message. Empty for a queue that cannot outlive its workers."""
+        ...
+
     async def ack_event(self, event: TaskEvent) -> None:
         """Settle an event from ``get_event`` once its effect is committed."""
         ...

@@ -49,6 +49,9 @@ class InProcessQueue:
     async def extend_task(self, message: TaskMessage) -> bool:
         return True  # nothing is ever reclaimed in-process
 
+    async def take_orphaned_tasks(self, limit: int = 100) -> list[TaskMessage]:
+        return []  # workers die only with the process, and their tasks with it
+
     async def ack_event(self, event: TaskEvent) -> None:
         """No-op, as for ``ack_task``."""
 

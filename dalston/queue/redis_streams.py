@@ -25,11 +25,13 @@ payload cannot be decoded. A worker that needs longer than the visibility timeou
 keeps its message with ``extend_task``.
 
 Faster takeover: a consumer whose liveness key is gone (its process died, or was
-stopped) holds nothing. Before its entries reach the visibility timeout, the next
-consumer that asks for work claims them one at a time with XCLAIM (at most one
-look at the group's consumers per stream every ``consumer_ttl_s / 5`` seconds), so
-a killed worker's task runs again within about ``consumer_ttl_s``; the claim
-counts as a delivery, as above.
+stopped) holds nothing, and its entries are taken before they reach the
+visibility timeout. A dead orchestrator's events go to the next orchestrator that
+reads events (XCLAIM, one entry at a time; the group's consumers are looked at at
+most every ``consumer_ttl_s / 5`` seconds per stream). A dead worker's task
+messages are taken by an orchestrator (``take_orphaned_tasks``), which dispatches
+each task again as a new, counted attempt; the old entry is then acked. Either
+claim counts as a delivery, as above.
 
 Connections: every command has a socket timeout, so a server that hangs fails
 the call instead of blocking it for good; a dropped connection fails the call in
@@ -237,7 +239,11 @@ class RedisStreamsQueue:
         await self._redis.xadd(channel.stream, {DATA_FIELD: encode_message(message)})
 
     async def get_task(self, engine_id: str, timeout: float) -> TaskMessage | None:
-        return await self._receive(self._task_channel(engine_id), timeout, decode_task)
+        # A dead worker's tasks are not taken here: the orchestrator dispatches
+        # them again as new attempts (``take_orphaned_tasks``).
+        return await self._receive(
+            self._task_channel(engine_id), timeout, decode_task, take_from_dead=False
+        )
 
     async def ack_task(self, message: TaskMessage) -> None:
         await self._ack(self._task_channel(message.engine_id), message.receipt)
@@ -262,7 +268,9 @@ class RedisStreamsQueue:
         await self._redis.xadd(channel.stream, {DATA_FIELD: encode_message(event)})
 
     async def get_event(self, timeout: float) -> TaskEvent | None:
-        return await self._receive(self._event_channel(), timeout, decode_event)
+        return await self._receive(
+            self._event_channel(), timeout, decode_event, take_from_dead=True
+        )
 
     async def ack_event(self, event: TaskEvent) -> None:
         await self._ack(self._event_channel(), event.receipt)
@@ -367,11 +375,16 @@ class RedisStreamsQueue:
         channel: _Channel,
         timeout: float,
         decode: Callable[[str, str], T],
+        *,
+        take_from_dead: bool,
     ) -> T | None:
         await self._announce_alive()
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
-            entry = await self._claim_from_dead(channel) or await self._reclaim(channel)
+            entry = None
+            if take_from_dead:
+                entry = await self._claim_from_dead(channel)
+            entry = entry or await self._reclaim(channel)
             if entry is None:
                 remaining = deadline - time.monotonic()
                 # Wait in slices, so a consumer that dies meanwhile is noticed.
@@ -455,6 +468,27 @@ class RedisStreamsQueue:
         now = time.monotonic()
         if now < self._dead_scan_at.get(channel.stream, 0.0):
             return None
+        holding_dead = False
+        for name in await self._dead_holders(channel):
+            for _ in range(_RECLAIM_ROUNDS):
+                found, entry = await self._claim_one_from(channel, name)
+                holding_dead = holding_dead or found
+                if not found:
+                    break
+                if entry is not None and await self._take(
+                    channel, *entry, f"dead {name}"
+                ):
+                    return entry
+        # Nothing to take: look again a fifth of a liveness TTL later, or as soon
+        # as entries of the dead that were too fresh to claim may be claimed.
+        wait_s = self.consumer_ttl_s / 5
+        if holding_dead:
+            wait_s = min(wait_s, _DEAD_CLAIM_MIN_IDLE_MS / 1000)
+        self._dead_scan_at[channel.stream] = now + wait_s
+        return None
+
+    async def _dead_holders(self, channel: _Channel) -> list[str]:
+        """Other consumers of the group that hold entries and are not alive."""
         consumers = await self._grouped(
             channel,
             lambda: self._redis.xinfo_consumers(channel.stream, channel.group),
@@ -464,46 +498,63 @@ class RedisStreamsQueue:
             for c in consumers
             if int(c["pending"]) > 0 and c["name"] != self.consumer
         ]
-        alive = (
-            await self._redis.mget([self.consumer_key(name) for name in holders])
-            if holders
-            else []
+        if not holders:
+            return []
+        marks = await self._redis.mget([self.consumer_key(n) for n in holders])
+        return [n for n, mark in zip(holders, marks, strict=True) if mark is None]
+
+    async def _claim_one_from(
+        self, channel: _Channel, name: str
+    ) -> tuple[bool, tuple[str, dict[str, str]] | None]:
+        """Claim the oldest entry ``name`` holds: (whether it held one, the entry
+        if this consumer got it)."""
+        rows = await self._redis.xpending_range(
+            channel.stream, channel.group, "-", "+", 1, consumername=name
         )
-        holding_dead = False
-        for name, mark in zip(holders, alive, strict=True):
-            if mark is not None:
-                continue
-            for _ in range(_RECLAIM_ROUNDS):
-                rows = await self._redis.xpending_range(
-                    channel.stream, channel.group, "-", "+", 1, consumername=name
-                )
-                if not rows:
-                    break
-                holding_dead = True
-                # The minimum idle time makes two consumers that look at once
-                # claim the entry once: the first claim resets its idle time.
-                claimed = await self._redis.xclaim(
-                    channel.stream,
-                    channel.group,
-                    self.consumer,
-                    _DEAD_CLAIM_MIN_IDLE_MS,
-                    [str(rows[0]["message_id"])],
-                )
-                # Nothing: taken by another consumer meanwhile, or deleted while
-                # pending (the claim drops it from the pending list).
-                entries = [(i, f) for i, f in claimed if f]
-                if not entries:
-                    continue
-                entry_id, fields = entries[0]
-                if await self._take(channel, entry_id, fields, f"dead {name}"):
-                    return entry_id, fields
-        # Nothing to take: look again a fifth of a liveness TTL later, or as soon
-        # as entries of the dead that were too fresh to claim may be claimed.
-        wait_s = self.consumer_ttl_s / 5
-        if holding_dead:
-            wait_s = min(wait_s, _DEAD_CLAIM_MIN_IDLE_MS / 1000)
-        self._dead_scan_at[channel.stream] = now + wait_s
-        return None
+        if not rows:
+            return False, None
+        # The minimum idle time makes two consumers that look at once claim the
+        # entry once: the first claim resets its idle time.
+        claimed = await self._redis.xclaim(
+            channel.stream,
+            channel.group,
+            self.consumer,
+            _DEAD_CLAIM_MIN_IDLE_MS,
+            [str(rows[0]["message_id"])],
+        )
+        # Nothing: taken by another consumer meanwhile, or deleted while pending
+        # (the claim drops it from the pending list).
+        entries = [(i, f) for i, f in claimed if f]
+        return True, entries[0] if entries else None
+
+    async def take_orphaned_tasks(self, limit: int = 100) -> list[TaskMessage]:
+        """Task messages held by dead workers, now held by this consumer.
+
+        For the orchestrator: it dispatches each task again as a new attempt and
+        then acks the message (an orchestrator that dies before the ack leaves
+        them with a dead holder again, for the next one to take)."""
+        taken: list[TaskMessage] = []
+        pattern = self.tasks_key("*")
+        async for stream in self._redis.scan_iter(match=pattern, _type="stream"):
+            engine_id = str(stream)[len(pattern) - 1 :]
+            channel = self._task_channel(engine_id)
+            for name in await self._dead_holders(channel):
+                while len(taken) < limit:
+                    found, entry = await self._claim_one_from(channel, name)
+                    if not found:
+                        break
+                    if entry is None:
+                        continue
+                    entry_id, fields = entry
+                    try:
+                        taken.append(decode_task(fields[DATA_FIELD], entry_id))
+                    except (KeyError, TypeError, ValueError) as exc:
+                        await self._dead_letter(
+                            channel, entry_id, fields, 1, f"undecodable: {exc}"
+                        )
+                        continue
+                    log.info("took task entry %s of dead %s", entry_id, name)
+        return taken
 
     async def _take(
         self, channel: _Channel, entry_id: str, fields: dict[str, str], whence: str
