@@ -33,10 +33,11 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.errors import StorageUnavailable
 from dalston.orchestrator import JobStatus, Orchestrator, StageSpec
 from dalston.orchestrator.dag import AudioInput
 from dalston.orchestrator.orchestrator import new_tasks
-from dalston.queue import InProcessQueue, TaskEvent, TaskEventKind
+from dalston.queue import InProcessQueue, TaskEvent, TaskEventKind, TaskMessage
 from dalston.queue.redis_streams import RedisStreamsQueue
 from dalston.storage import LocalArtifactStore
 from tests.conftest import fresh_database, require_service
@@ -447,3 +448,28 @@ async def test_a_dead_workers_task_runs_again_as_a_counted_attempt(
     assert job.tasks[0].attempts == 2  # the API shows it as one retry
     assert engine.calls == 1
     assert took < 10, took
+
+
+class _UnreachableStore(LocalArtifactStore):
+    def local_path(self, key: str) -> Any:
+        raise StorageUnavailable("the artifact store failed: timed out")
+
+
+async def test_a_task_whose_audio_cannot_be_read_fails_retriably(
+    tmp_path: Path,
+) -> None:
+    """Storage away while a worker fetches a task's audio: the task fails as
+    worth another try (the orchestrator retries it), not silently dropped."""
+    queue = InProcessQueue()
+    runner = EngineRunner(ScriptedEngine(), queue, _UnreachableStore(tmp_path))
+    serving = asyncio.create_task(runner.run())
+    try:
+        await queue.put_task(
+            TaskMessage("t", "j", "work", "scripted", 1, audio_key="jobs/j/a.wav")
+        )
+        event = await queue.get_event(timeout=5)
+    finally:
+        runner.stop()
+        await serving
+    assert event is not None and event.kind is TaskEventKind.FAILED
+    assert event.retriable and event.error and "timed out" in event.error

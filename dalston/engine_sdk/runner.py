@@ -118,7 +118,11 @@ class EngineRunner:
         try:
             live: list[TaskMessage] = []
             for message in batch:
-                if await self.queue.is_job_cancelled(message.job_id):
+                try:
+                    cancelled = await self.queue.is_job_cancelled(message.job_id)
+                except Exception:  # the queue is away: run it; the watch checks again
+                    cancelled = False
+                if cancelled:
                     await self._event(message, TaskEventKind.CANCELLED)
                 else:
                     live.append(message)
@@ -150,6 +154,16 @@ class EngineRunner:
                         TaskEventKind.FAILED,
                         error=f"input audio {message.audio_key} is missing",
                         retriable=False,
+                    )
+                    continue
+                except Exception as exc:  # storage away: worth another try
+                    log.warning(
+                        "task %s: reading its audio failed: %s", message.task_id, exc
+                    )
+                    await self._event(
+                        message,
+                        TaskEventKind.FAILED,
+                        error=f"reading input audio {message.audio_key} failed: {exc}",
                     )
                     continue
                 work_dir = work_root / message.task_id
