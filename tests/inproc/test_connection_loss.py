@@ -148,3 +148,22 @@ async def test_a_completed_job_whose_transcript_is_gone_is_a_clear_404(
         error = response.json()["error"]
         assert error["code"] == "transcript_missing"
         assert "no longer stored" in error["message"]
+
+
+async def test_a_stopped_engine_loop_is_not_ready_in_its_heartbeat(
+    inproc_own: InProcess,
+) -> None:
+    (loop,) = [t for t in asyncio.all_tasks() if t.get_name() == "engine audio-prepare"]
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    deadline = time.monotonic() + 8  # the next heartbeat (every 5 s) says so
+    while True:
+        engines = (await inproc_own.client.get("/v1/engines")).json()["engines"]
+        status = {e["engine_id"]: e["status"] for e in engines}
+        if status.get("audio-prepare") == "stopped":
+            break
+        assert time.monotonic() < deadline, status
+        await asyncio.sleep(0.2)
+    assert status["faster-whisper"] == "ready"
+    code, checks, _ = await _ready(inproc_own)
+    assert code == 503 and checks["engines"] is False, checks
