@@ -29,6 +29,7 @@ from dalston.engine_sdk import BatchEngine
 from dalston.gateway import console, log_redaction, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.openapi import install_openapi
 from dalston.gateway.request_id import RequestId
 from dalston.runtime import Role, Runtime
 
@@ -68,6 +69,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestId)
     for module in (

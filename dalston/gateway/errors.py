@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,11 +28,19 @@ ELEVENLABS_PREFIXES = (
     "/v1/single-use-token",
     "/v1/workspace/webhooks",
 )
+# Statuses Starlette raises itself (malformed bodies, unknown paths, methods): the
+# codes of the error table (docs/api.md) that the domain errors use too.
 _HTTP_CODES = {
+    400: "invalid_request",
     401: "unauthenticated",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
+    415: "unsupported_media",
+    422: "validation_error",
+    503: "unavailable",
 }
 _ELEVENLABS_STATUS = {401: "invalid_api_key", 403: "missing_permissions"}
 
@@ -137,12 +146,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        fallback = "internal_error" if exc.status_code >= 500 else "invalid_request"
         return _render(
             request,
             exc.status_code,
-            _HTTP_CODES.get(exc.status_code, "http_error"),
+            _HTTP_CODES.get(exc.status_code, fallback),
             str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)
@@ -168,6 +181,32 @@ def install_error_handlers(app: FastAPI) -> None:
             "Internal server error.",
             headers={HEADER: rid} if rid else None,
         )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents for this path (Starlette's own 405 names
+    only the methods of the first route whose path matched, not its siblings'),
+    with HEAD wherever GET is served."""
+    methods: set[str] = set()
+    for pattern, path_methods in _path_patterns(request.app):
+        if pattern.fullmatch(request.url.path):
+            methods |= path_methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "path_patterns", None
+    )
+    if cached is None:
+        cached = []
+        for path, item in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+            cached.append((re.compile(regex), {m.upper() for m in item}))
+        app.state.path_patterns = cached
+    return cached
 
 
 def _infrastructure_down(exc: BaseException) -> bool:

@@ -33,6 +33,17 @@ router = APIRouter(tags=["jobs"])
     status_code=status.HTTP_201_CREATED,
     response_model=JobCreated,
     openapi_extra=FORM_OPENAPI,
+    responses={
+        200: {
+            "description": "OpenAI dialect (a `model` such as whisper-1): the "
+            "transcription in the requested `response_format`.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        },
+        504: {"description": "The transcription did not finish within the wait."},
+    },
 )
 async def create_transcription(
     request: Request, runtime: RuntimeDep, principal: CanWrite

@@ -110,7 +110,13 @@ def _webhooks(request: Request, runtime: Runtime) -> ElevenLabsWebhooks:
 
 
 # --- transcription ------------------------------------------------------------------
-@router.post("/v1/speech-to-text", openapi_extra=_FORM_DOC)
+@router.post(
+    "/v1/speech-to-text",
+    openapi_extra=_FORM_DOC,
+    responses={
+        504: {"description": "The transcription did not finish within the wait."}
+    },
+)
 async def convert(
     request: Request,
     runtime: RuntimeDep,

@@ -296,6 +296,9 @@ _TRANSLATION_SCHEMA["properties"]["file"] = {"type": "string", "format": "binary
 
 @router.post(
     "/v1/audio/translations",
+    responses={
+        504: {"description": "The transcription did not finish within the wait."}
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
