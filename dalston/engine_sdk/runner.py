@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
+from dalston.engine_sdk.memory import release_if_grown, resident_bytes
 from dalston.errors import DalstonError
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
@@ -186,6 +187,7 @@ class EngineRunner:
                 return
             watcher = asyncio.create_task(self._watch_cancel(inputs, ready))
             self._running_inputs.update(inputs)
+            resident_before = resident_bytes()
             try:
                 async with asyncio.timeout(self.task_timeout_s):
                     results = await asyncio.to_thread(self.engine.process_batch, inputs)
@@ -201,6 +203,8 @@ class EngineRunner:
                 self._running_inputs.difference_update(inputs)
             for message, result in zip(ready, results, strict=True):
                 await self._report(message, result)
+            del results
+            await asyncio.to_thread(release_if_grown, resident_before)
 
     async def _watch_cancel(
         self, inputs: list[TaskInput], messages: list[TaskMessage]
