@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     )
     cpu_threads: Annotated[int, Field(ge=0)] = 0
     engine_concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+    engine_nice: Annotated[int, Field(ge=0, le=19)] = Field(
+        default=10,
+        description="In a process that also serves HTTP (embedded mode), engine "
+        "threads run this many nice steps below it, so requests are answered "
+        "while inference takes the rest of the CPU; 0 turns it off",
+    )
     engine_batch_size: Annotated[int, Field(ge=1, le=256)] = 1
     beam_size: Annotated[int, Field(ge=1, le=16)] = 5
     vad_batch_threshold_s: Annotated[float, Field(ge=0)] = Field(

@@ -96,6 +96,14 @@ _INPUT_ERRORS: dict[str, type[DalstonError]] = {
 }
 
 
+def input_error_code(exc: BaseException) -> str | None:
+    """The code a job keeps when ``exc`` failed it: set only for refusals of the
+    input (not for a dependency that was away)."""
+    if isinstance(exc, (InvalidRequest, PayloadTooLarge)):
+        return exc.code
+    return None
+
+
 def input_error(code: str, message: str, *, param: str | None = "file") -> DalstonError:
     """The refusal that ``code`` names, rebuilt where a waiting request answers
     for a job whose input failed later (an unknown code reads as 400)."""

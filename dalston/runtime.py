@@ -278,6 +278,7 @@ class Runtime:
                 max_batch_size=config.max_batch_size,
                 task_timeout_s=self.settings.task_timeout_s,
                 extend_every_s=self.settings.queue_visibility_s / 3,
+                thread_nice=self.settings.engine_nice if self.role.api else 0,
             )
             self.runners.append(runner)
             self._runner_tasks.append(

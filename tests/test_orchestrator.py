@@ -8,6 +8,7 @@ here (every real engine is proven end to end in the API tests).
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
-from dalston.errors import StorageUnavailable
+from dalston.errors import StorageUnavailable, UnsupportedMedia
 from dalston.orchestrator import JobStatus, Orchestrator, StageSpec
 from dalston.orchestrator.dag import AudioInput
 from dalston.orchestrator.orchestrator import new_tasks
@@ -50,11 +51,15 @@ class ScriptedEngine(BatchEngine):
     engine_id = "scripted"
     stage = "work"
 
-    def __init__(self, fail_times: int = 0, permanent: bool = False) -> None:
+    def __init__(
+        self, fail_times: int = 0, permanent: bool = False, refuse: bool = False
+    ) -> None:
         super().__init__(EngineConfig())
         self.fail_times = fail_times
         self.permanent = permanent
+        self.refuse = refuse  # fail as bad input does: a DalstonError
         self.calls = 0
+        self.nice: int | None = None
         self.release = threading.Event()
         self.release.set()
         self.started = threading.Event()
@@ -64,9 +69,12 @@ class ScriptedEngine(BatchEngine):
 
     def process(self, task: TaskInput) -> TaskOutput:
         self.calls += 1
+        self.nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         self.started.set()
         while not self.release.wait(0.02):
             task.check_cancelled()
+        if self.calls <= self.fail_times and self.refuse:
+            raise UnsupportedMedia("scripted: not audio", param="file")
         if self.calls <= self.fail_times:
             error = PermanentEngineError if self.permanent else EngineError
             raise error(f"scripted failure {self.calls}")
@@ -119,7 +127,9 @@ class Harness:
         raise AssertionError(f"job stuck in {job.status}")
 
 
-async def _harness(tmp_path: Path, engine: ScriptedEngine) -> AsyncIterator[Harness]:
+async def _harness(
+    tmp_path: Path, engine: ScriptedEngine, thread_nice: int = 0
+) -> AsyncIterator[Harness]:
     db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
     await upgrade_to_head(db)
     sessions = create_session_factory(db)
@@ -132,7 +142,7 @@ async def _harness(tmp_path: Path, engine: ScriptedEngine) -> AsyncIterator[Harn
         max_retries=2,
         retry_backoff_s=0.01,
     )
-    runner = EngineRunner(engine, queue, storage)
+    runner = EngineRunner(engine, queue, storage, thread_nice=thread_nice)
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(orchestrator.run())]
     try:
         yield Harness(orchestrator, queue, sessions, engine, runner)
@@ -166,6 +176,34 @@ async def bad_input(tmp_path: Path) -> AsyncIterator[Harness]:
 async def healthy(tmp_path: Path) -> AsyncIterator[Harness]:
     async for h in _harness(tmp_path, ScriptedEngine()):
         yield h
+
+
+async def test_input_refusals_keep_their_code_on_the_job(tmp_path: Path) -> None:
+    """A DalstonError from an engine is the input's fault: not retried, and the
+    job keeps its code (the sync dialects answer it as a 4xx); an engine's own
+    permanent error leaves no code (a 500 there)."""
+    engine = ScriptedEngine(fail_times=99, refuse=True)
+    async for h in _harness(tmp_path, engine):
+        job = await h.wait(await h.submit(stages=2), JobStatus.FAILED)
+        assert engine.calls == 1
+        assert job.error_code == "unsupported_media"
+        assert job.tasks[0].error_code == "unsupported_media"
+        assert job.error == "stage s0 failed: scripted: not audio"
+
+
+async def test_engine_threads_run_below_the_server(tmp_path: Path) -> None:
+    """An embedded server's engine threads are niced, so that answering requests
+    comes before inference when both want the CPU."""
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    engine = ScriptedEngine()
+    async for h in _harness(tmp_path, engine, thread_nice=5):
+        await h.wait(await h.submit(), JobStatus.FAILED, JobStatus.COMPLETED)
+        assert engine.nice == min(own + 5, 19)
+
+
+async def test_permanent_engine_errors_leave_no_input_code(bad_input: Harness) -> None:
+    job = await bad_input.wait(await bad_input.submit(), JobStatus.FAILED)
+    assert job.error_code is None and job.tasks[0].error_code is None
 
 
 async def test_transient_failures_are_retried(flaky: Harness) -> None:

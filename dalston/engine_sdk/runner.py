@@ -7,16 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TypeVar
 
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
 from dalston.engine_sdk.memory import release_if_grown, resident_bytes
-from dalston.errors import DalstonError
+from dalston.errors import DalstonError, input_error_code
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
 from dalston.storage.base import ArtifactStore, job_prefix
@@ -28,8 +32,24 @@ _CANCEL_POLL_S = 0.25
 _FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
 
 
+_T = TypeVar("_T")
+
+
 def output_key(job_id: str, stage: str) -> str:
     return f"{job_prefix(job_id)}stages/{stage}.json"
+
+
+def _lower_priority(nice: int) -> None:
+    """Run this thread ``nice`` steps below the process (Linux: nice is per
+    thread, and threads it starts, such as CTranslate2's, inherit it)."""
+    if nice <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(current + nice, 19))
+    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
+        log.debug("engine threads keep their priority: %s", exc)
 
 
 class EngineRunner:
@@ -43,7 +63,10 @@ class EngineRunner:
         max_batch_size: int = 1,
         task_timeout_s: float = 3600.0,
         extend_every_s: float = 5.0,
+        thread_nice: int = 0,
     ) -> None:
+        """``thread_nice``: how far below the process's CPU priority the engine's
+        threads run (an embedded server keeps its requests ahead of inference)."""
         self.engine = engine
         self.queue = queue
         self.storage = storage
@@ -62,6 +85,14 @@ class EngineRunner:
         self._inflight: set[asyncio.Task[None]] = set()
         # The task loop's state: heartbeats and readiness report it.
         self.health = LoopHealth(f"engine {engine.engine_id}")
+        # The engine's own threads: inference never waits for, nor holds up, the
+        # event loop's default pool (uploads, storage, the database).
+        self._threads = ThreadPoolExecutor(
+            max_workers=concurrency,
+            thread_name_prefix=f"engine-{engine.engine_id}",
+            initializer=_lower_priority,
+            initargs=(thread_nice,),
+        )
 
     @property
     def engine_id(self) -> str:
@@ -69,25 +100,33 @@ class EngineRunner:
 
     async def run(self) -> None:
         """Serve until ``stop()``; finishes in-flight batches before returning."""
-        await asyncio.to_thread(self.engine.load)
-        self.loaded = True
-        while not self._stopping.is_set():
-            await self._slots.acquire()
-            try:
-                batch = await self._next_batch()
-            except Exception as exc:  # the queue is away: wait, then ask again
-                self._slots.release()
-                await self.health.failed(exc, stopping=self._stopping)
-                continue
-            self.health.succeeded()
-            if not batch:
-                self._slots.release()
-                continue
-            job = asyncio.create_task(self._run_batch(batch))
-            self._inflight.add(job)
-            job.add_done_callback(self._inflight.discard)
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        try:
+            await self._in_thread(self.engine.load)
+            self.loaded = True
+            while not self._stopping.is_set():
+                await self._slots.acquire()
+                try:
+                    batch = await self._next_batch()
+                except Exception as exc:  # the queue is away: wait, then ask again
+                    self._slots.release()
+                    await self.health.failed(exc, stopping=self._stopping)
+                    continue
+                self.health.succeeded()
+                if not batch:
+                    self._slots.release()
+                    continue
+                job = asyncio.create_task(self._run_batch(batch))
+                self._inflight.add(job)
+                job.add_done_callback(self._inflight.discard)
+            if self._inflight:
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+        finally:
+            self._threads.shutdown(wait=False)
+
+    async def _in_thread(self, fn: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, fn, *args
+        )
 
     def stop(self, *, abandon: bool = False) -> None:
         """Stop taking tasks. With ``abandon``, interrupt running ones and report
@@ -190,7 +229,7 @@ class EngineRunner:
             resident_before = resident_bytes()
             try:
                 async with asyncio.timeout(self.task_timeout_s):
-                    results = await asyncio.to_thread(self.engine.process_batch, inputs)
+                    results = await self._in_thread(self.engine.process_batch, inputs)
             except TimeoutError:
                 for task in inputs:
                     task.cancel_event.set()  # let the thread stop at its next check
@@ -236,10 +275,8 @@ class EngineRunner:
             return
         if isinstance(result, Exception):
             retriable = getattr(result, "retriable", True)
-            error_code = None
             if isinstance(result, DalstonError):  # bad input found by a shared helper
                 retriable = False
-                error_code = result.code
             log.warning(
                 "task %s (%s) failed: %s", message.task_id, message.stage, result
             )
@@ -248,7 +285,7 @@ class EngineRunner:
                 TaskEventKind.FAILED,
                 error=str(result) or type(result).__name__,
                 retriable=retriable,
-                error_code=error_code,
+                error_code=input_error_code(result),
             )
             return
         try:
