@@ -58,3 +58,34 @@ def test_unknown_ids_and_hub_ids(tmp_path: Path) -> None:
         catalog.get("no-such-model")
     hub = catalog.get("Systran/faster-whisper-large-v3")
     assert hub.source is ModelSource.HUB and hub.status is ModelStatus.NOT_DOWNLOADED
+
+
+def test_get_builds_only_the_entry_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every submit calls ``get``: it answers what ``entries`` lists for that id
+    (local folders shadowing nothing before them), and looks up no other model's
+    download status."""
+    (tmp_path / "models" / "whisper-small").mkdir(parents=True)
+    (tmp_path / "models" / "whisper-small" / "model.bin").write_bytes(b"x")
+    catalog = ModelCatalog(
+        cache_dir=tmp_path / "cache", local_dirs=[tmp_path / "models"]
+    )
+    listed = {}
+    for entry in catalog.entries():
+        listed.setdefault(entry.id, entry)
+    for model_id, entry in listed.items():
+        assert catalog.get(model_id) == entry, model_id
+    assert catalog.get("whisper-small").source is ModelSource.LOCAL
+
+    looked_up: list[str] = []
+    real = ModelCatalog._repo_status
+
+    def counting(self: ModelCatalog, repo: str) -> ModelStatus:
+        looked_up.append(repo)
+        return real(self, repo)
+
+    monkeypatch.setattr(ModelCatalog, "_repo_status", counting)
+    catalog.get("whisper-tiny.en")
+    catalog.get("whisper-medium")
+    assert looked_up == ["Systran/faster-whisper-medium"]

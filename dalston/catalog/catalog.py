@@ -102,9 +102,19 @@ class ModelCatalog:
         return entries
 
     def get(self, model_id: str) -> ModelEntry:
-        for entry in self.entries():
+        """The entry ``model_id`` names, as ``entries`` lists it (the first match),
+        built alone: every submit calls this, and the other models' statuses (a
+        cache lookup on disk each) are not its business."""
+        if model_id == "whisper-tiny.en":
+            return self._tiny_en()
+        if model_id == "whisper-base":
+            return self._base()
+        for entry in self._local_entries():
             if entry.id == model_id:
                 return entry
+        name = model_id.removeprefix("whisper-")
+        if model_id.startswith("whisper-") and name in _HUB_SIZES:
+            return self._hub_entry(model_id, _hub_repo(name), _HUB_SIZES[name])
         if "/" in model_id and not model_id.startswith(("/", ".")):
             return self._hub_entry(model_id, model_id, None)
         raise InvalidRequest(
