@@ -29,8 +29,12 @@ class ServerProcess:
         data_dir: Path,
         env: dict[str, str] | None = None,
         command: tuple[str, ...] = ("serve",),
+        repo: Path = REPO,
     ) -> None:
+        """``repo``: the checkout whose code the server runs (a bench compares
+        another commit's worktree with this one)."""
         self.data_dir = data_dir
+        self.repo = repo
         self.command = command
         self.port = free_port()
         self.env = {
@@ -56,7 +60,7 @@ class ServerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dalston", *self.command, *self._port_args()],
-            cwd=REPO,
+            cwd=self.repo,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
