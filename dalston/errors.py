@@ -21,6 +21,8 @@ Engine-side failures use ``engine_sdk.errors``.
 
 from __future__ import annotations
 
+import contextlib
+
 
 class DalstonError(Exception):
     status_code = 500
@@ -115,3 +117,25 @@ class StorageUnavailable(Unavailable):
     worth another try later."""
 
     code = "storage_unavailable"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A dependency (database, Redis, S3) is away or timed out: the same work may
+    succeed later. Everything else is a fault of the input or a bug."""
+    if isinstance(exc, Unavailable):
+        return True
+    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        kinds += [OperationalError, InterfaceError]
+    with contextlib.suppress(ImportError):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        kinds += [RedisConnectionError, RedisTimeoutError]
+    with contextlib.suppress(ImportError):
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+
+        kinds += [BotoConnectionError]
+    return isinstance(exc, tuple(kinds))

@@ -511,3 +511,76 @@ async def test_a_task_whose_audio_cannot_be_read_fails_retriably(
         await serving
     assert event is not None and event.kind is TaskEventKind.FAILED
     assert event.retriable and event.error and "timed out" in event.error
+
+
+def _db_blip() -> Exception:
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("COMMIT", {}, ConnectionError("server closed"))
+
+
+async def test_outcome_whose_handling_fails_is_applied_once_later(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away after a stage's outcome committed but before the next
+    stage was dispatched: the event stays unacked, is applied again once the
+    database is back (changing nothing) and the job moves on; every stage ran
+    once. (Before: the event was acked, and the job sat running for good.)"""
+    orchestrator = healthy.orchestrator
+    advance = orchestrator._advance
+    blips = {"left": 2}
+
+    async def flaky_advance(job_id: str) -> None:
+        job = await healthy.job(job_id)
+        if blips["left"] and job.tasks[0].status == "succeeded":
+            blips["left"] -= 1
+            raise _db_blip()
+        await advance(job_id)
+
+    monkeypatch.setattr(orchestrator, "_advance", flaky_advance)
+    job_id = await healthy.submit(stages=3)
+    job = await healthy.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
+    assert blips["left"] == 0
+    assert [t.status for t in job.tasks] == ["succeeded"] * 3
+    assert [t.attempts for t in job.tasks] == [1, 1, 1]
+    assert healthy.engine.calls == 3
+
+
+async def test_no_message_for_a_dispatch_that_did_not_commit(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispatch whose transaction fails puts nothing on the queue (before, the
+    message went out first: a worker ran a task the database still called
+    waiting, its events were stale, and the job hung)."""
+    orchestrator = healthy.orchestrator
+    enqueue = orchestrator._enqueue
+    blips = {"left": 1}
+
+    async def enqueue_then_fail(job: Job, task: Any) -> TaskMessage:
+        message = await enqueue(job, task)
+        if blips["left"] and task.stage == "s1":
+            blips["left"] -= 1
+            raise _db_blip()  # the transaction rolls back
+        return message
+
+    monkeypatch.setattr(orchestrator, "_enqueue", enqueue_then_fail)
+    job_id = await healthy.submit(stages=2)
+    job = await healthy.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
+    assert blips["left"] == 0
+    assert [t.status for t in job.tasks] == ["succeeded"] * 2
+    assert [t.attempts for t in job.tasks] == [1, 1]
+    assert healthy.engine.calls == 2
+
+
+async def test_a_fault_in_handling_fails_the_job_instead_of_hanging(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orchestrator = healthy.orchestrator
+
+    def broken_apply(*args: Any) -> bool:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(orchestrator, "_apply", broken_apply)
+    job_id = await healthy.submit()
+    job = await healthy.wait(job_id, JobStatus.FAILED)
+    assert "ValueError: a bug" in (job.error or "")

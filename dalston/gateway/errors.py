@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from typing import Any
@@ -18,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dalston.errors import DalstonError, ValidationFailed
+from dalston.errors import DalstonError, ValidationFailed, is_transient
 from dalston.gateway.request_id import HEADER, request_id
 
 log = logging.getLogger(__name__)
@@ -160,7 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if _infrastructure_down(exc):
+        if is_transient(exc):
             log.warning("dependency unavailable: %r", exc)
             return _render(
                 request,
@@ -207,22 +206,3 @@ def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
             cached.append((re.compile(regex), {m.upper() for m in item}))
         app.state.path_patterns = cached
     return cached
-
-
-def _infrastructure_down(exc: BaseException) -> bool:
-    """Connection failures of the database, Redis or S3: a 503, not a bug."""
-    kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
-    with contextlib.suppress(ImportError):
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        kinds += [OperationalError, InterfaceError]
-    with contextlib.suppress(ImportError):
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-
-        kinds += [RedisConnectionError, RedisTimeoutError]
-    with contextlib.suppress(ImportError):
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-
-        kinds += [BotoConnectionError]
-    return isinstance(exc, tuple(kinds))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from dalston.db.models import Job, Task, utcnow
+from dalston.errors import is_transient
 from dalston.loops import LoopHealth
 from dalston.orchestrator.assemble import assemble_transcript
 from dalston.orchestrator.dag import AudioInput, StageSpec
@@ -114,16 +115,38 @@ class Orchestrator:
                     next_orphan_sweep = loop.time() + _ORPHAN_SWEEP_S
                 event = await self.queue.get_event(timeout=self.sweep_interval_s)
                 if event is not None:
-                    try:
-                        await self.handle_event(event)
-                    except Exception:  # one bad event must not stop every job
-                        log.exception("handling %s failed", event)
-                    # Applied (or unusable): either way it must not come back.
-                    await self.queue.ack_event(event)
+                    await self._apply_event(event)
             except Exception as exc:
                 await self.health.failed(exc, stopping=self._stopping)
                 continue
             self.health.succeeded()
+
+    async def _apply_event(self, event: TaskEvent) -> None:
+        """Apply one event, then ack it: never acked before it is applied.
+
+        A transient failure (database, queue or storage away) is retried with
+        backoff, the event unacked meanwhile (on stop it stays unacked, for the
+        next orchestrator). Any other failure is a fault that would repeat: the
+        job fails with a clear error instead of hanging, and the event is acked.
+        """
+        while True:
+            try:
+                await self.handle_event(event)
+                break
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("handling %s failed", event)
+                    await self._fail_unrecoverable(
+                        event.job_id,
+                        f"handling the {event.kind.value} event of "
+                        f"task {event.task_id} failed: {type(exc).__name__}: {exc}",
+                    )
+                    break
+                await self.health.failed(exc, stopping=self._stopping)
+                if self._stopping.is_set():
+                    return
+        self.health.succeeded()
+        await self.queue.ack_event(event)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -302,12 +325,15 @@ class Orchestrator:
                 task = _find_task(job, event.task_id) if job else None
                 if job is None or task is None:
                     return  # the job was deleted meanwhile
-                if (
+                applied_before = (
                     event.attempt != task.attempts
                     or TaskStatus(task.status).is_terminal
-                ):
-                    return  # a stale or repeated delivery: already applied
-                retry = self._apply(job, task, event)
+                )
+                # A stale or repeated delivery changes nothing (no result is
+                # applied twice); it still advances the job below, which heals
+                # an earlier handling that committed the outcome but failed
+                # before its next stage was dispatched.
+                retry = False if applied_before else self._apply(job, task, event)
             if not retry and event.kind is not TaskEventKind.STARTED:
                 # A start frees nothing downstream; an outcome may.
                 await self._advance(event.job_id)
@@ -389,7 +415,12 @@ class Orchestrator:
 
     # --- progress -------------------------------------------------------------
     async def _advance(self, job_id: str) -> None:
-        """Dispatch ready tasks, or finish the job. Caller holds the lock."""
+        """Dispatch ready tasks, or finish the job. Caller holds the lock.
+
+        Tasks are marked queued in the transaction and their messages put on the
+        queue only after it commits: a failed commit leaves no message behind
+        for a task the database still calls waiting."""
+        outgoing: list[TaskMessage] = []
         async with self.sessions() as session, session.begin():
             job = await self._load_job(session, job_id)
             if job is None:
@@ -434,11 +465,30 @@ class Orchestrator:
                         task.error = "interrupted too many times"
                         _fail(job, f"stage {task.stage} was interrupted too many times")
                         return
-                    await self._enqueue(job, task)
+                    outgoing.append(await self._enqueue(job, task))
+        for message in outgoing:
+            await self._publish(message)
         if pending_finalize:
             await self._finalize(job_id)
 
-    async def _enqueue(self, job: Job, task: Task) -> None:
+    async def _publish(self, message: TaskMessage) -> None:
+        """Put a committed task on the queue, retrying while the queue is away:
+        the database already says it is queued, so it must get there."""
+        failures = 0
+        while True:
+            try:
+                await self.queue.put_task(message)
+                return
+            except Exception as exc:
+                if not is_transient(exc) or self._stopping.is_set():
+                    raise
+                failures += 1
+                if failures == 1:
+                    log.warning("queueing task %s: %s; retrying", message.task_id, exc)
+                await asyncio.sleep(min(0.1 * 2**failures, 5.0))
+
+    async def _enqueue(self, job: Job, task: Task) -> TaskMessage:
+        """Mark ``task`` queued (a new attempt) and build its message."""
         inputs = await self._dependency_outputs(job, task.depends_on)
         audio_key: str | None = None
         if task.audio_input == AudioInput.ORIGINAL:
@@ -456,17 +506,15 @@ class Orchestrator:
         task.attempts += 1
         task.queued_at = utcnow()
         task.not_before = None
-        await self.queue.put_task(
-            TaskMessage(
-                task_id=task.id,
-                job_id=job.id,
-                stage=task.stage,
-                engine_id=task.engine_id,
-                attempt=task.attempts,
-                params={**job.params, "model": job.model},
-                audio_key=audio_key,
-                inputs=inputs,
-            )
+        return TaskMessage(
+            task_id=task.id,
+            job_id=job.id,
+            stage=task.stage,
+            engine_id=task.engine_id,
+            attempt=task.attempts,
+            params={**job.params, "model": job.model},
+            audio_key=audio_key,
+            inputs=inputs,
         )
 
     async def _dependency_outputs(
