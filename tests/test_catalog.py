@@ -89,3 +89,12 @@ def test_get_builds_only_the_entry_asked_for(
     catalog.get("whisper-tiny.en")
     catalog.get("whisper-medium")
     assert looked_up == ["Systran/faster-whisper-medium"]
+
+
+def test_a_malformed_hub_id_is_an_unknown_model(tmp_path: Path) -> None:
+    """Found by the OpenAPI fuzzing: ``model=0/`` reached the hub client, whose
+    validation error became a 500."""
+    catalog = ModelCatalog(cache_dir=tmp_path)
+    for bad in ("0/", "a/b/c", "org/-x", "/abs", "a/"):
+        with pytest.raises(InvalidRequest, match="Unknown model"):
+            catalog.get(bad)

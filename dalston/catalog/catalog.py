@@ -7,6 +7,7 @@ folder under one of the configured model folders, then the Hugging Face hub
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -58,6 +59,11 @@ class ModelEntry:
 
 
 # Hub models real users get by name; ``.en`` variants are English-only.
+# A Hugging Face repository id: ``owner/name``, each part of letters, digits, ``-``,
+# ``_`` and ``.`` (not first or last), at most 96 characters.
+_HUB_REPO = re.compile(
+    r"[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?/[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?"
+)
 _HUB_SIZES = {
     "tiny": 75_538_270,
     "tiny.en": 75_538_270,
@@ -115,7 +121,7 @@ class ModelCatalog:
         name = model_id.removeprefix("whisper-")
         if model_id.startswith("whisper-") and name in _HUB_SIZES:
             return self._hub_entry(model_id, _hub_repo(name), _HUB_SIZES[name])
-        if "/" in model_id and not model_id.startswith(("/", ".")):
+        if _HUB_REPO.fullmatch(model_id):
             return self._hub_entry(model_id, model_id, None)
         raise InvalidRequest(
             f"Unknown model {model_id!r}. GET /v1/models lists the available ones.",

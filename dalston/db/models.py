@@ -60,12 +60,24 @@ class Job(Base):
     # the job finishes (``purge_after``, set then).
     retention_days: Mapped[int | None] = mapped_column(Integer)
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
+    # The client's ``Idempotency-Key`` (unique per tenant) and a digest of the
+    # request it came with: a retry gets this job, another request a 409.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     tasks: Mapped[list[Task]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="Task.position"
     )
 
-    __table_args__ = (Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_jobs_tenant_created", "tenant_id", "created_at", "id"),
+        Index(
+            "ux_jobs_tenant_idempotency_key",
+            "tenant_id",
+            "idempotency_key",
+            unique=True,
+        ),
+    )
 
 
 class Task(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
 from dalston.auth import ALL_SCOPES, Principal, Scope, lookup_key
@@ -99,3 +99,15 @@ def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
 CanRead = Annotated[Principal, Depends(require(Scope.JOBS_READ))]
 CanWrite = Annotated[Principal, Depends(require(Scope.JOBS_WRITE))]
 IsAdmin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+
+
+# ``Idempotency-Key`` on the routes that create jobs: a retried request with the
+# same key gets the job the first one made (see ``JobService.submit``).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string (1-255 visible characters): a retry with "
+        "the same key and request returns the same job instead of a new one.",
+    ),
+]

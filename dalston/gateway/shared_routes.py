@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response, status
 from dalston.dialects.native.jobs import FORM_OPENAPI, create_native_job
 from dalston.dialects.native.schemas import JobCreated
 from dalston.dialects.openai.routes import is_openai_request, transcribe
-from dalston.gateway.deps import CanWrite, RuntimeDep
+from dalston.gateway.deps import CanWrite, IdempotencyKey, RuntimeDep
 from dalston.gateway.forms import FormFields
 
 router = APIRouter(tags=["jobs"])
@@ -46,13 +46,25 @@ router = APIRouter(tags=["jobs"])
     },
 )
 async def create_transcription(
-    request: Request, runtime: RuntimeDep, principal: CanWrite
+    request: Request,
+    runtime: RuntimeDep,
+    principal: CanWrite,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobCreated | Response:
     """A native job (201), or an OpenAI transcription answered synchronously."""
     async with request.form(max_files=4, max_fields=200) as form:
         fields = FormFields(form)
         if is_openai_request(fields, request):
             return await transcribe(
-                fields, runtime=runtime, principal=principal, task="transcribe"
+                fields,
+                runtime=runtime,
+                principal=principal,
+                task="transcribe",
+                idempotency_key=idempotency_key,
             )
-        return await create_native_job(fields, runtime=runtime, principal=principal)
+        return await create_native_job(
+            fields,
+            runtime=runtime,
+            principal=principal,
+            idempotency_key=idempotency_key,
+        )

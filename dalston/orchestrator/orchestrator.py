@@ -50,8 +50,13 @@ def transcript_key(job_id: str) -> str:
 def new_tasks(
     job_id: str, specs: Sequence[StageSpec], ids: Sequence[str]
 ) -> list[Task]:
-    """Task rows for a new job, waiting on their dependencies."""
+    """Task rows for a new job, waiting on their dependencies.
+
+    The first stages are due at once (``not_before``): ``start_job`` dispatches
+    them, and if it never runs (the submitting process died, the queue was away)
+    any orchestrator's sweep of due tasks does."""
     by_stage = dict(zip((s.stage for s in specs), ids, strict=True))
+    now = utcnow()
     return [
         Task(
             id=by_stage[spec.stage],
@@ -62,6 +67,7 @@ def new_tasks(
             depends_on=list(spec.depends_on),
             audio_input=spec.audio.value,
             status=TaskStatus.WAITING,
+            not_before=None if spec.depends_on else now,
             attempts=0,
         )
         for position, spec in enumerate(specs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
 import re
@@ -17,6 +18,7 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -249,9 +251,26 @@ class JobService:
         return model_id, params, specs
 
     async def submit(
-        self, *, tenant_id: str, request: JobRequest, source: AudioSource
+        self,
+        *,
+        tenant_id: str,
+        request: JobRequest,
+        source: AudioSource,
+        idempotency_key: str | None = None,
     ) -> Job:
+        """Store the audio and create the job; with ``idempotency_key``, a repeat
+        of the same request (same tenant and key) gets the job the first made,
+        and another request with that key a 409. Once the job row exists the
+        submit succeeds: if dispatching its first stage fails here, any
+        orchestrator's sweep of due tasks dispatches it."""
         model_id, params, specs = await self.plan(request)
+        request_hash = None
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
+            request_hash = _fingerprint(model_id, params, request, source)
+            existing = await self._by_idempotency_key(tenant_id, idempotency_key)
+            if existing is not None:
+                return _same_request(existing, request_hash)
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
         job = Job(
@@ -266,6 +285,8 @@ class JobService:
             audio_duration_s=duration,
             created_at=utcnow(),
             retention_days=request.retention_days,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
         )
         try:
             async with self.sessions() as session, session.begin():
@@ -273,11 +294,34 @@ class JobService:
                 await session.flush()
                 ids = [str(uuid.uuid4()) for _ in specs]
                 session.add_all(new_tasks(job_id, specs, ids))
+        except IntegrityError:
+            # A concurrent request with the same key won the insert.
+            await self.storage.delete_prefix(job_prefix(job_id))
+            if idempotency_key is None:
+                raise
+            winner = await self._by_idempotency_key(tenant_id, idempotency_key)
+            if winner is None:
+                raise
+            return _same_request(winner, request_hash)
         except BaseException:
             await self.storage.delete_prefix(job_prefix(job_id))
             raise
-        await self.orchestrator.start_job(job_id)
+        try:
+            await self.orchestrator.start_job(job_id)
+        except Exception:  # the job exists: the sweep of due tasks starts it
+            log.warning(
+                "starting job %s failed; left to the sweep", job_id, exc_info=True
+            )
         return job
+
+    async def _by_idempotency_key(self, tenant_id: str, key: str) -> Job | None:
+        async with self.sessions() as session:
+            job: Job | None = await session.scalar(
+                select(Job).where(
+                    Job.tenant_id == tenant_id, Job.idempotency_key == key
+                )
+            )
+            return job
 
     async def _store_audio(
         self, job_id: str, source: AudioSource
@@ -471,6 +515,48 @@ class JobService:
         if job is None or job.tenant_id != tenant_id:
             raise NotFound(f"No job with id {job_id}.", param="id")
         return job
+
+
+_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidRequest(
+            "Idempotency-Key must be 1-255 visible ASCII characters.",
+            param="Idempotency-Key",
+        )
+
+
+def _fingerprint(
+    model_id: str, params: dict[str, Any], request: JobRequest, source: AudioSource
+) -> str:
+    """What makes two submits "the same request": the resolved job, and the audio
+    by its URL or its upload's name and size."""
+    upload_size = None
+    if source.upload is not None:
+        position = source.upload.tell()
+        upload_size = source.upload.seek(0, 2)
+        source.upload.seek(position)
+    described = {
+        "model": model_id,
+        "params": params,
+        "name": request.display_name,
+        "retention": request.retention_days,
+        "url": source.url,
+        "file": [source.filename, upload_size],
+    }
+    body = json.dumps(described, sort_keys=True, default=str).encode()
+    return hashlib.sha256(body).hexdigest()
+
+
+def _same_request(job: Job, request_hash: str | None) -> Job:
+    if job.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request; use a new key.",
+            param="Idempotency-Key",
+        )
+    return job
 
 
 def stage_timings(tasks: list[Task]) -> list[dict[str, Any]]:

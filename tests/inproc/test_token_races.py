@@ -4,21 +4,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from tests.conftest import fresh_database
 from tests.inproc.conftest import InProcess, fast_settings, running
 
 USES = 20
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> dict[str, str]:
-    if request.param == "postgresql":
-        return {"database_url": request.getfixturevalue("postgres_url")}
-    return {}
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The module's own database (an app bootstraps its admin key in it)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_database() as url:
+        yield {"database_url": url}
 
 
 @pytest.fixture(scope="module")

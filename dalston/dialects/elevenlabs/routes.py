@@ -35,7 +35,14 @@ from dalston.dialects.elevenlabs.webhooks import (
     WebhookJob,
 )
 from dalston.errors import Conflict, NotFound, ValidationFailed
-from dalston.gateway.deps import CanRead, CanWrite, PrincipalDep, RuntimeDep, require
+from dalston.gateway.deps import (
+    CanRead,
+    CanWrite,
+    IdempotencyKey,
+    PrincipalDep,
+    RuntimeDep,
+    require,
+)
 from dalston.gateway.forms import FormFields
 from dalston.orchestrator import JobStatus
 from dalston.runtime import Runtime
@@ -122,6 +129,7 @@ async def convert(
     runtime: RuntimeDep,
     principal: CanWrite,
     enable_logging: Annotated[str | None, Query()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Transcribe a file or URL; with ``webhook=true`` answer at once (202)."""
     keep = parse_enable_logging(enable_logging)
@@ -147,6 +155,7 @@ async def convert(
                 url=scribe.url,
                 raw_pcm_s16le_16k=scribe.raw_pcm,
             ),
+            idempotency_key=idempotency_key,
         )
     if keep:
         await save_options(runtime.storage, job.id, scribe.options)

@@ -20,7 +20,7 @@ from dalston.dialects.native.schemas import (
     StageInfo,
 )
 from dalston.errors import Conflict, InvalidRequest
-from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.gateway.deps import CanRead, CanWrite, IdempotencyKey, RuntimeDep
 from dalston.gateway.forms import FormFields
 from dalston.gateway.metrics import JOBS_SUBMITTED
 from dalston.orchestrator import JobStatus
@@ -79,12 +79,18 @@ FORM_OPENAPI = {
     openapi_extra=FORM_OPENAPI,
 )
 async def create_job(
-    request: Request, runtime: RuntimeDep, principal: CanWrite
+    request: Request,
+    runtime: RuntimeDep,
+    principal: CanWrite,
+    idempotency_key: IdempotencyKey = None,
 ) -> JobCreated:
     """Create a native job (201): the unambiguous native route."""
     async with request.form(max_files=4, max_fields=200) as form:
         return await create_native_job(
-            FormFields(form), runtime=runtime, principal=principal
+            FormFields(form),
+            runtime=runtime,
+            principal=principal,
+            idempotency_key=idempotency_key,
         )
 
 
@@ -111,7 +117,11 @@ def _lite_profile(fields: FormFields) -> dict[str, object]:
 
 
 async def create_native_job(
-    fields: FormFields, *, runtime: Runtime, principal: Principal
+    fields: FormFields,
+    *,
+    runtime: Runtime,
+    principal: Principal,
+    idempotency_key: str | None = None,
 ) -> JobCreated:
     profile = _lite_profile(fields)
     speaker_detection = fields.text("speaker_detection")
@@ -153,7 +163,10 @@ async def create_native_job(
             f"Unknown field(s): {', '.join(unknown)}.", param=unknown[0]
         )
     job = await runtime.jobs.submit(
-        tenant_id=principal.tenant_id, request=job_request, source=source
+        tenant_id=principal.tenant_id,
+        request=job_request,
+        source=source,
+        idempotency_key=idempotency_key,
     )
     JOBS_SUBMITTED.inc()
     return JobCreated(

@@ -69,7 +69,7 @@ from pydantic import BaseModel, Field
 from dalston.auth import Principal
 from dalston.config import Settings
 from dalston.errors import DalstonError, InvalidRequest, NotFound, UnsupportedMedia
-from dalston.gateway.deps import CanWrite, RuntimeDep
+from dalston.gateway.deps import CanWrite, IdempotencyKey, RuntimeDep
 from dalston.gateway.errors import error_body
 from dalston.gateway.forms import FormFields
 from dalston.gateway.metrics import JOBS_SUBMITTED
@@ -307,12 +307,19 @@ _TRANSLATION_SCHEMA["properties"]["file"] = {"type": "string", "format": "binary
     },
 )
 async def create_translation(
-    request: Request, runtime: RuntimeDep, principal: CanWrite
+    request: Request,
+    runtime: RuntimeDep,
+    principal: CanWrite,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Translate speech to English text (OpenAI ``audio.translations.create``)."""
     async with request.form(max_files=4, max_fields=200) as form:
         return await transcribe(
-            FormFields(form), runtime=runtime, principal=principal, task="translate"
+            FormFields(form),
+            runtime=runtime,
+            principal=principal,
+            task="translate",
+            idempotency_key=idempotency_key,
         )
 
 
@@ -346,6 +353,7 @@ async def transcribe(
     runtime: Runtime,
     principal: Principal,
     task: Task,
+    idempotency_key: str | None = None,
 ) -> Response:
     """Answer one OpenAI-style transcription or translation request."""
     job_request, plan = _parse(fields, runtime, task)
@@ -365,7 +373,10 @@ async def transcribe(
     source = AudioSource(upload=upload.file, filename=upload.filename)
     try:
         job = await runtime.jobs.submit(
-            tenant_id=principal.tenant_id, request=job_request, source=source
+            tenant_id=principal.tenant_id,
+            request=job_request,
+            source=source,
+            idempotency_key=idempotency_key,
         )
     except UnsupportedMedia as exc:
         raise _bad_audio(exc) from exc
