@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -100,6 +101,22 @@ async def test_truncated_flac_is_a_client_error_in_the_sync_dialects(
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
     assert set(detail) == {"status", "message"} and "truncated" in detail["message"]
+    # Streamed (SSE): the answer started before the job failed, so the refusal
+    # comes as the stream's error event, with the same status and words.
+    response = await inproc.client.post(
+        "/v1/audio/transcriptions",
+        data={"model": "whisper-1", "stream": "true"},
+        files={"file": cut},
+    )
+    assert response.status_code == 200, response.text
+    events = [
+        json.loads(line.removeprefix("data: "))
+        for line in response.text.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert len(events) == 1, events
+    error = events[0]["error"]
+    assert error["type"] == "invalid_request_error" and "truncated" in error["message"]
 
 
 async def test_unknown_model_and_unsupported_language(inproc: InProcess) -> None:
