@@ -12,8 +12,8 @@ Decisions:
 - **The secret is a single-use token** (``dalston.auth.tokens``, ``tk_``):
   it carries only the ``realtime`` scope (and only if the caller's key has
   it), belongs to the caller's tenant, and opens one WebSocket: a second
-  connection with it is refused. Revoking the key does not recall a secret
-  already minted (it lives at most ``expires_after.seconds``).
+  connection with it is refused. Revoking the key recalls the secrets it
+  minted that are still unused (``consume_token`` checks the key).
 - **Lifetime**: the beta endpoint's secrets live 60 s, as upstream documents;
   GA ``expires_after.seconds`` is 10..7200 (default 600), anchored at creation.
 - **Session configuration** sent with the request is checked (transcription
