@@ -23,7 +23,7 @@ from dalston.errors import Unauthenticated
 from dalston.gateway.deps import resolve_principal
 from dalston.realtime_sdk.audio import TARGET_RATE, InvalidAudioFrame
 from dalston.realtime_sdk.events import Event
-from dalston.realtime_sdk.remote import RemoteSession
+from dalston.realtime_sdk.remote import RemoteSession, RemoteWorkerError
 from dalston.realtime_sdk.router import NoCapacity
 from dalston.realtime_sdk.session import (
     LagExceeded,
@@ -49,6 +49,7 @@ class Close(int, Enum):
     INVALID_PARAMETERS = 4400
     TOO_MANY_SESSIONS = 4429
     NO_CAPACITY = 4503
+    TRY_AGAIN = 1013  # RFC 6455 "Try Again Later": the worker was lost
 
 
 @dataclass
@@ -231,6 +232,12 @@ async def _serve(
     status, error_text = "completed", None
     processor = asyncio.create_task(session.run(), name=f"rt-{session.id}")
     sender = asyncio.create_task(_forward(websocket, session, adapter))
+    # A remote worker lost while the client is quiet: tell the client at once,
+    # not when it next sends (the receive loop only sees it then).
+    lost: list[RemoteWorkerError] = []
+    watcher = asyncio.create_task(
+        _watch_worker(websocket, runtime, session, adapter, processor, sender, lost)
+    )
     try:
         for message in adapter.begin(session):
             await websocket.send_json(message)
@@ -244,8 +251,15 @@ async def _serve(
     except ClientLeft as exc:
         normal = request.close_ends_stream and exc.closed_normally
         status = "completed" if normal else "disconnected"
+        if lost:
+            status, error_text = "failed", str(lost[0])
     except WebSocketDisconnect:  # a send to a client already gone
         status = "disconnected"
+        if lost:
+            status, error_text = "failed", str(lost[0])
+    except RemoteWorkerError as exc:  # found by the client's next message
+        status, error_text = "failed", str(exc)
+        await _worker_lost(websocket, runtime, session, adapter, sender, exc)
     except LagExceeded as exc:
         status, error_text = "failed", str(exc)
         await _send_error(
@@ -269,9 +283,12 @@ async def _serve(
             ),
         )
     finally:
-        for task in (processor, sender):
+        if lost:  # the watcher is reporting the loss: let it finish
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(watcher), 5.0)
+        for task in (processor, sender, watcher):
             task.cancel()
-        await asyncio.gather(processor, sender, return_exceptions=True)
+        await asyncio.gather(processor, sender, watcher, return_exceptions=True)
         audio_file = recording.close() if recording else None
         try:
             await runtime.realtime_records.close(
@@ -324,6 +341,60 @@ async def _receive(
         if received.action is Action.END:
             session.end()
             return
+
+
+async def _watch_worker(
+    websocket: WebSocket,
+    runtime: Runtime,
+    session: LiveSession,
+    adapter: Adapter,
+    processor: asyncio.Task[None],
+    sender: asyncio.Task[None],
+    lost: list[RemoteWorkerError],
+) -> None:
+    """When the session's processing stops because its remote worker was lost,
+    end the client's session right away (the receive loop then sees the close)."""
+    await asyncio.wait({processor})
+    if processor.cancelled() or not isinstance(
+        processor.exception(), RemoteWorkerError
+    ):
+        return
+    error = processor.exception()
+    assert isinstance(error, RemoteWorkerError)
+    lost.append(error)
+    await _worker_lost(websocket, runtime, session, adapter, sender, error)
+
+
+async def _worker_lost(
+    websocket: WebSocket,
+    runtime: Runtime,
+    session: LiveSession,
+    adapter: Adapter,
+    sender: asyncio.Task[None],
+    exc: RemoteWorkerError,
+) -> None:
+    """Send the words heard so far, then a retryable error, and close; remove the
+    dead worker's own record of the session."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.shield(sender), 1.0)
+    await _send_error(
+        websocket,
+        adapter,
+        StreamError("worker_lost", str(exc), fatal=True, close=Close.TRY_AGAIN),
+    )
+    if isinstance(session, RemoteSession) and session.remote_session_id:
+        # The worker keeps no record once a session ends (retention 0); killed,
+        # it would leave this one active for good.
+        with contextlib.suppress(Exception):
+            await runtime.realtime_records.close(
+                session.remote_session_id,
+                status="failed",
+                audio_seconds=0.0,
+                finals=[],
+                model=session.config.model,
+                error=str(exc),
+                retention_days=0,
+            )
 
 
 async def _forward(

@@ -38,6 +38,12 @@ from dalston.realtime_sdk.session import CommitStrategy, LagExceeded, SessionCon
 _LIVE_FIELDS = ("language", "vocabulary", "interim_results", "word_timestamps")
 
 
+# The gateway pings its worker: a worker whose host vanished (no FIN, no RST)
+# is known lost within PING_INTERVAL_S + PING_TIMEOUT_S.
+PING_INTERVAL_S = 0.5
+PING_TIMEOUT_S = 1.0
+
+
 class RemoteWorkerError(Exception):
     pass
 
@@ -62,6 +68,10 @@ class RemoteSession:
         self._received = 0
         self._connected = asyncio.Event()
         self._lag_s = 0.0
+        self._partial: Partial | None = None
+        # The worker's own id for the session (its session.begin): the record it
+        # keeps, which the gateway removes if the worker dies holding it.
+        self.remote_session_id: str | None = None
 
     # --- the StreamingSession interface -----------------------------------------
     @property
@@ -119,11 +129,20 @@ class RemoteSession:
         self._outbox.put_nowait(json.dumps({"type": "end"}))
 
     async def run(self) -> None:
-        """Connect when there is something to send; pump both ways until the end."""
+        """Connect when there is something to send; pump both ways until the end.
+
+        A worker that dies (its socket closes without ``session.end``) or goes
+        silent (no pong within ``PING_TIMEOUT_S``: a cut network closes nothing)
+        ends the session at once with ``RemoteWorkerError``, after a final for
+        the words already heard (the last partial's text) where there is one."""
         first = await self._outbox.get()
         try:
             async with websockets.connect(
-                self._worker_url(), max_size=None, open_timeout=10
+                self._worker_url(),
+                max_size=None,
+                open_timeout=10,
+                ping_interval=PING_INTERVAL_S,
+                ping_timeout=PING_TIMEOUT_S,
             ) as ws:
                 self._connected.set()
                 sender = asyncio.create_task(self._send(ws, first))
@@ -135,7 +154,31 @@ class RemoteSession:
                         await sender
         except (OSError, websockets.InvalidHandshake) as exc:
             raise RemoteWorkerError(f"realtime worker unreachable: {exc}") from exc
+        except websockets.ConnectionClosed as exc:
+            await self._flush_heard()
+            await self.events.put(None)  # the driver's sender ends after the final
+            raise RemoteWorkerError(
+                "The realtime worker serving this session was lost "
+                f"({exc.__class__.__name__}); start a new session to go on."
+            ) from exc
         await self.events.put(None)
+
+    async def _flush_heard(self) -> None:
+        """The words of the utterance in progress, as its final."""
+        partial, self._partial = self._partial, None
+        if partial is None or not partial.text.strip():
+            return
+        final = Final(
+            text=partial.text,
+            start=partial.start,
+            end=partial.end,
+            language=self._config.language,
+            language_probability=None,
+            confidence=None,
+            words=(),
+        )
+        self.finals.append(final)
+        await self.events.put(final)
 
     # --- wire ----------------------------------------------------------------------
     def _worker_url(self) -> str:
@@ -172,6 +215,9 @@ class RemoteSession:
             kind = message.get("type")
             if kind == "session.end":
                 return
+            if kind == "session.begin":
+                self.remote_session_id = message.get("session_id")
+                continue
             if kind == "error":
                 if message.get("code") == "processing_lag":
                     raise LagExceeded(self._lag_s)
@@ -181,8 +227,12 @@ class RemoteSession:
             event = _event(message)
             if isinstance(event, LagWarning):
                 self._lag_s = event.lag_seconds
-            if isinstance(event, Final) and event.text:
-                self.finals.append(event)
+            if isinstance(event, Partial):
+                self._partial = event
+            if isinstance(event, Final):
+                self._partial = None
+                if event.text:
+                    self.finals.append(event)
             if event is not None:
                 await self.events.put(event)
 

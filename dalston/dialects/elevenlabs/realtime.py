@@ -99,6 +99,7 @@ _ERROR_TYPES = {
     "processing_lag": "queue_overflow",
     "internal_error": "transcriber_error",
     "invalid_audio": "input_error",
+    "worker_lost": "transcriber_error",
 }
 _ERROR_NAMES = {
     "auth_error",

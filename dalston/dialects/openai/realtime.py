@@ -104,6 +104,7 @@ _DRIVER_ERRORS = {
     "no_capacity": ("server_error", "session_capacity_exceeded"),
     "processing_lag": ("server_error", "processing_lag"),
     "internal_error": ("server_error", "internal_error"),
+    "worker_lost": ("server_error", "worker_lost"),
 }
 
 
