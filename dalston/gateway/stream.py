@@ -60,6 +60,10 @@ class StreamError(Exception):
     message: str
     fatal: bool = False
     close: Close = Close.INVALID_PARAMETERS
+    # The request field at fault, and the client event answered (protocols whose
+    # error events name them, as OpenAI's do).
+    param: str | None = None
+    event_id: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -96,6 +100,8 @@ class ClientInput:
     action: Action = Action.NONE
     # Messages answering the client's message at once (acknowledgements).
     replies: tuple[dict[str, Any], ...] = ()
+    # The client's id of the event carrying the audio, for an error about it.
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,7 +336,14 @@ async def _receive(
                 session.push_audio(received.audio)
             except InvalidAudioFrame as exc:
                 await websocket.send_json(
-                    adapter.error(StreamError("invalid_audio", exc.message))
+                    adapter.error(
+                        StreamError(
+                            "invalid_audio",
+                            exc.message,
+                            param=exc.param,
+                            event_id=received.event_id,
+                        )
+                    )
                 )
         if received.action is Action.COMMIT:
             session.commit()

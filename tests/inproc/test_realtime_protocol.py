@@ -96,6 +96,37 @@ def test_openai_refused_connections(ws_app: TestClient) -> None:
     assert code == 1008 and got[0]["type"] == "error"
 
 
+def test_openai_appends_must_be_base64_pcm16(ws_app: TestClient) -> None:
+    """Audio that is not base64, or not whole 16-bit samples, is refused with an
+    ``invalid_request_error`` naming ``audio``; the session goes on."""
+
+    def append(audio: str, event_id: str) -> str:
+        body = {"type": "input_audio_buffer.append", "audio": audio}
+        return json.dumps({**body, "event_id": event_id})
+
+    sent: list[str | bytes] = [
+        append("%%%", "evt_b64"),
+        append(base64.b64encode(b"\0" * 4801).decode(), "evt_odd"),
+        append(base64.b64encode(b"\0" * 4800).decode(), "evt_ok"),
+        json.dumps({"type": "input_audio_buffer.clear", "event_id": "evt_clear"}),
+    ]
+    msgs, code = talk(
+        ws_app,
+        f"{OPENAI}?intent=transcription",
+        {"Authorization": f"Bearer {admin_key(ws_app)}"},
+        sent,
+        until=lambda got: any(m["type"] == "input_audio_buffer.cleared" for m in got),
+    )
+    assert code is None, msgs
+    errors = [m["error"] for m in msgs if m["type"] == "error"]
+    assert [(e["type"], e["param"], e["event_id"]) for e in errors] == [
+        ("invalid_request_error", "audio", "evt_b64"),
+        ("invalid_request_error", "audio", "evt_odd"),
+    ], msgs
+    assert "base64" in errors[0]["message"]
+    assert "4801 bytes" in errors[1]["message"]
+
+
 # --- ElevenLabs -------------------------------------------------------------------
 BASE = "model_id=scribe_v2_realtime&audio_format=pcm_16000"
 

@@ -105,15 +105,14 @@ _DRIVER_ERRORS = {
     "processing_lag": ("server_error", "processing_lag"),
     "internal_error": ("server_error", "internal_error"),
     "worker_lost": ("server_error", "worker_lost"),
+    "invalid_audio": ("invalid_request_error", "invalid_value"),
 }
 
 
 @dataclass
 class Problem(StreamError):
-    """An OpenAI error event's fields."""
+    """An OpenAI error event's fields (``param`` and ``event_id`` are the base's)."""
 
-    param: str | None = None
-    event_id: str | None = None
     kind: str = "invalid_request_error"
 
 
@@ -361,7 +360,7 @@ class OpenAIAdapter:
         if kind == "input_audio_buffer.append":
             audio = _audio(body, event_id)
             self._appended += len(audio)
-            return ClientInput(audio=audio)
+            return ClientInput(audio=audio, event_id=event_id)
         if kind == "input_audio_buffer.commit":
             if self._appended == 0 and self.settings.turn_detection is None:
                 raise _problem(
@@ -492,12 +491,11 @@ class OpenAIAdapter:
     def error(self, error: StreamError) -> dict[str, Any]:
         if isinstance(error, Problem):
             kind, code = error.kind, error.code
-            param, event_id = error.param, error.event_id
         else:
             kind, code = _DRIVER_ERRORS.get(
                 error.code, ("invalid_request_error", error.code)
             )
-            param = event_id = None
+        param, event_id = error.param, error.event_id
         return {
             "type": "error",
             "event_id": _event_id(),
