@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
@@ -20,12 +21,14 @@ from typing import TypeVar
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
 from dalston.engine_sdk.memory import release_if_grown, resident_bytes
-from dalston.errors import DalstonError, input_error_code
+from dalston.errors import DalstonError, input_error_code, is_transient
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
 from dalston.storage.base import ArtifactStore, job_prefix
 
 log = logging.getLogger(__name__)
+# How long a task waits for its audio while storage is unreachable.
+STORAGE_PATIENCE_S = 60.0
 
 _POLL_S = 0.5
 _CANCEL_POLL_S = 0.25
@@ -185,9 +188,7 @@ class EngineRunner:
                 try:
                     audio_path = None
                     if message.audio_key:
-                        audio_path = await stack.enter_async_context(
-                            self.storage.local_path(message.audio_key)
-                        )
+                        audio_path = await self._local_audio(stack, message.audio_key)
                 except KeyError:
                     await self._event(
                         message,
@@ -244,6 +245,26 @@ class EngineRunner:
                 await self._report(message, result)
             del results
             await asyncio.to_thread(release_if_grown, resident_before)
+
+    async def _local_audio(self, stack: AsyncExitStack, key: str) -> Path:
+        """The task's audio as a local file. While storage is away (an outage,
+        not a missing object) this waits and tries again, up to
+        ``STORAGE_PATIENCE_S``, rather than spend the task's retries on it."""
+        deadline = time.monotonic() + STORAGE_PATIENCE_S
+        failures = 0
+        while True:
+            try:
+                path: Path = await stack.enter_async_context(
+                    self.storage.local_path(key)
+                )
+                return path
+            except KeyError:
+                raise
+            except Exception as exc:
+                if not is_transient(exc) or time.monotonic() >= deadline:
+                    raise
+                failures += 1
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
 
     async def _watch_cancel(
         self, inputs: list[TaskInput], messages: list[TaskMessage]
