@@ -494,10 +494,14 @@ class _UnreachableStore(LocalArtifactStore):
 
 
 async def test_a_task_whose_audio_cannot_be_read_fails_retriably(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Storage away while a worker fetches a task's audio: the task fails as
-    worth another try (the orchestrator retries it), not silently dropped."""
+    """Storage away while a worker fetches a task's audio: the worker waits for
+    it a while, then the task fails as worth another try (the orchestrator
+    retries it), not silently dropped."""
+    from dalston.engine_sdk import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "STORAGE_PATIENCE_S", 0.5)
     queue = InProcessQueue()
     runner = EngineRunner(ScriptedEngine(), queue, _UnreachableStore(tmp_path))
     serving = asyncio.create_task(runner.run())
