@@ -169,11 +169,11 @@ class TcpProxy:
     connection cut, new ones refused at once) and come back: an S3 endpoint, a
     database or a queue that disappears for a while."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
         self.target_port = target_port
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind((host, 0))
         self.listener.listen(128)
         self.port = int(self.listener.getsockname()[1])
         self._up = threading.Event()

@@ -30,11 +30,14 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         command: tuple[str, ...] = ("serve",),
         repo: Path = REPO,
+        prefix: tuple[str, ...] = (),
     ) -> None:
         """``repo``: the checkout whose code the server runs (a bench compares
-        another commit's worktree with this one)."""
+        another commit's worktree with this one); ``prefix``: what runs it
+        (``ip netns exec NAME``: a process on another "host")."""
         self.data_dir = data_dir
         self.repo = repo
+        self.prefix = prefix
         self.command = command
         self.port = free_port()
         self.env = {
@@ -59,7 +62,14 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dalston", *self.command, *self._port_args()],
+            [
+                *self.prefix,
+                sys.executable,
+                "-m",
+                "dalston",
+                *self.command,
+                *self._port_args(),
+            ],
             cwd=self.repo,
             env=self.env,
             stdout=log,

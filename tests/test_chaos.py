@@ -14,7 +14,10 @@ the ones serving (none needed a restart).
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import signal
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -25,11 +28,11 @@ import httpx
 import pytest
 import redis
 
-from tests.audio_fixtures import DATA
+from tests.audio_fixtures import DATA, long_speech_wav
 from tests.conftest import fresh_database
 from tests.faults import TcpProxy
-from tests.server import wait_for_job
-from tests.test_distributed import Cluster, _engines
+from tests.server import ServerProcess, submit, wait_for_job
+from tests.test_distributed import Cluster, _engines, _wait_stage
 
 pytestmark = [pytest.mark.model, pytest.mark.chaos]
 
@@ -180,3 +183,113 @@ def test_jobs_survive_every_kind_of_fault(
         finally:
             cluster.stop()
             proxy.close()
+
+
+class _Host:
+    """A network namespace joined to this machine by a veth pair: another host.
+    It reaches PostgreSQL, Redis and S3 (which listen on loopback here) through
+    proxies on this side's veth address; ``cut`` downs the link, so its packets
+    are dropped (no reset: its connections just hang, as with a pulled cable)."""
+
+    def __init__(self, ports: dict[str, int]) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.name = f"dalston-{tag}"
+        self.outer, inner = f"dvo{tag}", f"dvi{tag}"
+        net = int(tag[:2], 16) % 200 + 20
+        self.address = f"10.231.{net}.1"
+        peer = f"10.231.{net}.2"
+        self._sh(f"ip netns add {self.name}")
+        self._sh(f"ip link add {self.outer} type veth peer name {inner}")
+        self._sh(f"ip link set {inner} netns {self.name}")
+        self._sh(f"ip addr add {self.address}/30 dev {self.outer}")
+        self._sh(f"ip link set {self.outer} up")
+        inside = f"ip netns exec {self.name}"
+        self._sh(f"{inside} ip addr add {peer}/30 dev {inner}")
+        self._sh(f"{inside} ip link set {inner} up")
+        self._sh(f"{inside} ip link set lo up")
+        self.proxies = {
+            name: TcpProxy(port, host=self.address) for name, port in ports.items()
+        }
+
+    @staticmethod
+    def _sh(command: str) -> None:
+        subprocess.run(command.split(), check=True, capture_output=True)
+
+    def port(self, name: str) -> int:
+        return self.proxies[name].port
+
+    def cut(self) -> None:
+        self._sh(f"ip link set {self.outer} down")
+
+    def close(self) -> None:
+        for proxy in self.proxies.values():
+            proxy.close()
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
+        subprocess.run(["ip", "link", "delete", self.outer], capture_output=True)
+
+
+def _netns_usable() -> str | None:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return "network namespaces need root and iproute2"
+    probe = f"dalston-probe-{uuid.uuid4().hex[:4]}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True)
+    if made.returncode != 0:
+        return f"ip netns does not work here: {made.stderr.decode().strip()}"
+    subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    return None
+
+
+def test_a_host_cut_off_mid_task_loses_it_to_another(
+    tmp_path: Path, distributed_env: dict[str, str]
+) -> None:
+    """A transcribe worker on another host (its own network namespace) is cut off
+    while it runs a task: its liveness lapses and the task runs on a worker here,
+    counted as a rerun; the job completes."""
+    reason = _netns_usable()
+    if reason:
+        pytest.skip(reason)
+    s3 = urlsplit(distributed_env["S3_ENDPOINT_URL"])
+    host = _Host({"pg": 5432, "redis": 6379, "s3": int(s3.port or 80)})
+    with fresh_database() as database_url:
+        env = {
+            **distributed_env,
+            "DATABASE_URL": database_url,
+            "DALSTON_QUEUE_CONSUMER_TTL_S": "2",
+        }
+        cluster = Cluster(tmp_path, env)
+        remote_env = {
+            **cluster.env,
+            "DATABASE_URL": database_url.replace(
+                "127.0.0.1:5432", f"{host.address}:{host.port('pg')}"
+            ),
+            "REDIS_URL": f"redis://{host.address}:{host.port('redis')}/0",
+            "S3_ENDPOINT_URL": f"http://{host.address}:{host.port('s3')}",
+        }
+        remote = ServerProcess(
+            tmp_path / "remote-worker",
+            remote_env,
+            ("worker", "--engine", "faster-whisper"),
+            prefix=("ip", "netns", "exec", host.name),
+        )
+        try:
+            cluster.gateway.start()
+            cluster.orchestrator.start()
+            cluster.add_worker("audio-prepare")
+            remote.start()
+            with cluster.gateway.client() as client:
+                _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
+                audio = long_speech_wav(tmp_path / "long.wav", 40)
+                job_id = submit(client, audio)
+                _wait_stage(client, job_id, "transcribe", "running")
+                host.cut()
+                cluster.add_worker("faster-whisper")
+                job = wait_for_job(client, job_id, timeout=240)
+            assert job["status"] == "completed", job
+            assert "country" in job["text"]
+            transcribe = job["stages"][1]
+            assert transcribe["status"] == "succeeded"
+            assert transcribe["retries"] >= 1  # the rerun is counted
+        finally:
+            remote.stop(signal.SIGKILL)
+            cluster.stop()
+            host.close()
