@@ -588,3 +588,53 @@ async def test_a_fault_in_handling_fails_the_job_instead_of_hanging(
     job_id = await healthy.submit()
     job = await healthy.wait(job_id, JobStatus.FAILED)
     assert "ValueError: a bug" in (job.error or "")
+
+
+async def test_a_dispatch_lost_in_a_crash_is_published_by_recovery(
+    tmp_path: Path,
+) -> None:
+    """The orchestrator dies after committing a task as queued but before its
+    message reached Redis: the next orchestrator's recovery puts it there, once
+    (however often it recovers), and the job completes on its first attempt."""
+    require_service("Redis", "127.0.0.1", 6379)
+    url, prefix = "redis://127.0.0.1:6379/0", f"dalston-test-{uuid.uuid4().hex[:8]}"
+    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    await upgrade_to_head(db)
+    sessions = create_session_factory(db)
+    storage = LocalArtifactStore(tmp_path / "artifacts")
+    queue = RedisStreamsQueue(url, prefix=prefix)
+    crashed = Orchestrator(session_factory=sessions, storage=storage, queue=queue)
+
+    async def lost(message: TaskMessage) -> None:
+        pass  # the process died here: committed, never published
+
+    crashed._publish = lost  # type: ignore[method-assign]
+    engine = ScriptedEngine()
+    h = Harness(
+        crashed,
+        InProcessQueue(),
+        sessions,
+        engine,
+        EngineRunner(engine, queue, storage),
+    )
+    job_id = await h.submit()
+    assert (await h.job(job_id)).tasks[0].status == "queued"
+    assert await queue.get_task("scripted", timeout=0.2) is None
+    successor = Orchestrator(session_factory=sessions, storage=storage, queue=queue)
+    await successor.recover(redispatch_inflight=False)
+    await successor.recover(redispatch_inflight=False)  # a second restart
+    loop = asyncio.create_task(successor.run())
+    serving = asyncio.create_task(h.runner.run())
+    try:
+        job = await h.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
+    finally:
+        h.runner.stop()
+        successor.stop()
+        await asyncio.gather(serving, loop)
+        keys = [k async for k in queue.redis.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await queue.redis.delete(*keys)
+        await queue.aclose()
+        await db.dispose()
+    assert job.tasks[0].status == "succeeded" and job.tasks[0].attempts == 1
+    assert engine.calls == 1  # published once, run once

@@ -286,12 +286,19 @@ class Orchestrator:
                         task.completed_at = utcnow()
                 _move_job(job, JobStatus.CANCELLED)
                 return
+            republish: list[TaskMessage] = []
             for task in job.tasks:
-                if not self._redispatch_inflight:
-                    break
-                if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
-                    # The in-flight try was lost with the process: dispatch again.
-                    _move_task(task, TaskStatus.WAITING)
+                if self._redispatch_inflight:
+                    if task.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
+                        # The in-flight try was lost with the process: again.
+                        _move_task(task, TaskStatus.WAITING)
+                elif task.status == TaskStatus.QUEUED:
+                    # Committed as queued, but its message may never have been
+                    # put (a crash in between): put this attempt again; the
+                    # queue keeps one per attempt.
+                    republish.append(await self._message(job, task))
+        for message in republish:
+            await self._publish(message)
         await self._advance(job_id)
 
     # --- commands -------------------------------------------------------------
@@ -495,6 +502,15 @@ class Orchestrator:
 
     async def _enqueue(self, job: Job, task: Task) -> TaskMessage:
         """Mark ``task`` queued (a new attempt) and build its message."""
+        if task.status != TaskStatus.QUEUED:
+            _move_task(task, TaskStatus.QUEUED)
+        task.attempts += 1
+        task.queued_at = utcnow()
+        task.not_before = None
+        return await self._message(job, task)
+
+    async def _message(self, job: Job, task: Task) -> TaskMessage:
+        """The queue message of ``task``'s current attempt."""
         inputs = await self._dependency_outputs(job, task.depends_on)
         audio_key: str | None = None
         if task.audio_input == AudioInput.ORIGINAL:
@@ -507,11 +523,6 @@ class Orchestrator:
             ).get("prepare", {})
             prepared = prepare.get("audio_key")
             audio_key = job_prefix(job.id) + prepared if prepared else None
-        if task.status != TaskStatus.QUEUED:
-            _move_task(task, TaskStatus.QUEUED)
-        task.attempts += 1
-        task.queued_at = utcnow()
-        task.not_before = None
         return TaskMessage(
             task_id=task.id,
             job_id=job.id,

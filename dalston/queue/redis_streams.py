@@ -8,6 +8,8 @@ Keys (the prefix is ``dalston`` unless the constructor is given another):
 * ``{prefix}:events``: the task events, consumer group ``orchestrator``.
 * ``{prefix}:events:dead``: dead-letter stream of events.
 * ``{prefix}:cancelled:{job_id}``: present (with a TTL) while a job is cancelled.
+* ``{prefix}:published:{task_id}:{attempt}``: set once that attempt is on its
+  stream (``put_task`` is idempotent per attempt).
 * ``{prefix}:consumer:{name}``: present (with a TTL of ``consumer_ttl_s``) while
   that consumer's process is alive; refreshed every third of the TTL by the queue
   itself once it has read from a stream, deleted by ``aclose``.
@@ -78,6 +80,7 @@ EVENTS_KEY = "{prefix}:events"
 DEAD_EVENTS_KEY = "{prefix}:events:dead"
 CANCELLED_KEY = "{prefix}:cancelled:{job_id}"
 CONSUMER_KEY = "{prefix}:consumer:{consumer}"
+PUBLISHED_KEY = "{prefix}:published:{task_id}:{attempt}"
 TASK_GROUP = "workers"
 EVENT_GROUP = "orchestrator"
 DATA_FIELD = "data"
@@ -88,6 +91,8 @@ DEFAULT_MAX_DELIVERIES = 5
 DEFAULT_CANCEL_TTL_S = 7 * 24 * 3600
 DEFAULT_DEAD_LETTER_MAXLEN = 10_000
 DEFAULT_CONSUMER_TTL_S = 15.0
+# How long "this attempt of this task was put on its stream" is remembered.
+PUBLISHED_TTL_S = 7 * 24 * 3600
 # Longer than any blocking read this queue makes (its callers block for seconds).
 _SOCKET_TIMEOUT_S = 30.0
 _CONNECT_TIMEOUT_S = 5.0
@@ -234,9 +239,23 @@ class RedisStreamsQueue:
 
     # --- TaskQueue --------------------------------------------------------------
     async def put_task(self, message: TaskMessage) -> None:
+        """Once per task attempt: putting the same attempt again does nothing, so a
+        recovering orchestrator may publish every queued task without knowing
+        which ones made it onto the stream before a crash."""
+        published = PUBLISHED_KEY.format(
+            prefix=self.prefix, task_id=message.task_id, attempt=message.attempt
+        )
+        if not await self._redis.set(published, 1, nx=True, ex=PUBLISHED_TTL_S):
+            return
         channel = self._task_channel(message.engine_id)
-        await self._ensure_group(channel)
-        await self._redis.xadd(channel.stream, {DATA_FIELD: encode_message(message)})
+        try:
+            await self._ensure_group(channel)
+            await self._redis.xadd(
+                channel.stream, {DATA_FIELD: encode_message(message)}
+            )
+        except BaseException:
+            await self._redis.delete(published)  # not published after all
+            raise
 
     async def get_task(self, engine_id: str, timeout: float) -> TaskMessage | None:
         # A dead worker's tasks are not taken here: the orchestrator dispatches
