@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -222,15 +223,15 @@ def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
         assert [s["retries"] for s in job["stages"]] == [0, 0], job["stages"]
 
 
-def test_realtime_sessions_on_a_remote_worker(
+@contextmanager
+def realtime_cluster(
     tmp_path: Path, distributed_env: dict[str, str]
-) -> None:
-    from tests.realtime_client import of_type, pcm16, stream
-
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """A gateway that serves no session itself (every one goes to the worker) and
+    one realtime worker with two slots, registered, on a database of their own."""
     with fresh_database() as database_url:
         env = {**distributed_env, "DATABASE_URL": database_url}
         env["DALSTON_REDIS_PREFIX"] = f"dalston-test-{uuid.uuid4().hex[:8]}"
-        # The gateway serves no session itself: every one goes to the worker.
         gateway = ServerProcess(
             tmp_path / "gw", {**env, "DALSTON_REALTIME_CAPACITY": "0"}, ("gateway",)
         )
@@ -245,24 +246,35 @@ def test_realtime_sessions_on_a_remote_worker(
             worker.start()
             with gateway.client() as client:
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    workers = client.get("/v1/realtime/workers").json()["workers"]
-                    if workers:
-                        break
+                while not client.get("/v1/realtime/workers").json()["workers"]:
+                    assert time.monotonic() < deadline, "the worker never registered"
                     time.sleep(0.3)
-                assert [w["capacity"] for w in workers] == [2], workers
-            url = f"ws://127.0.0.1:{gateway.port}/v1/audio/transcriptions/stream?language=en"
-            headers = {"Authorization": f"Bearer {gateway.admin_key}"}
-            import asyncio
-
-            result = asyncio.run(stream(url, pcm16(LIBRI), headers=headers))
-            finals = of_type(result, "transcript.final")
-            said = " ".join(f["text"] for f in finals)
-            assert wer([LIBRI.with_suffix(".txt").read_text()], [said]) <= 0.15, said
-            begin = of_type(result, "session.begin")[0]
-            with gateway.client() as client:
-                record = client.get(f"/v1/realtime/sessions/{begin['session_id']}")
-                assert record.json()["status"] == "completed"
+            yield gateway, worker
         finally:
             worker.stop()
             gateway.stop()
+
+
+def test_realtime_sessions_on_a_remote_worker(
+    tmp_path: Path, distributed_env: dict[str, str]
+) -> None:
+    from tests.realtime_client import of_type, pcm16, stream
+
+    with realtime_cluster(tmp_path, distributed_env) as (gateway, _):
+        with gateway.client() as client:
+            workers = client.get("/v1/realtime/workers").json()["workers"]
+            assert [w["capacity"] for w in workers] == [2], workers
+        url = (
+            f"ws://127.0.0.1:{gateway.port}/v1/audio/transcriptions/stream?language=en"
+        )
+        headers = {"Authorization": f"Bearer {gateway.admin_key}"}
+        import asyncio
+
+        result = asyncio.run(stream(url, pcm16(LIBRI), headers=headers))
+        finals = of_type(result, "transcript.final")
+        said = " ".join(f["text"] for f in finals)
+        assert wer([LIBRI.with_suffix(".txt").read_text()], [said]) <= 0.15, said
+        begin = of_type(result, "session.begin")[0]
+        with gateway.client() as client:
+            record = client.get(f"/v1/realtime/sessions/{begin['session_id']}")
+            assert record.json()["status"] == "completed"

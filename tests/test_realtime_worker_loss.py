@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import pytest
 import websockets
 
 from tests.audio_fixtures import DATA
-from tests.conftest import fresh_database
 from tests.realtime_client import pcm16
 from tests.server import ServerProcess
+from tests.test_distributed import realtime_cluster
 
 pytestmark = pytest.mark.model
 
@@ -63,50 +62,26 @@ async def _talk_then_lose(
 def test_a_lost_worker_ends_the_session_at_once(
     tmp_path: Path, distributed_env: dict[str, str]
 ) -> None:
-    with fresh_database() as database_url:
-        env = {**distributed_env, "DATABASE_URL": database_url}
-        env["DALSTON_REDIS_PREFIX"] = f"dalston-test-{uuid.uuid4().hex[:8]}"
-        gateway = ServerProcess(
-            tmp_path / "gw", {**env, "DALSTON_REALTIME_CAPACITY": "0"}, ("gateway",)
-        )
-        worker = ServerProcess(
-            tmp_path / "rt",
-            {**env, "DALSTON_REALTIME_CAPACITY": "2"},
-            ("realtime-worker",),
-        )
-        worker.env["DALSTON_ADVERTISE_URL"] = f"ws://127.0.0.1:{worker.port}"
-        try:
-            gateway.start()
-            worker.start()
-            with gateway.client() as client:
-                deadline = time.monotonic() + 30
-                while not client.get("/v1/realtime/workers").json()["workers"]:
-                    assert time.monotonic() < deadline, "the worker never registered"
-                    time.sleep(0.3)
-            result = asyncio.run(_talk_then_lose(gateway, worker))
-            messages = result["messages"]
-            assert result["told_after_s"] < 2.0, result
-            assert result["close"] == 1013, result
-            error = [m for m in messages if m["type"] == "error"][-1]
-            assert error["code"] == "worker_lost" and not error["recoverable"]
-            finals = [m for m in messages if m["type"] == "transcript.final"]
-            assert finals and finals[-1]["text"].strip(), messages
-            session_id = messages[0]["session_id"]
-            with gateway.client() as client:
-                deadline = time.monotonic() + 10
-                while True:
-                    sessions = client.get("/v1/realtime/sessions").json()["sessions"]
-                    active = [s for s in sessions if s["status"] == "active"]
-                    if not active or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.3)
-                assert active == [], sessions
-                record = client.get(f"/v1/realtime/sessions/{session_id}").json()
-                assert record["status"] == "failed" and record["error"], record
-                assert (
-                    client.delete(f"/v1/realtime/sessions/{session_id}").status_code
-                    == 204
-                )
-        finally:
-            worker.stop()
-            gateway.stop()
+    with realtime_cluster(tmp_path, distributed_env) as (gateway, worker):
+        result = asyncio.run(_talk_then_lose(gateway, worker))
+        messages = result["messages"]
+        assert result["told_after_s"] < 2.0, result
+        assert result["close"] == 1013, result
+        error = [m for m in messages if m["type"] == "error"][-1]
+        assert error["code"] == "worker_lost" and not error["recoverable"]
+        finals = [m for m in messages if m["type"] == "transcript.final"]
+        assert finals and finals[-1]["text"].strip(), messages
+        session_id = messages[0]["session_id"]
+        with gateway.client() as client:
+            deadline = time.monotonic() + 10
+            while True:
+                sessions = client.get("/v1/realtime/sessions").json()["sessions"]
+                active = [s for s in sessions if s["status"] == "active"]
+                if not active or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            assert active == [], sessions
+            record = client.get(f"/v1/realtime/sessions/{session_id}").json()
+            assert record["status"] == "failed" and record["error"], record
+            deleted = client.delete(f"/v1/realtime/sessions/{session_id}")
+            assert deleted.status_code == 204

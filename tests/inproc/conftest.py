@@ -42,6 +42,7 @@ from dalston.config import AuthMode, Settings
 from dalston.engine_sdk import BatchEngine
 from dalston.gateway.app import create_app
 from dalston.runtime import Runtime
+from tests.conftest import fresh_database
 from tests.inproc.fake_engine import FakeDiarizer, FakeTranscriber
 
 BASE_URL = "http://dalston.test"
@@ -274,3 +275,15 @@ def talk(
             return got, None
     except WebSocketDisconnect as closed:
         return got, closed.code
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def both_databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings overrides for the module's own database, once on SQLite (the
+    default) and once on a fresh PostgreSQL database (an app bootstraps its admin
+    key in it, so modules never share one)."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_database() as url:
+        yield {"database_url": url}

@@ -6,33 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from tests.audio_fixtures import JFK
-from tests.conftest import fresh_database
 from tests.inproc.conftest import InProcess, fast_settings, running
 
 CLIP = JFK.read_bytes()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The module's own database (an app bootstraps its admin key in it)."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with fresh_database() as url:
-        yield {"database_url": url}
-
-
 @pytest.fixture(scope="module")
 async def app(
-    database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    both_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[InProcess]:
-    settings = fast_settings(tmp_path_factory.mktemp("idem"), **database)
+    settings = fast_settings(tmp_path_factory.mktemp("idem"), **both_databases)
     async for state in running(settings):
         yield state
 

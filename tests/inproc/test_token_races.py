@@ -4,32 +4,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.conftest import fresh_database
 from tests.inproc.conftest import InProcess, fast_settings, running
 
 USES = 20
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The module's own database (an app bootstraps its admin key in it)."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with fresh_database() as url:
-        yield {"database_url": url}
-
-
 @pytest.fixture(scope="module")
 async def app(
-    database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    both_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[InProcess]:
-    settings = fast_settings(tmp_path_factory.mktemp("tokens"), **database)
+    settings = fast_settings(tmp_path_factory.mktemp("tokens"), **both_databases)
     async for state in running(settings):
         yield state
 
