@@ -105,10 +105,26 @@ async def _submit(inproc: InProcess, name: str, body: bytes) -> httpx.Response:
     )
 
 
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/self/status")
+
+
+def _restart_peak() -> None:
+    """Reset this process's peak resident size (VmHWM) to its current one."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
 async def test_header_bombs_refused_before_any_work(
     inproc: InProcess, bombs: dict[str, Path]
 ) -> None:
+    """Refused with memory flat: the server (this process) grows by no more
+    than the uploads themselves (before: +5 GB for the WAV, +2.85 GB the FLAC)."""
     before = _job_dirs(inproc)
+    resident = _status_kib("VmRSS:")
+    _restart_peak()
     response = await _submit(inproc, "a.wav", bombs["one_hz"].read_bytes())
     error = _native_error(response, 415)
     assert "1 Hz" in error["message"] and "8000" in error["message"]
@@ -119,6 +135,8 @@ async def test_header_bombs_refused_before_any_work(
     assert "3 h 00 min" in error["message"]
     assert "DALSTON_MAX_AUDIO_DURATION_S" in error["message"]
     assert _job_dirs(inproc) == before  # nothing stored
+    grown_mib = (_status_kib("VmHWM:") - resident) / 1024
+    assert grown_mib < 64, grown_mib
 
 
 async def test_bombs_in_the_other_dialects(
