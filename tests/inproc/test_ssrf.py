@@ -1,7 +1,8 @@
 """SSRF by DNS rebinding: a name that resolves to a public address when checked and
 to 127.0.0.1 when connected must never reach 127.0.0.1.
 
-The resolver (``socket.getaddrinfo``, under both the guard and httpx) is patched
+The resolver (``socket.getaddrinfo``, under both the guard and httpx: the loop's
+``getaddrinfo`` calls it, and anyio hands it the name as IDNA bytes) is patched
 to flip: the first answer for ``rebind.test`` is a public IPv6 address (no route
 from here, so that connection fails at once), every later answer is the loopback
 address of a local server that counts its requests. The old guard resolved twice
@@ -11,6 +12,7 @@ and the server saw the request.
 from __future__ import annotations
 
 import http.server
+import io
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -20,12 +22,14 @@ import httpx
 import pytest
 
 from dalston.errors import InvalidRequest
-from dalston.services.url_fetch import pin
+from dalston.services import url_fetch
+from dalston.services.url_fetch import fetch_to_file, pin
 from dalston.services.webhooks import Delivery, WebhookSender
 from tests.audio_fixtures import DATA
 from tests.inproc.conftest import InProcess, fast_settings, running
 
 PUBLIC_V6 = "2606:4700::1111"
+PUBLIC_V4 = "1.1.1.1"  # only ever behind httpx.MockTransport: nothing connects
 
 
 class _Counting(http.server.SimpleHTTPRequestHandler):
@@ -56,6 +60,13 @@ def local_port() -> Iterator[int]:
     httpd.shutdown()
 
 
+def _ascii(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
 @pytest.fixture
 def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """``rebind.test``: public on the first lookup, 127.0.0.1 afterwards;
@@ -64,11 +75,16 @@ def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     lookups: list[str] = []
 
     def fake(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "rebind.test":
-            lookups.append(host)
+        # The C resolver sees ASCII: anyio (under httpx) passes the IDNA bytes,
+        # and socket encodes a str with the idna codec.
+        name = host.decode() if isinstance(host, bytes) else _ascii(host)
+        if name == "rebind.test":
+            lookups.append(name)
             ip = PUBLIC_V6 if len(lookups) == 1 else "127.0.0.1"
-        elif host == "name.test":
+        elif name in ("name.test", "xn--bcher-kva.test"):  # the latter: bücher.test
             ip = "127.0.0.1"
+        elif name == "public.test":
+            ip = PUBLIC_V4
         else:
             return real(host, port, *args, **kwargs)
         family = socket.AF_INET6 if ":" in ip else socket.AF_INET
@@ -197,3 +213,47 @@ def test_https_keeps_sni_and_certificate_name() -> None:
     assert httpx.URL(target).host in ("127.0.0.1", "::1")
     assert headers == {"Host": "localhost:8443"}
     assert extensions == {"sni_hostname": "localhost"}
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://name.test/a.wav",
+        "http://[::ffff:127.0.0.1]/a.wav",
+        "http://169.254.169.254/latest/meta-data",
+        "http://2130706433/a.wav",
+    ],
+)
+async def test_a_redirect_to_a_private_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, rebinding: list[str], location: str
+) -> None:
+    """The first hop is public and pinned (the request goes to its IP, with the
+    name in ``Host`` and SNI); the hop it redirects to is checked the same way,
+    and refused before any request is sent."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": location})
+
+    real_client = httpx.AsyncClient
+
+    def mocked(**kwargs: Any) -> httpx.AsyncClient:
+        return real_client(transport=httpx.MockTransport(handler), **kwargs)
+
+    monkeypatch.setattr(url_fetch.httpx, "AsyncClient", mocked)
+    with pytest.raises(InvalidRequest) as caught:
+        await fetch_to_file(
+            "https://public.test/a.wav",
+            io.BytesIO(),
+            max_bytes=1 << 20,
+            timeout_s=5.0,
+            allow_private=False,
+        )
+    assert "not a public address" in caught.value.message
+    for internal in ("127.0.0.1", "169.254", "2130706433"):
+        assert internal not in caught.value.message
+    assert len(seen) == 1
+    assert seen[0].url.host == PUBLIC_V4
+    assert seen[0].headers["Host"] == "public.test"
+    assert seen[0].extensions["sni_hostname"] == "public.test"
