@@ -44,15 +44,22 @@ class Pinned:
         """For each address: the URL with that IP as its host, the headers and the
         request extensions that keep the name for ``Host`` and TLS."""
         parts = urlsplit(self.url)
-        host_header = parts.netloc.rpartition("@")[2]
+        userinfo = parts.netloc.rpartition("@")[0]  # httpx makes it basic auth
+        extensions = {"sni_hostname": self.host} if parts.scheme == "https" else {}
+        headers = {"Host": _netloc(self.host, parts.port)}
         out = []
         for ip in self.addresses:
-            literal = f"[{ip}]" if ":" in ip else ip
-            netloc = f"{literal}:{parts.port}" if parts.port else literal
+            netloc = _netloc(ip, parts.port)
+            if userinfo:
+                netloc = f"{userinfo}@{netloc}"
             target = urlunsplit(parts._replace(netloc=netloc))
-            extensions = {"sni_hostname": self.host} if parts.scheme == "https" else {}
-            out.append((target, {"Host": host_header}, extensions))
+            out.append((target, headers, extensions))
         return out
+
+
+def _netloc(host: str, port: int | None) -> str:
+    literal = f"[{host}]" if ":" in host else host
+    return f"{literal}:{port}" if port else literal
 
 
 async def pin(url: str, *, allow_private: bool, param: str = "audio_url") -> Pinned:
@@ -61,18 +68,19 @@ async def pin(url: str, *, allow_private: bool, param: str = "audio_url") -> Pin
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequest("The URL must be http(s)://host/...", param=param)
-    host = parts.hostname
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise InvalidRequest("The URL's port is not valid.", param=param) from exc
     try:
+        # The ASCII (IDNA) form: what is resolved is what Host and SNI carry.
+        host = parts.hostname.encode("idna").decode("ascii")
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port, type=socket.SOCK_STREAM
         )
     except (socket.gaierror, UnicodeError) as exc:
         raise InvalidRequest(
-            f"The URL's host {host!r} does not resolve.", param=param
+            f"The URL's host {parts.hostname!r} does not resolve.", param=param
         ) from exc
     addresses: list[str] = []
     for info in infos:

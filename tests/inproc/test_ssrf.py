@@ -23,7 +23,7 @@ import pytest
 
 from dalston.errors import InvalidRequest
 from dalston.services import url_fetch
-from dalston.services.url_fetch import fetch_to_file, pin
+from dalston.services.url_fetch import fetch_to_file, pin, send_pinned
 from dalston.services.webhooks import Delivery, WebhookSender
 from tests.audio_fixtures import DATA
 from tests.inproc.conftest import InProcess, fast_settings, running
@@ -257,3 +257,36 @@ async def test_a_redirect_to_a_private_address_is_refused(
     assert seen[0].url.host == PUBLIC_V4
     assert seen[0].headers["Host"] == "public.test"
     assert seen[0].extensions["sni_hostname"] == "public.test"
+
+
+async def test_an_internationalised_name_is_fetched_by_its_ascii_form(
+    inproc: InProcess, rebinding: list[str], local_port: int
+) -> None:
+    """``Host`` carries the IDNA form (a header is ASCII), not a 500."""
+    url = f"http://bücher.test:{local_port}/whisper_jfk.flac"
+    response = await inproc.client.post(
+        "/v1/audio/transcriptions/jobs", data={"audio_url": url, "language": "en"}
+    )
+    assert response.status_code == 201, response.text
+    assert _Counting.hits == [f"xn--bcher-kva.test:{local_port}"]
+
+
+async def test_credentials_in_the_url_survive_pinning(rebinding: list[str]) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        response = await send_pinned(
+            client,
+            "GET",
+            "http://user:pw@name.test:81/a.wav",
+            allow_private=True,
+            param="audio_url",
+        )
+        await response.aclose()
+    assert seen[0].url.host == "127.0.0.1"
+    assert seen[0].headers["Host"] == "name.test:81"
+    assert seen[0].headers["Authorization"] == "Basic dXNlcjpwdw=="  # user:pw
