@@ -638,3 +638,32 @@ async def test_a_dispatch_lost_in_a_crash_is_published_by_recovery(
         await db.dispose()
     assert job.tasks[0].status == "succeeded" and job.tasks[0].attempts == 1
     assert engine.calls == 1  # published once, run once
+
+
+async def test_a_due_retry_whose_dispatch_fails_fails_its_job(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A due task whose dispatch raises a fault (not an outage) fails its job with
+    the reason, and the other due jobs of the sweep are still dispatched (before:
+    the sweep raised for good, the job hung running and the ones after it too)."""
+    orchestrator = healthy.orchestrator
+    advance = orchestrator._advance
+    doomed: set[str] = set()
+
+    async def broken_for_one(job_id: str) -> None:
+        if job_id in doomed:
+            raise ValueError("a bug in dispatch")
+        await advance(job_id)
+
+    async def not_started(job_id: str) -> None:
+        pass  # the sweep of due tasks dispatches the new jobs
+
+    monkeypatch.setattr(orchestrator, "start_job", not_started)
+    bad = await healthy.submit()
+    doomed.add(bad)
+    monkeypatch.setattr(orchestrator, "_advance", broken_for_one)
+    good = await healthy.submit()
+    failed = await healthy.wait(bad, JobStatus.FAILED)
+    assert "ValueError: a bug in dispatch" in (failed.error or "")
+    other = await healthy.wait(good, JobStatus.FAILED, JobStatus.COMPLETED)
+    assert other.tasks[0].status == "succeeded"

@@ -184,8 +184,19 @@ class Orchestrator:
                 )
             ).all()
         for job_id in job_ids:
-            async with self._lock(job_id):
-                await self._advance(job_id)
+            try:
+                async with self._lock(job_id):
+                    await self._advance(job_id)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the loop backs off and sweeps again
+                # A fault that would repeat: the job fails with it instead of
+                # hanging (and keeping the jobs after it in the sweep waiting).
+                log.exception("dispatching the due tasks of job %s failed", job_id)
+                await self._fail_unrecoverable(
+                    job_id,
+                    f"dispatching a due task failed: {type(exc).__name__}: {exc}",
+                )
         return len(job_ids)
 
     async def redispatch_orphaned_tasks(self) -> int:
