@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python bench/load.py` puts bench/ first
     sys.path.insert(0, str(REPO))
 
+from bench.batch import peak_rss_mb  # noqa: E402
 from tests.server import ServerProcess  # noqa: E402
 
 DATA = REPO / "tests" / "data"
@@ -150,7 +152,7 @@ async def submit_round(
     return {
         "clients": clients,
         "submit_ms": _percentiles([o.submit_s for o in outcomes]),
-        "submit_status": _counts(str(o.status) for o in outcomes),
+        "submit_status": dict(Counter(str(o.status) for o in outcomes)),
         "completion_ms": _percentiles(finished),
         "completed": sum(o.job_status == "completed" for o in outcomes),
         "errors": len(errors),
@@ -188,25 +190,8 @@ async def list_round(server: ServerProcess, calls: int) -> dict[str, Any]:
     return {
         "calls": calls,
         "latency_ms": _percentiles([t for t, _ in results]),
-        "status": _counts(str(s) for _, s in results),
+        "status": dict(Counter(str(s) for _, s in results)),
     }
-
-
-def _counts(values: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for value in values:
-        out[value] = out.get(value, 0) + 1
-    return out
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def _loadavg() -> list[float]:
