@@ -162,26 +162,29 @@ def _document(
     elevenlabs = path.startswith(ELEVENLABS_PREFIXES)
     for key, declared in responses.items():  # a route's own error statuses
         if key.isdigit() and int(key) >= 400 and not declared.get("content"):
-            declared["content"] = {"application/json": {"schema": _ref(elevenlabs)}}
+            schema = _error_schema(elevenlabs, int(key))
+            declared["content"] = {"application/json": {"schema": schema}}
     for status in sorted(statuses(path, route, method, operation)):
         key = str(status)
-        if elevenlabs:
-            name = ELEVENLABS_VALIDATION if status == 422 else ELEVENLABS_ERROR
-        else:
-            name = NATIVE_ERROR
         if key in responses and not (status == 422 and not elevenlabs):
             continue  # the route's own declaration (or FastAPI's 422) stands
         response: dict[str, Any] = {
             "description": HTTPStatus(status).phrase,
-            "content": {"application/json": {"schema": _ref(elevenlabs, name)}},
+            "content": {
+                "application/json": {"schema": _error_schema(elevenlabs, status)}
+            },
         }
         if status in _HEADERS:
             response["headers"] = _HEADERS[status]
         responses[key] = response
 
 
-def _ref(elevenlabs: bool, name: str | None = None) -> dict[str, str]:
-    name = name or (ELEVENLABS_ERROR if elevenlabs else NATIVE_ERROR)
+def _error_schema(elevenlabs: bool, status: int) -> dict[str, str]:
+    """The dialect's error model for ``status``, as a reference."""
+    if not elevenlabs:
+        name = NATIVE_ERROR
+    else:
+        name = ELEVENLABS_VALIDATION if status == 422 else ELEVENLABS_ERROR
     return {"$ref": f"#/components/schemas/{name}"}
 
 
