@@ -147,6 +147,84 @@ def _run_role(engine: str | None = None) -> None:
     asyncio.run(runtime.run_until_stopped())
 
 
+@app.command()
+def migrate() -> None:
+    """Bring the database (DATABASE_URL, or the embedded SQLite) to the newest
+    schema, then exit. Every role also does this at start, under a lock."""
+    import asyncio
+
+    from dalston.config import Settings
+    from dalston.db.migrate import upgrade_to_head
+    from dalston.db.session import create_engine
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def _run() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(_run())
+    err.print("database at the newest schema")
+
+
+@app.command()
+def healthcheck(
+    url: Annotated[
+        str | None,
+        typer.Option(help="GET this URL (an HTTP role's /health); exit 0 on 2xx."),
+    ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="A worker or orchestrator: a queue consumer of this host is alive "
+            "in Redis (REDIS_URL, DALSTON_REDIS_PREFIX).",
+        ),
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds before giving up.")] = 4.0,
+) -> None:
+    """Exit 0 if this container's role is healthy, 1 if not (Docker, Kubernetes)."""
+    if (url is None) == (not queue):
+        err.print("[red]Give exactly one of --url and --queue.")
+        raise typer.Exit(2)
+    if url is not None:
+        try:
+            healthy = httpx.get(url, timeout=timeout).is_success
+        except httpx.HTTPError as exc:
+            err.print(f"[red]{url}: {exc}")
+            raise typer.Exit(1) from None
+        raise typer.Exit(0 if healthy else 1)
+    import asyncio
+    import socket
+
+    from dalston.config import Settings
+    from dalston.queue.redis_streams import consumer_alive_on_host
+
+    settings = Settings()
+    if not settings.redis_url:
+        err.print("[red]--queue needs REDIS_URL (distributed mode).")
+        raise typer.Exit(2)
+    try:
+        alive = asyncio.run(
+            asyncio.wait_for(
+                consumer_alive_on_host(
+                    settings.redis_url, settings.redis_prefix, socket.gethostname()
+                ),
+                timeout,
+            )
+        )
+    except Exception as exc:  # any failure to ask Redis: not healthy
+        err.print(f"[red]Redis: {exc!r}")
+        raise typer.Exit(1) from None
+    if not alive:
+        err.print(f"[red]No live queue consumer on {socket.gethostname()}.")
+    raise typer.Exit(0 if alive else 1)
+
+
 def _default_key(server: str) -> str | None:
     """DALSTON_API_KEY, else the admin key file of a local embedded server."""
     if key := os.environ.get("DALSTON_API_KEY"):

@@ -21,8 +21,25 @@ ENGINE_ACTIVE = Gauge(
     registry=REGISTRY,
 )
 
+# Live sessions this process decodes itself (a realtime worker, or an embedded
+# server), not those it relays: summed over processes without double counting.
+# Kubernetes scales realtime workers on their ratio (deploy/k8s, KEDA).
+REALTIME_ACTIVE = Gauge(
+    "dalston_realtime_sessions_active",
+    "Live sessions decoded by this process",
+    registry=REGISTRY,
+)
+REALTIME_CAPACITY = Gauge(
+    "dalston_realtime_session_capacity",
+    "Live session slots of this process",
+    registry=REGISTRY,
+)
+
 
 def observe_runtime(runtime: Runtime) -> None:
     for runner in runtime.runners:
         QUEUE_DEPTH.labels(runner.engine_id).set(runtime.queue.depth(runner.engine_id))
         ENGINE_ACTIVE.labels(runner.engine_id).set(runner.active)
+    local = [w for w in runtime.router.workers.values() if w.url is None]
+    REALTIME_ACTIVE.set(sum(w.active for w in local))
+    REALTIME_CAPACITY.set(sum(w.capacity for w in local))

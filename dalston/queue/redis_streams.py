@@ -136,6 +136,23 @@ def default_consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+async def consumer_alive_on_host(url: str, prefix: str, host: str) -> bool:
+    """Whether a queue consumer of ``host`` (a worker or an orchestrator there)
+    keeps its liveness key: the health check of the roles that serve no HTTP."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(
+        url, socket_timeout=3.0, socket_connect_timeout=3.0
+    )
+    try:
+        pattern = CONSUMER_KEY.format(prefix=prefix, consumer=f"{host}:*")
+        async for _ in client.scan_iter(match=pattern, count=500):
+            return True
+        return False
+    finally:
+        await client.aclose()
+
+
 def encode_message(message: TaskMessage | TaskEvent) -> str:
     payload = dataclasses.asdict(message)
     payload.pop("receipt", None)
