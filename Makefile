@@ -9,7 +9,8 @@ EXTRAS ?= models,base,align,diarize,pii,dev
 TORCH_VERSION ?= 2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install dev test test-fast lint fmt stop bench clean dist dist-stop
+.PHONY: install dev test test-fast lint fmt stop bench clean dist dist-stop tools validate \
+	dev-full dev-minimal dev-gpu dev-observability
 
 NODE_CLIENTS := tests/compat/node/node_modules/.installed
 NPM          := $(shell command -v npm)
@@ -82,14 +83,66 @@ dist: install
 dist-stop:
 	@for f in .dalston/dist/*.pid; do [ -f "$$f" ] && kill -TERM $$(cat $$f) 2>/dev/null; rm -f $$f; done; echo stopped
 
+# Docker Compose stacks (docker-compose.yml, deploy/compose/; docs/deploy.md). They
+# need a Docker engine; Compose v2 (`docker compose`) or docker-compose 1.29 both work.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+STACK   := -f docker-compose.yml
+# Every service any stack may have started, so `make stop` stops whichever ran.
+STACK_ALL := $(STACK) -f deploy/compose/gpu.yml -f deploy/compose/observability.yml
+
+dev-full:
+	$(COMPOSE) $(STACK) up -d --build
+	@echo "console and API: http://localhost:8000 (admin key: $(COMPOSE) logs gateway)"
+
+dev-minimal:
+	$(COMPOSE) $(STACK) up -d --build gateway orchestrator worker-prepare worker-whisper
+	@echo "console and API: http://localhost:8000 (admin key: $(COMPOSE) logs gateway)"
+
+dev-gpu:
+	$(COMPOSE) $(STACK) -f deploy/compose/gpu.yml up -d --build
+	@echo "console and API: http://localhost:8000 (admin key: $(COMPOSE) logs gateway)"
+
+dev-observability:
+	$(COMPOSE) $(STACK) -f deploy/compose/observability.yml up -d --build
+	@echo "console and API: http://localhost:8000, Grafana http://localhost:3000," \
+		"Prometheus http://localhost:9090, Jaeger http://localhost:16686"
+
+# Stops `make dev`, `make dist` and any compose stack that is running.
 stop:
 	@if [ -f .dalston/server.pid ]; then \
-		kill -TERM $$(cat .dalston/server.pid) 2>/dev/null && echo "stopped" || echo "not running"; \
-	else echo "no server.pid in .dalston/"; fi
+		kill -TERM $$(cat .dalston/server.pid) 2>/dev/null && echo "stopped the embedded server" \
+			|| echo "embedded server not running"; \
+	fi
+	@ls .dalston/dist/*.pid >/dev/null 2>&1 && $(MAKE) --no-print-directory dist-stop || true
+	@if docker info >/dev/null 2>&1; then $(COMPOSE) $(STACK_ALL) down; fi
+
+# What `make validate` (and its tests) need beside the venv: checkov in a venv of
+# its own (its pins clash with ours), Debian's docker-compose 1.29, and kubectl or
+# kustomize (not installable from here: it says so).
+TOOLS := .tools/venv
+CHECKOV_VERSION ?= 3.3.30
+$(TOOLS)/.installed:
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+tools: $(TOOLS)/.installed
+	@command -v docker-compose >/dev/null || { \
+		command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || \
+		echo "warning: docker-compose 1.29 missing (apt-get install docker-compose)"
+	@command -v kubectl >/dev/null || command -v kustomize >/dev/null || \
+		echo "warning: neither kubectl nor kustomize found: Kubernetes overlays unchecked"
+
+# Every compose stack, Kubernetes overlay, Terraform file and the Dockerfile,
+# checked without running them (deploy/validate.py says how). CI runs it.
+validate: install tools
+	$(BIN)/python deploy/validate.py --checkov $(TOOLS)/bin/checkov
 
 # The console's unit tests (Vitest) run first, and its build is fresh before the
 # browser test in tests/test_console.py.
-test: install $(if $(NPM),$(WEB_BUILD))
+test: install tools $(if $(NPM),$(WEB_BUILD))
 ifneq ($(NPM),)
 	cd web && npm test -- --run
 endif
@@ -105,6 +158,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy deploy/validate.py
 	$(BIN)/lint-imports
 
 fmt: install

@@ -28,6 +28,7 @@ import httpx
 import pytest
 import redis
 
+from tests import compose_stack
 from tests.audio_fixtures import DATA, long_speech_wav
 from tests.conftest import fresh_database
 from tests.faults import TcpProxy
@@ -265,10 +266,11 @@ def test_a_host_cut_off_mid_task_loses_it_to_another(
             "REDIS_URL": f"redis://{host.address}:{host.port('redis')}/0",
             "S3_ENDPOINT_URL": f"http://{host.address}:{host.port('s3')}",
         }
+        whisper = compose_stack.role(compose_stack.worker_service("faster-whisper"))
         remote = ServerProcess(
             tmp_path / "remote-worker",
-            remote_env,
-            ("worker", "--engine", "faster-whisper"),
+            {**whisper.env, **remote_env},
+            whisper.args,
             prefix=("ip", "netns", "exec", host.name),
         )
         try:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from dalston.eval.scoring import wer
+from tests import compose_stack
 from tests.audio_fixtures import DATA, JFK, long_speech_wav
 from tests.conftest import fresh_database
 from tests.server import ServerProcess, submit, wait_for_job
@@ -27,6 +28,9 @@ JFK_TEXT = (DATA / "whisper_jfk.txt").read_text()
 
 
 class Cluster:
+    """The processes of docker-compose.yml (its commands and settings, read by
+    tests/compose_stack.py) on this machine's PostgreSQL, Redis and moto S3."""
+
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.root = root
         # Own Redis keys, so clusters of different tests never share tasks.
@@ -34,16 +38,19 @@ class Cluster:
             **env,
             "DALSTON_REDIS_PREFIX": f"dalston-test-{uuid.uuid4().hex[:8]}",
         }
-        self.gateway = ServerProcess(root / "gateway", self.env, ("gateway",))
+        self._made = 0
+        self.gateway = self._proc("gateway")
         self.orchestrator = self._proc("orchestrator")
         self.workers: list[ServerProcess] = []
 
-    def _proc(self, *command: str) -> ServerProcess:
-        name = "-".join(command)
-        return ServerProcess(self.root / name, self.env, tuple(command))
+    def _proc(self, service: str) -> ServerProcess:
+        self._made += 1
+        return compose_stack.process(
+            service, self.root / f"{service}-{self._made}", self.env
+        )
 
     def add_worker(self, engine: str) -> ServerProcess:
-        worker = self._proc("worker", "--engine", engine)
+        worker = self._proc(compose_stack.worker_service(engine))
         worker.start()
         self.workers.append(worker)
         return worker
@@ -59,6 +66,7 @@ def cluster(tmp_path: Path, distributed_env: dict[str, str]) -> Iterator[Cluster
     with fresh_database() as database_url:
         c = Cluster(tmp_path, {**distributed_env, "DATABASE_URL": database_url})
         try:
+            compose_stack.run_once("migrations", tmp_path / "migrations", c.env)
             c.gateway.start()
             c.orchestrator.start()
             c.add_worker("audio-prepare")
@@ -205,7 +213,7 @@ def test_twenty_jobs_on_two_workers(cluster: Cluster) -> None:
     cluster.add_worker("faster-whisper")
     # A second orchestrator: outcomes are split between the two, and row locks keep
     # them from scheduling any stage twice.
-    second = cluster._proc("orchestrator")
+    second = cluster._proc("orchestrator")  # a second replica of the service
     second.start()
     cluster.workers.append(second)
     reference = LIBRI.with_suffix(".txt").read_text()
@@ -232,14 +240,10 @@ def realtime_cluster(
     with fresh_database() as database_url:
         env = {**distributed_env, "DATABASE_URL": database_url}
         env["DALSTON_REDIS_PREFIX"] = f"dalston-test-{uuid.uuid4().hex[:8]}"
-        gateway = ServerProcess(
-            tmp_path / "gw", {**env, "DALSTON_REALTIME_CAPACITY": "0"}, ("gateway",)
-        )
-        worker = ServerProcess(
-            tmp_path / "rt",
-            {**env, "DALSTON_REALTIME_CAPACITY": "2"},
-            ("realtime-worker",),
-        )
+        # docker-compose.yml's gateway (no sessions of its own) and realtime worker.
+        gateway = compose_stack.process("gateway", tmp_path / "gw", env)
+        worker = compose_stack.process("realtime-worker", tmp_path / "rt", env)
+        compose_stack.run_once("migrations", tmp_path / "migrations", env)
         worker.env["DALSTON_ADVERTISE_URL"] = f"ws://127.0.0.1:{worker.port}"
         try:
             gateway.start()
@@ -263,7 +267,9 @@ def test_realtime_sessions_on_a_remote_worker(
     with realtime_cluster(tmp_path, distributed_env) as (gateway, _):
         with gateway.client() as client:
             workers = client.get("/v1/realtime/workers").json()["workers"]
-            assert [w["capacity"] for w in workers] == [2], workers
+            slots = compose_stack.role("realtime-worker").env
+            want = int(slots["DALSTON_REALTIME_CAPACITY"])
+            assert [w["capacity"] for w in workers] == [want], workers
         url = (
             f"ws://127.0.0.1:{gateway.port}/v1/audio/transcriptions/stream?language=en"
         )
