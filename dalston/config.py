@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         description="Folders whose sub-folders are CTranslate2 models, served by "
         "name; in the environment a list separated by ':' or ','.",
     )
+    model_idle_ttl_s: Annotated[float, Field(ge=0)] = Field(
+        default=900.0,
+        description="A batch engine unloads a model no task has used for this "
+        "many seconds (its memory goes back to the system); the next job that "
+        "needs it loads it again. 0: models stay loaded.",
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where models joined from packages go (data_dir/models); hub "

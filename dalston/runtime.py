@@ -279,6 +279,7 @@ class Runtime:
                 task_timeout_s=self.settings.task_timeout_s,
                 extend_every_s=self.settings.queue_visibility_s / 3,
                 thread_nice=self.settings.engine_nice if self.role.api else 0,
+                idle_unload_s=self.settings.model_idle_ttl_s,
             )
             self.runners.append(runner)
             self._runner_tasks.append(
@@ -340,8 +341,7 @@ class Runtime:
             try:
                 for index, runner in enumerate(self.runners):
                     caps = runner.engine.capabilities()
-                    models = getattr(runner.engine, "models", None)
-                    loaded = getattr(models, "loaded", [])
+                    loaded = runner.engine.loaded_models()
                     await self.registry.heartbeat(
                         WorkerInfo(
                             id=f"{socket.gethostname()}:{os.getpid()}:{index}",

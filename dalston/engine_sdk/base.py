@@ -114,5 +114,19 @@ class BatchEngine(ABC):
                 results.append(exc)
         return results
 
+    def loaded_models(self) -> list[str]:
+        """Ids of the models held in memory now (heartbeats, ``GET /v1/models``)."""
+        return []
+
+    def unload_idle(self, idle_s: float) -> list[str]:
+        """Drop the models no task has used for ``idle_s`` seconds (never one a
+        running task holds); their ids. The next task that needs one loads it
+        again. The default holds nothing it could drop."""
+        return []
+
+    def model_load_seconds(self) -> Mapping[str, float]:
+        """Seconds the last load of each model took, by model id."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models and threads."""

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
-from dalston.engine_sdk.memory import release_if_grown, resident_bytes
+from dalston.engine_sdk.memory import release_if_grown, release_memory, resident_bytes
 from dalston.errors import DalstonError, input_error_code, is_transient
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
@@ -67,15 +67,19 @@ class EngineRunner:
         task_timeout_s: float = 3600.0,
         extend_every_s: float = 5.0,
         thread_nice: int = 0,
+        idle_unload_s: float = 0.0,
     ) -> None:
         """``thread_nice``: how far below the process's CPU priority the engine's
-        threads run (an embedded server keeps its requests ahead of inference)."""
+        threads run (an embedded server keeps its requests ahead of inference);
+        ``idle_unload_s``: a model no task has used this long is unloaded (the
+        engine's ``unload_idle``) and its memory handed back; 0: never."""
         self.engine = engine
         self.queue = queue
         self.storage = storage
         self.concurrency = concurrency
         self.max_batch_size = min(max_batch_size, engine.capabilities().max_batch_size)
         self.task_timeout_s = task_timeout_s
+        self.idle_unload_s = idle_unload_s
         # Renew the queue's claim on running tasks this often (well inside the
         # visibility timeout), so only a dead worker's tasks are handed out again.
         self._extend_every_ticks = max(1, round(extend_every_s / _CANCEL_POLL_S))
@@ -103,9 +107,12 @@ class EngineRunner:
 
     async def run(self) -> None:
         """Serve until ``stop()``; finishes in-flight batches before returning."""
+        unloader: asyncio.Task[None] | None = None
         try:
             await self._in_thread(self.engine.load)
             self.loaded = True
+            if self.idle_unload_s > 0:
+                unloader = asyncio.create_task(self._unload_idle_models())
             while not self._stopping.is_set():
                 await self._slots.acquire()
                 try:
@@ -124,7 +131,36 @@ class EngineRunner:
             if self._inflight:
                 await asyncio.gather(*self._inflight, return_exceptions=True)
         finally:
+            if unloader is not None:
+                unloader.cancel()
             self._threads.shutdown(wait=False)
+
+    async def _unload_idle_models(self) -> None:
+        """Every quarter of the idle time (at most 30 s), unload the models idle
+        for ``idle_unload_s`` and give their memory back."""
+        every = min(max(self.idle_unload_s / 4, 0.1), 30.0)
+        health = LoopHealth(f"engine {self.engine_id} idle unload")
+        while not self._stopping.is_set():
+            await asyncio.sleep(every)
+            try:
+                before = resident_bytes()
+                unloaded = await asyncio.to_thread(
+                    self.engine.unload_idle, self.idle_unload_s
+                )
+                if unloaded:
+                    await asyncio.to_thread(release_memory)
+                    log.info(
+                        "engine %s unloaded %s, idle for %.0f s; resident %d -> %d MB",
+                        self.engine_id,
+                        ", ".join(unloaded),
+                        self.idle_unload_s,
+                        before >> 20,
+                        resident_bytes() >> 20,
+                    )
+            except Exception as exc:  # a fault of the engine's: try again later
+                await health.failed(exc, stopping=self._stopping)
+                continue
+            health.succeeded()
 
     async def _in_thread(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(

@@ -8,7 +8,8 @@ chunks in batches: the way to keep many cores or a GPU busy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
 from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -57,22 +58,33 @@ class FasterWhisperEngine(BatchEngine):
     def load(self) -> None:
         self.models.get(self.config.default_model)
 
+    def loaded_models(self) -> list[str]:
+        return self.models.loaded
+
+    def unload_idle(self, idle_s: float) -> list[str]:
+        return self.models.unload_idle(idle_s)
+
+    def model_load_seconds(self) -> Mapping[str, float]:
+        return dict(self.models.load_seconds)
+
     def process(self, task: TaskInput) -> TaskOutput:
         if task.audio_path is None:
             raise PermanentEngineError("transcribe needs prepared audio")
         options = TranscribeOptions.from_params(
             task.params, default_beam=self.config.beam_size
         )
-        try:
-            model = self.models.get(options.model)
-        except DalstonError as exc:
-            raise PermanentEngineError(exc.message) from exc
-        if options.seed is None:
-            return self._transcribe(task, options, model)
-        # Sampling (temperature > 0, or the fallback schedule) repeats only on a
-        # fresh model instance seeded before its first decode: see models.seeded.
-        with self.models.seeded(options.model, options.seed) as seeded:
-            return self._transcribe(task, options, seeded)
+        with ExitStack() as held:  # the model stays loaded while the task runs
+            try:
+                model = held.enter_context(self.models.use(options.model))
+            except DalstonError as exc:
+                raise PermanentEngineError(exc.message) from exc
+            if options.seed is None:
+                return self._transcribe(task, options, model)
+            # Sampling (temperature > 0, or the fallback schedule) repeats only on
+            # a fresh model instance seeded before its first decode: see
+            # models.seeded.
+            with self.models.seeded(options.model, options.seed) as seeded:
+                return self._transcribe(task, options, seeded)
 
     def _transcribe(
         self, task: TaskInput, options: TranscribeOptions, model: WhisperModel

@@ -1,8 +1,15 @@
-"""Loaded Whisper models, one shared instance per model id per process."""
+"""Loaded Whisper models, one shared instance per model id per process.
+
+A batch engine's models can be unloaded once idle (``unload_idle``, driven by the
+runner under ``DALSTON_MODEL_IDLE_TTL_S``): a model in use by a task (``use``)
+never is, and the next task that asks for an unloaded model loads it again.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +18,8 @@ from faster_whisper import WhisperModel
 
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import EngineConfig
+
+log = logging.getLogger(__name__)
 
 
 def pick_device(requested: str) -> str:
@@ -37,6 +46,12 @@ class WhisperModels:
         self.device = pick_device(config.device)
         self.compute_type = pick_compute_type(self.device, config.compute_type)
         self._models: dict[str, WhisperModel] = {}
+        # Tasks using each model now, and when each was last used (monotonic).
+        self._users: dict[str, int] = {}
+        self._last_used: dict[str, float] = {}
+        self._unloaded: set[str] = set()  # unloaded once idle: a load is a reload
+        # Seconds the last load of each model took.
+        self.load_seconds: dict[str, float] = {}
         self._lock = threading.Lock()
         self._seed_lock = threading.Lock()
 
@@ -49,12 +64,50 @@ class WhisperModels:
         if model is not None:
             return model
         with self._lock:
-            model = self._models.get(model_id)
-            if model is None:
-                # One CTranslate2 worker per concurrent task the runner allows.
-                model = self._load(model_id, num_workers=self.config.concurrency)
-                self._models[model_id] = model
+            return self._get_locked(model_id)
+
+    def _get_locked(self, model_id: str) -> WhisperModel:
+        model = self._models.get(model_id)
+        if model is None:
+            started = time.monotonic()
+            # One CTranslate2 worker per concurrent task the runner allows.
+            model = self._load(model_id, num_workers=self.config.concurrency)
+            seconds = time.monotonic() - started
+            self.load_seconds[model_id] = seconds
+            again = ", again after an idle unload" if model_id in self._unloaded else ""
+            log.info("model %s loaded in %.2f s%s", model_id, seconds, again)
+            self._models[model_id] = model
+            self._last_used[model_id] = time.monotonic()
         return model
+
+    @contextmanager
+    def use(self, model_id: str) -> Iterator[WhisperModel]:
+        """The model, loaded if need be, held loaded until the block ends."""
+        with self._lock:
+            model = self._get_locked(model_id)
+            self._users[model_id] = self._users.get(model_id, 0) + 1
+        try:
+            yield model
+        finally:
+            with self._lock:
+                self._users[model_id] -= 1
+                self._last_used[model_id] = time.monotonic()
+
+    def unload_idle(self, idle_s: float) -> list[str]:
+        """Drop the models no task has used for ``idle_s`` seconds; their ids."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [
+                model_id
+                for model_id in self._models
+                if not self._users.get(model_id)
+                and now - self._last_used.get(model_id, now) >= idle_s
+            ]
+            for model_id in idle:
+                del self._models[model_id]
+                self._last_used.pop(model_id, None)
+                self._unloaded.add(model_id)
+        return idle
 
     @contextmanager
     def seeded(self, model_id: str, seed: int) -> Iterator[WhisperModel]:
