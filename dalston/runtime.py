@@ -49,6 +49,7 @@ from dalston.queue.registry import (
 from dalston.realtime_sdk.decoder import StreamDecoder, pool_config
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
 from dalston.services.jobs import JobService
+from dalston.services.models import ModelService
 from dalston.services.policy import auto_model
 from dalston.services.realtime_sessions import SessionRecords
 from dalston.services.request import TranscriptionRequest
@@ -94,6 +95,34 @@ def _engines_available(
         return frozenset(role.engines) | remote
 
     return available
+
+
+def _loaded_models(
+    runners: list[EngineRunner], router: SessionRouter, registry: WorkerRegistry
+) -> Callable[[], Awaitable[frozenset[str]]]:
+    """Models held in memory now: this process's engines and realtime decoders
+    (asked directly, so an unload shows at once) and the other processes' workers
+    (from their heartbeats)."""
+    host, pid = socket.gethostname(), os.getpid()
+
+    async def loaded() -> frozenset[str]:
+        ids: set[str] = set()
+        for runner in runners:
+            ids.update(runner.engine.loaded_models())
+        for worker in router.workers.values():
+            if worker.decoder is not None:
+                ids.update(worker.decoder.models.loaded)
+        try:
+            workers = await registry.workers()
+        except Exception as exc:  # Redis away: report what this process knows
+            log.warning("loaded models of other workers unknown: %s", exc)
+            workers = []
+        for info in workers:
+            if not (info.host == host and info.pid == pid):
+                ids.update(info.loaded_models)
+        return frozenset(ids)
+
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -177,6 +206,7 @@ class Runtime:
     catalog: ModelCatalog
     orchestrator: Orchestrator
     jobs: JobService
+    models: ModelService
     router: SessionRouter
     realtime_records: SessionRecords
     # Outgoing webhooks of every dialect: built here, closed by stop().
@@ -234,6 +264,10 @@ class Runtime:
             catalog=catalog,
             engines_available=_engines_available(role, registry),
         )
+        router = SessionRouter(
+            remote=_remote_realtime_workers(registry) if settings.redis_url else None
+        )
+        runners: list[EngineRunner] = []
         return cls(
             settings=settings,
             role=role,
@@ -245,11 +279,13 @@ class Runtime:
             catalog=catalog,
             orchestrator=orchestrator,
             jobs=jobs,
-            router=SessionRouter(
-                remote=_remote_realtime_workers(registry)
-                if settings.redis_url
-                else None
+            models=ModelService(
+                catalog=catalog,
+                loaded_models=_loaded_models(runners, router, registry),
+                unfinished_jobs=jobs.unfinished_with_model,
             ),
+            router=router,
+            runners=runners,
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
             engine_overrides={cls.engine_id: cls for cls in engine_classes},
             webhooks=WebhookSender(

@@ -3,11 +3,17 @@
 Sources, in order: an installed model package (offline), a local CTranslate2
 folder under one of the configured model folders, then the Hugging Face hub
 (cache first, download when a network exists).
+
+Hub weights live in the Hugging Face cache (``HF_HOME``, or ``HF_HUB_CACHE``), one
+folder per repository; ``download`` fills it and ``remove_download`` empties it.
+Whether a download may start, and when a model may be removed, is
+``dalston.services.models``' business.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +36,7 @@ class ModelSource(StrEnum):
 
 class ModelStatus(StrEnum):
     NOT_DOWNLOADED = "not_downloaded"
+    DOWNLOADING = "downloading"  # a pull is under way (dalston.services.models)
     READY = "ready"
     LOADING = "loading"
     FAILED = "failed"
@@ -57,6 +64,11 @@ class ModelEntry:
     def supports_language(self, language: str | None) -> bool:
         return language is None or self.languages is None or language in self.languages
 
+
+# Files of a CTranslate2 Whisper repository that a model needs.
+_HUB_FILES = ["config.json", "*.bin", "tokenizer.json", "*.txt"]
+# Seconds to wait for the hub's answer about a file before giving up on it.
+_HUB_ETAG_TIMEOUT_S = 10.0
 
 # Hub models real users get by name; ``.en`` variants are English-only.
 # A Hugging Face repository id: ``owner/name``, each part of letters, digits, ``-``,
@@ -87,11 +99,23 @@ class ModelCatalog:
         cache_dir: Path,
         local_dirs: Sequence[Path] = (),
         hf_token: str | None = None,
+        hub_cache_dir: Path | None = None,
     ) -> None:
+        """``hub_cache_dir``: the Hugging Face cache (default: the one
+        ``huggingface_hub`` uses, from ``HF_HOME`` / ``HF_HUB_CACHE``)."""
         self.cache_dir = cache_dir
         self.local_dirs = tuple(local_dirs)
         self.hf_token = hf_token
+        self._hub_cache_dir = hub_cache_dir
         self._lock = threading.Lock()
+
+    @property
+    def hub_cache_dir(self) -> Path:
+        if self._hub_cache_dir is not None:
+            return self._hub_cache_dir
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
 
     # --- listing --------------------------------------------------------------
     def entries(self) -> list[ModelEntry]:
@@ -144,6 +168,40 @@ class ModelCatalog:
             assert entry.hub_repo is not None
             return self._download(entry.hub_repo)
 
+    # --- hub weights -------------------------------------------------------------
+    def download(self, model_id: str) -> Path:
+        """Fetch a hub model's files into the Hugging Face cache (those already
+        there are kept); its folder. Blocks: call it off the event loop."""
+        entry = self.get(model_id)
+        if entry.source is not ModelSource.HUB or entry.hub_repo is None:
+            raise InvalidRequest(
+                f"Model {model_id!r} is not a hub model.", param="model_id"
+            )
+        return self._download(entry.hub_repo)
+
+    def hub_folder(self, repo: str) -> Path:
+        """The cache folder of a hub repository (it need not exist)."""
+        return self.hub_cache_dir / ("models--" + repo.replace("/", "--"))
+
+    def cached_bytes(self, repo: str) -> int:
+        """Bytes of a hub repository in the cache, partial downloads included."""
+        total = 0
+        for path in self.hub_folder(repo).rglob("*"):
+            try:
+                if path.is_file() and not path.is_symlink():
+                    total += path.stat().st_size
+            except OSError:  # removed while counted
+                continue
+        return total
+
+    def remove_download(self, repo: str) -> bool:
+        """Delete a hub repository's cached files; whether there were any."""
+        folder = self.hub_folder(repo)
+        if not folder.exists():
+            return False
+        shutil.rmtree(folder)
+        return True
+
     def _download(self, repo: str) -> Path:
         try:
             from huggingface_hub import snapshot_download
@@ -154,7 +212,9 @@ class ModelCatalog:
                 snapshot_download(
                     repo,
                     token=self.hf_token,
-                    allow_patterns=["config.json", "*.bin", "tokenizer.json", "*.txt"],
+                    cache_dir=self.hub_cache_dir,
+                    allow_patterns=_HUB_FILES,
+                    etag_timeout=_HUB_ETAG_TIMEOUT_S,
                 )
             )
         except Exception as exc:
@@ -238,7 +298,7 @@ class ModelCatalog:
             from huggingface_hub import try_to_load_from_cache
         except ImportError:  # pragma: no cover
             return ModelStatus.NOT_DOWNLOADED
-        cached = try_to_load_from_cache(repo, "model.bin")
+        cached = try_to_load_from_cache(repo, "model.bin", cache_dir=self.hub_cache_dir)
         return (
             ModelStatus.READY if isinstance(cached, str) else ModelStatus.NOT_DOWNLOADED
         )

@@ -96,9 +96,21 @@ def require(scope: Scope) -> Callable[[Principal], Awaitable[Principal]]:
     return _check
 
 
+async def _operator(principal: PrincipalDep) -> Principal:
+    """An admin of the operator's tenant: what changes the whole server needs
+    (pulling or removing models)."""
+    if not principal.allows(Scope.ADMIN) or principal.tenant_id != DEFAULT_TENANT:
+        raise Forbidden(
+            f"This needs an API key with the '{Scope.ADMIN.value}' scope of the "
+            f"server's own tenant ('{DEFAULT_TENANT}')."
+        )
+    return principal
+
+
 CanRead = Annotated[Principal, Depends(require(Scope.JOBS_READ))]
 CanWrite = Annotated[Principal, Depends(require(Scope.JOBS_WRITE))]
 IsAdmin = Annotated[Principal, Depends(require(Scope.ADMIN))]
+IsOperator = Annotated[Principal, Depends(_operator)]
 
 
 # ``Idempotency-Key`` on the routes that create jobs: a retried request with the

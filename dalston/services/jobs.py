@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -413,6 +413,17 @@ class JobService:
         if ids:
             log.info("retention: purged %d expired job(s)", len(ids))
         return len(ids)
+
+    async def unfinished_with_model(self, model_id: str) -> int:
+        """Jobs of any tenant that use ``model_id`` and have not finished."""
+        finished = [status.value for status in JobStatus if status.is_terminal]
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.model == model_id, Job.status.not_in(finished))
+            )
+        return int(count or 0)
 
     # --- read -----------------------------------------------------------------
     async def get(self, *, tenant_id: str, job_id: str) -> JobView:

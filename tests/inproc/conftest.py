@@ -203,6 +203,22 @@ async def running(
             yield InProcess(app=app, runtime=runtime, client=client)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No model hub here: a pull fails at once (``HF_HUB_OFFLINE``), and the
+    Hugging Face cache is an empty folder of the module's, so no test sees (or
+    deletes) a developer's downloads. The folder, for tests that fake a cached
+    model in it."""
+    from huggingface_hub import constants
+
+    patch = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("hf") / "hub"
+    patch.setattr(constants, "HF_HUB_CACHE", str(folder))
+    patch.setenv("HF_HUB_OFFLINE", "1")
+    yield folder
+    patch.undo()
+
+
 @pytest.fixture(scope="module")
 async def _module_app(
     tmp_path_factory: pytest.TempPathFactory,

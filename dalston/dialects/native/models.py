@@ -1,20 +1,19 @@
-"""Model discovery: ``/v1/models``."""
+"""Models: ``/v1/models`` (list, one, pull, delete). The rules are
+``dalston.services.models``'; these routes translate."""
 
 from __future__ import annotations
 
-import asyncio
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter
-
-from dalston.catalog import ModelEntry
-from dalston.dialects.native.schemas import ModelInfo, ModelList
-from dalston.errors import InvalidRequest, NotFound
-from dalston.gateway.deps import PrincipalDep, RuntimeDep
+from dalston.dialects.native.schemas import ModelInfo, ModelList, ModelPull
+from dalston.gateway.deps import IsOperator, PrincipalDep, RuntimeDep
+from dalston.services.models import ModelView
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-def _info(entry: ModelEntry) -> ModelInfo:
+def _info(view: ModelView) -> ModelInfo:
+    entry = view.entry
     return ModelInfo(
         id=entry.id,
         engine_id=entry.engine_id,
@@ -27,19 +26,48 @@ def _info(entry: ModelEntry) -> ModelInfo:
         supports_gpu=entry.supports_gpu,
         source=entry.source.value,
         description=entry.description,
+        loaded=view.loaded,
+        downloaded_bytes=view.downloaded_bytes,
+        download_progress=view.download_progress,
+        error=view.error,
     )
 
 
 @router.get("", response_model=ModelList)
 async def list_models(runtime: RuntimeDep, _: PrincipalDep) -> ModelList:
-    entries = await asyncio.to_thread(runtime.catalog.entries)
-    return ModelList(data=[_info(e) for e in entries])
+    return ModelList(data=[_info(v) for v in await runtime.models.list()])
+
+
+@router.post(
+    "/{model_id:path}/pull",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ModelPull,
+    responses={
+        200: {
+            "model": ModelPull,
+            "description": "Present already (a package, a local folder, the "
+            "cache) or downloading already: nothing started.",
+        },
+        503: {"description": "The hub cannot be reached (offline)."},
+    },
+)
+async def pull_model(
+    model_id: str, runtime: RuntimeDep, _: IsOperator, response: Response
+) -> ModelPull:
+    """Download a hub model in the background; ``GET /v1/models/{id}`` shows it."""
+    outcome = await runtime.models.pull(model_id)
+    if not outcome.started:
+        response.status_code = status.HTTP_200_OK
+    return ModelPull(**_info(outcome.view).model_dump(), message=outcome.message)
 
 
 @router.get("/{model_id:path}", response_model=ModelInfo)
 async def get_model(model_id: str, runtime: RuntimeDep, _: PrincipalDep) -> ModelInfo:
-    try:
-        entry = await asyncio.to_thread(runtime.catalog.get, model_id)
-    except InvalidRequest as exc:
-        raise NotFound(exc.message, param="model_id") from None
-    return _info(entry)
+    return _info(await runtime.models.describe(model_id))
+
+
+@router.delete("/{model_id:path}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_model(model_id: str, runtime: RuntimeDep, _: IsOperator) -> Response:
+    """Remove a hub model's cached weights."""
+    await runtime.models.delete(model_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -136,6 +136,28 @@ class ModelInfo(BaseModel):
     supports_gpu: bool
     source: str
     description: str
+    loaded: bool = Field(
+        default=False,
+        description="An engine or realtime worker holds the model in memory now.",
+    )
+    downloaded_bytes: int | None = Field(
+        default=None,
+        description="While downloading: bytes of the model in the cache so far.",
+    )
+    download_progress: float | None = Field(
+        default=None,
+        description="Hub models: 0..1 while downloading (when the size is known), "
+        "1.0 once ready.",
+    )
+    error: str | None = Field(
+        default=None, description="status failed: why the last pull failed."
+    )
+
+
+class ModelPull(ModelInfo):
+    """``POST /v1/models/{id}/pull``: the model, and what the pull did."""
+
+    message: str
 
 
 class ModelList(BaseModel):
