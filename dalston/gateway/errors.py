@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from dalston.errors import DalstonError, ValidationFailed, is_transient
 from dalston.gateway.request_id import HEADER, request_id
@@ -196,13 +199,31 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each documented route's path, as the router matches it (its parameters'
+    convertors: a model id may hold ``/``), with its methods."""
     cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
         app.state, "path_patterns", None
     )
     if cached is None:
-        cached = []
-        for path, item in app.openapi().get("paths", {}).items():
-            regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
-            cached.append((re.compile(regex), {m.upper() for m in item}))
+        cached = [
+            (compile_path(full_path)[0], set(route.methods or ()))
+            for _, full_path, route in api_routes(app)
+        ]
         app.state.path_patterns = cached
     return cached
+
+
+def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
+    """Each documented route: its path as documented, its full path with the
+    parameters' convertors, and the route (routers included with a prefix are
+    wrapped in newer FastAPI releases; ``iter_route_contexts`` unwraps them)."""
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    if iter_contexts is None:
+        for route in app.routes:
+            if isinstance(route, APIRoute) and route.include_in_schema:
+                yield route.path_format, route.path, route
+        return
+    for context in iter_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            yield str(context.path_format), str(context.path), route

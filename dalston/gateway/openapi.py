@@ -16,17 +16,16 @@ the error model of its dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, routing
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from dalston.gateway.deps import get_principal
-from dalston.gateway.errors import ELEVENLABS_PREFIXES
+from dalston.gateway.errors import ELEVENLABS_PREFIXES, api_routes
 
 NATIVE_ERROR = "ErrorResponse"
 ELEVENLABS_ERROR = "ElevenLabsError"
@@ -108,7 +107,7 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
         )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(_SCHEMAS)
-        for path, route in _api_routes(app):
+        for path, _, route in api_routes(app):
             path_item = schema["paths"].get(path, {})
             for method in route.methods or ():
                 operation = path_item.get(method.lower())
@@ -118,21 +117,6 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
-    """Each documented route with its full path (routers included with a prefix
-    are wrapped in newer FastAPI releases; ``iter_route_contexts`` unwraps them)."""
-    iter_contexts = getattr(routing, "iter_route_contexts", None)
-    if iter_contexts is None:
-        for route in app.routes:
-            if isinstance(route, APIRoute) and route.include_in_schema:
-                yield route.path_format, route
-        return
-    for context in iter_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            yield str(context.path_format), route
 
 
 def statuses(

@@ -327,3 +327,13 @@ async def test_the_models_routes_are_documented(inproc: InProcess) -> None:
     assert {"200", "202", "403", "404", "503"} <= set(pull)
     delete = paths["/v1/models/{model_id}"]["delete"]["responses"]
     assert {"204", "403", "404", "409"} <= set(delete)
+
+
+async def test_the_pull_path_is_only_the_pull_action(inproc: InProcess) -> None:
+    """A model id never ends in ``/pull``: other methods there are a 405."""
+    for method in ("GET", "DELETE"):
+        response = await inproc.client.request(method, f"/v1/models/{HUB_REPO}/pull")
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == "POST"
+    hub_id = await inproc.client.get(f"/v1/models/{HUB_REPO}")
+    assert hub_id.status_code == 200 and hub_id.json()["id"] == HUB_REPO

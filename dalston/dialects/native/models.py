@@ -4,12 +4,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from dalston.dialects.native.schemas import ModelInfo, ModelList, ModelPull
 from dalston.gateway.deps import IsOperator, PrincipalDep, RuntimeDep
 from dalston.services.models import ModelView
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+class _ModelIdConvertor(PathConvertor):
+    """A model id: may hold ``/`` (hub ``org/repo`` ids) but never ends in
+    ``/pull``, so ``/v1/models/{id}/pull`` is the pull action alone (other
+    methods there get a 405, not a model named ``{id}/pull``)."""
+
+    regex = ".+(?<!/pull)"
+
+
+register_url_convertor("model_id", _ModelIdConvertor())
 
 
 def _info(view: ModelView) -> ModelInfo:
@@ -61,12 +73,12 @@ async def pull_model(
     return ModelPull(**_info(outcome.view).model_dump(), message=outcome.message)
 
 
-@router.get("/{model_id:path}", response_model=ModelInfo)
+@router.get("/{model_id:model_id}", response_model=ModelInfo)
 async def get_model(model_id: str, runtime: RuntimeDep, _: PrincipalDep) -> ModelInfo:
     return _info(await runtime.models.describe(model_id))
 
 
-@router.delete("/{model_id:path}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{model_id:model_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_model(model_id: str, runtime: RuntimeDep, _: IsOperator) -> Response:
     """Remove a hub model's cached weights."""
     await runtime.models.delete(model_id)
