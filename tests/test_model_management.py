@@ -84,6 +84,9 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
 
         _wait_for("unloaded", lambda: not _loaded(client), timeout=TTL_S + 15)
         rss_unloaded = _rss_mb(idle_server)
+        labels = f'engine="faster-whisper",model="{MODEL}"'
+        unloaded = client.get("/metrics").text
+        assert f"dalston_model_loaded{{{labels}}} 0.0" in unloaded, unloaded
         log = idle_server.log()
         assert re.search(rf"unloaded {re.escape(MODEL)}, idle for 3 s", log), log
 
@@ -103,6 +106,13 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
         )
         # tiny.en in int8 holds some 40-100 MB; what is freed must show.
         assert rss_loaded - rss_unloaded >= 20, (rss_loaded, rss_unloaded)
+
+        metrics = client.get("/metrics").text
+        assert f"dalston_model_loaded{{{labels}}} 1.0" in metrics, metrics
+        seconds = re.search(
+            rf"dalston_model_load_seconds\{{{re.escape(labels)}\}} ([\d.e-]+)", metrics
+        )
+        assert seconds and float(seconds.group(1)) > 0, metrics
 
         engines = client.get("/v1/engines").json()["engines"]
         whisper = next(e for e in engines if e["engine_id"] == "faster-whisper")

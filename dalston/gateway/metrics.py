@@ -34,12 +34,29 @@ REALTIME_CAPACITY = Gauge(
     "Live session slots of this process",
     registry=REGISTRY,
 )
+MODEL_LOAD_SECONDS = Gauge(
+    "dalston_model_load_seconds",
+    "Seconds the last load of a model took in this process's engines (a reload "
+    "after an idle unload included)",
+    ["engine", "model"],
+    registry=REGISTRY,
+)
+MODEL_LOADED = Gauge(
+    "dalston_model_loaded",
+    "1 while an engine of this process holds the model in memory, else 0",
+    ["engine", "model"],
+    registry=REGISTRY,
+)
 
 
 def observe_runtime(runtime: Runtime) -> None:
     for runner in runtime.runners:
         QUEUE_DEPTH.labels(runner.engine_id).set(runtime.queue.depth(runner.engine_id))
         ENGINE_ACTIVE.labels(runner.engine_id).set(runner.active)
+        loaded = set(runner.engine.loaded_models())
+        for model_id, seconds in runner.engine.model_load_seconds().items():
+            MODEL_LOAD_SECONDS.labels(runner.engine_id, model_id).set(seconds)
+            MODEL_LOADED.labels(runner.engine_id, model_id).set(model_id in loaded)
     local = [w for w in runtime.router.workers.values() if w.url is None]
     REALTIME_ACTIVE.set(sum(w.active for w in local))
     REALTIME_CAPACITY.set(sum(w.capacity for w in local))
