@@ -156,7 +156,7 @@ export interface Model {
   object: 'model';
   engine_id: string;
   stage: string;
-  status: 'ready' | 'not_downloaded' | string;
+  status: 'ready' | 'not_downloaded' | 'downloading' | 'failed' | string;
   languages: string[] | null;
   word_timestamps: boolean;
   size_bytes: number | null;
@@ -164,6 +164,11 @@ export interface Model {
   supports_gpu: boolean;
   source: 'package' | 'local' | 'hub' | string;
   description: string | null;
+  /** Absent from servers without model management. */
+  loaded?: boolean;
+  downloaded_bytes?: number | null;
+  download_progress?: number | null;
+  error?: string | null;
 }
 
 export interface ModelList {
