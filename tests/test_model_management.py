@@ -18,7 +18,7 @@ import pytest
 
 from dalston.eval.scoring import wer
 from tests.audio_fixtures import JFK
-from tests.inproc.test_models import HUB_MODEL, HUB_REPO, fake_cached_model
+from tests.hub_cache import HUB_MODEL, HUB_REPO, fake_cached_model
 from tests.server import ServerProcess, submit, wait_for_job
 
 TTL_S = 3.0

@@ -26,6 +26,7 @@ Pull progress lives in this process's memory: another gateway reports the model
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -63,10 +64,6 @@ class ModelView:
     downloaded_bytes: int | None = None
     download_progress: float | None = None  # 0..1 while downloading / once ready
     error: str | None = None
-
-    @property
-    def status(self) -> ModelStatus:
-        return self.entry.status
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,8 @@ async def probe_hub(endpoint: str, timeout_s: float) -> None:
             socket.create_connection((host, port), timeout=timeout_s).close()
         except OSError as exc:
             error = exc
-        loop.call_soon_threadsafe(settle, error)
+        with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+            loop.call_soon_threadsafe(settle, error)
 
     threading.Thread(target=connect, name="hub probe", daemon=True).start()
     try:

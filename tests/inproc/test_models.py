@@ -24,28 +24,8 @@ from dalston.catalog import ModelCatalog
 from dalston.errors import Unavailable
 from dalston.services.models import probe_hub
 from tests.audio_fixtures import JFK
+from tests.hub_cache import HUB_MODEL, HUB_REPO, fake_cached_model
 from tests.inproc.conftest import InProcess
-
-HUB_MODEL = "whisper-small"  # a hub entry of known size (483 546 902 bytes)
-HUB_REPO = "Systran/faster-whisper-small"
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def fake_cached_model(hub: Path, repo: str, model_bytes: int = 4096) -> Path:
-    """A hub repository as ``huggingface_hub`` leaves it in its cache: blobs,
-    ``refs/main`` naming a commit, and the snapshot's files linked to the blobs."""
-    folder = hub / ("models--" + repo.replace("/", "--"))
-    (folder / "refs").mkdir(parents=True, exist_ok=True)
-    (folder / "refs" / "main").write_text(COMMIT)
-    snapshot = folder / "snapshots" / COMMIT
-    snapshot.mkdir(parents=True, exist_ok=True)
-    blobs = folder / "blobs"
-    blobs.mkdir(exist_ok=True)
-    for name, size in (("config.json", 16), ("model.bin", model_bytes)):
-        blob = blobs / f"{name.replace('.', '')}{'0' * 32}"
-        blob.write_bytes(b"x" * size)
-        (snapshot / name).symlink_to(blob)
-    return folder
 
 
 async def _key(inproc: InProcess, scopes: list[str], tenant: str | None = None) -> str:
