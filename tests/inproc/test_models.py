@@ -125,6 +125,29 @@ async def test_a_pull_without_network_fails_within_seconds(
     assert (model["status"], model["error"]) == ("failed", message)
 
 
+@pytest.mark.usefixtures("forget_pulls")
+async def test_a_pull_on_this_offline_machine_fails_within_seconds(
+    inproc: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real hub, downloads allowed: where it cannot be reached (the test
+    machines), the pull says so within seconds."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=2).close()
+    except OSError:
+        pass
+    else:
+        pytest.skip("the hub can be reached: a pull would download")
+    started = time.monotonic()
+    response = await inproc.client.post(f"/v1/models/{HUB_MODEL}/pull")
+    assert time.monotonic() - started < 10
+    assert response.status_code == 503, response.text
+    message = response.json()["error"]["message"]
+    assert "https://huggingface.co" in message and "offline" in message
+    assert (await _model(inproc, HUB_MODEL))["error"] == message
+
+
 async def test_a_hub_that_never_answers_is_offline_after_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
