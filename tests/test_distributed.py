@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,6 +112,55 @@ def test_job_through_separate_processes(cluster: Cluster) -> None:
         assert len(hosts) == 2  # one process per engine worker
         ready = client.get("/ready").json()
         assert ready["checks"] == {"database": True, "storage": True, "queue": True}
+
+
+def _worker_models(client: httpx.Client, engine_id: str) -> list[str]:
+    engines = client.get("/v1/engines").json()["engines"]
+    worker = next(e for e in engines if e["engine_id"] == engine_id)
+    models: list[str] = worker["loaded_models"]
+    return models
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.3)
+
+
+def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
+    cluster: Cluster,
+) -> None:
+    """A worker reports its loaded models in its heartbeats (every 5 s): loaded
+    after a job, unloaded once idle for the worker's ``DALSTON_MODEL_IDLE_TTL_S``;
+    the next job loads it again. (``GET /v1/models`` says ``loaded`` throughout:
+    the gateway's own realtime slots hold the model too.)"""
+    ttl = 8.0
+    cluster.env = {**cluster.env, "DALSTON_MODEL_IDLE_TTL_S": str(ttl)}
+    worker = cluster.add_worker("faster-whisper")
+    model = "whisper-tiny.en"
+    with cluster.gateway.client() as client:
+        _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
+        for _ in range(2):  # loaded, unloaded; loaded again, unloaded again
+            job = wait_for_job(client, submit(client, JFK))
+            assert job["status"] == "completed", job
+            assert wer([JFK_TEXT], [job["text"]]) <= 0.1
+            _until(
+                "reported loaded",
+                lambda: model in _worker_models(client, "faster-whisper"),
+                ttl,
+            )
+            _until(
+                "reported unloaded",
+                lambda: model not in _worker_models(client, "faster-whisper"),
+                ttl + 15,
+            )
+        assert "again after an idle unload" in worker.log()
+        assert client.get(f"/v1/models/{model}").json()["loaded"] is True
+        # Nothing holds a hub model: its (absent) weights are the gateway's to
+        # remove; a packaged one is not.
+        assert client.delete("/v1/models/whisper-small").status_code == 204
+        assert client.delete(f"/v1/models/{model}").status_code == 409
 
 
 ENRICHMENT_ENGINES = (
