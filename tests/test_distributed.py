@@ -133,8 +133,8 @@ def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
 ) -> None:
     """A worker reports its loaded models in its heartbeats (every 5 s): loaded
     after a job, unloaded once idle for the worker's ``DALSTON_MODEL_IDLE_TTL_S``;
-    the next job loads it again. (``GET /v1/models`` says ``loaded`` throughout:
-    the gateway's own realtime slots hold the model too.)"""
+    the next job loads it again, and ``GET /v1/models`` follows (the compose
+    stack's gateway holds no realtime slots, so no model of its own)."""
     ttl = 8.0
     cluster.env = {**cluster.env, "DALSTON_MODEL_IDLE_TTL_S": str(ttl)}
     worker = cluster.add_worker("faster-whisper")
@@ -156,7 +156,7 @@ def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
                 ttl + 15,
             )
         assert "again after an idle unload" in worker.log()
-        assert client.get(f"/v1/models/{model}").json()["loaded"] is True
+        assert client.get(f"/v1/models/{model}").json()["loaded"] is False
         # Nothing holds a hub model: its (absent) weights are the gateway's to
         # remove; a packaged one is not.
         assert client.delete("/v1/models/whisper-small").status_code == 204
