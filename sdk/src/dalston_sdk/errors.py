@@ -73,7 +73,8 @@ class PermissionDeniedError(DalstonError):
 
 
 class NotFoundError(DalstonError):
-    """404: no such object (also another tenant's), or no such route."""
+    """404: no such object (also another tenant's), or no such route; also 405,
+    a route this server does not have for that method (an older server)."""
 
 
 class ConflictError(DalstonError):
@@ -129,6 +130,7 @@ _BY_STATUS: dict[int, type[DalstonError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    405: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
     415: UnsupportedMediaError,
