@@ -206,6 +206,9 @@ class _ProgressFile:
     def seekable(self) -> bool:
         return self._raw.seekable()
 
+    def close(self) -> None:
+        self._raw.close()
+
 
 def _size(raw: IO[bytes]) -> int | None:
     try:

@@ -424,12 +424,15 @@ class RealtimeSession(_Base):
 
         token = self.token_source() if self.token_source is not None else None
         try:
-            self._ws = connect(
+            ws = connect(
                 self._url_with(token),
                 additional_headers=self.headers,
                 open_timeout=self.open_timeout,
                 max_size=None,
             )
+            # Entered as a context manager (websockets >= 17.1 warns otherwise);
+            # ``close()`` ends it.
+            self._ws = ws.__enter__()
         except Exception as exc:
             raise handshake_error(exc) from exc
         first = self._recv(self.open_timeout)
