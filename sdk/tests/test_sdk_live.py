@@ -143,6 +143,24 @@ async def test_async_realtime_with_a_token_and_manual_commit(
     assert wer([reference(clip)], [transcript.text]) < MAX_WER
 
 
+async def test_async_realtime_as_fast_as_allowed(sdk_server: ServerProcess) -> None:
+    """``realtime=False``: the file goes as fast as the socket takes it; the
+    session still ends with every final, and the record can be deleted."""
+    clip = CLIPS[1]
+    async with AsyncDalston(sdk_server.url, api_key=sdk_server.admin_key) as client:
+        async with client.realtime(language="en") as session:
+            events = [e async for e in session.stream_file(clip, realtime=False)]
+        assert isinstance(events[-1], SessionEnd)
+        text = " ".join(e.text for e in events if isinstance(e, Final))
+        assert wer([reference(clip)], [text]) < MAX_WER, text
+        session_id = session.session_id or ""
+        page = await client.list_sessions(limit=100)
+        assert session_id in {s.id for s in page.sessions}
+        await client.delete_session(session_id)
+        with pytest.raises(NotFoundError):
+            await client.get_session(session_id)
+
+
 async def _stored_transcript(client: AsyncDalston, session_id: str) -> Transcript:
     """The session's stored transcript (written just after the session ends)."""
     for _ in range(50):

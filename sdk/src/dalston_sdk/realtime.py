@@ -435,11 +435,16 @@ class RealtimeSession(_Base):
             self._ws = ws.__enter__()
         except Exception as exc:
             raise handshake_error(exc) from exc
-        first = self._recv(self.open_timeout)
+        try:
+            first = self._recv(self.open_timeout)
+        except builtins.TimeoutError as exc:
+            self._ws.close()
+            raise TimeoutError("No session.begin from the server.") from exc
         if first is None:
             raise self._closed_error() or ConnectionError("Session closed at once.")
         if isinstance(first, ErrorEvent) and not first.recoverable:
-            self._recv(5.0)  # the close that follows
+            with contextlib.suppress(builtins.TimeoutError):
+                self._recv(5.0)  # the close that follows
             self._ws.close()
             raise self._closed_error() or DalstonError(first.message, code=first.code)
         self._pending.append(first)
