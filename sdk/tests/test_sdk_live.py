@@ -4,7 +4,10 @@ transcribed (WER asserted), exports, errors, and realtime from a WAV file."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -66,6 +69,26 @@ async def test_async_transcription_of_corpus_speech(sdk_server: ServerProcess) -
     score = wer([reference(c) for c in CLIPS], [job.text or "" for job in jobs])
     assert score < MAX_WER, [job.text for job in jobs]
     assert "-->" in srt
+
+
+def test_transcribe_from_a_url(sdk_server: ServerProcess) -> None:
+    """``audio_url=``: the server fetches the file (private URLs are allowed in
+    the test server)."""
+    clip = CLIPS[0]
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(clip.parent))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/{clip.name}"
+        with Dalston(sdk_server.url, api_key=sdk_server.admin_key) as client:
+            job = client.transcribe(audio_url=url, language="en", name="from-url")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert job.status == "completed", job.error
+    assert job.display_name == "from-url"
+    assert wer([reference(clip)], [job.text or ""]) < MAX_WER
 
 
 def test_exports_of_a_real_transcript(sdk_server: ServerProcess) -> None:

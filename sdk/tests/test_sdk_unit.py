@@ -274,6 +274,28 @@ def test_transcribe_sends_only_the_fields_set() -> None:
     assert progress and progress[-1] == (200_000, 200_000)
 
 
+def test_a_rate_limited_upload_is_sent_again_whole() -> None:
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.read())
+        if len(bodies) == 1:
+            error = {"error": {"code": "rate_limited", "message": "later"}}
+            return httpx.Response(429, json=error, headers={"Retry-After": "0"})
+        return httpx.Response(201, json={"id": "j3", "status": "pending"})
+
+    progress: list[int] = []
+    audio = io.BytesIO(b"0123456789" * 10_000)
+    audio.seek(10)  # uploads from where the object stands
+    with _client(handler) as c:
+        job = c.transcribe(
+            audio, wait=False, on_upload_progress=lambda s, t: progress.append(s)
+        )
+    assert job.id == "j3" and len(bodies) == 2  # a new boundary each time
+    assert [b.count(b"0123456789") for b in bodies] == [9_999, 9_999]
+    assert progress[-1] == 99_990 and progress.count(99_990) == 2
+
+
 def test_transcribe_from_url_is_multipart_without_a_file() -> None:
     seen: list[httpx.Request] = []
 

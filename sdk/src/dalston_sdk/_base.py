@@ -179,32 +179,38 @@ class RetryPolicy:
 
 
 class _ProgressFile:
-    """A file object that reports how much of it has been read (uploaded)."""
+    """A file object that reports how much of it has been read (uploaded); a
+    rewind (a retried upload) starts the count again."""
 
     def __init__(
         self, raw: IO[bytes], total: int | None, callback: ProgressCallback
     ) -> None:
         self._raw = raw
-        self._start = raw.tell() if raw.seekable() else 0
+        self._seekable = raw.seekable()
+        self._start = raw.tell() if self._seekable else 0
+        self._sent = 0
         self._total = total
         self._callback = callback
         self.name = getattr(raw, "name", "audio")
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._raw.read(size)
-        self._callback(self.tell(), self._total)
+        if chunk:
+            self._sent += len(chunk)
+            self._callback(self._sent, self._total)
         return chunk
 
     def tell(self) -> int:
-        return self._raw.tell() - self._start if self._raw.seekable() else 0
+        return self._sent
 
     def seek(self, offset: int, whence: int = 0) -> int:
         if whence == 0:
             offset += self._start
-        return self._raw.seek(offset, whence) - self._start
+        self._sent = self._raw.seek(offset, whence) - self._start
+        return self._sent
 
     def seekable(self) -> bool:
-        return self._raw.seekable()
+        return self._seekable
 
     def close(self) -> None:
         self._raw.close()
