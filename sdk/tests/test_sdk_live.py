@@ -108,6 +108,17 @@ def test_exports_of_a_real_transcript(sdk_server: ServerProcess) -> None:
     assert wer([reference(clip)], [body["text"]]) < MAX_WER and body["segments"]
 
 
+def test_sync_pages(sdk_server: ServerProcess) -> None:
+    with Dalston(sdk_server.url, api_key=sdk_server.admin_key) as client:
+        for clip in CLIPS:
+            client.transcribe(clip, language="en", wait=False)
+        page = client.list_jobs(limit=1)
+        every = list(client.iter_jobs(page_size=1))
+    assert page.has_more and page.cursor and len(page.jobs) == 1
+    assert len(every) >= 2 and len({j.id for j in every}) == len(every)
+    assert every[0].id == page.jobs[0].id
+
+
 def test_sync_errors(sdk_server: ServerProcess, tmp_path: Path) -> None:
     with Dalston(sdk_server.url, api_key="dk_wrong") as bad:
         with pytest.raises(AuthenticationError):
