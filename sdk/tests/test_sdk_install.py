@@ -5,6 +5,7 @@ server; the server package is not importable there."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -47,8 +48,16 @@ def test_installed_sdk_transcribes(sdk_server: ServerProcess, tmp_path: Path) ->
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    # A copy: pip builds in the source folder (build/, *.egg-info), and a stale
+    # build/ there could ship modules the source no longer has.
+    source = tmp_path / "sdk"
+    shutil.copytree(
+        SDK,
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests"),
+    )
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(SDK)],
+        [str(python), "-m", "pip", "install", "-q", str(source)],
         capture_output=True,
         text=True,
         timeout=600,
