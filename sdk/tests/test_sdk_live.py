@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import threading
+from collections.abc import AsyncIterator, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from dalston_sdk import (
     Transcript,
     UnsupportedMediaError,
     ValidationError,
+    read_audio,
 )
 
 from dalston.eval.scoring import wer
@@ -160,8 +162,6 @@ async def test_async_realtime_with_a_token_and_manual_commit(
         )
         assert "Authorization" not in session.headers
         async with session:
-            from dalston_sdk import read_audio
-
             audio, rate = read_audio(clip)
             assert rate == 16000
             step = 3200
@@ -193,6 +193,33 @@ async def test_async_realtime_as_fast_as_allowed(sdk_server: ServerProcess) -> N
         await client.delete_session(session_id)
         with pytest.raises(NotFoundError):
             await client.get_session(session_id)
+
+
+async def test_stream_any_iterator_of_pcm(sdk_server: ServerProcess) -> None:
+    """``stream(chunks)``: a generator (advanced off the event loop in the async
+    session) and an async generator."""
+    clip = CLIPS[0]
+    audio, _ = read_audio(clip)
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(audio), 3200):
+            yield audio[i : i + 3200]
+
+    async def achunks() -> AsyncIterator[bytes]:
+        for chunk in chunks():
+            yield chunk
+
+    async with AsyncDalston(sdk_server.url, api_key=sdk_server.admin_key) as client:
+        for source in (chunks(), achunks()):
+            async with client.realtime(language="en") as session:
+                events = [e async for e in session.stream(source)]
+            assert isinstance(events[-1], SessionEnd)
+            assert wer([reference(clip)], [session.transcript]) < MAX_WER
+    with Dalston(sdk_server.url, api_key=sdk_server.admin_key) as sync_client:
+        with sync_client.realtime(language="en") as sync_session:
+            finals = [e for e in sync_session.stream(chunks()) if isinstance(e, Final)]
+    assert finals == sync_session.finals
+    assert wer([reference(clip)], [sync_session.transcript]) < MAX_WER
 
 
 async def _stored_transcript(client: AsyncDalston, session_id: str) -> Transcript:

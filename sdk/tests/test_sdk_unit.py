@@ -412,6 +412,30 @@ def test_parse_event() -> None:
     assert dalston_sdk.realtime.Warning is dalston_sdk.WarningEvent
 
 
+@pytest.mark.parametrize(
+    ("code", "recoverable", "cls"),
+    [
+        (4001, False, AuthenticationError),
+        (4003, False, PermissionDeniedError),
+        (4400, False, ValidationError),
+        (4429, False, RateLimitError),
+        (4503, False, ServiceUnavailableError),
+        (1011, False, ServerError),
+        (1006, False, SdkConnectionError),
+        (1000, True, None),
+    ],
+)
+def test_close_codes(code: int, recoverable: bool, cls: type | None) -> None:
+    from dalston_sdk.realtime import ErrorEvent, close_error
+
+    event = ErrorEvent(code="x", message="why", recoverable=recoverable)
+    error = close_error(code, "", None if recoverable else event)
+    if cls is None:
+        assert error is None
+    else:
+        assert type(error) is cls and error.message.endswith("why")
+
+
 def test_read_audio_downmixes_stereo_wav(tmp_path: Path) -> None:
     import array
 

@@ -21,9 +21,16 @@ import sys
 import threading
 import time
 import wave
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -202,6 +209,8 @@ def close_error(
         return DalstonError(message, code=err_code or "lag_exceeded", status_code=code)
     if code in (None, 1000, 1001):
         return DalstonError(message, code=err_code)
+    if code == 1006:  # no close frame: the connection dropped
+        return ConnectionError(f"The realtime connection dropped: {message}")
     return ServerError(message, code=err_code, status_code=code)
 
 
@@ -354,6 +363,7 @@ class _Base:
         self.finals: list[Final] = []
         self._pending: list[RealtimeEvent] = []
         self._last_error: ErrorEvent | None = None
+        self._ws: Any = None  # the websockets connection, once open
 
     @property
     def bytes_per_second(self) -> int:
@@ -403,6 +413,16 @@ class _Base:
         sep = "&" if "?" in self.url else "?"
         return f"{self.url}{sep}{urlencode({'token': token})}"
 
+    def _closed_error(self) -> DalstonError | None:
+        """What the socket's close means (a fatal ``error`` event explains it)."""
+        ws = self._ws
+        code = getattr(ws, "close_code", None)
+        reason = getattr(ws, "close_reason", "") or ""
+        fatal = self._last_error
+        if fatal is not None and fatal.recoverable:
+            fatal = None
+        return close_error(code, reason, fatal)
+
     @staticmethod
     def _control(kind: str, **fields: Any) -> str:
         return json.dumps({"type": kind, **fields})
@@ -413,10 +433,6 @@ class RealtimeSession(_Base):
     ``send_audio``/``commit``/``end`` send, iterating yields events until the
     server ends the session. ``stream_file`` and ``stream`` do both at once (the
     audio is sent from a thread)."""
-
-    def __init__(self, url: str, **kwargs: Any) -> None:
-        super().__init__(url, **kwargs)
-        self._ws: Any = None
 
     # --- lifecycle ---------------------------------------------------------
     def open(self) -> RealtimeSession:
@@ -493,12 +509,6 @@ class RealtimeSession(_Base):
         event = parse_event(raw)
         self._note(event)
         return event
-
-    def _closed_error(self) -> DalstonError | None:
-        ws = self._ws
-        code = getattr(ws, "close_code", None)
-        reason = getattr(ws, "close_reason", "") or ""
-        return close_error(code, reason, self._last_error)
 
     def __iter__(self) -> Iterator[RealtimeEvent]:
         return self.events()
@@ -582,10 +592,6 @@ class AsyncRealtimeSession(_Base):
     """The asyncio session: ``async with``, ``await send_audio(...)``, ``async for
     event in session``; ``stream_file``/``stream`` send from a task."""
 
-    def __init__(self, url: str, **kwargs: Any) -> None:
-        super().__init__(url, **kwargs)
-        self._ws: Any = None
-
     async def open(self) -> AsyncRealtimeSession:
         from websockets.asyncio.client import connect
 
@@ -649,12 +655,6 @@ class AsyncRealtimeSession(_Base):
         event = parse_event(raw)
         self._note(event)
         return event
-
-    def _closed_error(self) -> DalstonError | None:
-        ws = self._ws
-        code = getattr(ws, "close_code", None)
-        reason = getattr(ws, "close_reason", "") or ""
-        return close_error(code, reason, self._last_error)
 
     def __aiter__(self) -> AsyncIterator[RealtimeEvent]:
         return self.events()
@@ -720,9 +720,20 @@ class AsyncRealtimeSession(_Base):
     ) -> AsyncIterator[RealtimeEvent]:
         data = self._audio_of(path)
         step = self._chunk_bytes(chunk_s)
-        return self.stream(_chunks(data, step), realtime=realtime, end=end)
+        return self.stream(list(_chunks(data, step)), realtime=realtime, end=end)
 
 
 async def _aiter(items: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for item in items:
-        yield item
+    """A sync iterable as an async one: a sequence directly, anything else (a
+    generator may block, e.g. a microphone) advanced in a worker thread."""
+    if isinstance(items, Sequence):
+        for item in items:
+            yield item
+        return
+    iterator = iter(items)
+    done = object()
+    while True:
+        item = await asyncio.to_thread(next, iterator, done)
+        if item is done:
+            return
+        yield cast(bytes, item)
