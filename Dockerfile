@@ -43,7 +43,10 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # pyproject.toml names README.md as the package readme: the build needs it.
 COPY pyproject.toml README.md ./
+COPY sdk ./sdk
 COPY dalston ./dalston
+# The SDK first: the CLI's client commands are built on it (not on PyPI).
+RUN pip install ./sdk
 
 FROM build-base AS build-slim
 RUN pip install ".[models,base]"

@@ -23,13 +23,15 @@ WEB_SOURCES  := $(shell find web/src web/public -type f 2>/dev/null) web/index.h
 install: $(STAMP) $(if $(NPM),$(NODE_CLIENTS) $(WEB_DEPS))
 
 # Re-installs only when pyproject.toml changes; the venv is created if missing.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first, from its CPU build: otherwise resemblyzer's bare torch pulls CUDA.
 	@# (--retries 0: where that index is unreachable, pip moves on to local wheels.)
 	$(BIN)/python -m pip install -q --retries 0 torch==$(TORCH_VERSION) \
 		--extra-index-url $(TORCH_INDEX)
+	@# The SDK (sdk/) first: the CLI's client commands are built on it.
+	$(BIN)/python -m pip install -q -e ./sdk
 	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	@# resemblyzer pulls webrtcvad, which imports pkg_resources (gone from the
 	@# setuptools torch brings); the wheels fork is the same module without it.

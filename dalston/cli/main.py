@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import os
-import time
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
+from dalston.cli import client
 from dalston.engine_sdk.registry import ENGINE_CLASSES
 
 app = typer.Typer(help="Dalston: self-hosted speech-to-text.", no_args_is_help=True)
 err = Console(stderr=True)
-
-_TERMINAL = {"completed", "failed", "cancelled"}
-
-
-class OutputFormat(StrEnum):
-    TXT = "txt"
-    SRT = "srt"
-    VTT = "vtt"
-    JSON = "json"
 
 
 @app.command()
@@ -225,117 +207,9 @@ def healthcheck(
     raise typer.Exit(0 if alive else 1)
 
 
-def _default_key(server: str) -> str | None:
-    """DALSTON_API_KEY, else the admin key file of a local embedded server."""
-    if key := os.environ.get("DALSTON_API_KEY"):
-        return key
-    if server.startswith(("http://127.0.0.1", "http://localhost")):
-        from dalston.config import Settings
-
-        path = Settings().admin_key_file
-        if path.is_file():
-            return path.read_text().strip()
-    return None
-
-
-@app.command()
-def transcribe(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    model: Annotated[
-        str | None, typer.Option(help="Model id (GET /v1/models).")
-    ] = None,
-    language: Annotated[
-        str | None, typer.Option(help="Language code, or auto.")
-    ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TXT,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")
-    ] = None,
-    server: Annotated[
-        str, typer.Option(envvar="DALSTON_SERVER", help="Base URL of the server.")
-    ] = "http://127.0.0.1:8000",
-    api_key: Annotated[
-        str | None, typer.Option(envvar="DALSTON_API_KEY", help="A dk_ API key.")
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the job.")] = 3600,
-) -> None:
-    """Upload FILE, wait for the job with a progress display, print the transcript."""
-    key = api_key or _default_key(server)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    data = {k: v for k, v in {"model": model, "language": language}.items() if v}
-    with httpx.Client(base_url=server, headers=headers, timeout=60) as client:
-        try:
-            with file.open("rb") as audio:
-                created = client.post(
-                    "/v1/audio/transcriptions",
-                    files={"file": (file.name, audio)},
-                    data=data,
-                )
-        except httpx.ConnectError:
-            err.print(
-                f"[red]Cannot reach a Dalston server at {server}[/] (dalston serve?)"
-            )
-            raise typer.Exit(2) from None
-        _check(created)
-        job_id = created.json()["id"]
-        status = _wait(client, job_id, timeout)
-        if status["status"] != "completed":
-            err.print(f"[red]Job {job_id} {status['status']}:[/] {status.get('error')}")
-            raise typer.Exit(1)
-        exported = client.get(f"/v1/audio/transcriptions/{job_id}/export/{fmt.value}")
-        _check(exported)
-    if output:
-        output.write_text(exported.text)
-        err.print(f"Wrote {output}")
-    else:
-        typer.echo(exported.text, nl=False)
-
-
-def _wait(client: httpx.Client, job_id: str, timeout: float) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task(f"job {job_id[:8]}", total=None, stage="pending")
-        while True:
-            response = client.get(f"/v1/audio/transcriptions/{job_id}")
-            _check(response)
-            body: dict[str, object] = response.json()
-            stages = body.get("stages") or []
-            assert isinstance(stages, list)
-            done = sum(1 for s in stages if s["status"] == "succeeded")
-            current = next(
-                (s["stage"] for s in stages if s["status"] in ("queued", "running")),
-                str(body["status"]),
-            )
-            progress.update(
-                bar, total=len(stages) or None, completed=done, stage=current
-            )
-            if body["status"] in _TERMINAL:
-                return body
-            if time.monotonic() > deadline:
-                err.print(
-                    f"[red]Gave up waiting for job {job_id} after {timeout:.0f} s"
-                )
-                raise typer.Exit(1)
-            time.sleep(0.5)
-
-
-def _check(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        message = response.text
-    err.print(f"[red]HTTP {response.status_code}:[/] {message}")
-    raise typer.Exit(1)
+# The client commands (transcribe, listen, jobs, export, sessions, models, engines,
+# status, keys), on the Python SDK.
+client.register(app)
 
 
 if __name__ == "__main__":
