@@ -203,6 +203,16 @@ class Settings(BaseSettings):
     )
     realtime_beam_size: Annotated[int, Field(ge=1, le=8)] = 1
     realtime_max_lag_s: Annotated[float, Field(gt=0)] = 10.0
+    realtime_idle_timeout_s: Annotated[float, Field(ge=0)] = Field(
+        default=60.0,
+        description="A live session that sends nothing (no audio, no message) "
+        "this long is closed (close 4408), freeing its slot; 0: never.",
+    )
+    realtime_max_session_s: Annotated[float, Field(ge=0)] = Field(
+        default=14400.0,
+        description="A live session is ended after this long (its last words "
+        "flushed, then close 4413); 0: no limit.",
+    )
 
     # --- orchestration --------------------------------------------------------
     task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2

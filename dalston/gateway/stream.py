@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
+import time
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class Close(int, Enum):
     INVALID_PARAMETERS = 4400
     TOO_MANY_SESSIONS = 4429
     NO_CAPACITY = 4503
+    IDLE_TIMEOUT = 4408  # nothing received for DALSTON_REALTIME_IDLE_TIMEOUT_S
+    SESSION_TOO_LONG = 4413  # past DALSTON_REALTIME_MAX_SESSION_S
     TRY_AGAIN = 1013  # RFC 6455 "Try Again Later": the worker was lost
 
 
@@ -67,6 +70,34 @@ class StreamError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class SessionExpired(StreamError):
+    """The session ran out of time: idle too long, or past its maximum length.
+    The words heard so far are flushed to the client before the close."""
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """How long a session may stay silent, and last; announced to the client at
+    the start in its protocol's own way (``Adapter.begin``)."""
+
+    idle_timeout_s: float | None
+    max_session_s: float | None
+    started_at: float  # wall clock (time.time()), for announcing the expiry
+
+    @classmethod
+    def of(cls, idle_timeout_s: float, max_session_s: float) -> SessionLimits:
+        return cls(idle_timeout_s or None, max_session_s or None, time.time())
+
+    @property
+    def expires_at(self) -> float | None:
+        if self.max_session_s is None:
+            return None
+        return self.started_at + self.max_session_s
+
+
+NO_LIMITS = SessionLimits(None, None, 0.0)
 
 
 class ClientLeft(WebSocketDisconnect):
@@ -120,7 +151,9 @@ class Adapter(Protocol):
 
     name: str
 
-    def begin(self, session: LiveSession) -> list[dict[str, Any]]: ...
+    def begin(
+        self, session: LiveSession, limits: SessionLimits
+    ) -> list[dict[str, Any]]: ...
 
     def parse(self, message: Mapping[str, Any]) -> ClientInput:
         """A received ASGI message (text or bytes) -> audio and/or an action."""
@@ -220,7 +253,11 @@ async def run_stream(
             worker_id=worker.id,
             params=request.params,
         )
-        await _serve(websocket, runtime, session, request, adapter)
+        limits = SessionLimits.of(
+            runtime.settings.realtime_idle_timeout_s,
+            runtime.settings.realtime_max_session_s,
+        )
+        await _serve(websocket, runtime, session, request, adapter, limits)
     finally:
         await lease_cm.__aexit__(None, None, None)
 
@@ -231,6 +268,7 @@ async def _serve(
     session: LiveSession,
     request: StreamRequest,
     adapter: Adapter,
+    limits: SessionLimits = NO_LIMITS,
 ) -> None:
     recording = _Recording() if request.store_audio else None
     if recording is not None:
@@ -245,9 +283,9 @@ async def _serve(
         _watch_worker(websocket, runtime, session, adapter, processor, sender, lost)
     )
     try:
-        for message in adapter.begin(session):
+        for message in adapter.begin(session, limits):
             await websocket.send_json(message)
-        await _receive(websocket, session, adapter, processor)
+        await _receive(websocket, session, adapter, processor, limits)
         # The client ended the stream: finish the last utterance, flush, say bye.
         await processor
         await sender
@@ -275,6 +313,13 @@ async def _serve(
                 "processing_lag", str(exc), fatal=True, close=Close.LAG_EXCEEDED
             ),
         )
+    except SessionExpired as exc:
+        # Out of time: what was said is flushed to the client, then the close.
+        status, error_text = "failed", exc.message
+        session.end()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(processor, sender), 15.0)
+        await _send_error(websocket, adapter, exc)
     except StreamError as exc:
         status, error_text = "failed", exc.message
         await _send_error(websocket, adapter, exc)
@@ -317,9 +362,12 @@ async def _receive(
     session: LiveSession,
     adapter: Adapter,
     processor: asyncio.Task[None],
+    limits: SessionLimits = NO_LIMITS,
 ) -> None:
+    clock = asyncio.get_running_loop().time
+    ends = None if limits.max_session_s is None else clock() + limits.max_session_s
     while True:
-        message = await websocket.receive()
+        message = await _next_message(websocket, limits, ends, clock)
         if message["type"] == "websocket.disconnect":
             raise ClientLeft.of(message)
         if processor.done():
@@ -354,6 +402,40 @@ async def _receive(
         if received.action is Action.END:
             session.end()
             return
+
+
+async def _next_message(
+    websocket: WebSocket,
+    limits: SessionLimits,
+    ends: float | None,
+    clock: Any,
+) -> Mapping[str, Any]:
+    """The client's next message, or SessionExpired when the session stayed
+    silent too long or reached its maximum length first."""
+    waits = [limits.idle_timeout_s] if limits.idle_timeout_s else []
+    if ends is not None:
+        waits.append(max(0.0, ends - clock()))
+    if not waits:
+        return await websocket.receive()
+    try:
+        return await asyncio.wait_for(websocket.receive(), min(waits))
+    except TimeoutError:
+        pass
+    if ends is not None and clock() >= ends - 0.01:
+        raise SessionExpired(
+            "session_time_limit",
+            f"The session reached its maximum length of {limits.max_session_s:.0f} "
+            "s; start a new one to go on.",
+            fatal=True,
+            close=Close.SESSION_TOO_LONG,
+        )
+    raise SessionExpired(
+        "idle_timeout",
+        f"No audio or message for {limits.idle_timeout_s:.0f} s: the session is "
+        "closed to free its slot.",
+        fatal=True,
+        close=Close.IDLE_TIMEOUT,
+    )
 
 
 async def _watch_worker(

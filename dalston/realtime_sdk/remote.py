@@ -219,6 +219,10 @@ class RemoteSession:
                 self.remote_session_id = message.get("session_id")
                 continue
             if kind == "error":
+                if message.get("code") in _TIME_LIMITS:
+                    # The worker's own clock ran out just before the gateway's
+                    # (which ends the client's session with its own close).
+                    return
                 if message.get("code") == "processing_lag":
                     raise LagExceeded(self._lag_s)
                 if not message.get("recoverable", False):
@@ -235,6 +239,10 @@ class RemoteSession:
                     self.finals.append(event)
             if event is not None:
                 await self.events.put(event)
+
+
+# The worker's session limits (gateway.stream.SessionExpired codes).
+_TIME_LIMITS = frozenset({"idle_timeout", "session_time_limit"})
 
 
 def _event(message: dict[str, Any]) -> Event | None:

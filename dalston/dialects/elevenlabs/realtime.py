@@ -54,6 +54,7 @@ from dalston.gateway.stream import (
     Action,
     ClientInput,
     Close,
+    SessionLimits,
     StreamError,
     StreamRequest,
     authenticate,
@@ -100,8 +101,12 @@ _ERROR_TYPES = {
     "internal_error": "transcriber_error",
     "invalid_audio": "input_error",
     "worker_lost": "transcriber_error",
+    "idle_timeout": "insufficient_audio_activity",
+    "session_time_limit": "session_time_limit_exceeded",
 }
 _ERROR_NAMES = {
+    "insufficient_audio_activity",
+    "session_time_limit_exceeded",
     "auth_error",
     "invalid_request",
     "input_error",
@@ -137,7 +142,9 @@ class ElevenLabsAdapter:
         self._heard_audio = False
         self._warm_up: asyncio.Future[None] | None = None
 
-    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
+    def begin(
+        self, session: LiveSession, limits: SessionLimits
+    ) -> list[dict[str, Any]]:
         assert self.options is not None
         self.session = session
         cfg, opts = session.config, self.options
@@ -164,6 +171,9 @@ class ElevenLabsAdapter:
                     "include_language_detection": opts.include_language_detection,
                     "keyterms": list(opts.keyterms),
                     "no_verbatim": False,
+                    # Dalston's session limits (the SDKs pass config through).
+                    "inactivity_timeout_secs": limits.idle_timeout_s,
+                    "max_session_duration_secs": limits.max_session_s,
                 },
             }
         ]

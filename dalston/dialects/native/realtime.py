@@ -26,6 +26,7 @@ from dalston.gateway import stream_params as params
 from dalston.gateway.stream import (
     Action,
     ClientInput,
+    SessionLimits,
     StreamError,
     StreamRequest,
     authenticate,
@@ -65,13 +66,20 @@ class NativeAdapter:
         self.session: LiveSession | None = None
         self.warnings = True
 
-    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
+    def begin(
+        self, session: LiveSession, limits: SessionLimits
+    ) -> list[dict[str, Any]]:
         self.session = session
         cfg = session.config
         return [
             {
                 "type": "session.begin",
                 "session_id": session.id,
+                # How long the session may stay silent, and last (null: no limit).
+                "limits": {
+                    "idle_timeout_s": limits.idle_timeout_s,
+                    "max_session_s": limits.max_session_s,
+                },
                 "config": {
                     "model": cfg.model,
                     "language": cfg.language or "auto",

@@ -47,6 +47,7 @@ from dalston.gateway.stream import (
     Action,
     ClientInput,
     Close,
+    SessionLimits,
     StreamError,
     StreamRequest,
     authenticate,
@@ -106,6 +107,9 @@ _DRIVER_ERRORS = {
     "internal_error": ("server_error", "internal_error"),
     "worker_lost": ("server_error", "worker_lost"),
     "invalid_audio": ("invalid_request_error", "invalid_value"),
+    # OpenAI's own answer when a session reaches its maximum duration.
+    "session_time_limit": ("invalid_request_error", "session_expired"),
+    "idle_timeout": ("invalid_request_error", "session_idle_timeout"),
 }
 
 
@@ -156,10 +160,14 @@ class OpenAIAdapter:
         self._sent = ""  # deltas sent for it
         self._awaiting: str | None = None  # committed by VAD, transcript pending
         self._last_committed: str | None = None
+        self.expires_at: float | None = None  # unix time, as OpenAI's session says
 
     # --- session configuration ---------------------------------------------------
-    def begin(self, session: LiveSession) -> list[dict[str, Any]]:
+    def begin(
+        self, session: LiveSession, limits: SessionLimits
+    ) -> list[dict[str, Any]]:
         self.session = session
+        self.expires_at = limits.expires_at
         return [
             {
                 "type": "transcription_session.created",
@@ -184,7 +192,12 @@ class OpenAIAdapter:
             "input_audio_noise_reduction": None,
             "include": [],
             "modalities": ["text"],
+            **self._expiry(),
         }
+
+    def _expiry(self) -> dict[str, Any]:
+        """OpenAI's session objects say when they expire (the maximum length)."""
+        return {} if self.expires_at is None else {"expires_at": int(self.expires_at)}
 
     def _ga_session(self) -> dict[str, Any]:
         s = self.settings
@@ -209,6 +222,7 @@ class OpenAIAdapter:
                 }
             },
             "include": [],
+            **self._expiry(),
         }
 
     def _update(self, body: dict[str, Any], event_id: str | None) -> dict[str, Any]:
