@@ -160,6 +160,8 @@ class RealtimeSession(Base):
     audio_key: Mapped[str | None] = mapped_column(String(512))
     error: Mapped[str | None] = mapped_column(Text)
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
+    # Hybrid sessions (batch_after): the batch job made from the session's audio.
+    batch_job_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         Index("ix_realtime_sessions_tenant_started", "tenant_id", "started_at", "id"),

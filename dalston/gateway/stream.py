@@ -33,6 +33,8 @@ from dalston.realtime_sdk.session import (
     StreamingSession,
 )
 from dalston.runtime import Runtime
+from dalston.services.jobs import AudioSource
+from dalston.services.request import TranscriptionRequest
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,8 @@ class StreamRequest:
     # For protocols without an "end" message: a normal close by the client (1000,
     # or no status) is how a stream ends, so the session is recorded as completed.
     close_ends_stream: bool = False
+    # Hybrid sessions: the batch job run on the session's audio once it ends.
+    batch: TranscriptionRequest | None = None
 
 
 class Adapter(Protocol):
@@ -257,7 +261,9 @@ async def run_stream(
             runtime.settings.realtime_idle_timeout_s,
             runtime.settings.realtime_max_session_s,
         )
-        await _serve(websocket, runtime, session, request, adapter, limits)
+        await _serve(
+            websocket, runtime, session, request, adapter, limits, principal.tenant_id
+        )
     finally:
         await lease_cm.__aexit__(None, None, None)
 
@@ -269,8 +275,10 @@ async def _serve(
     request: StreamRequest,
     adapter: Adapter,
     limits: SessionLimits = NO_LIMITS,
+    tenant_id: str | None = None,
 ) -> None:
-    recording = _Recording() if request.store_audio else None
+    keep_audio = request.store_audio or request.batch is not None
+    recording = _Recording() if keep_audio else None
     if recording is not None:
         session.recorder = recording.write
     status, error_text = "completed", None
@@ -349,12 +357,47 @@ async def _serve(
                 finals=session.finals,
                 model=session.config.model,
                 error=error_text,
-                audio_file=audio_file,
+                audio_file=audio_file if request.store_audio else None,
                 retention_days=request.retention_days,
             )
+            if request.batch is not None and audio_file is not None:
+                await _batch_after(
+                    runtime, session, request.batch, audio_file, tenant_id
+                )
         finally:
             if audio_file is not None:
                 audio_file.unlink(missing_ok=True)
+
+
+# Less audio than this is not worth a batch job.
+_MIN_BATCH_AUDIO_S = 0.5
+
+
+async def _batch_after(
+    runtime: Runtime,
+    session: LiveSession,
+    batch: TranscriptionRequest,
+    audio_file: Path,
+    tenant_id: str | None,
+) -> None:
+    """A hybrid session's audio, submitted as a batch job and linked from the
+    session's record. A failure is logged; the session's own record stands."""
+    if tenant_id is None or session.received_s < _MIN_BATCH_AUDIO_S:
+        return
+    try:
+        with audio_file.open("rb") as audio:
+            job = await runtime.jobs.submit(
+                tenant_id=tenant_id,
+                request=batch.model_copy(
+                    update={
+                        "display_name": batch.display_name or f"session {session.id}"
+                    }
+                ),
+                source=AudioSource(upload=audio, filename=f"session-{session.id}.wav"),
+            )
+        await runtime.realtime_records.link_batch_job(session.id, job.id)
+    except Exception:
+        log.exception("the batch job of session %s could not be made", session.id)
 
 
 async def _receive(

@@ -73,3 +73,50 @@ def transcription(
 def refused(exc: InvalidRequest) -> StreamError:
     """A request refusal as the shared realtime ``invalid_request`` error."""
     return invalid(exc.message)
+
+
+# Hybrid sessions: `batch_after=true` sends the session's audio through the batch
+# pipeline when it ends; `batch_<field>` sets that job's fields (the batch API's
+# names), e.g. batch_model, batch_speaker_detection=diarize, batch_pii_detection.
+BATCH_FIELDS = {
+    "model": "batch_model",
+    "language": "batch_language",
+    "timestamps_granularity": "batch_timestamps_granularity",
+    "word_alignment": "batch_word_alignment",
+    "speaker_detection": "batch_speaker_detection",
+    "num_speakers": "batch_num_speakers",
+    "min_speakers": "batch_min_speakers",
+    "max_speakers": "batch_max_speakers",
+    "pii_detection": "batch_pii_detection",
+    "pii_entity_types": "batch_pii_entity_types",
+    "redact_pii_audio": "batch_redact_pii_audio",
+    "pii_redaction_mode": "batch_pii_redaction_mode",
+    "retention_days": "batch_retention",
+}
+
+
+async def batch_after(
+    runtime: Runtime, query: Mapping[str, str], language: str | None
+) -> TranscriptionRequest | None:
+    """The batch job a hybrid session asks for (None without ``batch_after``),
+    checked now as a job submit would be (model, language, live engines), so a
+    bad request is refused before the session starts, not after it ends."""
+    if not flag(query, "batch_after", False):
+        return None
+    values: dict[str, Any] = {
+        field: query.get(name) or None for field, name in BATCH_FIELDS.items()
+    }
+    if values["language"] is None:
+        values["language"] = language
+    if values["pii_entity_types"]:
+        values["pii_entity_types"] = [
+            t.strip() for t in str(values["pii_entity_types"]).split(",") if t.strip()
+        ]
+    try:
+        request = TranscriptionRequest.build(
+            {k: v for k, v in BATCH_FIELDS.items()}, **values
+        )
+        await runtime.jobs.plan(request)
+    except InvalidRequest as exc:
+        raise refused(exc) from None
+    return request

@@ -106,6 +106,13 @@ class SessionRecords:
             if retention_days is not None and retention_days > 0:
                 row.purge_after = row.ended_at + timedelta(days=retention_days)
 
+    async def link_batch_job(self, session_id: str, job_id: str) -> None:
+        """A hybrid session's batch job (the record may be gone: retention 0)."""
+        async with self.sessions() as db, db.begin():
+            row = await db.get(RealtimeSession, session_id)
+            if row is not None:
+                row.batch_job_id = job_id
+
     async def list(
         self, *, tenant_id: str, limit: int, cursor: str | None
     ) -> tuple[list[RealtimeSession], str | None, bool]:

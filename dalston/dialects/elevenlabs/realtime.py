@@ -519,6 +519,10 @@ async def elevenlabs_realtime(websocket: WebSocket) -> None:
         return
     try:
         request, adapter.options = parse_query(runtime, websocket.query_params)
+        batch = await params.batch_after(
+            runtime, websocket.query_params, request.config.language
+        )
+        request = dataclasses.replace(request, batch=batch)
     except StreamError as exc:
         await refuse(websocket, adapter, exc)
         return

@@ -279,6 +279,8 @@ async def native_stream(websocket: WebSocket) -> None:
         principal = await authenticate(websocket, runtime)
         query = dict(websocket.query_params)
         request = _request(runtime, query)
+        batch = await params.batch_after(runtime, query, request.config.language)
+        request = dataclasses.replace(request, batch=batch)
         adapter.warnings = params.flag(query, "warnings", "api_key" not in query)
     except StreamError as exc:
         await refuse(websocket, adapter, exc)

@@ -57,6 +57,8 @@ class SessionInfo(BaseModel):
     has_audio: bool
     error: str | None
     purge_after: datetime | None
+    # Hybrid sessions (batch_after=true): the batch job made from its audio.
+    batch_job_id: str | None = None
 
 
 class SessionList(BaseModel):
@@ -77,6 +79,7 @@ def _info(row: Any) -> SessionInfo:
         audio_seconds=row.audio_seconds,
         transcript=row.transcript,
         has_audio=row.audio_key is not None,
+        batch_job_id=row.batch_job_id,
         error=row.error,
         purge_after=row.purge_after,
     )

@@ -647,6 +647,10 @@ async def openai_realtime(websocket: WebSocket) -> None:
                 "?intent=transcription.",
             )
         request = _initial(runtime, adapter)
+        batch = await params.batch_after(
+            runtime, websocket.query_params, request.config.language
+        )
+        request = dataclasses.replace(request, batch=batch)
     except StreamError as exc:
         exc.fatal, exc.close = True, Close.POLICY
         await refuse(websocket, adapter, exc, subprotocol)

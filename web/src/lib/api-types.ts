@@ -246,6 +246,8 @@ export interface RealtimeSession {
   has_audio: boolean;
   error: string | null;
   purge_after: string | null;
+  /** Hybrid sessions (batch_after=true): the batch job made from the session's audio. */
+  batch_job_id?: string | null;
 }
 
 export interface RealtimeSessionList {

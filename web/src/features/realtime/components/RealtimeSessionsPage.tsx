@@ -183,6 +183,11 @@ function SessionRow({
           {session.model} · {session.language ?? 'auto'} · {formatClock(session.audio_seconds)} · {session.protocol}
         </span>
         <span className="ml-auto flex flex-wrap gap-2">
+          {session.batch_job_id ? (
+            <ButtonLink variant="secondary" size="sm" to={`/jobs/${session.batch_job_id}`}>
+              Batch transcript
+            </ButtonLink>
+          ) : null}
           {session.has_audio && !audioUrl ? (
             <Button variant="secondary" size="sm" onClick={() => void play()} disabled={loadingAudio}>
               {loadingAudio ? <Spinner className="h-3 w-3" /> : null}
