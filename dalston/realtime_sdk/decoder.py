@@ -4,10 +4,15 @@ inference threads, so no stream ever runs inference on the event loop."""
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -47,17 +52,52 @@ def pool_config(config: EngineConfig, threads: int) -> EngineConfig:
     )
 
 
+class Priority(IntEnum):
+    """What a decode is for; lower goes first when the threads are busy."""
+
+    FINAL = 0  # a decided utterance: someone waits for it
+    SPECULATIVE = 1  # a final decoded early, in the VAD's confirming silence
+    PARTIAL = 2  # interim text: worth less the later it comes
+
+
+class Skipped(Exception):
+    """A partial not decoded: it waited longer than it is worth (finals, or
+    other sessions' decodes, held every thread). The session simply skips it."""
+
+
+@dataclass(order=True)
+class _Waiting:
+    priority: int
+    seq: int
+    queued_at: float = field(compare=False)
+    future: asyncio.Future[Decoded] = field(compare=False)
+    call: Callable[[], Decoded] = field(compare=False)
+
+
 class StreamDecoder:
+    """Decodes for every session of a worker, on ``threads`` inference threads:
+    finals before speculative finals before partials, first come first served
+    within each; a partial that waited more than ``partial_max_wait_s`` for a
+    thread is skipped (``Skipped``) rather than delaying what comes after it,
+    so the cost of many streams shows as fewer partials, not late finals."""
+
     def __init__(
         self,
         models: ModelPool,
         *,
         threads: int = 2,
         beam_size: int = 1,
+        partial_max_wait_s: float = 0.25,
     ) -> None:
         self.models = models
         self.beam_size = beam_size
+        self.partial_max_wait_s = partial_max_wait_s
+        self._threads = threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="dalston-rt")
+        self._waiting: list[_Waiting] = []
+        self._running = 0
+        self._seq = itertools.count()
+        self.skipped_partials = 0
 
     def load(self, model_id: str) -> None:
         self.models.get(model_id)
@@ -71,18 +111,54 @@ class StreamDecoder:
         prompt: str | None,
         hotwords: str | None,
         word_timestamps: bool,
+        priority: Priority = Priority.FINAL,
     ) -> Decoded:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool,
-            self._decode,
-            audio,
-            model_id,
-            language,
-            prompt,
-            hotwords,
-            word_timestamps,
+        future: asyncio.Future[Decoded] = loop.create_future()
+        call = partial(
+            self._decode, audio, model_id, language, prompt, hotwords, word_timestamps
         )
+        heapq.heappush(
+            self._waiting,
+            _Waiting(int(priority), next(self._seq), loop.time(), future, call),
+        )
+        self._dispatch(loop)
+        return await future
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the most urgent waiting decodes while threads are free."""
+        while self._running < self._threads and self._waiting:
+            item = heapq.heappop(self._waiting)
+            if item.future.done():  # its session went away meanwhile
+                continue
+            waited = loop.time() - item.queued_at
+            if item.priority == Priority.PARTIAL and waited > self.partial_max_wait_s:
+                self.skipped_partials += 1
+                item.future.set_exception(Skipped())
+                continue
+            self._running += 1
+            running = loop.run_in_executor(self._pool, item.call)
+            running.add_done_callback(partial(self._finished, loop, item.future))
+
+    def _finished(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Decoded],
+        running: asyncio.Future[Decoded],
+    ) -> None:
+        self._running -= 1
+        if not future.done():
+            if running.cancelled():
+                future.cancel()
+            elif (error := running.exception()) is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(running.result())
+        self._dispatch(loop)
 
     def _decode(
         self,

@@ -26,7 +26,13 @@ from typing import Protocol
 import numpy as np
 
 from dalston.realtime_sdk.audio import TARGET_RATE, AudioDecoder, AudioFormat
-from dalston.realtime_sdk.decoder import Decoded, StreamDecoder, confidence
+from dalston.realtime_sdk.decoder import (
+    Decoded,
+    Priority,
+    Skipped,
+    StreamDecoder,
+    confidence,
+)
 from dalston.realtime_sdk.events import (
     Event,
     Final,
@@ -42,6 +48,7 @@ _PREROLL_S = 0.4  # audio kept before the VAD's speech onset (soft first words)
 _TAIL_S = 0.15  # audio kept after the last speech window
 _CONTEXT_CHARS = 200  # previous text given to Whisper as prompt
 _DETECTION_MIN_P = 0.5  # a detection this sure fixes the stream's language
+_MAX_BACKOFF = 4.0  # partials at most every 4 x partial_interval_s when busy
 
 
 class CommitStrategy(StrEnum):
@@ -119,6 +126,8 @@ class StreamingSession:
         self._ended = False
         self._generation = 0  # bumped at each utterance boundary
         self._partial_task: asyncio.Task[None] | None = None
+        # Partial cadence multiplier: doubled when the shared decoder skips one.
+        self._partial_backoff = 1.0
         # A final decoded ahead, from the first quiet window on: (start, end, task).
         self._speculative: tuple[int, int, asyncio.Task[Decoded]] | None = None
         # (language, probability) detected on this stream; see the docstring.
@@ -260,7 +269,9 @@ class StreamingSession:
             return
         # Sliced now: the audio buffer is trimmed at each final.
         audio = self._slice(start, end).copy()
-        task = asyncio.create_task(self._decode_final(audio))
+        task = asyncio.create_task(
+            self._decode_final(audio, priority=Priority.SPECULATIVE)
+        )
         self._speculative = (start, end, task)
 
     def _language(self) -> str | None:
@@ -280,7 +291,9 @@ class StreamingSession:
             self._detected = (decoded.language, probability)
         return decoded
 
-    async def _decode_final(self, audio: np.ndarray) -> Decoded:
+    async def _decode_final(
+        self, audio: np.ndarray, priority: Priority = Priority.FINAL
+    ) -> Decoded:
         cfg = self.config
         return await self.decoder.decode(
             audio,
@@ -289,6 +302,7 @@ class StreamingSession:
             prompt=self._prompt(),
             hotwords=self._hotwords(),
             word_timestamps=cfg.word_timestamps,
+            priority=priority,
         )
 
     async def _take_speculative(self, start: int, end: int) -> Decoded | None:
@@ -315,7 +329,8 @@ class StreamingSession:
             return
         if self._silence_run and self._speculative is not None:
             return  # the speculative final covers this audio already
-        if self._vad_pos - self._last_partial < cfg.partial_interval_s * TARGET_RATE:
+        interval = cfg.partial_interval_s * self._partial_backoff
+        if self._vad_pos - self._last_partial < interval * TARGET_RATE:
             return
         self._last_partial = self._vad_pos
         start = (
@@ -332,14 +347,22 @@ class StreamingSession:
         self, audio: np.ndarray, start: int, end: int, generation: int
     ) -> None:
         cfg = self.config
-        decoded = await self.decoder.decode(
-            audio,
-            model_id=cfg.model,
-            language=self._language(),
-            prompt=self._prompt(),
-            hotwords=self._hotwords(),
-            word_timestamps=False,
-        )
+        try:
+            decoded = await self.decoder.decode(
+                audio,
+                model_id=cfg.model,
+                language=self._language(),
+                prompt=self._prompt(),
+                hotwords=self._hotwords(),
+                word_timestamps=False,
+                priority=Priority.PARTIAL,
+            )
+        except Skipped:
+            # The worker is busy: ask for partials less often until one gets
+            # through (a skipped partial costs nothing; a late one delays others).
+            self._partial_backoff = min(self._partial_backoff * 2, _MAX_BACKOFF)
+            return
+        self._partial_backoff = 1.0
         if generation != self._generation or self._ended:
             return  # its utterance is already final
         text = self._stable.update(decoded.text.split())

@@ -1,0 +1,92 @@
+"""Four sessions at once on one worker, each streaming corpus speech at real-time
+pace: every utterance gets a final, and the finals' WER is within 5 points of
+raw faster-whisper's on the same clips (decoded whole, in this process)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import websockets
+
+from dalston.audio.decode import decode_to_mono
+from dalston.catalog.packaged import tiny_en_path
+from dalston.eval.scoring import wer
+from tests.audio_fixtures import DATA
+from tests.server import ServerProcess
+
+CLIPS = [
+    DATA / "mfa_cold_corpus.wav",
+    DATA / "lhotse_ls_2412_153948_0000.flac",
+    DATA / "whisper_jfk.flac",
+    DATA / "wenet_ls_1995_1837_0001.mp3",
+]
+
+
+def _samples(path: Path) -> np.ndarray:
+    samples, _ = decode_to_mono(path, 16000)
+    return samples
+
+
+async def _stream(server: ServerProcess, samples: np.ndarray) -> list[dict[str, Any]]:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream?language=en",
+        additional_headers={"Authorization": f"Bearer {server.admin_key}"},
+        max_size=None,
+    )
+    events: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async for raw in ws:
+            events.append(json.loads(raw))
+
+    reader = asyncio.create_task(read())
+    step = 3200  # 0.1 s
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n, i in enumerate(range(0, len(pcm), step)):
+        await ws.send(pcm[i : i + step])
+        ahead = started + (n + 1) * 0.1 - loop.time()
+        if ahead > 0:
+            await asyncio.sleep(ahead)
+    await ws.send(json.dumps({"type": "end"}))
+    await asyncio.wait_for(reader, 120)
+    return events
+
+
+def test_four_sessions_at_real_time_pace(server: ServerProcess) -> None:
+    audio = [_samples(c) for c in CLIPS]
+    references = [c.with_suffix(".txt").read_text() for c in CLIPS]
+
+    async def all_four() -> list[list[dict[str, Any]]]:
+        return await asyncio.gather(*(_stream(server, a) for a in audio))
+
+    sessions = asyncio.run(all_four())
+    hypotheses = []
+    for clip, events in zip(CLIPS, sessions, strict=True):
+        kinds = [e["type"] for e in events]
+        assert "error" not in kinds, (
+            clip.name,
+            [e for e in events if e["type"] == "error"],
+        )
+        assert kinds[-1] == "session.end", (clip.name, kinds[-5:])
+        finals = [e for e in events if e["type"] == "transcript.final"]
+        # Every utterance the VAD closed got its final (the last one may be
+        # closed by the end of the stream instead).
+        assert finals, (clip.name, kinds)
+        assert len(finals) >= kinds.count("vad.speech_end"), (clip.name, kinds)
+        hypotheses.append(" ".join(f["text"] for f in finals))
+
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(tiny_en_path()), device="cpu", compute_type="int8")
+    raw = []
+    for samples in audio:
+        segments, _ = model.transcribe(samples, language="en", vad_filter=True)
+        raw.append(" ".join(s.text.strip() for s in segments))
+    live_wer, raw_wer = wer(references, hypotheses), wer(references, raw)
+    assert live_wer <= raw_wer + 0.05, (live_wer, raw_wer, hypotheses, raw)

@@ -1,0 +1,119 @@
+"""The decode scheduler shared by a worker's sessions: finals go before
+speculative finals before partials; a partial that waited too long is skipped,
+not run late. The unit under test is the scheduling, so the model here only
+sleeps and records the order it was called in (the real model is exercised by
+tests/test_realtime_load.py and every realtime test)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dalston.realtime_sdk.decoder import Priority, Skipped, StreamDecoder
+
+
+class _SlowModel:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls: list[str] = []
+        self.lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, **_: Any) -> tuple[Any, Any]:
+        time.sleep(self.seconds)
+        with self.lock:
+            self.calls.append(str(int(audio[0])))
+        segment = SimpleNamespace(
+            text=str(int(audio[0])), no_speech_prob=0.0, avg_logprob=-0.1, words=[]
+        )
+        return [segment], SimpleNamespace(language="en", language_probability=1.0)
+
+
+class _Pool:
+    def __init__(self, model: _SlowModel) -> None:
+        self.model = model
+
+    @property
+    def loaded(self) -> list[str]:
+        return ["m"]
+
+    def get(self, model_id: str) -> Any:
+        return self.model
+
+
+def _decode(decoder: StreamDecoder, tag: int, priority: Priority) -> Any:
+    return decoder.decode(
+        np.full(160, tag, dtype=np.float32),
+        model_id="m",
+        language="en",
+        prompt=None,
+        hotwords=None,
+        word_timestamps=False,
+        priority=priority,
+    )
+
+
+def test_finals_overtake_queued_partials() -> None:
+    model = _SlowModel(0.2)
+    decoder = StreamDecoder(_Pool(model), threads=1, partial_max_wait_s=5.0)
+
+    async def run() -> list[Any]:
+        busy = asyncio.ensure_future(_decode(decoder, 0, Priority.PARTIAL))
+        await asyncio.sleep(0.05)  # the only thread is taken
+        queued = [
+            asyncio.ensure_future(_decode(decoder, 1, Priority.PARTIAL)),
+            asyncio.ensure_future(_decode(decoder, 2, Priority.SPECULATIVE)),
+            asyncio.ensure_future(_decode(decoder, 3, Priority.FINAL)),
+        ]
+        await asyncio.sleep(0)
+        assert decoder.waiting == 3
+        return await asyncio.gather(busy, *queued)
+
+    results = asyncio.run(run())
+    assert [r.text for r in results] == ["0", "1", "2", "3"]
+    assert model.calls == ["0", "3", "2", "1"]  # final, speculative, then partial
+    decoder.close()
+
+
+def test_a_partial_that_waited_too_long_is_skipped() -> None:
+    model = _SlowModel(0.3)
+    decoder = StreamDecoder(_Pool(model), threads=1, partial_max_wait_s=0.1)
+
+    async def run() -> tuple[Any, ...]:
+        final = asyncio.ensure_future(_decode(decoder, 1, Priority.FINAL))
+        await asyncio.sleep(0.01)
+        late = asyncio.ensure_future(_decode(decoder, 2, Priority.PARTIAL))
+        next_final = asyncio.ensure_future(_decode(decoder, 3, Priority.FINAL))
+        return await asyncio.gather(final, late, next_final, return_exceptions=True)
+
+    first, late, following = asyncio.run(run())
+    assert first.text == "1" and following.text == "3"
+    assert isinstance(late, Skipped)
+    assert model.calls == ["1", "3"]  # the stale partial never ran
+    assert decoder.skipped_partials == 1
+    decoder.close()
+
+
+def test_threads_are_all_used_and_errors_reach_their_caller() -> None:
+    model = _SlowModel(0.2)
+    decoder = StreamDecoder(_Pool(model), threads=3, partial_max_wait_s=5.0)
+
+    async def run() -> float:
+        started = time.monotonic()
+        await asyncio.gather(*(_decode(decoder, i, Priority.FINAL) for i in range(3)))
+        return time.monotonic() - started
+
+    assert asyncio.run(run()) < 0.5  # three at once, not one after another
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("model failed")
+
+    model.transcribe = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="model failed"):
+        asyncio.run(_decode(decoder, 9, Priority.FINAL))
+    decoder.close()
