@@ -21,11 +21,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from elevenlabs.client import ElevenLabs
 from elevenlabs.core.api_error import ApiError
 from elevenlabs.errors import NotFoundError
 
+from dalston.audio.decode import decode_to_mono
 from dalston.eval.scoring import wer
 from tests.server import ServerProcess
 
@@ -322,3 +324,27 @@ def test_js_sdk_convert_get_delete(server: ServerProcess) -> None:
     assert out["deleted"] == {}
     assert out["missing"]["statusCode"] == 404
     assert out["missing"]["name"] == "NotFoundError"
+
+
+def test_js_sdk_realtime_session(server: ServerProcess, tmp_path: Path) -> None:
+    """The JS SDK's realtime client (speechToText.realtime.connect): a manual
+    commit session streamed at real-time pace, every event through its parser."""
+    node = _node()
+    samples, _ = decode_to_mono(JFK, 16000)
+    pcm = tmp_path / "jfk.pcm"
+    pcm.write_bytes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    done = subprocess.run(
+        [node, "elevenlabs_realtime.mjs", server.url, server.admin_key, str(pcm)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert not seen["errors"], seen["errors"]
+    assert seen["started"]["session_id"]
+    assert seen["partials"] >= 1
+    assert wer([reference(JFK)], [" ".join(seen["committed"])]) <= 0.1, seen
+    assert seen["withTimestamps"] and seen["withTimestamps"][0]["words"] >= 10
