@@ -17,7 +17,7 @@ NPM          := $(shell command -v npm)
 # The web console (web/): its packages, and its build that the API serves at /console.
 WEB_DEPS     := web/node_modules/.installed
 WEB_BUILD    := web/dist/.stamp
-WEB_SOURCES  := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+WEB_SOURCES  := $(shell find web/src web/public web/scripts -type f 2>/dev/null) web/index.html \
 	web/vite.config.ts web/tsconfig.json web/package.json web/package-lock.json
 
 install: $(STAMP) $(if $(NPM),$(NODE_CLIENTS) $(WEB_DEPS))

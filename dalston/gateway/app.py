@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from dalston import __version__
-from dalston.config import Settings
+from dalston.config import AuthMode, Settings
 from dalston.dialects.elevenlabs import realtime as realtime_elevenlabs
 from dalston.dialects.elevenlabs import routes as elevenlabs
 from dalston.dialects.native import (
@@ -26,7 +26,7 @@ from dalston.dialects.openai import client_secrets
 from dalston.dialects.openai import realtime as realtime_openai
 from dalston.dialects.openai import routes as openai
 from dalston.engine_sdk import BatchEngine
-from dalston.gateway import console, log_redaction, shared_routes
+from dalston.gateway import console, docs, log_redaction, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
 from dalston.gateway.openapi import install_openapi
@@ -52,6 +52,8 @@ def create_app(
         runtime = Runtime.build(settings, role, engine_classes=overrides)
         await runtime.start()
         app.state.runtime = runtime
+        if role is None or not role.announce_realtime:  # not a realtime worker
+            _banner(settings)
         try:
             yield
         finally:
@@ -66,6 +68,10 @@ def create_app(
         version=__version__,
         description="Self-hosted speech-to-text: batch jobs and real-time streams.",
         lifespan=lifespan,
+        # Served from this process (swagger-ui-bundle, and ReDoc's script from
+        # the console build): /docs works with no network (below).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -87,7 +93,32 @@ def create_app(
         console,
     ):
         app.include_router(module.router)
+    app.include_router(console.root_router)
+    docs.install(app)
     app.include_router(realtime_native.router)
     app.include_router(realtime_elevenlabs.router)
     app.include_router(realtime_openai.router)
     return app
+
+
+def _banner(settings: Settings) -> None:
+    """Where the console, the API docs and the admin key are, once at start-up."""
+    host = (
+        "localhost"
+        if settings.host in ("0.0.0.0", "127.0.0.1", "::")
+        else settings.host
+    )
+    base = f"http://{host}:{settings.port}"
+    built = (console.console_dir() / "index.html").is_file()
+    lines = [
+        f"Dalston is up: {base}",
+        f"  console   {base}/console/"
+        if built
+        else "  console   not built (make dev builds it)",
+        f"  API docs  {base}/docs  (OpenAPI: {base}/openapi.json)",
+    ]
+    if settings.auth is AuthMode.NONE:
+        lines.append("  auth      off (DALSTON_AUTH=none): no API key needed")
+    else:
+        lines.append(f"  admin key {settings.admin_key_file}")
+    logging.getLogger("dalston").info("\n".join(lines))

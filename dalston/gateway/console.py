@@ -24,6 +24,24 @@ _NOT_BUILT = (
 )
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+# The front door: `/` is the console (or, without a build, where things are).
+root_router = APIRouter(include_in_schema=False)
+
+
+@root_router.get("/")
+async def front_door(request: Request) -> Response:
+    if (console_dir() / "index.html").is_file():
+        return RedirectResponse(f"{PREFIX}/", status_code=307)
+    return JSONResponse(
+        {
+            "name": "Dalston",
+            "console": None,
+            "message": _NOT_BUILT,
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "health": "/health",
+        }
+    )
 
 
 def console_dir() -> Path:

@@ -5,22 +5,23 @@ import { Alert, Button, Field, Input } from '../../../components/ui';
 import { ApiError, errorMessage } from '../../../lib/api-client';
 
 export function SignInPage() {
-  const { signIn, apiKey, notice } = useAuth();
+  const { signIn, apiKey, notice, authOff } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const from = (location.state as { from?: string } | null)?.from ?? '/';
   const [key, setKey] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [remember, setRemember] = useState(false);
 
-  if (apiKey && !busy) return <Navigate to={from} replace />;
+  if ((apiKey || authOff) && !busy) return <Navigate to={from} replace />;
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await signIn(key);
+      await signIn(key, remember);
       navigate(from, { replace: true });
     } catch (reason) {
       setError(reason);
@@ -40,7 +41,7 @@ export function SignInPage() {
           {notice ? <Alert tone="warning">{notice}</Alert> : null}
           <Field
             label="API key"
-            hint="Kept in this browser tab only (sessionStorage) and sent in the Authorization header."
+            hint="Kept in this browser's open console tabs (sessionStorage), never in a URL; sent in the Authorization header."
             error={error ? (rejected ? 'This key was not accepted: it is unknown or revoked.' : errorMessage(error)) : undefined}
           >
             {(p) => (
@@ -57,6 +58,10 @@ export function SignInPage() {
               />
             )}
           </Field>
+          <label className="flex items-center gap-2 text-sm text-slate-700">
+            <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
+            Remember on this device (kept in localStorage until you sign out)
+          </label>
           <Button type="submit" className="w-full" disabled={busy || !key.trim()}>
             {busy ? 'Checking…' : 'Sign in'}
           </Button>
