@@ -292,6 +292,30 @@ def test_pyannote_without_package_says_so(prepared: Path) -> None:
         engine.process(task)
 
 
+# --- the fixture in tests/data/diar: DER in every clone ---------------------------
+
+FIXTURE = DATA / "diar"
+
+
+def test_fixture_der_per_file_and_pooled() -> None:
+    """DER (pyannote.metrics, collar 0.25 s, overlap scored) of three AMI meeting
+    excerpts with the automatic speaker count. The bounds are today's figures
+    with room for noise (pooled 0.29 on 2026-12-05: 0.16, 0.37, 0.38): they catch
+    a regression; issue 17 wants them far lower."""
+    errors = total = 0.0
+    per_file = {}
+    for wav in sorted(FIXTURE.glob("*.wav")):
+        result = evaluate_case(wav, wav.with_suffix(".rttm"), wav.with_suffix(".uem"))
+        per_file[wav.stem] = round(result["der"], 3)
+        errors += result["der"] * result["total"]
+        total += result["total"]
+        assert result["der"] <= 0.45, (wav.stem, result)
+    pooled = errors / total
+    print(f"\nfixture DER per file {per_file}, pooled {pooled:.3f}")
+    assert len(per_file) == 3
+    assert pooled <= 0.33, per_file
+
+
 # --- the shared corpus, when present ------------------------------------------
 
 
