@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import contextvars
 import csv
 import functools
@@ -46,6 +47,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -69,7 +71,7 @@ from dalston.eval.scoring import wer  # noqa: E402
 from dalston.realtime_sdk.session import _TAIL_S, SessionConfig  # noqa: E402
 from dalston.realtime_sdk.vad import WINDOW  # noqa: E402
 from tests.realtime_client import pcm16  # noqa: E402
-from tests.server import ServerProcess  # noqa: E402
+from tests.server import ServerProcess, submit, wait_for_job  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
 FALLBACK_DATA = REPO / "tests" / "data"
@@ -515,15 +517,50 @@ def machine_info() -> dict[str, Any]:
 
 
 # --- main -----------------------------------------------------------------------------
+class BatchBeside:
+    """Batch jobs submitted back to back to the same server while the streams
+    run (the embedded server decodes them in the same process)."""
+
+    def __init__(self, server: ServerProcess, audio: Path) -> None:
+        self.server, self.audio = server, audio
+        self.stop = threading.Event()
+        self.jobs: list[dict[str, Any]] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with self.server.client() as client:
+            while not self.stop.is_set():
+                job = wait_for_job(client, submit(client, self.audio, language="en"))
+                self.jobs.append(job)
+
+    def __enter__(self) -> BatchBeside:
+        self.thread.start()
+        time.sleep(1.0)  # the first job is decoding when the streams start
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=300)
+
+    def summary(self) -> dict[str, Any]:
+        done = [j for j in self.jobs if j["status"] == "completed"]
+        return {
+            "file": self.audio.name,
+            "jobs_completed": len(done),
+            "audio_s": round(sum(j["audio_duration_seconds"] or 0 for j in done), 1),
+        }
+
+
 def run_level(
     n: int,
     assignment: list[list[Clip]],
     warmup: Clip,
     args: argparse.Namespace,
     tmp: Path,
+    beside: Path | None = None,
 ) -> dict[str, Any]:
     server = ServerProcess(
-        tmp / f"data-{n}",
+        tmp / f"data-{n}{'-batch' if beside else ''}",
         env={
             "DALSTON_DEVICE": "cpu",
             "DALSTON_COMPUTE_TYPE": "int8",
@@ -546,9 +583,13 @@ def run_level(
         asyncio.run(run_streams(url, headers, [[warmup]], 0.0))
         slot_wait = wait_for_free_slots(server)
         load_before = [round(x, 2) for x in os.getloadavg()]
-        t1 = time.perf_counter()
-        results = asyncio.run(run_streams(url, headers, assignment, args.stagger))
-        wall = time.perf_counter() - t1
+        batch: BatchBeside | None = None
+        with contextlib.ExitStack() as stack:
+            if beside is not None:
+                batch = stack.enter_context(BatchBeside(server, beside))
+            t1 = time.perf_counter()
+            results = asyncio.run(run_streams(url, headers, assignment, args.stagger))
+            wall = time.perf_counter() - t1
         assert server.proc is not None
         rss = peak_rss_mb(server.proc.pid)
     finally:
@@ -560,6 +601,8 @@ def run_level(
     out["slot_free_after_warmup_close_s"] = round(slot_wait, 3)
     out["loadavg_before"] = load_before
     out["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    if batch is not None:
+        out["batch_beside"] = batch.summary()
     return out
 
 
@@ -593,6 +636,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--note", default=None, help="free text stored in the output (e.g. load)"
     )
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--batch-beside",
+        type=Path,
+        default=None,
+        help="also run each level with batch jobs of this file submitted back to "
+        "back to the same server, and compare",
+    )
     return parser.parse_args(argv)
 
 
@@ -628,6 +678,24 @@ def targets(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         f"~{DECISION_AFTER_END_TS_S * 1000:.0f} ms of VAD silence wait by design, "
         "final_from_vad_decision does not; pass is null where N was not run"
     )
+    return out
+
+
+def beside_ratios(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Final latency with batch jobs beside over without, per level (target:
+    within 20 %)."""
+    out: dict[str, Any] = {}
+    for key, run in runs.items():
+        if not key.endswith("+batch"):
+            continue
+        plain = runs[key.removesuffix("+batch")]
+        ratios = {}
+        for pct in ("p50_ms", "p95_ms"):
+            a = plain["final_from_vad_decision"].get(pct)
+            b = run["final_from_vad_decision"].get(pct)
+            ratios[pct] = round(b / a, 2) if a and b else None
+        p95 = ratios["p95_ms"]
+        out[key] = {**ratios, "pass": None if p95 is None else p95 <= 1.2}
     return out
 
 
@@ -673,8 +741,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             reused = n * args.files > len(clips)
             runs[str(n)] = run_level(n, assignment, warmup, args, Path(tmp))
             runs[str(n)]["clips_reused"] = reused
+            if args.batch_beside is not None:
+                key = f"{n}+batch"
+                runs[key] = run_level(
+                    n, assignment, warmup, args, Path(tmp), args.batch_beside
+                )
+                runs[key]["clips_reused"] = reused
     result["runs"] = runs
-    result["targets"] = targets(runs)
+    result["targets"] = targets({k: v for k, v in runs.items() if "+" not in k})
+    if args.batch_beside is not None:
+        result["targets"]["batch_beside"] = beside_ratios(runs)
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     text = json.dumps(result, indent=2)
