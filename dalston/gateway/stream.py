@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+import anyio
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -460,10 +461,12 @@ async def _next_message(
         waits.append(max(0.0, ends - clock()))
     if not waits:
         return await websocket.receive()
-    try:
-        return await asyncio.wait_for(websocket.receive(), min(waits))
-    except TimeoutError:
-        pass
+    # An anyio cancel scope, not asyncio.wait_for: the ASGI server (and Starlette's
+    # test client) cancel the app through anyio scopes, which wait_for's own
+    # cancellation of the receive would confuse (the app's task then ends in a
+    # stray CancelledError when the client leaves).
+    with anyio.move_on_after(min(waits)):
+        return await websocket.receive()
     if ends is not None and clock() >= ends - 0.01:
         raise SessionExpired(
             "session_time_limit",
