@@ -214,6 +214,22 @@ class Settings(BaseSettings):
         "flushed, then close 4413); 0: no limit.",
     )
 
+    # --- rate limits and quotas (per tenant; 0 or unset: unlimited) -------------
+    rate_limit_requests_per_minute: Annotated[int | None, Field(ge=0)] = Field(
+        default=None,
+        description="Requests per minute of each API key without its own "
+        "rate_limit; over it: 429 with Retry-After.",
+    )
+    rate_limit_concurrent_jobs: Annotated[int | None, Field(ge=0)] = Field(
+        default=None,
+        description="Unfinished (pending or running) batch jobs per tenant; the "
+        "next submit is refused with 429 and nothing is stored.",
+    )
+    rate_limit_concurrent_sessions: Annotated[int | None, Field(ge=0)] = Field(
+        default=None,
+        description="Live realtime sessions per tenant; the next is closed 4429.",
+    )
+
     # --- orchestration --------------------------------------------------------
     task_max_retries: Annotated[int, Field(ge=0, le=10)] = 2
     task_retry_backoff_s: Annotated[float, Field(ge=0)] = 1.0

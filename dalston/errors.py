@@ -86,6 +86,17 @@ class PayloadTooLarge(DalstonError):
     code = "payload_too_large"
 
 
+class RateLimited(DalstonError):
+    """Over a rate limit or quota: 429, with the seconds to wait (Retry-After)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Unavailable(DalstonError):
     status_code = 503
     code = "unavailable"

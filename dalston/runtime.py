@@ -48,7 +48,9 @@ from dalston.queue.registry import (
 )
 from dalston.realtime_sdk.decoder import StreamDecoder, pool_config
 from dalston.realtime_sdk.router import RealtimeWorker, SessionRouter
+from dalston.services.audit import AuditLog
 from dalston.services.jobs import JobService
+from dalston.services.limits import Limits
 from dalston.services.models import ModelService
 from dalston.services.policy import auto_model
 from dalston.services.realtime_sessions import SessionRecords
@@ -209,6 +211,9 @@ class Runtime:
     models: ModelService
     router: SessionRouter
     realtime_records: SessionRecords
+    # Rate limits and quotas (``services.limits``).
+    limits: Limits
+    audit: AuditLog
     # Outgoing webhooks of every dialect: built here, closed by stop().
     webhooks: WebhookSender
     # Classes served instead of the registered ones, by engine id (module docstring).
@@ -256,7 +261,9 @@ class Runtime:
             max_retries=settings.task_max_retries,
             retry_backoff_s=settings.task_retry_backoff_s,
         )
+        limits = Limits(settings=settings, sessions=sessions)
         jobs = JobService(
+            limits=limits,
             settings=settings,
             sessions=sessions,
             storage=storage,
@@ -287,6 +294,8 @@ class Runtime:
             router=router,
             runners=runners,
             realtime_records=SessionRecords(sessions=sessions, storage=storage),
+            limits=limits,
+            audit=AuditLog(sessions),
             engine_overrides={cls.engine_id: cls for cls in engine_classes},
             webhooks=WebhookSender(
                 backoff_s=settings.webhook_backoff_s,
@@ -554,7 +563,7 @@ class Runtime:
             self.router.unregister(worker.id)
         with contextlib.suppress(Exception):
             await self.webhooks.close()
-        for closable in (self.queue, self.registry):
+        for closable in (self.queue, self.registry, self.limits):
             aclose = getattr(closable, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):

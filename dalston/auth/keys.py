@@ -9,6 +9,7 @@ import secrets
 import sys
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class Principal:
     key_id: str | None
     tenant_id: str
     scopes: frozenset[Scope]
+    # Requests per minute of this key (None: the tenant default).
+    rate_limit: int | None = None
 
     def allows(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes
@@ -55,6 +58,8 @@ async def create_api_key(
     name: str,
     scopes: list[Scope],
     tenant_id: str = DEFAULT_TENANT,
+    rate_limit: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key row and its secret; the secret is never stored."""
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -66,6 +71,8 @@ async def create_api_key(
         scopes=[s.value for s in scopes],
         tenant_id=tenant_id,
         created_at=utcnow(),
+        rate_limit=rate_limit,
+        expires_at=expires_at,
     )
     session.add(row)
     await session.flush()
@@ -80,12 +87,13 @@ async def lookup_key(session: AsyncSession, secret: str) -> Principal | None:
             ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None)
         )
     )
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     return Principal(
         key_id=row.id,
         tenant_id=row.tenant_id,
         scopes=frozenset(Scope(s) for s in row.scopes if s in Scope._value2member_map_),
+        rate_limit=row.rate_limit,
     )
 
 

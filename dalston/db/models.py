@@ -121,6 +121,9 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Requests per minute (None: the tenant default); past expires_at: 401.
+    rate_limit: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None]
 
 
 class SingleUseToken(Base):
@@ -165,4 +168,27 @@ class RealtimeSession(Base):
 
     __table_args__ = (
         Index("ix_realtime_sessions_tenant_started", "tenant_id", "started_at", "id"),
+    )
+
+
+class AuditEvent(Base):
+    """Who did what to which resource: keys, jobs, sessions, webhook endpoints."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    timestamp: Mapped[datetime] = mapped_column(default=utcnow)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(64))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "timestamp", "id"),
+        Index("ix_audit_events_resource", "resource_type", "resource_id"),
     )

@@ -18,6 +18,7 @@ from dalston.dialects.native import (
     jobs,
     keys,
     models,
+    operations,
     sessions,
     system,
 )
@@ -81,6 +82,7 @@ def create_app(
     for module in (
         system,
         shared_routes,
+        operations,
         jobs,
         job_audio,
         openai,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
@@ -14,6 +14,7 @@ from dalston.auth.tokens import TOKEN_PREFIX, consume_token
 from dalston.config import AuthMode
 from dalston.errors import Forbidden, Unauthenticated
 from dalston.runtime import Runtime
+from dalston.services.audit import Actor, AuditLog
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -57,8 +58,16 @@ async def resolve_principal(conn: HTTPConnection, runtime: Runtime) -> Principal
     An API key (``dk_``) in ``Authorization: Bearer`` or ``xi-api-key``; or a
     single-use token (``tk_``: also OpenAI's ephemeral client secrets) in the
     same headers or in the ``token`` query parameter, consumed on first use.
-    Raises ``Unauthenticated``; scopes are the caller's to check.
+    Raises ``Unauthenticated``; scopes are the caller's to check. Each
+    authenticated request counts against the key's rate limit
+    (``RateLimited`` past it).
     """
+    principal = await _identify(conn, runtime)
+    await runtime.limits.check_request(principal.key_id, principal.rate_limit)
+    return principal
+
+
+async def _identify(conn: HTTPConnection, runtime: Runtime) -> Principal:
     if runtime.settings.auth is AuthMode.NONE:
         return Principal(key_id=None, tenant_id=DEFAULT_TENANT, scopes=ALL_SCOPES)
     secret = presented_key(conn)
@@ -107,6 +116,38 @@ async def _operator(principal: PrincipalDep) -> Principal:
     return principal
 
 
+class Audit:
+    """The audit log, bound to the caller of this request (``AuditDep``)."""
+
+    def __init__(self, log: AuditLog, actor: Actor) -> None:
+        self.log, self.actor = log, actor
+
+    async def __call__(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        await self.log.record(self.actor, action, resource_type, resource_id, detail)
+
+
+def actor_of(conn: HTTPConnection, principal: Principal) -> Actor:
+    return Actor(
+        tenant_id=principal.tenant_id,
+        key_id=principal.key_id,
+        ip_address=conn.client.host if conn.client else None,
+        user_agent=conn.headers.get("user-agent"),
+    )
+
+
+async def get_audit(
+    request: Request, runtime: RuntimeDep, principal: PrincipalDep
+) -> Audit:
+    return Audit(runtime.audit, actor_of(request, principal))
+
+
+AuditDep = Annotated[Audit, Depends(get_audit)]
 CanRead = Annotated[Principal, Depends(require(Scope.JOBS_READ))]
 CanWrite = Annotated[Principal, Depends(require(Scope.JOBS_WRITE))]
 IsAdmin = Annotated[Principal, Depends(require(Scope.ADMIN))]

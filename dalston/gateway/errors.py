@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from dalston.errors import DalstonError, ValidationFailed, is_transient
+from dalston.errors import DalstonError, RateLimited, ValidationFailed, is_transient
 from dalston.gateway.request_id import HEADER, request_id
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,14 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media",
     422: "validation_error",
+    429: "rate_limited",
     503: "unavailable",
 }
-_ELEVENLABS_STATUS = {401: "invalid_api_key", 403: "missing_permissions"}
+_ELEVENLABS_STATUS = {
+    401: "invalid_api_key",
+    403: "missing_permissions",
+    429: "too_many_concurrent_requests",
+}
 
 
 def openai_type(status: int) -> str:
@@ -110,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DalstonError)
     async def _domain(request: Request, exc: DalstonError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         loc = exc.loc if isinstance(exc, ValidationFailed) else None
         return _render(
             request,

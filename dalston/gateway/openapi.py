@@ -6,7 +6,8 @@ that, in each dialect's error shape (``gateway/errors.py``): this module adds,
 per operation, the statuses its dependencies and inputs can produce, each with
 the error model of its dialect.
 
-- authenticated operations: 401, 403;
+- authenticated operations: 401, 403, and 429 (a key over its rate limit; job
+  submits over the tenant's concurrent-job quota), with ``Retry-After``;
 - a path with an id: 404; an operation that changes state: 409;
 - any input (query, path or body): 400 and 422;
 - uploads (multipart): 413 and 415;
@@ -92,6 +93,7 @@ _SCHEMAS: dict[str, Any] = {
 }
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"schema": {"type": "string"}}},
     503: {"Retry-After": {"schema": {"type": "string"}}},
 }
 
@@ -125,7 +127,7 @@ def statuses(
     """The error statuses an operation can answer."""
     out = {503} if route.dependant.dependencies else set()
     if _authenticated(route.dependant):
-        out |= {401, 403}
+        out |= {401, 403, 429}
     has_path_params = "{" in path
     if has_path_params:
         out.add(404)

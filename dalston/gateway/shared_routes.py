@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response, status
 from dalston.dialects.native.jobs import FORM_OPENAPI, create_native_job
 from dalston.dialects.native.schemas import JobCreated
 from dalston.dialects.openai.routes import is_openai_request, transcribe
-from dalston.gateway.deps import CanWrite, IdempotencyKey, RuntimeDep
+from dalston.gateway.deps import AuditDep, CanWrite, IdempotencyKey, RuntimeDep
 from dalston.gateway.forms import FormFields
 
 router = APIRouter(tags=["jobs"])
@@ -49,6 +49,7 @@ async def create_transcription(
     request: Request,
     runtime: RuntimeDep,
     principal: CanWrite,
+    audit: AuditDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobCreated | Response:
     """A native job (201), or an OpenAI transcription answered synchronously."""
@@ -61,10 +62,12 @@ async def create_transcription(
                 principal=principal,
                 task="transcribe",
                 idempotency_key=idempotency_key,
+                audit=audit,
             )
         return await create_native_job(
             fields,
             runtime=runtime,
             principal=principal,
             idempotency_key=idempotency_key,
+            audit=audit,
         )

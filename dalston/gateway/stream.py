@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
-from dalston.errors import Unauthenticated
+from dalston.errors import RateLimited, Unauthenticated
 from dalston.gateway.deps import resolve_principal
 from dalston.realtime_sdk.audio import TARGET_RATE, InvalidAudioFrame
 from dalston.realtime_sdk.events import Event
@@ -188,6 +188,10 @@ async def authenticate(websocket: WebSocket, runtime: Runtime) -> Principal:
             fatal=True,
             close=Close.BAD_CREDENTIALS,
         ) from None
+    except RateLimited as exc:
+        raise StreamError(
+            "rate_limited", exc.message, fatal=True, close=Close.TOO_MANY_SESSIONS
+        ) from None
     if not principal.allows(Scope.REALTIME):
         raise StreamError(
             "forbidden",
@@ -219,7 +223,38 @@ async def run_stream(
     request: StreamRequest,
     adapter: Adapter,
 ) -> None:
-    """Serve one accepted socket until the client ends it, leaves, or fails."""
+    """Serve one accepted socket until the client ends it, leaves, or fails.
+
+    The session holds one of its tenant's session slots (``services.limits``)
+    while it runs; with none free it is closed 4429 before it starts."""
+    slot = runtime.limits.session_slot(principal.tenant_id)
+    try:
+        await slot.__aenter__()
+    except RateLimited as exc:
+        await refuse(
+            websocket,
+            adapter,
+            StreamError(
+                "too_many_sessions",
+                exc.message,
+                fatal=True,
+                close=Close.TOO_MANY_SESSIONS,
+            ),
+        )
+        return
+    try:
+        await _run_stream(websocket, runtime, principal, request, adapter)
+    finally:
+        await slot.__aexit__(None, None, None)
+
+
+async def _run_stream(
+    websocket: WebSocket,
+    runtime: Runtime,
+    principal: Principal,
+    request: StreamRequest,
+    adapter: Adapter,
+) -> None:
     session_id = None
     try:
         lease_cm = runtime.router.acquire(str(_new_id()))

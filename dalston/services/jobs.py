@@ -43,6 +43,7 @@ from dalston.orchestrator.dag import (
 from dalston.orchestrator.orchestrator import PURGE_WHEN_FINISHED, new_tasks
 from dalston.pii import AUDIO_REDACTION_MODES, REDACTION_MODES, resolve_entity_types
 from dalston.services import policy
+from dalston.services.limits import Limits
 from dalston.services.request import TranscriptionRequest
 from dalston.services.url_fetch import fetch_to_file
 from dalston.storage.base import ArtifactStore, job_prefix
@@ -159,8 +160,10 @@ class JobService:
         orchestrator: Orchestrator,
         catalog: ModelCatalog,
         engines_available: Callable[[], Awaitable[frozenset[str]]] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.settings = settings
+        self.limits = limits
         self.sessions = sessions
         self.storage = storage
         self.orchestrator = orchestrator
@@ -271,6 +274,9 @@ class JobService:
             existing = await self._by_idempotency_key(tenant_id, idempotency_key)
             if existing is not None:
                 return _same_request(existing, request_hash)
+        if self.limits is not None:
+            # Over the tenant's quota of unfinished jobs: 429, nothing stored.
+            await self.limits.check_job(tenant_id)
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
         job = Job(
@@ -477,6 +483,51 @@ class JobService:
         return rows, next_cursor, has_more
 
     # --- change ---------------------------------------------------------------
+    async def stats(self, *, tenant_id: str) -> dict[str, Any]:
+        """The tenant's jobs now and since midnight UTC: running, queued
+        (pending), completed and failed today, audio seconds completed today."""
+        midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        mine = Job.tenant_id == tenant_id
+        today = Job.completed_at >= midnight
+        async with self.sessions() as session:
+            counts: dict[str, int] = dict(
+                (
+                    await session.execute(
+                        select(Job.status, func.count())
+                        .where(
+                            mine,
+                            Job.status.in_((JobStatus.RUNNING, JobStatus.PENDING)),
+                        )
+                        .group_by(Job.status)
+                    )
+                ).tuples()
+            )
+            finished: dict[str, int] = dict(
+                (
+                    await session.execute(
+                        select(Job.status, func.count())
+                        .where(
+                            mine,
+                            today,
+                            Job.status.in_((JobStatus.COMPLETED, JobStatus.FAILED)),
+                        )
+                        .group_by(Job.status)
+                    )
+                ).tuples()
+            )
+            seconds = await session.scalar(
+                select(func.coalesce(func.sum(Job.audio_duration_s), 0.0)).where(
+                    mine, today, Job.status == JobStatus.COMPLETED
+                )
+            )
+        return {
+            "running": int(counts.get(JobStatus.RUNNING, 0)),
+            "queued": int(counts.get(JobStatus.PENDING, 0)),
+            "completed_today": int(finished.get(JobStatus.COMPLETED, 0)),
+            "failed_today": int(finished.get(JobStatus.FAILED, 0)),
+            "audio_seconds_today": float(seconds or 0.0),
+        }
+
     async def rename(self, *, tenant_id: str, job_id: str, display_name: str) -> None:
         await self._job(tenant_id, job_id)
         async with self.sessions() as session, session.begin():

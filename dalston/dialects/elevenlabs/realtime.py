@@ -97,6 +97,8 @@ _UNSUPPORTED_FLAGS = {
 _ERROR_TYPES = {
     "forbidden": "auth_error",
     "no_capacity": "resource_exhausted",
+    "too_many_sessions": "rate_limited",
+    "rate_limited": "rate_limited",
     "processing_lag": "queue_overflow",
     "internal_error": "transcriber_error",
     "invalid_audio": "input_error",
@@ -114,6 +116,7 @@ _ERROR_NAMES = {
     "queue_overflow",
     "resource_exhausted",
     "transcriber_error",
+    "rate_limited",
 }
 
 
@@ -515,6 +518,8 @@ async def elevenlabs_realtime(websocket: WebSocket) -> None:
         principal = await authenticate(websocket, runtime)
     except StreamError as exc:
         error = StreamError("auth_error", exc.message, fatal=True, close=Close.POLICY)
+        if exc.code == "rate_limited":  # ElevenLabs' own rate_limited, then 4429
+            error = exc
         await refuse(websocket, adapter, error)
         return
     try:

@@ -36,6 +36,7 @@ from dalston.dialects.elevenlabs.webhooks import (
 )
 from dalston.errors import Conflict, NotFound, ValidationFailed
 from dalston.gateway.deps import (
+    AuditDep,
     CanRead,
     CanWrite,
     IdempotencyKey,
@@ -128,6 +129,7 @@ async def convert(
     request: Request,
     runtime: RuntimeDep,
     principal: CanWrite,
+    audit: AuditDep,
     enable_logging: Annotated[str | None, Query()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -157,6 +159,7 @@ async def convert(
             ),
             idempotency_key=idempotency_key,
         )
+    await audit("job.created", "job", job.id, {"model": job.model})
     if keep:
         await save_options(runtime.storage, job.id, scribe.options)
     if hooks is not None:
@@ -238,7 +241,7 @@ async def get_transcript(
 
 @router.delete("/v1/speech-to-text/transcripts/{transcription_id}")
 async def delete_transcript(
-    transcription_id: str, runtime: RuntimeDep, principal: CanWrite
+    transcription_id: str, runtime: RuntimeDep, principal: CanWrite, audit: AuditDep
 ) -> JSONResponse:
     try:
         await runtime.jobs.delete(
@@ -246,6 +249,7 @@ async def delete_transcript(
         )
     except NotFound:
         raise NotFound("Transcript not found.", param="transcription_id") from None
+    await audit("job.deleted", "job", transcription_id)
     return JSONResponse({})
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from dalston.errors import Conflict, InvalidRequest, NotFound
-from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.gateway.deps import AuditDep, CanRead, CanWrite, RuntimeDep
 from dalston.runtime import Runtime
 from dalston.storage import LocalArtifactStore
 from dalston.storage.base import job_prefix
@@ -106,11 +106,12 @@ async def job_redacted_audio(
 
 @router.delete("/{job_id}/audio", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_job_audio(
-    job_id: str, runtime: RuntimeDep, principal: CanWrite
+    job_id: str, runtime: RuntimeDep, principal: CanWrite, audit: AuditDep
 ) -> Response:
     """Delete the job's stored audio (the upload, the prepared and the redacted
     copies); the job and its transcript stay. 409 while the job is unfinished."""
     await runtime.jobs.delete_audio(tenant_id=principal.tenant_id, job_id=job_id)
+    await audit("job.audio_deleted", "job", job_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,7 +20,14 @@ from dalston.dialects.native.schemas import (
     StageInfo,
 )
 from dalston.errors import Conflict, InvalidRequest
-from dalston.gateway.deps import CanRead, CanWrite, IdempotencyKey, RuntimeDep
+from dalston.gateway.deps import (
+    Audit,
+    AuditDep,
+    CanRead,
+    CanWrite,
+    IdempotencyKey,
+    RuntimeDep,
+)
 from dalston.gateway.forms import FormFields
 from dalston.gateway.metrics import JOBS_SUBMITTED
 from dalston.orchestrator import JobStatus
@@ -82,6 +89,7 @@ async def create_job(
     request: Request,
     runtime: RuntimeDep,
     principal: CanWrite,
+    audit: AuditDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobCreated:
     """Create a native job (201): the unambiguous native route."""
@@ -91,6 +99,7 @@ async def create_job(
             runtime=runtime,
             principal=principal,
             idempotency_key=idempotency_key,
+            audit=audit,
         )
 
 
@@ -122,6 +131,7 @@ async def create_native_job(
     runtime: Runtime,
     principal: Principal,
     idempotency_key: str | None = None,
+    audit: Audit | None = None,
 ) -> JobCreated:
     profile = _lite_profile(fields)
     speaker_detection = fields.text("speaker_detection")
@@ -169,6 +179,8 @@ async def create_native_job(
         idempotency_key=idempotency_key,
     )
     JOBS_SUBMITTED.inc()
+    if audit is not None:
+        await audit("job.created", "job", job.id, {"model": job.model})
     return JobCreated(
         id=job.id,
         status=job.status,
@@ -236,16 +248,20 @@ async def update_job(
 
 @router.post("/{job_id}/cancel", response_model=JobResponse)
 async def cancel_job(
-    job_id: str, runtime: RuntimeDep, principal: CanWrite
+    job_id: str, runtime: RuntimeDep, principal: CanWrite, audit: AuditDep
 ) -> JobResponse:
     await runtime.jobs.cancel(tenant_id=principal.tenant_id, job_id=job_id)
+    await audit("job.cancelled", "job", job_id)
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     return _job_response(view)
 
 
 @router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_job(job_id: str, runtime: RuntimeDep, principal: CanWrite) -> Response:
+async def delete_job(
+    job_id: str, runtime: RuntimeDep, principal: CanWrite, audit: AuditDep
+) -> Response:
     await runtime.jobs.delete(tenant_id=principal.tenant_id, job_id=job_id)
+    await audit("job.deleted", "job", job_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

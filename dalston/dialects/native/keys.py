@@ -19,7 +19,7 @@ from dalston.dialects.native.schemas import (
     TokenCreated,
 )
 from dalston.errors import Forbidden, InvalidRequest, NotFound
-from dalston.gateway.deps import IsAdmin, PrincipalDep, RuntimeDep
+from dalston.gateway.deps import AuditDep, IsAdmin, PrincipalDep, RuntimeDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -34,12 +34,14 @@ def _info(row: ApiKey) -> KeyInfo:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        rate_limit=row.rate_limit,
+        expires_at=row.expires_at,
     )
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated)
 async def create_key(
-    body: KeyCreate, runtime: RuntimeDep, admin: IsAdmin
+    body: KeyCreate, runtime: RuntimeDep, admin: IsAdmin, audit: AuditDep
 ) -> KeyCreated:
     try:
         scopes = [Scope(s) for s in body.scopes]
@@ -52,8 +54,25 @@ async def create_key(
         raise Forbidden("An admin key mints keys for its own tenant only.")
     async with runtime.sessions() as session, session.begin():
         row, secret = await create_api_key(
-            session, name=body.name, scopes=scopes, tenant_id=tenant
+            session,
+            name=body.name,
+            scopes=scopes,
+            tenant_id=tenant,
+            rate_limit=body.rate_limit,
+            expires_at=body.expires_at,
         )
+    await audit(
+        "key.created",
+        "api_key",
+        row.id,
+        {
+            "name": row.name,
+            "scopes": list(row.scopes),
+            "tenant_id": row.tenant_id,
+            "rate_limit": row.rate_limit,
+            "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        },
+    )
     return KeyCreated(**_info(row).model_dump(), key=secret)
 
 
@@ -70,12 +89,16 @@ async def list_keys(runtime: RuntimeDep, admin: IsAdmin) -> KeyList:
 
 
 @router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_key(key_id: str, runtime: RuntimeDep, admin: IsAdmin) -> Response:
+async def revoke_key(
+    key_id: str, runtime: RuntimeDep, admin: IsAdmin, audit: AuditDep
+) -> Response:
     async with runtime.sessions() as session, session.begin():
         row = await session.get(ApiKey, key_id)
         if row is None or not _visible(admin, row):
             raise NotFound(f"No API key with id {key_id}.", param="key_id")
         row.revoked_at = row.revoked_at or utcnow()
+        name = row.name
+    await audit("key.revoked", "api_key", key_id, {"name": name})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

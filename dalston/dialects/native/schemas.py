@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -171,6 +171,15 @@ class KeyCreate(BaseModel):
     tenant_id: str | None = Field(
         default=None, max_length=64, description="Admins may mint keys for any tenant."
     )
+    rate_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=10000,
+        description="Requests per minute; null: the tenant default.",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="After this the key is refused (401)."
+    )
 
 
 class KeyInfo(BaseModel):
@@ -182,6 +191,8 @@ class KeyInfo(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    rate_limit: int | None = None
+    expires_at: datetime | None = None
 
 
 class KeyCreated(KeyInfo):
@@ -207,3 +218,31 @@ class TokenCreated(BaseModel):
     token: str
     expires_at: datetime
     scopes: list[str]
+
+
+class JobStats(BaseModel):
+    running: int
+    queued: int
+    completed_today: int
+    failed_today: int
+    audio_seconds_today: float
+
+
+class AuditEntry(BaseModel):
+    id: str
+    timestamp: datetime
+    tenant_id: str
+    actor_type: str
+    actor_id: str | None
+    action: str
+    resource_type: str
+    resource_id: str
+    detail: dict[str, Any]
+    ip_address: str | None
+    user_agent: str | None
+
+
+class AuditList(BaseModel):
+    events: list[AuditEntry]
+    cursor: str | None
+    has_more: bool

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from dalston.dialects.native.exports import CueQuery, export_response
 from dalston.errors import NotFound
-from dalston.gateway.deps import CanRead, CanWrite, RuntimeDep
+from dalston.gateway.deps import AuditDep, CanRead, CanWrite, RuntimeDep
 from dalston.services.realtime_sessions import SessionRecords
 from dalston.transcript import Transcript
 from dalston.transcript.export import ExportFormat
@@ -211,7 +211,8 @@ async def session_audio(
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_session(
-    session_id: str, runtime: RuntimeDep, principal: CanWrite
+    session_id: str, runtime: RuntimeDep, principal: CanWrite, audit: AuditDep
 ) -> Response:
     await _records(runtime).delete(tenant_id=principal.tenant_id, session_id=session_id)
+    await audit("session.deleted", "session", session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

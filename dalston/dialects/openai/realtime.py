@@ -103,6 +103,9 @@ _DRIVER_ERRORS = {
     "auth_error": ("invalid_request_error", "invalid_api_key"),
     "forbidden": ("invalid_request_error", "insufficient_permissions"),
     "no_capacity": ("server_error", "session_capacity_exceeded"),
+    # OpenAI's answers past a rate limit or its concurrent-session quota.
+    "too_many_sessions": ("rate_limit_error", "session_limit_exceeded"),
+    "rate_limited": ("rate_limit_error", "rate_limit_exceeded"),
     "processing_lag": ("server_error", "processing_lag"),
     "internal_error": ("server_error", "internal_error"),
     "worker_lost": ("server_error", "worker_lost"),
@@ -652,7 +655,9 @@ async def openai_realtime(websocket: WebSocket) -> None:
         )
         request = dataclasses.replace(request, batch=batch)
     except StreamError as exc:
-        exc.fatal, exc.close = True, Close.POLICY
+        exc.fatal = True
+        if exc.close is not Close.TOO_MANY_SESSIONS:
+            exc.close = Close.POLICY
         await refuse(websocket, adapter, exc, subprotocol)
         return
     await websocket.accept(subprotocol=subprotocol)

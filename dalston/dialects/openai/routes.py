@@ -69,7 +69,7 @@ from pydantic import BaseModel, Field
 from dalston.auth import Principal
 from dalston.config import Settings
 from dalston.errors import DalstonError, InvalidRequest, NotFound, UnsupportedMedia
-from dalston.gateway.deps import CanWrite, IdempotencyKey, RuntimeDep
+from dalston.gateway.deps import Audit, AuditDep, CanWrite, IdempotencyKey, RuntimeDep
 from dalston.gateway.errors import error_body
 from dalston.gateway.forms import FormFields
 from dalston.gateway.metrics import JOBS_SUBMITTED
@@ -310,6 +310,7 @@ async def create_translation(
     request: Request,
     runtime: RuntimeDep,
     principal: CanWrite,
+    audit: AuditDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Translate speech to English text (OpenAI ``audio.translations.create``)."""
@@ -320,6 +321,7 @@ async def create_translation(
             principal=principal,
             task="translate",
             idempotency_key=idempotency_key,
+            audit=audit,
         )
 
 
@@ -354,6 +356,7 @@ async def transcribe(
     principal: Principal,
     task: Task,
     idempotency_key: str | None = None,
+    audit: Audit | None = None,
 ) -> Response:
     """Answer one OpenAI-style transcription or translation request."""
     job_request, plan = _parse(fields, runtime, task)
@@ -381,6 +384,8 @@ async def transcribe(
     except UnsupportedMedia as exc:
         raise _bad_audio(exc) from exc
     JOBS_SUBMITTED.inc()
+    if audit is not None:
+        await audit("job.created", "job", job.id, {"model": job.model})
     headers = {"x-dalston-job-id": job.id}
     timeout = runtime.settings.sync_timeout_s
     if plan.stream:
