@@ -500,7 +500,9 @@ class JobService:
                         )
                         .group_by(Job.status)
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             finished: dict[str, int] = dict(
                 (
@@ -513,7 +515,9 @@ class JobService:
                         )
                         .group_by(Job.status)
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             seconds = await session.scalar(
                 select(func.coalesce(func.sum(Job.audio_duration_s), 0.0)).where(
