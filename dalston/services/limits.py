@@ -60,8 +60,10 @@ class Limits:
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
         redis: Any | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
     ) -> None:
         self.settings = settings
+        self.lease_ttl_s = lease_ttl_s
         self.sessions = sessions
         self._redis = redis
         if redis is None and settings.redis_url:
@@ -166,7 +168,7 @@ class Limits:
                 1,
                 f"{self._prefix}sessions:{tenant_id}",
                 now,
-                now + LEASE_TTL_S,
+                now + self.lease_ttl_s,
                 limit,
                 lease,
             )
@@ -181,10 +183,10 @@ class Limits:
         assert self._redis is not None
         name = f"{self._prefix}sessions:{tenant_id}"
         while True:
-            await asyncio.sleep(LEASE_TTL_S / 3)
+            await asyncio.sleep(self.lease_ttl_s / 3)
             with contextlib.suppress(Exception):
-                await self._redis.zadd(name, {lease: time.time() + LEASE_TTL_S})
-                await self._redis.expire(name, int(LEASE_TTL_S) + 1)
+                await self._redis.zadd(name, {lease: time.time() + self.lease_ttl_s})
+                await self._redis.expire(name, int(self.lease_ttl_s) + 1)
 
     async def _release(self, tenant_id: str, lease: str) -> None:
         if self._redis is not None:
