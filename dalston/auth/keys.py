@@ -42,6 +42,9 @@ class Principal:
     scopes: frozenset[Scope]
     # Requests per minute of this key (None: the tenant default).
     rate_limit: int | None = None
+    # A gateway relaying a session to a realtime worker (its own token): the
+    # gateway already counted the request and holds the session's quota slot.
+    relayed: bool = False
 
     def allows(self, scope: Scope) -> bool:
         return Scope.ADMIN in self.scopes or scope in self.scopes

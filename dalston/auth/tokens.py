@@ -67,13 +67,17 @@ async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
                         select(ApiKey.id).where(
                             ApiKey.id == SingleUseToken.key_id,
                             ApiKey.revoked_at.is_(None),
+                            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
                         )
                     ),
                 ),
             )
             .values(used_at=now)
             .returning(
-                SingleUseToken.key_id, SingleUseToken.tenant_id, SingleUseToken.scopes
+                SingleUseToken.key_id,
+                SingleUseToken.tenant_id,
+                SingleUseToken.scopes,
+                SingleUseToken.purpose,
             )
         )
     ).one_or_none()
@@ -83,4 +87,5 @@ async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
         key_id=row.key_id,
         tenant_id=row.tenant_id,
         scopes=frozenset(Scope(s) for s in row.scopes),
+        relayed=row.purpose == "realtime_worker",
     )

@@ -63,7 +63,8 @@ async def resolve_principal(conn: HTTPConnection, runtime: Runtime) -> Principal
     (``RateLimited`` past it).
     """
     principal = await _identify(conn, runtime)
-    await runtime.limits.check_request(principal.key_id, principal.rate_limit)
+    if not principal.relayed:
+        await runtime.limits.check_request(principal.key_id, principal.rate_limit)
     return principal
 
 

@@ -227,7 +227,9 @@ async def run_stream(
 
     The session holds one of its tenant's session slots (``services.limits``)
     while it runs; with none free it is closed 4429 before it starts."""
-    slot = runtime.limits.session_slot(principal.tenant_id)
+    slot = runtime.limits.session_slot(
+        principal.tenant_id, counted=not principal.relayed
+    )
     try:
         await slot.__aenter__()
     except RateLimited as exc:

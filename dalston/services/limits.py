@@ -133,11 +133,14 @@ class Limits:
 
     # --- concurrent realtime sessions ---------------------------------------------
     @contextlib.asynccontextmanager
-    async def session_slot(self, tenant_id: str) -> AsyncIterator[None]:
+    async def session_slot(
+        self, tenant_id: str, *, counted: bool = True
+    ) -> AsyncIterator[None]:
         """Hold one of the tenant's realtime session slots while the block runs;
-        raise ``RateLimited`` when none is free."""
+        raise ``RateLimited`` when none is free. ``counted=False``: a session a
+        gateway relays to this worker, whose slot the gateway holds."""
         limit = _limit(self.settings.rate_limit_concurrent_sessions)
-        if limit is None:
+        if limit is None or not counted:
             yield
             return
         lease = uuid.uuid4().hex

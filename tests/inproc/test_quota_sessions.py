@@ -6,15 +6,23 @@ gateways over one PostgreSQL database and one Redis).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
+from dalston.auth import ALL_SCOPES, Principal, Scope
+from dalston.auth.tokens import issue_token
 from dalston.errors import RateLimited
 from dalston.gateway.app import create_app
+from dalston.runtime import Runtime
 from dalston.services.limits import Limits
 from tests.conftest import fresh_database, require_service
 from tests.inproc.conftest import admin_key, fast_settings, running, talk
@@ -24,6 +32,21 @@ NATIVE = "/v1/audio/transcriptions/stream"
 OPENAI = "/v1/realtime?intent=transcription"
 ELEVENLABS = "/v1/speech-to-text/realtime"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _opens(client: TestClient, path: str, headers: dict[str, str]) -> None:
+    """A session begins; then the client ends it and waits for the close (a
+    client that just leaves races the server's shutdown of the session)."""
+    with client.websocket_connect(path, headers=headers) as ws:
+        assert ws.receive_json()["type"] == "session.begin"
+        _end(ws)
+
+
+def _end(ws: Any) -> None:
+    ws.send_json({"type": "end"})
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            ws.receive_json()
 
 
 # --- realtime: the (N+1)th session closes 4429 -----------------------------------
@@ -65,16 +88,36 @@ def test_second_session_of_a_tenant_closes_4429(one_session: TestClient) -> None
             json={"name": "o", "scopes": ["realtime"], "tenant_id": "rt-other"},
             headers=auth,
         ).json()["key"]
-        msgs, code = talk(
-            one_session,
-            NATIVE,
-            {"Authorization": f"Bearer {other}"},
-            until=lambda got: len(got) >= 1,
-        )
-        assert code is None and msgs[0]["type"] == "session.begin"
+        _opens(one_session, NATIVE, {"Authorization": f"Bearer {other}"})
+        _end(first)
     # The first session ended: its slot is free again.
-    msgs, code = talk(one_session, NATIVE, auth, until=lambda got: len(got) >= 1)
-    assert code is None and msgs[0]["type"] == "session.begin"
+    _opens(one_session, NATIVE, auth)
+
+
+def test_a_session_relayed_to_a_worker_takes_no_second_slot(
+    one_session: TestClient,
+) -> None:
+    """A gateway relays a session to a realtime worker with a token of purpose
+    ``realtime_worker``: the worker neither counts it again nor rate-limits it."""
+    runtime: Runtime = one_session.app.state.runtime  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {admin_key(one_session)}"}
+
+    async def relay_token() -> str:
+        async with runtime.sessions() as db, db.begin():
+            me = Principal(key_id=None, tenant_id="default", scopes=ALL_SCOPES)
+            token, _ = await issue_token(
+                db,
+                principal=me,
+                purpose="realtime_worker",
+                scopes=frozenset({Scope.REALTIME}),
+            )
+        return token
+
+    with one_session.websocket_connect(NATIVE, headers=auth) as first:
+        assert first.receive_json()["type"] == "session.begin"
+        token = one_session.portal.call(relay_token)  # type: ignore[union-attr]
+        _opens(one_session, f"{NATIVE}?token={token}", {})
+        _end(first)
 
 
 def test_expired_key_is_refused_on_websockets(one_session: TestClient) -> None:
@@ -98,6 +141,20 @@ def test_expired_key_is_refused_on_websockets(one_session: TestClient) -> None:
         old,
     )
     assert code == 1008 and got[0]["message_type"] == "auth_error"
+    # A single-use token minted before its key expired dies with the key.
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    brief = one_session.post(
+        "/auth/keys",
+        json={"name": "brief", "scopes": ["realtime"], "expires_at": soon},
+        headers=auth,
+    ).json()["key"]
+    token = one_session.post(
+        "/auth/tokens",
+        json={"scopes": ["realtime"]},
+        headers={"Authorization": f"Bearer {brief}"},
+    ).json()["token"]
+    time.sleep(1.2)
+    assert talk(one_session, f"{NATIVE}?token={token}", {})[1] == 4001
 
 
 # --- Redis: counters shared by every gateway ---------------------------------------
