@@ -83,7 +83,14 @@ async def consume_token(session: AsyncSession, secret: str) -> Principal | None:
     ).one_or_none()
     if row is None:
         return None
+    # The issuing key's own rate limit governs its tokens' requests too.
+    rate_limit = (
+        await session.scalar(select(ApiKey.rate_limit).where(ApiKey.id == row.key_id))
+        if row.key_id
+        else None
+    )
     return Principal(
+        rate_limit=rate_limit,
         key_id=row.key_id,
         tenant_id=row.tenant_id,
         scopes=frozenset(Scope(s) for s in row.scopes),

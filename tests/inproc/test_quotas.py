@@ -314,3 +314,14 @@ async def test_job_stats(tmp_path: Path) -> None:
         assert theirs["completed_today"] == 0 and theirs["running"] == 0
         app.fake.gate.set()
         await app.wait(held)
+
+
+async def test_a_keys_tokens_share_its_rate_limit(inproc: InProcess) -> None:
+    key = await _key(inproc, rate_limit=2)
+    async with inproc.http(key["key"]) as client:
+        minted = await client.post("/auth/tokens", json={"scopes": ["jobs:read"]})
+        assert minted.status_code == 201
+        token = minted.json()["token"]
+        assert (await client.get("/auth/me")).status_code == 200
+    async with inproc.http(token) as with_token:
+        assert (await with_token.get("/auth/me")).status_code == 429
