@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import openai
 import pytest
 from elevenlabs.core.api_error import ApiError
 
+from tests.conftest import fresh_database
 from tests.inproc.conftest import DATA, InProcess, fast_settings, running
 
 pytestmark = pytest.mark.asyncio
@@ -280,8 +281,18 @@ async def test_audit_is_admin_only_and_tenant_scoped(inproc: InProcess) -> None:
 
 
 # --- stats -------------------------------------------------------------------------
-async def test_job_stats(tmp_path: Path) -> None:
-    async for app in running(fast_settings(tmp_path)):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings overrides: SQLite (the default), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_database() as url:
+        yield {"database_url": url}
+
+
+async def test_job_stats(tmp_path: Path, database: dict[str, str]) -> None:
+    async for app in running(fast_settings(tmp_path, **database)):
         empty = (await app.client.get("/v1/jobs/stats")).json()
         assert empty == {
             "running": 0,
@@ -291,6 +302,13 @@ async def test_job_stats(tmp_path: Path) -> None:
             "audio_seconds_today": 0.0,
         }
         done = [await app.submit(JFK) for _ in range(2)]
+        await app.client.post("/auth/keys", json={"name": "audited"})
+        audited = (await app.client.get("/v1/audit")).json()["events"]
+        assert [e["action"] for e in audited[:3]] == [
+            "key.created",
+            "job.created",
+            "job.created",
+        ]
         bodies = [await app.wait(j) for j in done]
         app.fake.error = "broken"
         failed = await app.submit(JFK)
