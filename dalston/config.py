@@ -165,6 +165,19 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: Annotated[int, Field(ge=1, le=20)] = 5
     webhook_backoff_s: Annotated[float, Field(ge=0)] = 2.0
+    webhook_disable_after: Annotated[int, Field(ge=1)] = Field(
+        default=20,
+        description="A /v1/webhooks endpoint is disabled after this many "
+        "consecutive failed deliveries.",
+    )
+    webhook_lease_s: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="How long a process holds a delivery it is sending; one whose "
+        "sender died is sent again after this.",
+    )
+    webhook_poll_s: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="How often the delivery loop looks for work."
+    )
 
     # --- enrichment stages (docs/stages.md) -------------------------------------
     engines: Annotated[list[str], NoDecode] = Field(

@@ -55,6 +55,7 @@ from dalston.services.models import ModelService
 from dalston.services.policy import auto_model
 from dalston.services.realtime_sessions import SessionRecords
 from dalston.services.request import TranscriptionRequest
+from dalston.services.webhook_endpoints import DeliveryLoop, WebhookService
 from dalston.services.webhooks import WebhookSender
 from dalston.storage import ArtifactStore, LocalArtifactStore
 
@@ -216,6 +217,10 @@ class Runtime:
     audit: AuditLog
     # Outgoing webhooks of every dialect: built here, closed by stop().
     webhooks: WebhookSender
+    # /v1/webhooks endpoints, and the durable delivery every API or orchestrator
+    # process runs (dalston.services.webhook_endpoints).
+    webhook_endpoints: WebhookService
+    webhook_delivery: DeliveryLoop
     # Classes served instead of the registered ones, by engine id (module docstring).
     engine_overrides: Mapping[str, type[BatchEngine]] = field(default_factory=dict)
     runners: list[EngineRunner] = field(default_factory=list)
@@ -301,6 +306,8 @@ class Runtime:
                 backoff_s=settings.webhook_backoff_s,
                 allow_private=settings.allow_private_urls,
             ),
+            webhook_endpoints=WebhookService(settings=settings, sessions=sessions),
+            webhook_delivery=DeliveryLoop(settings=settings, sessions=sessions),
         )
 
     # --- lifecycle ------------------------------------------------------------------
@@ -341,6 +348,8 @@ class Runtime:
                 self.orchestrator.run(), "orchestrator", self.orchestrator.health
             )
             self._spawn(self._sweep_retention(), "retention")
+        if self.role.api or self.role.orchestrator:
+            self._spawn(self._deliver_webhooks(), "webhooks")
         if self.role.realtime and self.settings.realtime_capacity:
             threads = self.settings.realtime_threads
             decoder = StreamDecoder(
@@ -474,6 +483,27 @@ class Runtime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._stopping.wait(), self.settings.retention_sweep_s
+                )
+            if self._stopping.is_set():
+                return
+
+    async def _deliver_webhooks(self) -> None:
+        """Send stored webhook deliveries that are due (any live process may)."""
+        health = self._loop_health("webhooks")
+        while True:
+            try:
+                sent = await self.webhook_delivery.run_once()
+            except Exception as exc:
+                await health.failed(exc, stopping=self._stopping)
+                if self._stopping.is_set():
+                    return
+                continue
+            health.succeeded()
+            if sent:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), self.settings.webhook_poll_s
                 )
             if self._stopping.is_set():
                 return

@@ -192,3 +192,66 @@ class AuditEvent(Base):
         Index("ix_audit_events_tenant_time", "tenant_id", "timestamp", "id"),
         Index("ix_audit_events_resource", "resource_type", "resource_id"),
     )
+
+
+class WebhookEndpoint(Base):
+    """A tenant's registered receiver (``/v1/webhooks``)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(default=list)
+    description: Mapped[str | None] = mapped_column(String(1000))
+    secret: Mapped[str] = mapped_column(String(128))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_webhook_endpoints_tenant_created", "tenant_id", "created_at", "id"),
+    )
+
+
+class WebhookEvent(Base):
+    """An outbox row, written in the transaction that finishes the job; the
+    delivery loop fans it out into ``WebhookDelivery`` rows (``dispatched_at``)."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A job's own ``webhook_url`` (signed with ``WEBHOOK_SECRET``), if it had one.
+    target_url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class WebhookDelivery(Base):
+    """One event to one receiver, retried with backoff until it succeeds or
+    runs out of attempts; ``lease_until`` fences the process sending it."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    endpoint_id: Mapped[str | None] = mapped_column(String(36))
+    url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )

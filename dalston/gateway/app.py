@@ -21,6 +21,7 @@ from dalston.dialects.native import (
     operations,
     sessions,
     system,
+    webhooks,
 )
 from dalston.dialects.native import realtime as realtime_native
 from dalston.dialects.openai import client_secrets
@@ -92,6 +93,7 @@ def create_app(
         engines,
         models,
         keys,
+        webhooks,
         console,
     ):
         app.include_router(module.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 import weakref
 from collections.abc import Sequence
 from datetime import timedelta
@@ -17,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 
-from dalston.db.models import Job, Task, utcnow
+from dalston.db.models import Job, Task, WebhookEvent, utcnow
 from dalston.errors import is_transient
 from dalston.loops import LoopHealth
 from dalston.orchestrator.assemble import assemble_transcript
@@ -610,6 +611,41 @@ def _move_job(job: Job, new: JobStatus) -> None:
             job.purge_after = job.completed_at + timedelta(days=job.retention_days)
         if job.params.get(PURGE_WHEN_FINISHED):
             job.purge_after = job.completed_at  # the retention sweep removes it
+        _record_webhook_event(job, new)
+
+
+_WEBHOOK_EVENTS = {
+    JobStatus.COMPLETED: "transcription.completed",
+    JobStatus.FAILED: "transcription.failed",
+    JobStatus.CANCELLED: "transcription.cancelled",
+}
+
+
+def _record_webhook_event(job: Job, new: JobStatus) -> None:
+    """Write the job's webhook event in the transaction that finishes it (an
+    outbox row: the delivery loop fans it out to the tenant's endpoints)."""
+    event_type = _WEBHOOK_EVENTS.get(new)
+    session = object_session(job)
+    if event_type is None or session is None:
+        return
+    data: dict[str, Any] = {"transcription_id": job.id, "status": str(new)}
+    if job.audio_duration_s is not None:
+        data["duration"] = job.audio_duration_s
+    if new == JobStatus.FAILED and job.error:
+        data["error"] = job.error
+    metadata = job.params.get("webhook_metadata")
+    if metadata is not None:
+        data["metadata"] = metadata
+    session.add(
+        WebhookEvent(
+            id=f"evt_{uuid.uuid4().hex}",
+            tenant_id=job.tenant_id,
+            type=event_type,
+            job_id=job.id,
+            data=data,
+            target_url=job.params.get("webhook_url"),
+        )
+    )
 
 
 def _move_task(task: Task, new: TaskStatus) -> None:
@@ -620,9 +656,9 @@ def _move_task(task: Task, new: TaskStatus) -> None:
 def _fail(job: Job, reason: str | Task) -> None:
     """Fail the job, for a reason or for the failed task (whose input error, if
     the input caused it, the job keeps)."""
-    _move_job(job, JobStatus.FAILED)
     if isinstance(reason, Task):
         job.error = f"stage {reason.stage} failed: {reason.error}"
         job.error_code = reason.error_code
     else:
         job.error = reason
+    _move_job(job, JobStatus.FAILED)  # after the error: the webhook event carries it
