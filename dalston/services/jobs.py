@@ -260,12 +260,14 @@ class JobService:
         request: JobRequest,
         source: AudioSource,
         idempotency_key: str | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> Job:
-        """Store the audio and create the job; with ``idempotency_key``, a repeat
-        of the same request (same tenant and key) gets the job the first made,
-        and another request with that key a 409. Once the job row exists the
-        submit succeeds: if dispatching its first stage fails here, any
-        orchestrator's sweep of due tasks dispatches it."""
+        """Store the audio and create the job (``webhook``: the job's own
+        ``webhook_url`` and ``webhook_metadata``, already checked); with
+        ``idempotency_key``, a repeat of the same request (same tenant and key)
+        gets the job the first made, and another request with that key a 409.
+        Once the job row exists the submit succeeds: if dispatching its first
+        stage fails here, any orchestrator's sweep of due tasks dispatches it."""
         model_id, params, specs = await self.plan(request)
         request_hash = None
         if idempotency_key is not None:
@@ -277,6 +279,8 @@ class JobService:
         if self.limits is not None:
             # Over the tenant's quota of unfinished jobs: 429, nothing stored.
             await self.limits.check_job(tenant_id)
+        if webhook:
+            params = {**params, **webhook}
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
         job = Job(

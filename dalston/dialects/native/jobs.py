@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -68,6 +69,15 @@ FORM_SCHEMA = form_schema(
     extra={
         "file": {"type": "string", "format": "binary"},
         "audio_url": {"type": "string", "description": "http(s) URL to fetch"},
+        "webhook_url": {
+            "type": "string",
+            "description": "http(s) URL told when the job finishes (signed with "
+            "WEBHOOK_SECRET)",
+        },
+        "webhook_metadata": {
+            "type": "string",
+            "description": "a JSON object, echoed back in the webhook's data",
+        },
     },
 )
 # The multipart body in the OpenAPI schema (the route reads the form itself).
@@ -167,6 +177,7 @@ async def create_native_job(
         filename=upload.filename if upload is not None else None,
         url=fields.text("audio_url"),
     )
+    webhook = await _job_webhook(fields, runtime)
     unknown = fields.unread()
     if unknown:
         raise InvalidRequest(
@@ -177,6 +188,7 @@ async def create_native_job(
         request=job_request,
         source=source,
         idempotency_key=idempotency_key,
+        webhook=webhook,
     )
     JOBS_SUBMITTED.inc()
     if audit is not None:
@@ -285,6 +297,31 @@ async def export_job(
 
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
+
+
+async def _job_webhook(fields: FormFields, runtime: Runtime) -> dict[str, Any]:
+    """The job's own ``webhook_url`` (checked by the SSRF guard now, and again
+    at delivery) and ``webhook_metadata`` (a JSON object)."""
+    url = fields.text("webhook_url")
+    raw_metadata = fields.text("webhook_metadata")
+    out: dict[str, Any] = {}
+    if url:
+        await runtime.webhook_endpoints.check_url(url, param="webhook_url")
+        out["webhook_url"] = url
+    if raw_metadata:
+        try:
+            metadata = json.loads(raw_metadata)
+        except ValueError as exc:
+            raise InvalidRequest(
+                "webhook_metadata must be a JSON object.", param="webhook_metadata"
+            ) from exc
+        if not isinstance(metadata, dict) or len(raw_metadata) > 16_000:
+            raise InvalidRequest(
+                "webhook_metadata must be a JSON object (16 kB at most).",
+                param="webhook_metadata",
+            )
+        out["webhook_metadata"] = metadata
+    return out
 
 
 def _optional_bool(fields: FormFields, name: str) -> bool | None:
