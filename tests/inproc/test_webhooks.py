@@ -1,0 +1,195 @@
+"""Durable webhooks in process: /v1/webhooks CRUD, Standard Webhooks signatures,
+retries with backoff into the deliveries list, a job's own webhook_url, an
+endpoint disabled after consecutive failures, and the SSRF guard."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from tests.audio_fixtures import JFK
+from tests.inproc.conftest import InProcess, fast_settings, running
+
+AUDIO = JFK
+
+
+class Receiver:
+    """A local HTTP receiver that answers 500 to its first ``fail`` POSTs."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.calls: list[tuple[int, dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                code = 500 if receiver.fail > 0 else 204
+                receiver.fail -= 1
+                receiver.calls.append((code, dict(self.headers), body))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def delivered(self) -> list[tuple[dict[str, str], bytes]]:
+        return [(h, b) for code, h, b in self.calls if code == 204]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(fail=2)
+    yield r
+    r.httpd.shutdown()
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[InProcess]:
+    settings = fast_settings(
+        tmp_path,
+        webhook_backoff_s=0.05,
+        webhook_poll_s=0.05,
+        webhook_max_attempts=3,
+        webhook_disable_after=2,
+        webhook_secret="job-secret",
+    )
+    async for state in running(settings):
+        yield state
+
+
+async def _until(check: Any, timeout: float = 20) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_crud_signed_delivery_after_failures(
+    app: InProcess, receiver: Receiver
+) -> None:
+    created = await app.client.post(
+        "/v1/webhooks",
+        json={"url": receiver.url, "events": ["*"], "description": "mine"},
+    )
+    assert created.status_code == 201, created.text
+    hook = created.json()
+    assert hook["signing_secret"].startswith("whsec_")
+    assert hook["enabled"] is True
+    got = (await app.client.get(f"/v1/webhooks/{hook['id']}")).json()
+    assert "signing_secret" not in got and got["description"] == "mine"
+    listed = (await app.client.get("/v1/webhooks")).json()
+    assert [w["id"] for w in listed["webhooks"]] == [hook["id"]]
+
+    job_id = await app.submit(AUDIO)
+    await app.wait(job_id)
+    await _until(receiver.delivered)
+    headers, body = receiver.delivered()[0]
+    payload = Webhook(hook["signing_secret"]).verify(body, headers)
+    assert payload["type"] == "transcription.completed"
+    assert payload["object"] == "event" and payload["id"].startswith("evt_")
+    assert payload["data"]["transcription_id"] == job_id
+    assert payload["data"]["status"] == "completed"
+    assert headers["webhook-id"] == payload["id"]
+
+    deliveries = (await app.client.get(f"/v1/webhooks/{hook['id']}/deliveries")).json()
+    [row] = deliveries["deliveries"]
+    assert row["status"] == "succeeded" and row["attempts"] == 3
+    assert row["event_type"] == "transcription.completed"
+    assert deliveries["has_more"] is False
+
+    # Manual retry sends it again.
+    retried = await app.client.post(
+        f"/v1/webhooks/{hook['id']}/deliveries/{row['id']}/retry"
+    )
+    assert retried.status_code == 202, retried.text
+    await _until(lambda: len(receiver.delivered()) == 2)
+
+    rotated = (await app.client.post(f"/v1/webhooks/{hook['id']}/rotate-secret")).json()
+    assert rotated["signing_secret"] != hook["signing_secret"]
+    patched = await app.client.patch(
+        f"/v1/webhooks/{hook['id']}", json={"events": ["transcription.failed"]}
+    )
+    assert patched.json()["events"] == ["transcription.failed"]
+    assert (await app.client.delete(f"/v1/webhooks/{hook['id']}")).status_code == 204
+    assert (await app.client.get(f"/v1/webhooks/{hook['id']}")).status_code == 404
+
+
+async def test_job_webhook_url_and_metadata(app: InProcess) -> None:
+    receiver = Receiver()
+    try:
+        job_id = await app.submit(
+            AUDIO,
+            webhook_url=receiver.url,
+            webhook_metadata=json.dumps({"order": 7}),
+        )
+        await _until(receiver.delivered)
+        headers, body = receiver.delivered()[0]
+        secret = "whsec_" + __import__("base64").b64encode(b"job-secret").decode()
+        payload = Webhook(secret).verify(body, headers)
+        assert payload["data"]["transcription_id"] == job_id
+        assert payload["data"]["metadata"] == {"order": 7}
+    finally:
+        receiver.httpd.shutdown()
+
+
+async def test_failing_endpoint_is_disabled(app: InProcess) -> None:
+    receiver = Receiver(fail=1000)
+    try:
+        hook = (
+            await app.client.post(
+                "/v1/webhooks",
+                json={"url": receiver.url, "events": ["transcription.completed"]},
+            )
+        ).json()
+        for _ in range(2):
+            await app.wait(await app.submit(AUDIO))
+
+        async def disabled() -> dict[str, Any]:
+            return (await app.client.get(f"/v1/webhooks/{hook['id']}")).json()
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while (state := await disabled())["enabled"]:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+        assert "2 consecutive failed deliveries" in state["disabled_reason"]
+        again = await app.client.patch(
+            f"/v1/webhooks/{hook['id']}", json={"enabled": True}
+        )
+        assert again.json()["enabled"] is True
+        assert again.json()["disabled_reason"] is None
+    finally:
+        receiver.httpd.shutdown()
+
+
+async def test_private_urls_refused(tmp_path: Path) -> None:
+    async for state in running(fast_settings(tmp_path, allow_private_urls=False)):
+        refused = await state.client.post(
+            "/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "events": ["*"]},
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["param"] == "url"
+        bad = await state.client.post(
+            "/v1/webhooks", json={"url": "https://example.com", "events": ["nope"]}
+        )
+        assert bad.status_code in (400, 422)
