@@ -14,6 +14,7 @@ The URL passes the SSRF guard when registered and again at every attempt.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import builtins
 import json
@@ -270,8 +271,8 @@ class DeliveryLoop:
         """Fan out new events, then send what is due; how many were sent."""
         await self._dispatch()
         claimed = await self._claim()
-        for item in claimed:
-            await self._send(item)
+        # Side by side: a slow receiver must not hold the batch past its lease.
+        await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)
 
     async def _dispatch(self) -> None:
