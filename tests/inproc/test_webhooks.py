@@ -132,6 +132,17 @@ async def test_crud_signed_delivery_after_failures(
     assert patched.json()["events"] == ["transcription.failed"]
     assert (await app.client.delete(f"/v1/webhooks/{hook['id']}")).status_code == 204
     assert (await app.client.get(f"/v1/webhooks/{hook['id']}")).status_code == 404
+    # Every change to the endpoint is in the audit log.
+    audit = await app.client.get(
+        "/v1/audit", params={"resource_type": "webhook", "resource_id": hook["id"]}
+    )
+    actions = {e["action"] for e in audit.json()["events"]}
+    assert actions == {
+        "webhook.created",
+        "webhook.secret_rotated",
+        "webhook.updated",
+        "webhook.deleted",
+    }, actions
 
 
 async def test_job_webhook_url_and_metadata(app: InProcess) -> None:

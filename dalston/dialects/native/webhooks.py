@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from dalston.auth.keys import Principal, Scope
 from dalston.db.models import WebhookDelivery, WebhookEndpoint
-from dalston.gateway.deps import RuntimeDep, require
+from dalston.gateway.deps import AuditDep, RuntimeDep, require
 from dalston.services.webhook_endpoints import WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -111,7 +111,10 @@ def _delivery(row: WebhookDelivery) -> DeliveryInfo:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
 async def create_webhook(
-    body: WebhookCreate, runtime: RuntimeDep, principal: CanManageWebhooks
+    body: WebhookCreate,
+    runtime: RuntimeDep,
+    principal: CanManageWebhooks,
+    audit: AuditDep,
 ) -> WebhookCreated:
     """Register a receiver; the signing secret is shown this once."""
     row = await _service(runtime).create(
@@ -120,6 +123,7 @@ async def create_webhook(
         events=list(body.events),
         description=body.description,
     )
+    await audit("webhook.created", "webhook", row.id, {"url": row.url})
     return WebhookCreated(**_info(row), signing_secret=row.secret)
 
 
@@ -156,34 +160,43 @@ async def update_webhook(
     body: WebhookPatch,
     runtime: RuntimeDep,
     principal: CanManageWebhooks,
+    audit: AuditDep,
 ) -> WebhookInfo:
     """Change the URL, events or description; ``enabled: true`` re-enables."""
+    changes = body.model_dump(exclude_unset=True)
     row = await _service(runtime).update(
-        tenant_id=principal.tenant_id,
-        endpoint_id=webhook_id,
-        changes=body.model_dump(exclude_unset=True),
+        tenant_id=principal.tenant_id, endpoint_id=webhook_id, changes=changes
     )
+    await audit("webhook.updated", "webhook", row.id, {"changed": sorted(changes)})
     return WebhookInfo(**_info(row))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(
-    webhook_id: str, runtime: RuntimeDep, principal: CanManageWebhooks
+    webhook_id: str,
+    runtime: RuntimeDep,
+    principal: CanManageWebhooks,
+    audit: AuditDep,
 ) -> Response:
     await _service(runtime).delete(
         tenant_id=principal.tenant_id, endpoint_id=webhook_id
     )
+    await audit("webhook.deleted", "webhook", webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
 async def rotate_secret(
-    webhook_id: str, runtime: RuntimeDep, principal: CanManageWebhooks
+    webhook_id: str,
+    runtime: RuntimeDep,
+    principal: CanManageWebhooks,
+    audit: AuditDep,
 ) -> WebhookCreated:
     """A new signing secret (shown this once); the old one stops at once."""
     row = await _service(runtime).rotate_secret(
         tenant_id=principal.tenant_id, endpoint_id=webhook_id
     )
+    await audit("webhook.secret_rotated", "webhook", row.id)
     return WebhookCreated(**_info(row), signing_secret=row.secret)
 
 
