@@ -254,6 +254,17 @@ class Settings(BaseSettings):
         "whose retention has run out.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text, or as JSON objects carrying trace, job "
+        "and session ids.",
+    )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=0,
+        description="Serve Prometheus metrics on this port from processes with no "
+        "HTTP API (orchestrator, batch workers); 0: not served.",
+    )
+
     @field_validator("engines", mode="before")
     @classmethod
     def _split_engines(cls, value: object) -> object:

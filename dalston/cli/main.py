@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -44,9 +44,16 @@ def serve(
             port=settings.port,
             log_level=log_level,
             timeout_graceful_shutdown=10,
+            **_uvicorn_logging(settings),
         )
     finally:
         pid_file.unlink(missing_ok=True)
+
+
+def _uvicorn_logging(settings: Any) -> dict[str, Any]:
+    """JSON logs: uvicorn keeps no format of its own; its loggers propagate to the
+    root handler ``dalston.telemetry.configure_logging`` installs."""
+    return {"log_config": None} if settings.log_format == "json" else {}
 
 
 @app.command()
@@ -75,6 +82,7 @@ def _serve_http(role_name: str, host: str | None, port: int | None, level: str) 
         port=settings.port,
         log_level=level,
         timeout_graceful_shutdown=10,
+        **_uvicorn_logging(settings),
     )
 
 
@@ -107,26 +115,30 @@ def worker(
 
 def _run_role(engine: str | None = None) -> None:
     import asyncio
-    import logging
 
+    from dalston import telemetry
     from dalston.config import Settings
     from dalston.engine_sdk.registry import ENGINE_CLASSES
     from dalston.errors import DalstonError
     from dalston.runtime import Role, Runtime
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = Settings()
+    telemetry.configure_logging(settings.log_format)
+    telemetry.setup_tracing(f"dalston-worker-{engine}" if engine else "dalston-orch")
     if engine is not None and engine not in ENGINE_CLASSES:
         err.print(f"[red]Unknown engine {engine!r}; known: {', '.join(ENGINE_CLASSES)}")
         raise typer.Exit(2)
     role = Role.worker(engine) if engine else Role.orchestrator_only()
     try:
-        runtime = Runtime.build(Settings(), role)
+        runtime = Runtime.build(settings, role)
     except DalstonError as exc:
         err.print(f"[red]{exc.message}")
         raise typer.Exit(2) from None
-    asyncio.run(runtime.run_until_stopped())
+    telemetry.serve_metrics(settings.metrics_port)
+    try:
+        asyncio.run(runtime.run_until_stopped())
+    finally:
+        telemetry.shutdown_tracing()
 
 
 @app.command()

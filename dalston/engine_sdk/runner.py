@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TypeVar
 
+from dalston import telemetry
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
 from dalston.engine_sdk.memory import release_if_grown, release_memory, resident_bytes
@@ -88,6 +89,8 @@ class EngineRunner:
         self._stopping = asyncio.Event()
         self._abandoning = False
         self._running_inputs: set[TaskInput] = set()
+        # Each running task's span (tracing on): its events carry its context.
+        self._spans: dict[str, object] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         # The task loop's state: heartbeats and readiness report it.
@@ -258,12 +261,26 @@ class EngineRunner:
                     )
                 )
                 ready.append(message)
+                if message.enqueued_at:
+                    telemetry.QUEUE_WAIT_SECONDS.labels(self.engine_id).observe(
+                        max(time.time() - message.enqueued_at, 0.0)
+                    )
+                self._spans[message.task_id] = telemetry.start_span(
+                    f"engine {message.stage}",
+                    message.traceparent,
+                    job_id=message.job_id,
+                    task_id=message.task_id,
+                    engine=self.engine_id,
+                    stage=message.stage,
+                    attempt=message.attempt,
+                )
                 await self._event(message, TaskEventKind.STARTED)
             if not inputs:
                 return
             watcher = asyncio.create_task(self._watch_cancel(inputs, ready))
             self._running_inputs.update(inputs)
             resident_before = resident_bytes()
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.task_timeout_s):
                     results = await self._in_thread(self.engine.process_batch, inputs)
@@ -277,10 +294,53 @@ class EngineRunner:
             finally:
                 watcher.cancel()
                 self._running_inputs.difference_update(inputs)
+            elapsed = time.perf_counter() - started
             for message, result in zip(ready, results, strict=True):
-                await self._report(message, result)
+                self._observe(message, result, elapsed)
+                try:
+                    await self._report(message, result)
+                finally:
+                    telemetry.end_span(
+                        self._spans.pop(message.task_id, None),
+                        str(result) if isinstance(result, Exception) else None,
+                    )
             del results
             await asyncio.to_thread(release_if_grown, resident_before)
+
+    def _observe(
+        self, message: TaskMessage, result: TaskOutput | Exception, elapsed: float
+    ) -> None:
+        """Stage time, and for a transcript its audio seconds and speed."""
+        outcome = "failed" if isinstance(result, Exception) else "succeeded"
+        if isinstance(result, TaskCancelled):
+            outcome = "cancelled"
+        telemetry.STAGE_SECONDS.labels(self.engine_id, message.stage, outcome).observe(
+            elapsed
+        )
+        log.info(
+            "task %s (%s) of job %s %s in %.2f s",
+            message.task_id,
+            message.stage,
+            message.job_id,
+            outcome,
+            elapsed,
+            extra={
+                "job_id": message.job_id,
+                "traceparent": telemetry.traceparent_of(
+                    self._spans.get(message.task_id)
+                ),
+            },
+        )
+        if isinstance(result, Exception):
+            telemetry.record_error(input_error_code(result) or "engine_error")
+            return
+        duration = (
+            result.data.get("duration") if isinstance(result.data, dict) else None
+        )
+        if message.stage == "transcribe" and isinstance(duration, (int, float)):
+            telemetry.AUDIO_SECONDS.labels(self.engine_id).inc(duration)
+            if elapsed > 0 and duration > 0:
+                telemetry.RTFX.labels(self.engine_id).observe(duration / elapsed)
 
     async def _local_audio(self, stack: AsyncExitStack, key: str) -> Path:
         """The task's audio as a local file. While storage is away (an outage,
@@ -376,6 +436,8 @@ class EngineRunner:
             error=error,
             retriable=retriable,
             error_code=error_code,
+            traceparent=telemetry.traceparent_of(self._spans.get(message.task_id))
+            or message.traceparent,
         )
         # An outcome is worth keeping through a queue outage: try until it is
         # put (or this worker is abandoning its tasks to stop).

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from dalston import __version__
+from dalston import __version__, telemetry
 from dalston.config import AuthMode, Settings
 from dalston.dialects.elevenlabs import realtime as realtime_elevenlabs
 from dalston.dialects.elevenlabs import routes as elevenlabs
@@ -31,6 +31,7 @@ from dalston.engine_sdk import BatchEngine
 from dalston.gateway import console, docs, log_redaction, shared_routes
 from dalston.gateway.errors import install_error_handlers
 from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.metrics import HttpMetrics
 from dalston.gateway.openapi import install_openapi
 from dalston.gateway.request_id import RequestId
 from dalston.runtime import Role, Runtime
@@ -60,10 +61,10 @@ def create_app(
             yield
         finally:
             await runtime.stop()
+            telemetry.shutdown_tracing()
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    telemetry.configure_logging(settings.log_format)
+    telemetry.setup_tracing("dalston-gateway" if role else "dalston")
     log_redaction.install()
     app = FastAPI(
         title="Dalston",
@@ -80,6 +81,7 @@ def create_app(
     install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestId)
+    app.add_middleware(HttpMetrics)
     for module in (
         system,
         shared_routes,

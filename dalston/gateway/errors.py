@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from dalston import telemetry
 from dalston.errors import DalstonError, RateLimited, ValidationFailed, is_transient
 from dalston.gateway.request_id import HEADER, request_id
 
@@ -88,6 +89,7 @@ def _render(
     loc: list[Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    telemetry.record_error(code)
     if is_elevenlabs(request):
         if status == 422:
             body: dict[str, object] = {

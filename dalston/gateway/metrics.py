@@ -3,11 +3,16 @@ so several apps in one test process do not collide)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+import time
 
+from prometheus_client import Counter, Gauge
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dalston import telemetry
 from dalston.runtime import Runtime
+from dalston.telemetry import HTTP_SECONDS, REGISTRY
 
-REGISTRY = CollectorRegistry()
+__all__ = ["REGISTRY", "HttpMetrics", "observe_runtime"]
 JOBS_SUBMITTED = Counter(
     "dalston_jobs_submitted_total", "Batch jobs accepted", registry=REGISTRY
 )
@@ -60,3 +65,39 @@ def observe_runtime(runtime: Runtime) -> None:
     local = [w for w in runtime.router.workers.values() if w.url is None]
     REALTIME_ACTIVE.set(sum(w.active for w in local))
     REALTIME_CAPACITY.set(sum(w.capacity for w in local))
+
+
+class HttpMetrics:
+    """Latency of each HTTP request by route template, method and status, and a
+    server span for it while tracing is on (pure ASGI; WebSockets pass through)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        method = scope.get("method", "GET")
+        with telemetry.span(f"{method} {scope.get('path', '')}") as current:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                HTTP_SECONDS.labels(method, route, str(status)).observe(
+                    time.perf_counter() - started
+                )
+                if current is not None:
+                    current.update_name(f"{method} {route}")
+                    current.set_attribute("http.request.method", method)
+                    current.set_attribute("http.route", route)
+                    current.set_attribute("http.response.status_code", status)

@@ -8,8 +8,10 @@ row locks in the database, so a late or duplicated event changes nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Sequence
@@ -20,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import object_session, selectinload
 
+from dalston import telemetry
 from dalston.db.models import Job, Task, WebhookEvent, utcnow
 from dalston.errors import is_transient
 from dalston.loops import LoopHealth
@@ -344,6 +347,13 @@ class Orchestrator:
 
     # --- events ---------------------------------------------------------------
     async def handle_event(self, event: TaskEvent) -> None:
+        token = telemetry.attach_traceparent(event.traceparent)
+        try:
+            await self._handle_event(event)
+        finally:
+            telemetry.detach(token)
+
+    async def _handle_event(self, event: TaskEvent) -> None:
         async with self._lock(event.job_id):
             async with self.sessions() as session, session.begin():
                 job = await self._load_job(session, event.job_id)
@@ -492,7 +502,20 @@ class Orchestrator:
                         return
                     outgoing.append(await self._enqueue(job, task))
         for message in outgoing:
-            await self._publish(message)
+            with telemetry.span(
+                f"dispatch {message.stage}",
+                job_id=message.job_id,
+                task_id=message.task_id,
+                engine=message.engine_id,
+                stage=message.stage,
+                attempt=message.attempt,
+            ):
+                message = dataclasses.replace(
+                    message,
+                    traceparent=telemetry.current_traceparent(),
+                    enqueued_at=time.time(),
+                )
+                await self._publish(message)
         if pending_finalize:
             await self._finalize(job_id)
 
@@ -606,6 +629,12 @@ def _move_job(job: Job, new: JobStatus) -> None:
     job.status = new
     if new.is_terminal:
         job.completed_at = job.completed_at or utcnow()
+        try:
+            elapsed = (job.completed_at - job.created_at).total_seconds()
+        except TypeError:  # a timestamp missing, or naive against aware
+            elapsed = None
+        if elapsed is not None:
+            telemetry.JOB_SECONDS.labels(new.value).observe(max(elapsed, 0.0))
         # Retention in days counts from when the job finished.
         if job.retention_days:
             job.purge_after = job.completed_at + timedelta(days=job.retention_days)

@@ -30,6 +30,11 @@ class TaskMessage:
     audio_key: str | None = None
     # JSON outputs of finished dependencies, by stage name.
     inputs: dict[str, Any] = field(default_factory=dict)
+    # W3C trace context of the dispatch ("" when tracing is off): the engine
+    # task's span joins the job's trace. Older messages decode without it.
+    traceparent: str = ""
+    # Unix time the message was put on the queue (0: unknown), for queue wait.
+    enqueued_at: float = 0.0
     # Set by the queue on delivery (a Redis stream entry id); handed back to
     # ``ack_task``. Not part of the message's content or equality.
     receipt: str | None = field(default=None, compare=False)
@@ -54,6 +59,9 @@ class TaskEvent:
     retriable: bool = True
     # The input's fault: the code of the ``DalstonError`` that refused it.
     error_code: str | None = None
+    # Trace context of the engine task's span, so the stages the orchestrator
+    # dispatches next stay in the job's trace ("" when tracing is off).
+    traceparent: str = ""
     # Set by the queue on delivery; handed back to ``ack_event``.
     receipt: str | None = field(default=None, compare=False)
 

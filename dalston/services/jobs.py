@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
+from dalston import telemetry
 from dalston.audio import read_header
 from dalston.catalog import ModelCatalog
 from dalston.config import Settings
@@ -268,6 +269,30 @@ class JobService:
         gets the job the first made, and another request with that key a 409.
         Once the job row exists the submit succeeds: if dispatching its first
         stage fails here, any orchestrator's sweep of due tasks dispatches it."""
+        with telemetry.span("job.create", tenant_id=tenant_id) as current:
+            job = await self._submit(
+                tenant_id=tenant_id,
+                request=request,
+                source=source,
+                idempotency_key=idempotency_key,
+                webhook=webhook,
+            )
+            if current is not None:
+                current.set_attribute("dalston.job_id", job.id)
+            log.info(
+                "job %s accepted (%s)", job.id, job.model, extra={"job_id": job.id}
+            )
+            return job
+
+    async def _submit(
+        self,
+        *,
+        tenant_id: str,
+        request: JobRequest,
+        source: AudioSource,
+        idempotency_key: str | None = None,
+        webhook: dict[str, Any] | None = None,
+    ) -> Job:
         model_id, params, specs = await self.plan(request)
         request_hash = None
         if idempotency_key is not None:

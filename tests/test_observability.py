@@ -1,0 +1,158 @@
+"""Metrics, traces and JSON logs of a real server running one real job: an OTLP
+receiver in the test collects the spans the server exports."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+
+from tests.server import ServerProcess, submit, wait_for_job
+
+CLIP = Path(__file__).parent / "data" / "deepspeech_ldc93s1_8k.wav"
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    spans: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/v1/traces":
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            for resource in request.resource_spans:
+                service = next(
+                    (
+                        a.value.string_value
+                        for a in resource.resource.attributes
+                        if a.key == "service.name"
+                    ),
+                    "",
+                )
+                for scope in resource.scope_spans:
+                    for span in scope.spans:
+                        self.server.spans.append(  # type: ignore[attr-defined]
+                            {
+                                "name": span.name,
+                                "service": service,
+                                "trace_id": span.trace_id.hex(),
+                                "span_id": span.span_id.hex(),
+                                "parent": span.parent_span_id.hex(),
+                                "attributes": {
+                                    a.key: a.value.string_value or a.value.int_value
+                                    for a in span.attributes
+                                },
+                            }
+                        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server.spans = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_one_job_one_trace_metrics_and_json_logs(
+    tmp_path: Path, receiver: ThreadingHTTPServer
+) -> None:
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
+    server = ServerProcess(
+        tmp_path,
+        env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_SERVICE_NAME": "dalston-test",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "DALSTON_LOG_FORMAT": "json",
+        },
+    )
+    server.start()
+    try:
+        with server.client() as client:
+            job_id = submit(client, CLIP)
+            body = wait_for_job(client, job_id)
+            assert body["status"] == "completed", body
+            metrics = client.get("/metrics").text
+    finally:
+        server.stop()
+    spans: list[dict[str, Any]] = receiver.spans  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any(
+        s["name"].startswith("engine transcribe") for s in spans
+    ):
+        time.sleep(0.1)
+
+    # One trace: the request, job creation, and each stage's dispatch and run.
+    create = [s for s in spans if s["name"] == "job.create"]
+    assert len(create) == 1, [s["name"] for s in spans]
+    trace_id = create[0]["trace_id"]
+    in_trace = [s for s in spans if s["trace_id"] == trace_id]
+    names = {s["name"] for s in in_trace}
+    request = [s for s in in_trace if s["name"].startswith("POST ")]
+    assert request and request[0]["parent"] == "", names
+    assert request[0]["attributes"]["http.route"] == "/v1/audio/transcriptions"
+    engine_spans = [s for s in spans if s["name"].startswith("engine ")]
+    stages = {s["name"].removeprefix("engine ") for s in engine_spans}
+    assert {"prepare", "transcribe"} <= stages, names
+    for span in engine_spans:
+        assert span["trace_id"] == trace_id, span
+        assert span["attributes"]["dalston.job_id"] == job_id
+        assert span["attributes"]["dalston.task_id"]
+        assert span["attributes"]["dalston.engine"]
+    for stage in stages:
+        assert f"dispatch {stage}" in names, names
+    assert all(s["service"] == "dalston-test" for s in in_trace)
+
+    # The histograms, after a job.
+    for name in (
+        'dalston_http_request_seconds_bucket{le="0.005",method="POST",'
+        'route="/v1/audio/transcriptions",status="201"}',
+        'dalston_job_seconds_count{status="completed"}',
+        "dalston_stage_seconds_bucket",
+        "dalston_queue_wait_seconds_count",
+        "dalston_audio_seconds_processed_total",
+        "dalston_rtfx_count",
+        "dalston_webhook_deliveries_total",
+        "dalston_realtime_first_partial_seconds_count",
+    ):
+        assert name in metrics, name
+
+    # JSON log lines, some about the job and in its trace.
+    lines = [line for line in server.log_path.read_text().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines if line.startswith("{")]
+    assert parsed and len(parsed) >= len(lines) // 2, lines[:20]
+    assert all({"time", "level", "logger", "message"} <= set(p) for p in parsed)
+    about_job = [p for p in parsed if p.get("job_id") == job_id]
+    assert about_job, parsed[-20:]
+    assert any(p.get("trace_id") == trace_id for p in about_job), about_job
+    assert any(p["logger"].startswith("uvicorn") for p in parsed)
+
+
+def test_metrics_port_serves_registry() -> None:
+    from dalston import telemetry
+    from tests.server import free_port
+
+    port = free_port()
+    telemetry.record_webhook_delivery("delivered")
+    telemetry.serve_metrics(port)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'dalston_webhook_deliveries_total{outcome="delivered"} 1.0' in text
