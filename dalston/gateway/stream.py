@@ -19,6 +19,7 @@ import anyio
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from dalston import telemetry
 from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
 from dalston.errors import RateLimited, Unauthenticated
@@ -270,6 +271,7 @@ async def _run_stream(
         return
     try:
         session_id = lease.session_id
+        telemetry.SESSION_ID.set(session_id)  # this socket's task: its log lines
         worker = lease.worker
         session: StreamingSession | RemoteSession
         if worker.decoder is not None:

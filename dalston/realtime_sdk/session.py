@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dalston import telemetry
 from dalston.realtime_sdk.audio import TARGET_RATE, AudioDecoder, AudioFormat
 from dalston.realtime_sdk.decoder import (
     Decoded,
@@ -113,6 +114,7 @@ class StreamingSession:
         self._base = 0
         self._vad_pos = 0  # session sample position the VAD has reached
         self._received = 0  # session samples received
+        self._partial_sent = False  # the first partial's latency is measured
         self._arrivals: list[tuple[int, float]] = []  # (sample position, wall time)
         self._in_speech = False
         self._speech_start = 0
@@ -367,6 +369,11 @@ class StreamingSession:
             return  # its utterance is already final
         text = self._stable.update(decoded.text.split())
         if text and text != self._last_partial_text:
+            if not self._partial_sent:
+                self._partial_sent = True
+                telemetry.REALTIME_FIRST_PARTIAL_SECONDS.observe(
+                    max(time.monotonic() - self._arrival_of(start), 0.0)
+                )
             self._last_partial_text = text
             await self.events.put(
                 Partial(
@@ -431,6 +438,7 @@ class StreamingSession:
         if final is not None:
             if final.text:
                 self.finals.append(final)
+                telemetry.REALTIME_FINAL_SECONDS.observe(final.latency_s)
             await self.events.put(final)
         self._drop_until(end)
 
@@ -469,6 +477,7 @@ class StreamingSession:
         now = time.monotonic()
         if lag > self.config.lag_warning_s and now - self._warned_at > 5.0:
             self._warned_at = now
+            telemetry.REALTIME_LAG_WARNINGS.inc()
             self.events.put_nowait(LagWarning(round(lag, 2)))
 
     # --- summary ----------------------------------------------------------------------
