@@ -17,14 +17,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 
+from tests import compose_stack
+from tests.conftest import fresh_database
 from tests.server import ServerProcess, submit, wait_for_job
 
 CLIP = Path(__file__).parent / "data" / "deepspeech_ldc93s1_8k.wav"
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    spans: list[dict[str, Any]]
-
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path == "/v1/traces":
@@ -156,3 +156,46 @@ def test_metrics_port_serves_registry() -> None:
     telemetry.serve_metrics(port)
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert 'dalston_webhook_deliveries_total{outcome="delivered"} 1.0' in text
+
+
+@pytest.mark.model
+def test_distributed_job_is_one_trace_across_processes(
+    tmp_path: Path,
+    receiver: ThreadingHTTPServer,
+    distributed_env: dict[str, str],
+) -> None:
+    """Gateway, orchestrator and workers as separate processes over Redis: the
+    trace context crosses the queue, so every stage's spans are in one trace."""
+    from tests.test_distributed import Cluster, _engines
+
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    with fresh_database() as database_url:
+        cluster = Cluster(
+            tmp_path, {**distributed_env, **otel, "DATABASE_URL": database_url}
+        )
+        try:
+            compose_stack.run_once("migrations", tmp_path / "migrations", cluster.env)
+            cluster.gateway.start()
+            cluster.orchestrator.start()
+            cluster.add_worker("audio-prepare")
+            cluster.add_worker("faster-whisper")
+            with cluster.gateway.client() as client:
+                _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
+                job_id = submit(client, CLIP)
+                assert wait_for_job(client, job_id)["status"] == "completed"
+        finally:
+            cluster.stop()  # flushes every process's spans
+    spans: list[dict[str, Any]] = receiver.spans  # type: ignore[attr-defined]
+    create = next(s for s in spans if s["name"] == "job.create")
+    ours = [s for s in spans if s["trace_id"] == create["trace_id"]]
+    services = {s["service"] for s in ours}
+    assert {"dalston-gateway", "dalston-orch"} <= services, services
+    assert any(s.startswith("dalston-worker-") for s in services), services
+    engine = {s["name"] for s in ours if s["name"].startswith("engine ")}
+    assert {"engine prepare", "engine transcribe"} <= engine, engine
+    assert all(
+        s["attributes"]["dalston.job_id"] == job_id
+        for s in ours
+        if s["name"].startswith(("engine ", "dispatch "))
+    )
