@@ -10,9 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dalston import telemetry
 from dalston.runtime import Runtime
-from dalston.telemetry import HTTP_SECONDS, REGISTRY
+from dalston.telemetry import HTTP_SECONDS, REGISTRY, record_webhook_delivery
 
-__all__ = ["REGISTRY", "HttpMetrics", "observe_runtime"]
+# The histograms and counters recorded outside the gateway (engine runner,
+# orchestrator, realtime sessions, webhooks) live in ``dalston.telemetry``, on
+# this same registry: record webhook outcomes with ``record_webhook_delivery``.
+__all__ = ["REGISTRY", "HttpMetrics", "observe_runtime", "record_webhook_delivery"]
 JOBS_SUBMITTED = Counter(
     "dalston_jobs_submitted_total", "Batch jobs accepted", registry=REGISTRY
 )
