@@ -3,6 +3,7 @@ receiver in the test collects the spans the server exports."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from tests import compose_stack
 from tests.conftest import fresh_database
+from tests.realtime_client import of_type, pcm16, stream
 from tests.server import ServerProcess, submit, wait_for_job
 
 CLIP = Path(__file__).parent / "data" / "deepspeech_ldc93s1_8k.wav"
@@ -62,6 +64,13 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
+def _sample(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
 @pytest.fixture
 def receiver() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -72,6 +81,7 @@ def receiver() -> Iterator[ThreadingHTTPServer]:
     server.shutdown()
 
 
+@pytest.mark.model
 def test_one_job_one_trace_metrics_and_json_logs(
     tmp_path: Path, receiver: ThreadingHTTPServer
 ) -> None:
@@ -91,6 +101,11 @@ def test_one_job_one_trace_metrics_and_json_logs(
             job_id = submit(client, CLIP)
             body = wait_for_job(client, job_id)
             assert body["status"] == "completed", body
+            url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream"
+            headers = {"Authorization": f"Bearer {server.admin_key}"}
+            live = asyncio.run(
+                stream(f"{url}?language=en", pcm16(CLIP), headers=headers, pace=2)
+            )
             metrics = client.get("/metrics").text
     finally:
         server.stop()
@@ -135,6 +150,11 @@ def test_one_job_one_trace_metrics_and_json_logs(
         "dalston_realtime_first_partial_seconds_count",
     ):
         assert name in metrics, name
+    # The live session: its finals' latency, and its first partial's if any.
+    assert of_type(live, "transcript.final"), live
+    assert _sample(metrics, "dalston_realtime_final_latency_seconds_count") >= 1
+    if of_type(live, "transcript.partial"):
+        assert _sample(metrics, "dalston_realtime_first_partial_seconds_count") == 1
 
     # JSON log lines, some about the job and in its trace.
     lines = [line for line in server.log_path.read_text().splitlines() if line.strip()]
