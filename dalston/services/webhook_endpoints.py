@@ -30,7 +30,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from dalston import __version__
+from dalston import __version__, telemetry
 from dalston.config import Settings
 from dalston.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dalston.errors import InvalidRequest, NotFound
@@ -411,6 +411,10 @@ class DeliveryLoop:
 
     async def _send(self, item: _Claimed) -> None:
         outcome, status, error = await self._post(item)
+        # Every attempt, by what came of it (dalston_webhook_deliveries_total).
+        telemetry.record_webhook_delivery(
+            "succeeded" if outcome else "failed" if outcome is False else "retried"
+        )
         async with self.sessions() as db, db.begin():
             row = await db.get(WebhookDelivery, item.delivery_id, with_for_update=True)
             if row is None or row.status != "pending" or row.lease_until is None:
