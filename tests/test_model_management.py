@@ -87,8 +87,14 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
         labels = f'engine="faster-whisper",model="{MODEL}"'
         unloaded = client.get("/metrics").text
         assert f"dalston_model_loaded{{{labels}}} 0.0" in unloaded, unloaded
-        log = idle_server.log()
-        assert re.search(rf"unloaded {re.escape(MODEL)}, idle for 3 s", log), log
+        # The runner logs the unload once the memory is handed back (after the
+        # model is reported unloaded): wait for the line.
+        unload_line = rf"unloaded {re.escape(MODEL)}, idle for 3 s"
+        _wait_for(
+            "the unload logged",
+            lambda: re.search(unload_line, idle_server.log()) is not None,
+            timeout=15,
+        )
 
         second, second_s = _transcribe(client)
         assert wer([REFERENCE], [second]) <= 0.1, second
