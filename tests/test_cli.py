@@ -225,12 +225,19 @@ def test_listen_file_prints_the_finals(server: ServerProcess) -> None:
     )
     assert sessions
     newest = sessions[0]["id"]
-    one = _json(
-        _dalston(
-            "sessions", "get", newest, "--json", server=server, key=server.admin_key
+    # The server closes the session's record just after the socket: wait for it.
+    deadline = time.monotonic() + 15
+    while True:
+        one = _json(
+            _dalston(
+                "sessions", "get", newest, "--json", server=server, key=server.admin_key
+            )
         )
-    )
-    assert one["id"] == newest
+        if one["status"] != "active":
+            break
+        assert time.monotonic() < deadline, one
+        time.sleep(0.2)
+    assert one["id"] == newest and one["status"] == "completed"
     text = _dalston("sessions", "export", newest, server=server, key=server.admin_key)
     assert text.returncode == 0
     assert wer([reference], [text.stdout]) <= 0.15
