@@ -83,7 +83,6 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
         rss_loaded = _rss_mb(idle_server)
 
         _wait_for("unloaded", lambda: not _loaded(client), timeout=TTL_S + 15)
-        rss_unloaded = _rss_mb(idle_server)
         labels = f'engine="faster-whisper",model="{MODEL}"'
         unloaded = client.get("/metrics").text
         assert f"dalston_model_loaded{{{labels}}} 0.0" in unloaded, unloaded
@@ -95,6 +94,7 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
             lambda: re.search(unload_line, idle_server.log()) is not None,
             timeout=15,
         )
+        rss_unloaded = _rss_mb(idle_server)  # after the memory was handed back
 
         second, second_s = _transcribe(client)
         assert wer([REFERENCE], [second]) <= 0.1, second
