@@ -208,8 +208,7 @@ def test_listen_file_prints_the_finals(server: ServerProcess) -> None:
     done = _dalston(
         "listen",
         "--file",
-        str(JFK),
-        "--fast",
+        str(JFK),  # at real-time pace: --fast can outrun a busy CI machine
         "--language",
         "en",
         server=server,

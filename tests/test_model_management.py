@@ -120,9 +120,12 @@ def test_an_idle_model_is_unloaded_and_the_next_job_reloads_it(
         )
         assert seconds and float(seconds.group(1)) > 0, metrics
 
-        engines = client.get("/v1/engines").json()["engines"]
-        whisper = next(e for e in engines if e["engine_id"] == "faster-whisper")
-        assert whisper["status"] == "ready"
+        def whisper_ready() -> bool:  # heartbeats report it every few seconds
+            engines = client.get("/v1/engines").json()["engines"]
+            whisper = next(e for e in engines if e["engine_id"] == "faster-whisper")
+            return bool(whisper["status"] == "ready")
+
+        _wait_for("the engine ready again", whisper_ready, timeout=15)
 
 
 def test_pull_and_delete_on_the_servers_own_cache(idle_server: ServerProcess) -> None:
