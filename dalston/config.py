@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     webhook_poll_s: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="How often the delivery loop looks for work."
     )
+    webhook_retention_days: Annotated[float, Field(gt=0)] = Field(
+        default=30.0,
+        description="Ended webhook deliveries (and their events) are removed by "
+        "the retention sweep after this many days.",
+    )
 
     # --- enrichment stages (docs/stages.md) -------------------------------------
     engines: Annotated[list[str], NoDecode] = Field(

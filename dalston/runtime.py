@@ -23,6 +23,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -32,6 +33,7 @@ from dalston.auth import bootstrap_admin_key
 from dalston.catalog import ModelCatalog
 from dalston.config import AuthMode, Settings
 from dalston.db.migrate import upgrade_to_head
+from dalston.db.models import utcnow
 from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import BatchEngine, EngineRunner
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
@@ -56,7 +58,6 @@ from dalston.services.policy import auto_model
 from dalston.services.realtime_sessions import SessionRecords
 from dalston.services.request import TranscriptionRequest
 from dalston.services.webhook_endpoints import DeliveryLoop, WebhookService
-from dalston.services.webhooks import WebhookSender
 from dalston.storage import ArtifactStore, LocalArtifactStore
 
 log = logging.getLogger(__name__)
@@ -215,8 +216,6 @@ class Runtime:
     # Rate limits and quotas (``services.limits``).
     limits: Limits
     audit: AuditLog
-    # Outgoing webhooks of every dialect: built here, closed by stop().
-    webhooks: WebhookSender
     # /v1/webhooks endpoints, and the durable delivery every API or orchestrator
     # process runs (dalston.services.webhook_endpoints).
     webhook_endpoints: WebhookService
@@ -302,10 +301,6 @@ class Runtime:
             limits=limits,
             audit=AuditLog(sessions),
             engine_overrides={cls.engine_id: cls for cls in engine_classes},
-            webhooks=WebhookSender(
-                backoff_s=settings.webhook_backoff_s,
-                allow_private=settings.allow_private_urls,
-            ),
             webhook_endpoints=WebhookService(settings=settings, sessions=sessions),
             webhook_delivery=DeliveryLoop(settings=settings, sessions=sessions),
         )
@@ -463,11 +458,16 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.registry.remove(f"rt:{worker.id}")
 
+    async def _purge_webhook_rows(self) -> int:
+        keep = timedelta(days=self.settings.webhook_retention_days)
+        return await self.webhook_delivery.cleanup(utcnow() - keep)
+
     async def _sweep_retention(self) -> None:
         """Purge realtime sessions and batch jobs whose retention has run out."""
         sweeps = {
             "realtime sessions": self.realtime_records.purge_expired,
             "jobs": self.jobs.purge_expired,
+            "webhook deliveries": self._purge_webhook_rows,
         }
         health = self._loop_health("retention")
         while True:
@@ -591,8 +591,6 @@ class Runtime:
             if worker.decoder is not None:
                 worker.decoder.close()
             self.router.unregister(worker.id)
-        with contextlib.suppress(Exception):
-            await self.webhooks.close()
         for closable in (self.queue, self.registry, self.limits):
             aclose = getattr(closable, "aclose", None)
             if aclose is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from tests.realtime_client import of_type, pcm16, stream
 from tests.server import ServerProcess, submit, wait_for_job
 
 CLIP = Path(__file__).parent / "data" / "deepspeech_ldc93s1_8k.wav"
+LONG_CLIP = Path(__file__).parent / "data" / "pyannote_sample.wav"  # 30 s
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -219,3 +221,59 @@ def test_distributed_job_is_one_trace_across_processes(
         for s in ours
         if s["name"].startswith(("engine ", "dispatch "))
     )
+
+
+def test_work_dispatched_after_a_crash_stays_in_the_jobs_trace(
+    tmp_path: Path, receiver: ThreadingHTTPServer
+) -> None:
+    """The server is killed (-9) while a stage runs; the restarted server's
+    recovery dispatches it again outside any request, and those spans still join
+    the trace of the request that made the job (its context is kept on the job)."""
+    endpoint = f"http://127.0.0.1:{receiver.server_address[1]}"
+    server = ServerProcess(
+        tmp_path,
+        env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+    )
+    spans: list[dict[str, Any]] = receiver.spans  # type: ignore[attr-defined]
+    server.start()
+    try:
+        with server.client() as client:
+            job_id = submit(client, LONG_CLIP, word_alignment="false")
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                stages = client.get(f"/v1/audio/transcriptions/{job_id}").json()[
+                    "stages"
+                ]
+                if any(
+                    s["stage"] == "transcribe" and s["status"] == "running"
+                    for s in stages
+                ):
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"transcribe never ran: {stages}")
+            time.sleep(0.5)  # the first process's spans so far are exported
+        server.stop(signal.SIGKILL)
+        server.start()
+        with server.client() as client:
+            body = wait_for_job(client, job_id)
+            assert body["status"] == "completed", body
+            assert "traceparent" not in body["parameters"]  # kept for the server
+    finally:
+        server.stop()
+    create = next(s for s in spans if s["name"] == "job.create")
+    dispatched = [
+        s
+        for s in spans
+        if s["name"] == "dispatch transcribe"
+        and s["attributes"].get("dalston.job_id") == job_id
+    ]
+    assert len(dispatched) >= 2, [s["name"] for s in spans]  # before and after
+    assert all(s["trace_id"] == create["trace_id"] for s in dispatched), dispatched
+    engine = [
+        s
+        for s in spans
+        if s["name"] == "engine transcribe"
+        and s["attributes"].get("dalston.job_id") == job_id
+    ]
+    assert engine and all(s["trace_id"] == create["trace_id"] for s in engine)

@@ -1,32 +1,13 @@
-"""The runtime owns what outlives a request: it builds the webhook sender and
-closes it when it stops."""
+"""The runtime owns what outlives a request."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from dalston.config import Settings
 from dalston.runtime import Role, Runtime
 
 AUDIO = Path(__file__).resolve().parent / "data" / "whisper_jfk.flac"
-
-
-async def test_stopping_the_runtime_closes_webhook_deliveries(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, realtime_capacity=0)
-    runtime = Runtime.build(settings, Role(engines=(), realtime=False))
-    await runtime.start()
-    started = asyncio.Event()
-
-    async def delivery() -> None:
-        started.set()
-        await asyncio.sleep(3600)  # a webhook still retrying
-
-    runtime.webhooks.spawn(delivery(), name="test delivery")
-    await started.wait()
-    assert runtime.webhooks.pending == 1
-    await runtime.stop()
-    assert runtime.webhooks.pending == 0
 
 
 async def test_purge_once_finished_is_a_stored_mark_not_a_timer(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 ``kill -9`` of the server after the job completes, a restart, and the event
 still arrives once the receiver recovers, signed so ``standardwebhooks``
 verifies it, with the attempts in the deliveries list. Embedded (SQLite) and
-distributed (PostgreSQL + Redis + S3: gateway and orchestrator processes)."""
+distributed (PostgreSQL + Redis + S3: gateway and orchestrator processes).
+
+ElevenLabs ``webhook=true`` deliveries ride the same rows: the same kill -9, and
+the official SDK's ``construct_event`` verifies what arrives."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from elevenlabs import ElevenLabs
 from standardwebhooks.webhooks import Webhook
 
 from tests import compose_stack
@@ -73,11 +77,48 @@ def _scenario(api: ServerProcess, restart: list[ServerProcess]) -> None:
         receiver.httpd.shutdown()
 
 
+def _elevenlabs_scenario(api: ServerProcess, restart: list[ServerProcess]) -> None:
+    receiver = Receiver(fail=10**6)
+    try:
+        eleven = ElevenLabs(api_key=api.admin_key, base_url=api.url)
+        created = eleven.webhooks.create(
+            settings={"auth_type": "hmac", "name": "t", "webhook_url": receiver.url}  # type: ignore[arg-type]
+        )
+        with JFK.open("rb") as audio:
+            accepted = eleven.speech_to_text.convert(
+                model_id="scribe_v1",
+                file=audio,
+                webhook=True,
+                webhook_metadata={"ticket": 7},
+            ).model_dump()
+        with api.client() as client:
+            job = wait_for_job(client, accepted["transcription_id"])
+            assert job["status"] == "completed"
+        _until(lambda: len(receiver.calls) >= 2)  # failed attempts
+        _kill_and_restart(restart, receiver)
+        _until(receiver.delivered)
+        time.sleep(1)  # one delivery, sent once
+        [(headers, body)] = receiver.delivered()
+        event = eleven.webhooks.construct_event(
+            body.decode(), headers["ElevenLabs-Signature"], created.webhook_secret
+        )
+        data = event["data"]
+        assert data["request_id"] == accepted["request_id"]
+        assert data["transcription_id"] == accepted["transcription_id"]
+        assert data["status"] == "completed" and data["webhook_metadata"] == {
+            "ticket": 7
+        }
+        assert data["transcription"]["text"]
+    finally:
+        receiver.httpd.shutdown()
+
+
 def test_embedded_kill_9(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", env=FAST)
     server.start()
     try:
         _scenario(server, [server])
+        _elevenlabs_scenario(server, [server])
     finally:
         server.stop()
 
@@ -94,5 +135,9 @@ def test_distributed_kill_9(tmp_path: Path, distributed_env: dict[str, str]) -> 
             cluster.add_worker("audio-prepare")
             cluster.add_worker("faster-whisper")
             _scenario(cluster.gateway, [cluster.gateway, cluster.orchestrator])
+            # Only an API process renders ElevenLabs bodies: the gateway sends it.
+            _elevenlabs_scenario(
+                cluster.gateway, [cluster.gateway, cluster.orchestrator]
+            )
         finally:
             cluster.stop()

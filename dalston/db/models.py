@@ -243,6 +243,8 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(String(40), index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     endpoint_id: Mapped[str | None] = mapped_column(String(36))
+    # A dialect's own receiver (an ElevenLabs webhook id) when not an endpoint's.
+    target: Mapped[str | None] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -250,7 +252,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     lease_until: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (
         Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),

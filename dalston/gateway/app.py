@@ -12,6 +12,7 @@ from dalston import __version__, telemetry
 from dalston.config import AuthMode, Settings
 from dalston.dialects.elevenlabs import realtime as realtime_elevenlabs
 from dalston.dialects.elevenlabs import routes as elevenlabs
+from dalston.dialects.elevenlabs import webhooks as elevenlabs_webhooks
 from dalston.dialects.native import (
     engines,
     job_audio,
@@ -53,6 +54,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.build(settings, role, engine_classes=overrides)
+        # Before start: stored ElevenLabs deliveries resume with the loop.
+        elevenlabs_webhooks.attach(runtime)
         await runtime.start()
         app.state.runtime = runtime
         if role is None or not role.announce_realtime:  # not a realtime worker

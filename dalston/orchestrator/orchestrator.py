@@ -45,6 +45,9 @@ _ORPHAN_SWEEP_S = 1.0
 # A job parameter: remove the job as soon as it finishes (set by
 # JobService.purge_once_finished; the retention sweep does the removing).
 PURGE_WHEN_FINISHED = "purge_when_finished"
+# A job parameter: the trace context of the request that made the job, so work
+# dispatched later without one (a retry, a recovery after a crash) joins its trace.
+JOB_TRACEPARENT = "traceparent"
 
 
 def transcript_key(job_id: str) -> str:
@@ -460,6 +463,8 @@ class Orchestrator:
             job = await self._load_job(session, job_id)
             if job is None:
                 return
+            # In a request's or an event's context, that one; from a sweep, the job's.
+            parent = "" if telemetry.current_traceparent() else _traceparent(job)
             status = JobStatus(job.status)
             if status.is_terminal:
                 return
@@ -504,6 +509,7 @@ class Orchestrator:
         for message in outgoing:
             with telemetry.span(
                 f"dispatch {message.stage}",
+                traceparent=parent,
                 job_id=message.job_id,
                 task_id=message.task_id,
                 engine=message.engine_id,
@@ -567,6 +573,7 @@ class Orchestrator:
             params={**job.params, "model": job.model},
             audio_key=audio_key,
             inputs=inputs,
+            traceparent=telemetry.current_traceparent() or _traceparent(job),
         )
 
     async def _dependency_outputs(
@@ -643,6 +650,13 @@ def _move_job(job: Job, new: JobStatus) -> None:
         _record_webhook_event(job, new)
 
 
+# The job parameter a dialect's webhook request is kept in (its ``type`` names the
+# event; the rest is the dialect's, carried to its renderer as the event's data).
+DIALECT_WEBHOOK = "dialect_webhook"
+
+# Job parameters the server keeps for itself: not shown in job responses.
+INTERNAL_PARAMS = frozenset({PURGE_WHEN_FINISHED, JOB_TRACEPARENT, DIALECT_WEBHOOK})
+
 _WEBHOOK_EVENTS = {
     JobStatus.COMPLETED: "transcription.completed",
     JobStatus.FAILED: "transcription.failed",
@@ -675,6 +689,24 @@ def _record_webhook_event(job: Job, new: JobStatus) -> None:
             target_url=job.params.get("webhook_url"),
         )
     )
+    # A dialect's own webhook (ElevenLabs ``webhook=true``): the dialect wrote
+    # what it needs into the job; its event goes only to the targets it names.
+    spec = job.params.get(DIALECT_WEBHOOK)
+    if isinstance(spec, dict) and isinstance(spec.get("type"), str):
+        session.add(
+            WebhookEvent(
+                id=f"evt_{uuid.uuid4().hex}",
+                tenant_id=job.tenant_id,
+                type=spec["type"],
+                job_id=job.id,
+                data={**spec, "status": str(new)},
+            )
+        )
+
+
+def _traceparent(job: Job) -> str:
+    value = job.params.get(JOB_TRACEPARENT)
+    return value if isinstance(value, str) else ""
 
 
 def _move_task(task: Task, new: TaskStatus) -> None:

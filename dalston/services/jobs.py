@@ -41,7 +41,11 @@ from dalston.orchestrator.dag import (
     ALIGN_ENGINE,
     StageSpec,
 )
-from dalston.orchestrator.orchestrator import PURGE_WHEN_FINISHED, new_tasks
+from dalston.orchestrator.orchestrator import (
+    JOB_TRACEPARENT,
+    PURGE_WHEN_FINISHED,
+    new_tasks,
+)
 from dalston.pii import AUDIO_REDACTION_MODES, REDACTION_MODES, resolve_entity_types
 from dalston.services import policy
 from dalston.services.limits import Limits
@@ -306,6 +310,8 @@ class JobService:
             await self.limits.check_job(tenant_id)
         if webhook:
             params = {**params, **webhook}
+        if traceparent := telemetry.current_traceparent():  # job.create's
+            params = {**params, JOB_TRACEPARENT: traceparent}
         job_id = str(uuid.uuid4())
         audio_key, size, duration = await self._store_audio(job_id, source)
         job = Job(

@@ -10,6 +10,12 @@ sends them signed the Standard Webhooks way. A delivery is retried with
 exponential backoff up to ``WEBHOOK_MAX_ATTEMPTS``; an endpoint whose last
 ``WEBHOOK_DISABLE_AFTER`` deliveries all failed is disabled, with the reason.
 The URL passes the SSRF guard when registered and again at every attempt.
+
+A dialect whose webhooks have their own body and signature (ElevenLabs'
+``webhook=true``) registers a ``DialectWebhook`` for its event type: its events
+go only to the targets the request named, and the body is built and signed by
+the dialect when sent. Only processes that registered it (the API processes)
+claim those rows. ``cleanup`` removes finished rows past their retention.
 """
 
 from __future__ import annotations
@@ -21,19 +27,19 @@ import json
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from dalston import __version__, telemetry
 from dalston.config import Settings
 from dalston.db.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
-from dalston.errors import InvalidRequest, NotFound
+from dalston.errors import DalstonError, InvalidRequest, NotFound
 from dalston.services.jobs import decode_cursor, encode_cursor
 from dalston.services.url_fetch import pin, send_pinned
 
@@ -249,6 +255,33 @@ async def _endpoint(
     return row
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A dialect's delivery, ready to send: its body and every header (the
+    signature included), and how many attempts it gets."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    max_attempts: int
+
+
+class DialectWebhook(Protocol):
+    """Builds and signs the deliveries of one dialect's event type.
+
+    ``render`` raises ``DalstonError`` when the delivery can never be made (the
+    target or the job is gone): the row fails at once. ``finished`` runs once
+    every delivery of an event has ended, whatever came of it."""
+
+    async def render(
+        self, *, tenant_id: str, job_id: str, data: dict[str, Any], target: str
+    ) -> Rendered: ...
+
+    async def finished(
+        self, *, tenant_id: str, job_id: str, data: dict[str, Any]
+    ) -> None: ...
+
+
 @dataclass
 class _Claimed:
     delivery_id: str
@@ -257,6 +290,45 @@ class _Claimed:
     body: bytes
     event_id: str
     lease_until: datetime
+    # A dialect's delivery: rendered when sent.
+    event_type: str = ""
+    tenant_id: str = ""
+    job_id: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+
+
+async def post(
+    rendered: Rendered, *, allow_private: bool, timeout_s: float
+) -> tuple[bool | None, int | None, str | None]:
+    """Send one attempt, to the address the URL's name was checked to have (DNS
+    may have changed since it was registered); redirects are not followed.
+
+    (True: delivered | False: refused for good | None: retry, status, error)."""
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False
+        ) as client:
+            response = await send_pinned(
+                client,
+                "POST",
+                rendered.url,
+                allow_private=allow_private,
+                param="url",
+                headers=rendered.headers,
+                content=rendered.body,
+            )
+            await response.aclose()
+    except InvalidRequest as exc:
+        return False, None, exc.message
+    except httpx.HTTPError as exc:
+        return None, None, f"{type(exc).__name__}: {exc}"[:500]
+    status = response.status_code
+    if 200 <= status < 300:
+        return True, status, None
+    if status in (408, 429) or status >= 500:
+        return None, status, f"HTTP {status}"
+    return False, status, f"HTTP {status}"
 
 
 @dataclass
@@ -266,6 +338,11 @@ class DeliveryLoop:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     timeout_s: float = 10.0
+    # Event type -> the dialect that renders it (registered by the API process).
+    dialects: dict[str, DialectWebhook] = field(default_factory=dict)
+
+    def _types(self) -> list[str]:
+        return [*EVENT_TYPES, *self.dialects]
 
     async def run_once(self) -> int:
         """Fan out new events, then send what is due; how many were sent."""
@@ -275,13 +352,36 @@ class DeliveryLoop:
         await asyncio.gather(*(self._send(item) for item in claimed))
         return len(claimed)
 
+    async def cleanup(self, older_than: datetime) -> int:
+        """Remove ended deliveries created before ``older_than``, and events
+        dispatched before it that no pending delivery needs; how many rows."""
+        async with self.sessions() as db, db.begin():
+            gone = await db.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status != "pending",
+                    WebhookDelivery.created_at < older_than,
+                )
+            )
+            events = await db.execute(
+                delete(WebhookEvent).where(
+                    WebhookEvent.dispatched_at < older_than,
+                    ~exists().where(WebhookDelivery.event_id == WebhookEvent.id),
+                )
+            )
+        return int(getattr(gone, "rowcount", 0) or 0) + int(
+            getattr(events, "rowcount", 0) or 0
+        )
+
     async def _dispatch(self) -> None:
         async with self.sessions() as db, db.begin():
             events = list(
                 (
                     await db.scalars(
                         select(WebhookEvent)
-                        .where(WebhookEvent.dispatched_at.is_(None))
+                        .where(
+                            WebhookEvent.dispatched_at.is_(None),
+                            WebhookEvent.type.in_(self._types()),
+                        )
                         .order_by(WebhookEvent.created_at)
                         .limit(_BATCH)
                         .with_for_update(skip_locked=True)
@@ -290,6 +390,25 @@ class DeliveryLoop:
             )
             now = utcnow()
             for event in events:
+                if event.type in self.dialects:
+                    for target in event.data.get("targets") or []:
+                        db.add(
+                            WebhookDelivery(
+                                id=str(uuid.uuid4()),
+                                tenant_id=event.tenant_id,
+                                event_id=event.id,
+                                event_type=event.type,
+                                endpoint_id=None,
+                                target=str(target["id"]),
+                                url=str(target.get("url") or ""),
+                                status="pending",
+                                attempts=0,
+                                next_attempt_at=now,
+                                created_at=now,
+                            )
+                        )
+                    event.dispatched_at = now
+                    continue
                 endpoints = (
                     await db.scalars(
                         select(WebhookEndpoint).where(
@@ -332,6 +451,7 @@ class DeliveryLoop:
                     select(WebhookDelivery)
                     .where(
                         WebhookDelivery.status == "pending",
+                        WebhookDelivery.event_type.in_(self._types()),
                         WebhookDelivery.next_attempt_at <= now,
                         or_(
                             WebhookDelivery.lease_until.is_(None),
@@ -346,6 +466,25 @@ class DeliveryLoop:
             for row in rows:
                 event = await db.get(WebhookEvent, row.event_id)
                 secret: str | None = None
+                if event is not None and row.target is not None:
+                    row.attempts += 1
+                    row.lease_until = lease
+                    claimed.append(
+                        _Claimed(
+                            delivery_id=row.id,
+                            url=row.url,
+                            secret=None,
+                            body=b"",
+                            event_id=event.id,
+                            lease_until=lease,
+                            event_type=event.type,
+                            tenant_id=event.tenant_id,
+                            job_id=event.job_id or "",
+                            data=dict(event.data),
+                            target=row.target,
+                        )
+                    )
+                    continue
                 if row.endpoint_id is not None:
                     endpoint = await db.get(WebhookEndpoint, row.endpoint_id)
                     if endpoint is None or not endpoint.enabled:
@@ -376,41 +515,44 @@ class DeliveryLoop:
                 )
         return claimed
 
-    async def _post(self, item: _Claimed) -> tuple[bool | None, int | None, str | None]:
-        """(True: delivered | False: refused for good | None: retry, status, error)."""
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"dalston-webhooks/{__version__}",
-        }
-        if item.secret:
-            headers.update(signed_headers(item.secret, item.event_id, item.body))
+    async def _render(self, item: _Claimed) -> tuple[Rendered | None, str | None]:
+        """The request to send (None and why when there is none to send)."""
+        dialect = self.dialects.get(item.event_type)
+        if item.target is None or dialect is None:
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": f"dalston-webhooks/{__version__}",
+            }
+            if item.secret:
+                headers.update(signed_headers(item.secret, item.event_id, item.body))
+            attempts = self.settings.webhook_max_attempts
+            return Rendered(item.url, item.body, headers, attempts), None
         try:
-            async with httpx.AsyncClient(
-                timeout=self.timeout_s, follow_redirects=False
-            ) as client:
-                response = await send_pinned(
-                    client,
-                    "POST",
-                    item.url,
-                    allow_private=self.settings.allow_private_urls,
-                    param="url",
-                    headers=headers,
-                    content=item.body,
-                )
-                await response.aclose()
-        except InvalidRequest as exc:
-            return False, None, exc.message
-        except httpx.HTTPError as exc:
-            return None, None, f"{type(exc).__name__}: {exc}"[:500]
-        status = response.status_code
-        if 200 <= status < 300:
-            return True, status, None
-        if status in (408, 429) or status >= 500:
-            return None, status, f"HTTP {status}"
-        return False, status, f"HTTP {status}"
+            return (
+                await dialect.render(
+                    tenant_id=item.tenant_id,
+                    job_id=item.job_id,
+                    data=item.data,
+                    target=item.target,
+                ),
+                None,
+            )
+        except DalstonError as exc:
+            return None, exc.message
 
     async def _send(self, item: _Claimed) -> None:
-        outcome, status, error = await self._post(item)
+        rendered, refusal = await self._render(item)
+        outcome: bool | None
+        if rendered is None:
+            outcome, status, error = False, None, refusal
+            max_attempts = 1
+        else:
+            outcome, status, error = await post(
+                rendered,
+                allow_private=self.settings.allow_private_urls,
+                timeout_s=self.timeout_s,
+            )
+            max_attempts = rendered.max_attempts
         # Every attempt, by what came of it (dalston_webhook_deliveries_total).
         telemetry.record_webhook_delivery(
             "succeeded" if outcome else "failed" if outcome is False else "retried"
@@ -422,10 +564,12 @@ class DeliveryLoop:
             # Another process took it over after our lease ran out: its result wins.
             if row.lease_until != item.lease_until:
                 return
+            if rendered is not None:
+                row.url = rendered.url
             row.last_status_code = status
             row.last_error = error
             row.lease_until = None
-            if outcome is None and row.attempts < self.settings.webhook_max_attempts:
+            if outcome is None and row.attempts < max_attempts:
                 delay = min(
                     self.settings.webhook_backoff_s * 2 ** (row.attempts - 1),
                     _MAX_BACKOFF_S,
@@ -436,6 +580,25 @@ class DeliveryLoop:
             row.next_attempt_at = None
             if row.endpoint_id is not None:
                 await self._count(db, row.endpoint_id, bool(outcome), error)
+            event_over = False
+            if item.target is not None:
+                # The event's row is the lock deliveries ending side by side take,
+                # so exactly one of them sees that none is left pending.
+                await db.get(WebhookEvent, item.event_id, with_for_update=True)
+                event_over = not await db.scalar(
+                    select(
+                        exists().where(
+                            WebhookDelivery.event_id == item.event_id,
+                            WebhookDelivery.status == "pending",
+                            WebhookDelivery.id != item.delivery_id,
+                        )
+                    )
+                )
+        dialect = self.dialects.get(item.event_type)
+        if event_over and dialect is not None:
+            await dialect.finished(
+                tenant_id=item.tenant_id, job_id=item.job_id, data=item.data
+            )
 
     async def _count(
         self, db: AsyncSession, endpoint_id: str, ok: bool, error: str | None

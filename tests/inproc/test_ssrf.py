@@ -24,7 +24,7 @@ import pytest
 from dalston.errors import InvalidRequest
 from dalston.services import url_fetch
 from dalston.services.url_fetch import fetch_to_file, pin, send_pinned
-from dalston.services.webhooks import Delivery, WebhookSender
+from dalston.services.webhook_endpoints import Rendered, post
 from tests.audio_fixtures import DATA
 from tests.inproc.conftest import InProcess, fast_settings, running
 
@@ -140,17 +140,21 @@ async def test_elevenlabs_source_url_rebinding_never_reaches_loopback(
 async def test_webhook_delivery_rebinding_never_reaches_loopback(
     rebinding: list[str], local_port: int
 ) -> None:
-    sender = WebhookSender(backoff_s=0.0, allow_private=False, timeout_s=3.0)
-    delivery = Delivery(
+    delivery = Rendered(
         url=f"http://rebind.test:{local_port}/hook",
         body=b"{}",
-        secret="whsec_dGVzdA==",
-        signature_header="webhook-signature",
+        headers={},
         max_attempts=3,
     )
-    assert await sender.deliver(delivery) is False
+    # Each attempt resolves the name again: the first gets the public address
+    # (unreachable here: retried), the next the loopback one (refused for good).
+    for _ in range(delivery.max_attempts):
+        outcome, status, error = await post(delivery, allow_private=False, timeout_s=3)
+        if outcome is not None:
+            break
+    assert outcome is False and status is None
+    assert error and "not a public address" in error
     assert _Counting.hits == []
-    await sender.close()
 
 
 async def test_private_answers_are_refused_without_echoing_them(
@@ -190,16 +194,15 @@ async def test_pinned_fetch_keeps_the_name_for_host(
 async def test_webhook_delivery_by_name_is_pinned(
     rebinding: list[str], local_port: int
 ) -> None:
-    sender = WebhookSender(backoff_s=0.0, allow_private=True, timeout_s=3.0)
-    delivery = Delivery(
+    delivery = Rendered(
         url=f"http://name.test:{local_port}/hook",
         body=b"{}",
-        secret="whsec_dGVzdA==",
-        signature_header="webhook-signature",
+        headers={},
+        max_attempts=1,
     )
-    assert await sender.deliver(delivery) is True
+    outcome, status, _ = await post(delivery, allow_private=True, timeout_s=3)
+    assert outcome is True and status is not None and 200 <= status < 300
     assert _Counting.hits == [f"name.test:{local_port}"]
-    await sender.close()
 
 
 def test_https_keeps_sni_and_certificate_name() -> None:

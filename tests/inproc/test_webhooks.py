@@ -1,6 +1,7 @@
 """Durable webhooks in process: /v1/webhooks CRUD, Standard Webhooks signatures,
 retries with backoff into the deliveries list, a job's own webhook_url, an
-endpoint disabled after consecutive failures, and the SSRF guard."""
+endpoint disabled after consecutive failures, the SSRF guard, and the retention
+of ended rows."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import asyncio
 import http.server
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from dalston.db.models import utcnow
 from tests.audio_fixtures import JFK
 from tests.inproc.conftest import InProcess, fast_settings, running
 
@@ -204,3 +207,50 @@ async def test_private_urls_refused(tmp_path: Path) -> None:
             "/v1/webhooks", json={"url": "https://example.com", "events": ["nope"]}
         )
         assert bad.status_code in (400, 422)
+
+
+async def test_retention_removes_ended_rows_and_keeps_pending_ones(
+    app: InProcess,
+) -> None:
+    slow = Receiver(fail=10**6)  # fails every attempt
+    try:
+        hook = (
+            await app.client.post(
+                "/v1/webhooks", json={"url": slow.url, "events": ["*"]}
+            )
+        ).json()
+        job_id = await app.submit(AUDIO)
+        await app.wait(job_id)
+        await _until(lambda: slow.calls)  # attempted, and still pending
+        loop = app.runtime.webhook_delivery
+        future = utcnow() + timedelta(days=1)
+        listed = f"/v1/webhooks/{hook['id']}/deliveries"
+        [row] = (await app.client.get(listed)).json()["deliveries"]
+        if row["status"] == "pending":
+            assert await loop.cleanup(future) == 0  # nothing ended yet
+        ended = await _until_async(  # after its last attempt
+            lambda: _status(app, listed), lambda s: s == "failed"
+        )
+        assert ended == "failed"
+        assert await loop.cleanup(utcnow() - timedelta(days=1)) == 0  # too recent
+        assert await loop.cleanup(future) == 2  # the delivery and its event
+        assert (await app.client.get(listed)).json()["deliveries"] == []
+    finally:
+        slow.httpd.shutdown()
+
+
+async def _status(app: InProcess, listed: str) -> str:
+    [row] = (await app.client.get(listed)).json()["deliveries"]
+    return str(row["status"])
+
+
+async def _until_async(
+    get: Callable[[], Awaitable[str]], ok: Callable[[str], bool], timeout: float = 20
+) -> str:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await get()
+        if ok(value):
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)

@@ -30,10 +30,7 @@ from dalston.dialects.elevenlabs.results import (
     response_for,
     save_options,
 )
-from dalston.dialects.elevenlabs.webhooks import (
-    ElevenLabsWebhooks,
-    WebhookJob,
-)
+from dalston.dialects.elevenlabs.webhooks import ElevenLabsWebhooks, attach
 from dalston.errors import Conflict, NotFound, ValidationFailed
 from dalston.gateway.deps import (
     AuditDep,
@@ -46,6 +43,7 @@ from dalston.gateway.deps import (
 )
 from dalston.gateway.forms import FormFields
 from dalston.orchestrator import JobStatus
+from dalston.orchestrator.orchestrator import DIALECT_WEBHOOK
 from dalston.runtime import Runtime
 from dalston.services.jobs import AudioSource
 
@@ -107,14 +105,8 @@ _FORM_DOC = {
 
 
 def _webhooks(request: Request, runtime: Runtime) -> ElevenLabsWebhooks:
-    """The application's webhook registry and sender, made on first use."""
-    hooks: ElevenLabsWebhooks | None = getattr(
-        request.app.state, "elevenlabs_webhooks", None
-    )
-    if hooks is None or hooks.runtime is not runtime:
-        hooks = ElevenLabsWebhooks(runtime)
-        request.app.state.elevenlabs_webhooks = hooks
-    return hooks
+    """The runtime's webhook registry and renderer (``attach`` at start)."""
+    return attach(runtime)
 
 
 # --- transcription ------------------------------------------------------------------
@@ -141,12 +133,18 @@ async def convert(
             runtime.settings,
             enable_logging=keep,
         )
-        hooks, targets = None, []
+        webhook, request_id = None, uuid.uuid4().hex
         if scribe.webhook:
-            hooks = _webhooks(request, runtime)
-            hooks.sender.check_capacity()
-            targets = await hooks.registry.targets(
+            targets = await _webhooks(request, runtime).registry.targets(
                 principal.tenant_id, scribe.webhook_id
+            )
+            webhook = ElevenLabsWebhooks.job_param(
+                targets=targets,
+                request_id=request_id,
+                metadata=scribe.webhook_metadata,
+                options=scribe.options,
+                formats=scribe.formats,
+                purge=not keep,
             )
         job = await runtime.jobs.submit(
             tenant_id=principal.tenant_id,
@@ -158,25 +156,15 @@ async def convert(
                 raw_pcm_s16le_16k=scribe.raw_pcm,
             ),
             idempotency_key=idempotency_key,
+            webhook=webhook,
         )
     await audit("job.created", "job", job.id, {"model": job.model})
     if keep:
         await save_options(runtime.storage, job.id, scribe.options)
-    if hooks is not None:
-        request_id = uuid.uuid4().hex
-        hooks.start(
-            WebhookJob(
-                tenant_id=principal.tenant_id,
-                job_id=job.id,
-                request_id=request_id,
-                targets=targets,
-                metadata=scribe.webhook_metadata,
-                options=scribe.options,
-                formats=scribe.formats,
-                purge=not keep,
-            )
-        )
-        return _accepted(_ACCEPTED, request_id, job.id)
+    if webhook is not None:
+        # A repeat (same Idempotency-Key) answers with the first request's id.
+        kept = job.params.get(DIALECT_WEBHOOK) or {}
+        return _accepted(_ACCEPTED, kept.get("request_id", request_id), job.id)
     return await _answer(request, runtime, principal, scribe, job.id)
 
 

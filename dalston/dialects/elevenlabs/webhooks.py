@@ -25,12 +25,15 @@ ElevenLabs configures webhooks in its dashboard; this server has none, so:
   "data": {"request_id", "transcription_id", "status": "completed" | "failed",
   "webhook_metadata", "transcription": <the synchronous response body> | null,
   "error": <message> | null}}``.
-- **Delivery** happens once the job is finished, off the request path, in this
-  process: retried with backoff (``settings.webhook_max_attempts``,
-  ``settings.webhook_backoff_s``; once when ``retry_enabled`` is false), at most
-  256 pending requests (503 beyond) and 8 POSTs at once. Deliveries still pending
-  when the process stops are lost. With ``enable_logging=false`` the job is purged
-  once delivery is over.
+- **Delivery** is durable, as for ``/v1/webhooks``: the request is kept in the job
+  (``dialect_webhook``; targets by id, no secrets), the orchestrator records an
+  ``elevenlabs.speech_to_text`` event in the transaction that finishes the job,
+  and the delivery loop of any API process (which registered ``attach``) sends
+  one stored delivery per target, rendered and signed when sent, retried with
+  backoff (``settings.webhook_max_attempts``, ``settings.webhook_backoff_s``;
+  once when ``retry_enabled`` is false) across restarts. A target deleted or
+  disabled meanwhile fails its delivery. With ``enable_logging=false`` the job is
+  purged once every delivery has ended.
 """
 
 from __future__ import annotations
@@ -39,26 +42,26 @@ import asyncio
 import hashlib
 import hmac
 import json
-import logging
 import re
 import secrets
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from dalston import __version__
 from dalston.config import Settings
 from dalston.dialects.elevenlabs.export_options import ExportSpec
 from dalston.dialects.elevenlabs.response import ResponseOptions
 from dalston.dialects.elevenlabs.results import response_for
 from dalston.errors import DalstonError, InvalidRequest, NotFound, ValidationFailed
+from dalston.orchestrator.orchestrator import DIALECT_WEBHOOK
 from dalston.runtime import Runtime
 from dalston.services.url_fetch import check_public_host
-from dalston.services.webhooks import Delivery
+from dalston.services.webhook_endpoints import Rendered
+from dalston.services.webhooks import sign
 from dalston.storage.base import ArtifactStore
-
-log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "ElevenLabs-Signature"
 EVENT_TYPE = "speech_to_text_transcription"
@@ -194,16 +197,14 @@ class WebhookRegistry:
                     "configured; create one with POST /v1/workspace/webhooks.",
                     param="webhook",
                 )
-        return [
-            Target(
-                webhook_id=h["webhook_id"],
-                url=h["webhook_url"],
-                secret=self._secret(h),
-                headers=dict(h.get("request_headers") or {}),
-                retry=bool(h.get("retry_enabled", True)),
-            )
-            for h in chosen
-        ]
+        return [_target(h, self._secret(h)) for h in chosen]
+
+    async def target(self, tenant_id: str, webhook_id: str) -> Target:
+        """One webhook as it is now (a delivery reads it when it is sent)."""
+        hook = _find(await self._load(tenant_id), webhook_id)
+        if hook["is_disabled"]:
+            raise InvalidRequest(f"Webhook {webhook_id} is disabled.")
+        return _target(hook, self._secret(hook))
 
     async def _check_url(self, url: str) -> None:
         if not url.lower().startswith(("http://", "https://")):
@@ -214,6 +215,16 @@ class WebhookRegistry:
             )
         if not self.settings.allow_private_urls:
             await check_public_host(url, param="webhook_url")
+
+
+def _target(hook: dict[str, Any], secret: str) -> Target:
+    return Target(
+        webhook_id=hook["webhook_id"],
+        url=hook["webhook_url"],
+        secret=secret,
+        headers=dict(hook.get("request_headers") or {}),
+        retry=bool(hook.get("retry_enabled", True)),
+    )
 
 
 def _find(hooks: list[dict[str, Any]], webhook_id: str) -> dict[str, Any]:
@@ -262,78 +273,92 @@ def _check_headers(headers: Any) -> None:
 
 
 # --- delivery -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class WebhookJob:
-    tenant_id: str
-    job_id: str
-    request_id: str
-    targets: Sequence[Target]
-    metadata: Any
-    options: ResponseOptions
-    formats: Sequence[ExportSpec]
-    purge: bool  # enable_logging=false
+# The event the orchestrator records for a ``webhook=true`` job, and the delivery
+# rows it fans out to (see ``services.webhook_endpoints.DialectWebhook``).
+EVENT = "elevenlabs.speech_to_text"
 
 
 class ElevenLabsWebhooks:
-    """The registry and the sender of one application."""
+    """The registry, and the renderer of this dialect's stored deliveries."""
 
     def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
         self.runtime = runtime
-        self.registry = WebhookRegistry(runtime.storage, settings)
-        self.sender = runtime.webhooks  # the runtime's, closed when it stops
+        self.registry = WebhookRegistry(runtime.storage, runtime.settings)
 
-    def start(self, work: WebhookJob) -> None:
-        self.sender.spawn(self._run(work), name=f"elevenlabs webhook {work.job_id}")
-
-    async def _run(self, work: WebhookJob) -> None:
-        jobs = self.runtime.jobs
-        settings = self.runtime.settings
-        # Long enough for every retry of a task that times out.
-        timeout = settings.task_timeout_s * (settings.task_max_retries + 1) + 60
-        try:
-            view = await jobs.wait(
-                tenant_id=work.tenant_id, job_id=work.job_id, timeout=timeout
-            )
-            try:
-                body: dict[str, Any] | None = response_for(
-                    view, work.options, work.formats
-                )
-                error = None
-            except DalstonError as exc:
-                body, error = None, exc.message
-            payload = {
-                "type": EVENT_TYPE,
-                "event_timestamp": int(time.time()),
-                "data": {
-                    "request_id": work.request_id,
-                    "transcription_id": work.job_id,
-                    "status": "completed" if error is None else "failed",
-                    "webhook_metadata": work.metadata,
-                    "transcription": body,
-                    "error": error,
-                },
+    @staticmethod
+    def job_param(
+        *,
+        targets: Sequence[Target],
+        request_id: str,
+        metadata: Any,
+        options: ResponseOptions,
+        formats: Sequence[ExportSpec],
+        purge: bool,
+    ) -> dict[str, Any]:
+        """What the job keeps of a ``webhook=true`` request (no secrets: they
+        are looked up when the delivery is sent)."""
+        return {
+            DIALECT_WEBHOOK: {
+                "type": EVENT,
+                "targets": [{"id": t.webhook_id, "url": t.url} for t in targets],
+                "request_id": request_id,
+                "metadata": metadata,
+                "options": json.loads(options.to_json()),
+                "formats": [asdict(f) for f in formats],
+                "purge": purge,
             }
-            raw = json.dumps(payload, separators=(",", ":")).encode()
-            await asyncio.gather(
-                *(
-                    self.sender.deliver(
-                        Delivery(
-                            url=t.url,
-                            body=raw,
-                            secret=t.secret,
-                            signature_header=SIGNATURE_HEADER,
-                            headers=t.headers,
-                            max_attempts=settings.webhook_max_attempts
-                            if t.retry
-                            else 1,
-                        )
-                    )
-                    for t in work.targets
-                )
-            )
-        except (NotFound, KeyError):
-            log.info("job %s vanished before its webhook was sent", work.job_id)
-        finally:
-            if work.purge:
-                await self.runtime.jobs.purge_once_finished(work.job_id)
+        }
+
+    async def render(
+        self, *, tenant_id: str, job_id: str, data: dict[str, Any], target: str
+    ) -> Rendered:
+        hook = await self.registry.target(tenant_id, target)
+        view = await self.runtime.jobs.get(tenant_id=tenant_id, job_id=job_id)
+        options = ResponseOptions.from_json(json.dumps(data["options"]).encode())
+        formats = [ExportSpec(**f) for f in data.get("formats") or []]
+        try:
+            body: dict[str, Any] | None = response_for(view, options, formats)
+            error = None
+        except DalstonError as exc:
+            body, error = None, exc.message
+        payload = {
+            "type": EVENT_TYPE,
+            "event_timestamp": int(time.time()),
+            "data": {
+                "request_id": data["request_id"],
+                "transcription_id": job_id,
+                "status": "completed" if error is None else "failed",
+                "webhook_metadata": data.get("metadata"),
+                "transcription": body,
+                "error": error,
+            },
+        }
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        settings = self.runtime.settings
+        return Rendered(
+            url=hook.url,
+            body=raw,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": f"dalston-webhooks/{__version__}",
+                **hook.headers,
+                SIGNATURE_HEADER: sign(hook.secret, raw),
+            },
+            max_attempts=settings.webhook_max_attempts if hook.retry else 1,
+        )
+
+    async def finished(
+        self, *, tenant_id: str, job_id: str, data: dict[str, Any]
+    ) -> None:
+        if data.get("purge"):  # enable_logging=false: kept only until delivered
+            await self.runtime.jobs.purge_once_finished(job_id)
+
+
+def attach(runtime: Runtime) -> ElevenLabsWebhooks:
+    """The runtime's ElevenLabs webhooks, registered with its delivery loop (the
+    API process does this at start, so stored deliveries resume after a restart)."""
+    hooks = runtime.webhook_delivery.dialects.get(EVENT)
+    if not isinstance(hooks, ElevenLabsWebhooks) or hooks.runtime is not runtime:
+        hooks = ElevenLabsWebhooks(runtime)
+        runtime.webhook_delivery.dialects[EVENT] = hooks
+    return hooks

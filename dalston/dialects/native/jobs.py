@@ -32,6 +32,7 @@ from dalston.gateway.deps import (
 from dalston.gateway.forms import FormFields
 from dalston.gateway.metrics import JOBS_SUBMITTED
 from dalston.orchestrator import JobStatus
+from dalston.orchestrator.orchestrator import INTERNAL_PARAMS
 from dalston.runtime import Runtime
 from dalston.services.jobs import (
     AudioSource,
@@ -349,7 +350,7 @@ def _job_response(view: JobView) -> JobResponse:
         completed_at=job.completed_at,
         error=job.error,
         stages=[StageInfo.model_validate(s) for s in stage_timings(job.tasks)],
-        parameters=dict(job.params),
+        parameters={k: v for k, v in job.params.items() if k not in INTERNAL_PARAMS},
         audio_duration_seconds=job.audio_duration_s,
         audio_stored=job.audio_key is not None,
         language_code=job.language_code,
