@@ -67,6 +67,7 @@ if str(REPO) not in sys.path:  # `python bench/realtime.py` puts bench/ first
 
 import tests.realtime_client as rt_client  # noqa: E402
 from dalston.audio import SAMPLE_RATE, decode_to_mono  # noqa: E402
+from dalston.config import Settings  # noqa: E402
 from dalston.eval.scoring import wer  # noqa: E402
 from dalston.realtime_sdk.session import _TAIL_S, SessionConfig  # noqa: E402
 from dalston.realtime_sdk.vad import WINDOW  # noqa: E402
@@ -568,6 +569,7 @@ def run_level(
             "DALSTON_REALTIME_CAPACITY": str(max(n, 1)),
             "DALSTON_REALTIME_THREADS": str(args.threads),
             "DALSTON_REALTIME_BEAM_SIZE": str(args.beam),
+            "DALSTON_REALTIME_BATCH_PAUSE_S": str(args.batch_pause),
         },
     )
     t0 = time.perf_counter()
@@ -642,6 +644,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="also run each level with batch jobs of this file submitted back to "
         "back to the same server, and compare",
+    )
+    parser.add_argument(
+        "--batch-pause",
+        type=float,
+        default=Settings().realtime_batch_pause_s,
+        help="DALSTON_REALTIME_BATCH_PAUSE_S of the server (0: batch work never "
+        "waits for stream decodes)",
     )
     return parser.parse_args(argv)
 
@@ -723,6 +732,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "compute_type": "int8",
             "realtime_threads": args.threads,
             "realtime_beam_size": args.beam,
+            "realtime_batch_pause_s": args.batch_pause,
             "cpu_threads": "server default (DALSTON_CPU_THREADS unset)",
             "files_per_stream": args.files,
             "trailing_silence_s": TRAILING_SILENCE_S,

@@ -220,6 +220,12 @@ class Settings(BaseSettings):
         "(default: ws://<hostname>:<port>).",
     )
     realtime_beam_size: Annotated[int, Field(ge=1, le=8)] = 1
+    realtime_batch_pause_s: Annotated[float, Field(ge=0, le=60)] = Field(
+        default=2.0,
+        description="In a process that serves live streams and runs batch engines "
+        "(the embedded server), batch work pauses between its units while stream "
+        "decodes wait or run, at most this long at a time; 0: never.",
+    )
     realtime_max_lag_s: Annotated[float, Field(gt=0)] = 10.0
     realtime_idle_timeout_s: Annotated[float, Field(ge=0)] = Field(
         default=60.0,

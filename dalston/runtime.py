@@ -36,6 +36,7 @@ from dalston.db.migrate import upgrade_to_head
 from dalston.db.models import utcnow
 from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import BatchEngine, EngineRunner
+from dalston.engine_sdk.priority import RealtimeGate
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.errors import Unavailable
@@ -224,6 +225,9 @@ class Runtime:
     engine_overrides: Mapping[str, type[BatchEngine]] = field(default_factory=dict)
     runners: list[EngineRunner] = field(default_factory=list)
     admin_key: str | None = None
+    # Live streams and batch engines in one process: batch work lets streams go
+    # first (engine_sdk.priority); None where the process does only one of them.
+    realtime_gate: RealtimeGate | None = None
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _runner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -314,6 +318,8 @@ class Runtime:
                     session, self.settings.admin_key_file
                 )
         config = self.settings.engine_config()
+        if self.role.engines and self.role.realtime and self.settings.realtime_capacity:
+            self.realtime_gate = RealtimeGate(self.settings.realtime_batch_pause_s)
         for engine_id in self.role.engines:
             engine_cls = self.engine_overrides.get(engine_id) or engine_class(engine_id)
             engine = engine_cls(config)
@@ -327,6 +333,7 @@ class Runtime:
                 extend_every_s=self.settings.queue_visibility_s / 3,
                 thread_nice=self.settings.engine_nice if self.role.api else 0,
                 idle_unload_s=self.settings.model_idle_ttl_s,
+                gate=self.realtime_gate,
             )
             self.runners.append(runner)
             self._runner_tasks.append(
@@ -351,6 +358,7 @@ class Runtime:
                 WhisperModels(self.catalog, pool_config(config, threads)),
                 threads=threads,
                 beam_size=self.settings.realtime_beam_size,
+                gate=self.realtime_gate,
             )
             # Ready for both of the policy's answers to "auto": a stream with no
             # language (the common case) and an English one.

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from dalston.audio.limits import AudioLimits
 from dalston.engine_sdk.errors import TaskCancelled
+from dalston.engine_sdk.priority import RealtimeGate
 from dalston.engine_sdk.spec import EngineSpec
 
 
@@ -63,9 +64,15 @@ class TaskInput:
     inputs: Mapping[str, Any]
     work_dir: Path
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    # Where the process also serves live streams: batch work waits for them here.
+    gate: RealtimeGate | None = None
 
     def check_cancelled(self) -> None:
-        """Call between units of work; raises once the job is cancelled."""
+        """Call between units of work; raises once the job is cancelled. In a
+        process that also decodes live streams, first waits while they decode
+        (``RealtimeGate``): realtime keeps its latency, batch work slows down."""
+        if self.gate is not None:
+            self.gate.wait_turn()
         if self.cancel_event.is_set():
             raise TaskCancelled(f"task {self.task_id} cancelled")
 

@@ -22,6 +22,7 @@ from dalston import telemetry
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
 from dalston.engine_sdk.errors import EngineError, TaskCancelled
 from dalston.engine_sdk.memory import release_if_grown, release_memory, resident_bytes
+from dalston.engine_sdk.priority import RealtimeGate
 from dalston.errors import DalstonError, input_error_code, is_transient
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
@@ -69,11 +70,13 @@ class EngineRunner:
         extend_every_s: float = 5.0,
         thread_nice: int = 0,
         idle_unload_s: float = 0.0,
+        gate: RealtimeGate | None = None,
     ) -> None:
         """``thread_nice``: how far below the process's CPU priority the engine's
         threads run (an embedded server keeps its requests ahead of inference);
         ``idle_unload_s``: a model no task has used this long is unloaded (the
-        engine's ``unload_idle``) and its memory handed back; 0: never."""
+        engine's ``unload_idle``) and its memory handed back; 0: never;
+        ``gate``: the process's live streams, which its tasks let go first."""
         self.engine = engine
         self.queue = queue
         self.storage = storage
@@ -81,6 +84,7 @@ class EngineRunner:
         self.max_batch_size = min(max_batch_size, engine.capabilities().max_batch_size)
         self.task_timeout_s = task_timeout_s
         self.idle_unload_s = idle_unload_s
+        self.gate = gate
         # Renew the queue's claim on running tasks this often (well inside the
         # visibility timeout), so only a dead worker's tasks are handed out again.
         self._extend_every_ticks = max(1, round(extend_every_s / _CANCEL_POLL_S))
@@ -258,6 +262,7 @@ class EngineRunner:
                         inputs=message.inputs,
                         work_dir=work_dir,
                         cancel_event=threading.Event(),
+                        gate=self.gate,
                     )
                 )
                 ready.append(message)

@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from functools import partial
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dalston.engine_sdk import EngineConfig
+from dalston.engine_sdk.priority import RealtimeGate
 from dalston.realtime_sdk.events import WordTiming
 
 
@@ -88,8 +90,11 @@ class StreamDecoder:
         threads: int = 2,
         beam_size: int = 1,
         partial_max_wait_s: float = 0.25,
+        gate: RealtimeGate | None = None,
     ) -> None:
         self.models = models
+        # Batch engines of this process wait at their checkpoints while it decodes.
+        self.gate = gate
         self.beam_size = beam_size
         self.partial_max_wait_s = partial_max_wait_s
         self._threads = threads
@@ -118,12 +123,13 @@ class StreamDecoder:
         call = partial(
             self._decode, audio, model_id, language, prompt, hotwords, word_timestamps
         )
-        heapq.heappush(
-            self._waiting,
-            _Waiting(int(priority), next(self._seq), loop.time(), future, call),
-        )
-        self._dispatch(loop)
-        return await future
+        with self.gate.busy() if self.gate is not None else nullcontext():
+            heapq.heappush(
+                self._waiting,
+                _Waiting(int(priority), next(self._seq), loop.time(), future, call),
+            )
+            self._dispatch(loop)
+            return await future
 
     @property
     def waiting(self) -> int:
