@@ -208,8 +208,11 @@ class Settings(BaseSettings):
     )
 
     # --- realtime -------------------------------------------------------------------
-    realtime_capacity: Annotated[int, Field(ge=0, le=256)] = Field(
-        default=4, description="Live sessions this process serves at once (0: none)."
+    realtime_capacity: Annotated[int, Field(ge=0, le=256)] | Literal["auto"] = Field(
+        default=4,
+        description="Live sessions this process serves at once (0: none); 'auto': "
+        "as many as its decode threads hold at the latency target, from a decode "
+        "timed at start-up.",
     )
     realtime_threads: Annotated[int, Field(ge=1, le=64)] = Field(
         default=2, description="Inference threads shared by this process's streams."

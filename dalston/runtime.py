@@ -362,17 +362,29 @@ class Runtime:
             )
             # Ready for both of the policy's answers to "auto": a stream with no
             # language (the common case) and an English one.
-            for model_id in dict.fromkeys(
-                auto_model(self.settings, self.catalog, request)
-                for request in (
-                    TranscriptionRequest.build(),
-                    TranscriptionRequest.build(language="en"),
+            warm = list(
+                dict.fromkeys(
+                    auto_model(self.settings, self.catalog, request)
+                    for request in (
+                        TranscriptionRequest.build(),
+                        TranscriptionRequest.build(language="en"),
+                    )
                 )
-            ):
+            )
+            for model_id in warm:
                 await asyncio.to_thread(decoder.load, model_id)
+            setting = self.settings.realtime_capacity
+            if isinstance(setting, int):
+                capacity = setting
+            else:  # "auto": what these cores hold at the latency target, timed
+                # on the slowest model streams get by default.
+                capacity = min(
+                    [await asyncio.to_thread(decoder.capacity_for, m) for m in warm]
+                )
+                log.info("realtime capacity (auto): %d sessions", capacity)
             local = RealtimeWorker(
                 id=f"{socket.gethostname()}:{os.getpid()}",
-                capacity=self.settings.realtime_capacity,
+                capacity=capacity,
                 decoder=decoder,
                 host=socket.gethostname(),
             )

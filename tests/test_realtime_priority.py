@@ -112,3 +112,17 @@ async def test_embedded_runtime_shares_one_gate(
         assert decoders and all(d.gate is gate for d in decoders)
     finally:
         await runtime.stop()
+
+
+async def test_auto_capacity_is_measured_at_start(tmp_path: Path) -> None:
+    """``DALSTON_REALTIME_CAPACITY=auto``: the worker times a real decode at start
+    and offers what its threads hold (at least one session)."""
+    settings = Settings(data_dir=tmp_path, realtime_capacity="auto")
+    runtime = Runtime.build(settings, Role(engines=(), realtime=True))
+    await runtime.start()
+    try:
+        [worker] = runtime.router.workers.values()
+        assert 1 <= worker.capacity <= 256
+        assert runtime.router.capacity == worker.capacity
+    finally:
+        await runtime.stop()

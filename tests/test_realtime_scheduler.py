@@ -117,3 +117,16 @@ def test_threads_are_all_used_and_errors_reach_their_caller() -> None:
     with pytest.raises(RuntimeError, match="model failed"):
         asyncio.run(_decode(decoder, 9, Priority.FINAL))
     decoder.close()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_auto_capacity_follows_decode_cost_and_threads(threads: int) -> None:
+    """Each stream brings a final about every 3 s; the threads are kept 60 %
+    busy: 0.1 s decodes on two threads hold 2 * 0.6 / (0.1 / 3) = 36 streams."""
+    decoder = StreamDecoder(_Pool(_SlowModel(0.1)), threads=threads)
+    try:
+        capacity = decoder.capacity_for("m")
+    finally:
+        decoder.close()
+    ideal = 18 * threads
+    assert ideal * 0.6 <= capacity <= ideal  # slower than 0.1 s: fewer, never more

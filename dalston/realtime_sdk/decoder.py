@@ -8,6 +8,7 @@ import heapq
 import itertools
 import math
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -21,6 +22,12 @@ import numpy as np
 from dalston.engine_sdk import EngineConfig
 from dalston.engine_sdk.priority import RealtimeGate
 from dalston.realtime_sdk.events import WordTiming
+
+# Capacity ('auto'): how often a stream brings an utterance to decode (speech
+# with pauses: a final every few seconds), and the share of the decode threads
+# kept busy (above it, finals start to queue behind each other).
+UTTERANCE_EVERY_S = 3.0
+TARGET_UTILIZATION = 0.6
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,32 @@ class StreamDecoder:
             language_probability=info.language_probability,
             avg_logprob=sum(logprobs) / len(logprobs) if logprobs else None,
         )
+
+    def capacity_for(
+        self,
+        model_id: str,
+        *,
+        utterance_every_s: float = UTTERANCE_EVERY_S,
+        utilization: float = TARGET_UTILIZATION,
+    ) -> int:
+        """How many streams these threads serve at the latency target.
+
+        Every stream needs about one final decode per utterance (partials are
+        skipped under load, so they do not count); a decode's cost is timed here
+        (the best of three, on a few seconds of quiet noise, after a warm-up).
+        Kept below ``utilization`` of the threads, queueing stays short: finals
+        wait a fraction of a decode, not a queue of them."""
+        rng = np.random.default_rng(0)
+        audio = (rng.standard_normal(3 * 16000) * 0.01).astype(np.float32)
+        call = partial(self._decode, audio, model_id, None, None, None, False)
+        call()  # warm-up: first-call allocations are not the steady cost
+        seconds = []
+        for _ in range(3):
+            started = time.perf_counter()
+            call()
+            seconds.append(time.perf_counter() - started)
+        per_stream = min(seconds) / utterance_every_s  # threads busy per stream
+        return max(1, min(256, int(self._threads * utilization / per_stream)))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

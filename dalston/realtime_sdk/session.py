@@ -71,6 +71,9 @@ class SessionConfig:
     vocabulary: tuple[str, ...] = ()
     previous_text: str | None = None
     partial_interval_s: float = 0.5
+    # Until an utterance has shown text, partials are tried this often: the first
+    # words appear sooner, and later partials keep the cheaper cadence.
+    first_partial_s: float = 0.25
     max_utterance_s: float = 25.0
     lag_warning_s: float = 2.0
     max_lag_s: float = 10.0
@@ -331,7 +334,8 @@ class StreamingSession:
             return
         if self._silence_run and self._speculative is not None:
             return  # the speculative final covers this audio already
-        interval = cfg.partial_interval_s * self._partial_backoff
+        cadence = cfg.first_partial_s if not self._last_partial_text else None
+        interval = (cadence or cfg.partial_interval_s) * self._partial_backoff
         if self._vad_pos - self._last_partial < interval * TARGET_RATE:
             return
         self._last_partial = self._vad_pos
