@@ -368,11 +368,8 @@ def _wait_with_progress(client: Dalston, job: Job, timeout: float) -> Job:
                 (s.stage for s in stages if s.status in ("queued", "running")),
                 job.status,
             )
-            fraction = (job.model_extra or {}).get("progress")
-            if isinstance(fraction, int | float):
-                progress.update(
-                    bar, total=1.0, completed=float(fraction), stage=current
-                )
+            if job.progress is not None:  # the share of the audio transcribed
+                progress.update(bar, total=1.0, completed=job.progress, stage=current)
             else:
                 progress.update(
                     bar, total=len(stages) or None, completed=done, stage=current

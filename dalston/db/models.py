@@ -105,6 +105,8 @@ class Task(Base):
     # orchestrator's sweep dispatches it once due, so a retry outlives the
     # process that scheduled it.
     not_before: Mapped[datetime | None] = mapped_column(index=True)
+    # A running attempt's own report of how far it has got (0-1), if it reports.
+    progress: Mapped[float | None]
 
     job: Mapped[Job] = relationship(back_populates="tasks")
 

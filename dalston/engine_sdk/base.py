@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -66,6 +66,14 @@ class TaskInput:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # Where the process also serves live streams: batch work waits for them here.
     gate: RealtimeGate | None = None
+    # Set by the runner: where ``report_progress`` goes.
+    on_progress: Callable[[float], None] | None = None
+
+    def report_progress(self, fraction: float) -> None:
+        """How far the task has got (0-1; the transcriber: the share of the audio
+        decoded). Cheap to call often: the runner sends a change now and then."""
+        if self.on_progress is not None:
+            self.on_progress(min(max(float(fraction), 0.0), 1.0))
 
     def check_cancelled(self) -> None:
         """Call between units of work; raises once the job is cancelled. In a

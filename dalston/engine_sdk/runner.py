@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dalston import telemetry
 from dalston.engine_sdk.base import BatchEngine, TaskInput, TaskOutput
@@ -34,6 +34,15 @@ STORAGE_PATIENCE_S = 60.0
 
 _POLL_S = 0.5
 _CANCEL_POLL_S = 0.25
+# A running task's progress goes to the orchestrator at most this often.
+_PROGRESS_EVERY_S = 1.0
+
+
+def _log_progress_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("a progress event was dropped: %s", future.exception())
+
+
 _FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
 
 
@@ -263,6 +272,7 @@ class EngineRunner:
                         work_dir=work_dir,
                         cancel_event=threading.Event(),
                         gate=self.gate,
+                        on_progress=self._progress_sender(message),
                     )
                 )
                 ready.append(message)
@@ -421,6 +431,30 @@ class EngineRunner:
             await self._event(message, TaskEventKind.FAILED, error=str(exc))
             return
         await self._event(message, TaskEventKind.SUCCEEDED, output_key=key)
+
+    def _progress_sender(self, message: TaskMessage) -> Callable[[float], None]:
+        """``TaskInput.on_progress`` for one task: called from the engine's thread;
+        sends a PROGRESS event at most every ``_PROGRESS_EVERY_S``, and only for a
+        change of at least 1 %. Best effort: one that cannot be put is dropped."""
+        loop = asyncio.get_running_loop()
+        sent = [0.0, -1.0]  # when, what
+
+        def report(fraction: float) -> None:
+            now = time.monotonic()
+            if now - sent[0] < _PROGRESS_EVERY_S or fraction - sent[1] < 0.01:
+                return
+            sent[0], sent[1] = now, fraction
+            event = TaskEvent(
+                kind=TaskEventKind.PROGRESS,
+                task_id=message.task_id,
+                job_id=message.job_id,
+                attempt=message.attempt,
+                progress=round(fraction, 4),
+            )
+            future = asyncio.run_coroutine_threadsafe(self.queue.put_event(event), loop)
+            future.add_done_callback(_log_progress_failure)
+
+        return report
 
     async def _event(
         self,

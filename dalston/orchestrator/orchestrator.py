@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import object_session, selectinload
 
@@ -357,6 +357,9 @@ class Orchestrator:
             telemetry.detach(token)
 
     async def _handle_event(self, event: TaskEvent) -> None:
+        if event.kind is TaskEventKind.PROGRESS:
+            await self._record_progress(event)
+            return
         async with self._lock(event.job_id):
             async with self.sessions() as session, session.begin():
                 job = await self._load_job(session, event.job_id)
@@ -376,6 +379,22 @@ class Orchestrator:
                 # A start frees nothing downstream; an outcome may.
                 await self._advance(event.job_id)
         self._notify(event.job_id)
+
+    async def _record_progress(self, event: TaskEvent) -> None:
+        """Keep a running attempt's progress; any other (a late one for an attempt
+        that has ended, a task gone with its job) changes nothing."""
+        if event.progress is None:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Task)
+                .where(
+                    Task.id == event.task_id,
+                    Task.attempts == event.attempt,
+                    Task.status.in_((TaskStatus.QUEUED, TaskStatus.RUNNING)),
+                )
+                .values(progress=min(max(event.progress, 0.0), 1.0))
+            )
 
     def _notify(self, job_id: str) -> None:
         event = self._changed.pop(job_id, None)
@@ -548,6 +567,7 @@ class Orchestrator:
         task.attempts += 1
         task.queued_at = utcnow()
         task.not_before = None
+        task.progress = None
         return await self._message(job, task)
 
     async def _message(self, job: Job, task: Task) -> TaskMessage:

@@ -45,6 +45,9 @@ class TaskEventKind(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # How far a running task has got (``progress``, 0-1): informational, never
+    # changes the task's state; a lost or late one does no harm.
+    PROGRESS = "progress"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class TaskEvent:
     # Trace context of the engine task's span, so the stages the orchestrator
     # dispatches next stay in the job's trace ("" when tracing is off).
     traceparent: str = ""
+    # PROGRESS: the fraction of the task's work done.
+    progress: float | None = None
     # Set by the queue on delivery; handed back to ``ack_event``.
     receipt: str | None = field(default=None, compare=False)
 

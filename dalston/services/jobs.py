@@ -36,7 +36,7 @@ from dalston.errors import (
     NotFound,
     input_error,
 )
-from dalston.orchestrator import JobStatus, Orchestrator, build_dag
+from dalston.orchestrator import JobStatus, Orchestrator, TaskStatus, build_dag
 from dalston.orchestrator.dag import (
     ALIGN_ENGINE,
     StageSpec,
@@ -676,9 +676,28 @@ def stage_timings(tasks: list[Task]) -> list[dict[str, Any]]:
                 "duration_ms": duration,
                 "retries": max(task.attempts - 1, 0),
                 "error": task.error,
+                "progress": 1.0
+                if task.status == TaskStatus.SUCCEEDED
+                else task.progress
+                if task.status == TaskStatus.RUNNING
+                else None,
             }
         )
     return out
+
+
+def audio_progress(job: Job) -> float | None:
+    """The share of the job's audio transcribed so far (0-1), from what its
+    transcribe task reports; 1 once the job has completed, None where unknown."""
+    if job.status == JobStatus.COMPLETED:
+        return 1.0
+    tasks = [t for t in job.tasks if t.stage == "transcribe"]
+    if not tasks:
+        return None
+    done = sum(
+        1.0 if t.status == TaskStatus.SUCCEEDED else (t.progress or 0.0) for t in tasks
+    )
+    return round(done / len(tasks), 4)
 
 
 def _wrap_pcm_in_wav(spool: BinaryIO) -> None:

@@ -12,7 +12,8 @@ It is served through ``create_app(..., engine_classes=[FakeTranscriber])`` (the 
 ``InProcess.fake`` fixture attribute and sets ``text``, ``channel_texts`` or
 ``detected_language`` before it submits; ``error`` fails its tasks with that
 message, and a closed ``gate`` holds them (checking for cancellation) until the
-test opens it, so running and queued states can be observed without races.
+test opens it, so running and queued states can be observed without races;
+``progress`` is reported by a task before it waits there.
 
 ``FakeDiarizer`` keeps the Resemblyzer engine's id and output (its own
 ``stage_output``): the audio cut into equal turns, speakers alternating, as many as
@@ -65,6 +66,8 @@ class FakeTranscriber(BatchEngine):
         self.channel_texts: list[str] | None = None
         # What "detection" finds when the request names no language.
         self.detected_language = "en"
+        # Reported (TaskInput.report_progress) before a held task waits.
+        self.progress: float | None = None
         self.tasks: list[TaskInput] = []
 
     def capabilities(self) -> EngineCapabilities:
@@ -76,6 +79,8 @@ class FakeTranscriber(BatchEngine):
         if task.audio_path is None:
             raise PermanentEngineError("transcribe needs prepared audio")
         self.tasks.append(task)
+        if self.progress is not None:
+            task.report_progress(self.progress)
         while self.gate is not None and not self.gate.wait(0.01):
             task.check_cancelled()
         if self.error is not None:

@@ -121,3 +121,26 @@ async def test_engine_failure_fails_the_job_with_its_reason(inproc: InProcess) -
     assert "the model would not load" in job["error"]
     transcribe = job["stages"][1]
     assert transcribe["status"] == "failed" and transcribe["error"]
+
+
+async def test_progress_of_a_running_job(inproc: InProcess) -> None:
+    """The transcriber's own report of how far it has got shows in the job (the
+    share of the audio transcribed) and in its stage; 1 once completed."""
+    inproc.fake.progress = 0.4
+    inproc.fake.gate = threading.Event()  # held after reporting
+    job_id = await inproc.submit(CLIP)
+    deadline = time.monotonic() + 20
+    while True:
+        job = (await inproc.client.get(f"{JOBS}/{job_id}")).json()
+        if job["progress"] == 0.4:
+            break
+        assert job["progress"] in (None, 0.0), job
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.02)
+    [stage] = [s for s in job["stages"] if s["stage"] == "transcribe"]
+    assert stage["status"] == "running" and stage["progress"] == 0.4
+    assert all(s["progress"] in (None, 1.0) for s in job["stages"] if s is not stage)
+    inproc.fake.gate.set()
+    done = await inproc.wait(job_id)
+    assert done["progress"] == 1.0
+    assert all(s["progress"] == 1.0 for s in done["stages"])

@@ -38,6 +38,7 @@ from dalston.services.jobs import (
     AudioSource,
     JobRequest,
     JobView,
+    audio_progress,
     stage_timings,
 )
 from dalston.services.request import form_schema
@@ -350,6 +351,7 @@ def _job_response(view: JobView) -> JobResponse:
         completed_at=job.completed_at,
         error=job.error,
         stages=[StageInfo.model_validate(s) for s in stage_timings(job.tasks)],
+        progress=audio_progress(job),
         parameters={k: v for k, v in job.params.items() if k not in INTERNAL_PARAMS},
         audio_duration_seconds=job.audio_duration_s,
         audio_stored=job.audio_key is not None,

@@ -45,6 +45,9 @@ class StageInfo(BaseModel):
     duration_ms: int | None
     retries: int
     error: str | None
+    # How far the stage has got (0-1): 1 once done, the running task's own
+    # report while it runs (the transcriber reports it), else null.
+    progress: float | None = None
 
 
 class RetentionInfo(BaseModel):
@@ -105,6 +108,8 @@ class JobResponse(BaseModel):
     completed_at: datetime | None
     error: str | None
     stages: list[StageInfo]
+    # The share of the audio transcribed so far (0-1); 1 once completed.
+    progress: float | None = None
     parameters: dict[str, object]
     audio_duration_seconds: float | None = None
     # False once the audio was deleted (DELETE .../audio); the transcript stays.

@@ -107,7 +107,8 @@ class FasterWhisperEngine(BatchEngine):
                 )
                 mode = "sequential"
             channel = index if multichannel else None
-            results.append(_result(task, segments, info, duration, mode, channel))
+            part = (index, len(tracks))
+            results.append(_result(task, segments, info, duration, mode, channel, part))
         if not multichannel:
             return TaskOutput(data=results[0])
         return TaskOutput(data=_merge_channels(results, duration))
@@ -160,11 +161,15 @@ def _result(
     duration: float,
     mode: str,
     channel: int | None,
+    part: tuple[int, int] = (0, 1),
 ) -> dict[str, Any]:
     out_segments = []
+    track, tracks = part
     # The generator decodes lazily: check for cancellation between segments.
     for index, seg in enumerate(segments):
         task.check_cancelled()
+        if duration > 0:  # the share of all the audio decoded so far
+            task.report_progress((track + min(seg.end / duration, 1.0)) / tracks)
         words = None
         if seg.words is not None:
             words = [

@@ -113,6 +113,7 @@ class StageInfo(_Model):
     duration_ms: int | None = None
     retries: int = 0
     error: str | None = None
+    progress: float | None = None  # 0-1, while running (the transcriber reports)
 
 
 class RetentionInfo(_Model):
@@ -161,6 +162,8 @@ class Job(_Model):
     completed_at: datetime | None = None
     error: str | None = None
     stages: list[StageInfo] = Field(default_factory=list)
+    # The share of the audio transcribed so far (0-1); 1 once completed.
+    progress: float | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     audio_duration_seconds: float | None = None
     audio_stored: bool | None = None
