@@ -666,11 +666,17 @@ def stage_timings(tasks: list[Task]) -> list[dict[str, Any]]:
         duration = None
         if task.started_at and task.completed_at:
             duration = int((task.completed_at - task.started_at).total_seconds() * 1000)
+        wait = None
+        if task.queued_at and task.started_at:
+            wait = int((task.started_at - task.queued_at).total_seconds() * 1000)
         out.append(
             {
                 "stage": task.stage,
                 "engine_id": task.engine_id,
                 "status": task.status,
+                "depends_on": list(task.depends_on),
+                "queued_at": task.queued_at,
+                "queue_wait_ms": max(wait, 0) if wait is not None else None,
                 "started_at": task.started_at,
                 "completed_at": task.completed_at,
                 "duration_ms": duration,

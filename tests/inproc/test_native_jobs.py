@@ -144,3 +144,11 @@ async def test_progress_of_a_running_job(inproc: InProcess) -> None:
     done = await inproc.wait(job_id)
     assert done["progress"] == 1.0
     assert all(s["progress"] == 1.0 for s in done["stages"])
+    # The graph and each stage's queue wait (a job page draws both).
+    by_stage = {s["stage"]: s for s in done["stages"]}
+    assert by_stage["prepare"]["depends_on"] == []
+    assert "prepare" in by_stage["transcribe"]["depends_on"]
+    for stage in done["stages"]:
+        assert stage["queued_at"] is not None
+        assert stage["queue_wait_ms"] is not None and stage["queue_wait_ms"] >= 0
+        assert stage["queued_at"] <= stage["started_at"] <= stage["completed_at"]

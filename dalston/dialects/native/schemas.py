@@ -40,6 +40,11 @@ class StageInfo(BaseModel):
     stage: str
     engine_id: str
     status: str
+    # The stages this one waits for (the job's DAG), and its queue wait: from
+    # being put on its engine's queue to an engine taking it (last attempt).
+    depends_on: list[str] = []
+    queued_at: datetime | None = None
+    queue_wait_ms: int | None = None
     started_at: datetime | None
     completed_at: datetime | None
     duration_ms: int | None

@@ -108,6 +108,9 @@ class StageInfo(_Model):
     stage: str
     engine_id: str | None = None
     status: str
+    depends_on: list[str] = Field(default_factory=list)
+    queued_at: datetime | None = None
+    queue_wait_ms: int | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
     duration_ms: int | None = None
