@@ -1,14 +1,15 @@
 """``faster-whisper``: transcription (and translation) with CTranslate2 Whisper.
 
 Short audio goes through ``WhisperModel.transcribe`` (sequential 30 s windows,
-previous-text conditioning); audio longer than ``vad_batch_threshold_s`` goes through
-``BatchedInferencePipeline``, which cuts speech with Silero VAD and decodes the
-chunks in batches: the way to keep many cores or a GPU busy.
+previous-text conditioning); audio longer than ``vad_batch_threshold_s`` is cut
+into windows at its pauses (``windows.py``) and the windows are decoded in batches
+with timestamps by ``BatchedInferencePipeline``: the way to keep many cores or a
+GPU busy. Audio with no speech at all takes the sequential path (VAD-filtered).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -28,6 +29,7 @@ from dalston.engine_sdk import (
 from dalston.engines.faster_whisper import SPEC
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
+from dalston.engines.faster_whisper.windows import speech_windows
 from dalston.errors import DalstonError
 
 
@@ -96,10 +98,23 @@ class FasterWhisperEngine(BatchEngine):
         tracks = list(audio) if multichannel else [audio.mean(axis=0)]
         results = []
         for index, track in enumerate(tracks):
-            if duration >= self.config.vad_batch_threshold_s:
+            windows = (
+                speech_windows(track)
+                if duration >= self.config.vad_batch_threshold_s
+                else []
+            )
+            if windows:
+                # Long audio: windows cut at its pauses, decoded several at once,
+                # with timestamps (see windows.py).
                 segments, info = BatchedInferencePipeline(model).transcribe(
-                    track, batch_size=self.config.vad_batch_size, **_kwargs(options)
+                    track,
+                    batch_size=self.config.vad_batch_size,
+                    vad_filter=False,
+                    clip_timestamps=[w.as_clip() for w in windows],
+                    without_timestamps=False,
+                    **_kwargs(options),
                 )
+                segments = _without_hallucinations(segments)
                 mode = "vad_batched"
             else:
                 segments, info = model.transcribe(
@@ -138,6 +153,24 @@ def _merge_channels(results: list[dict[str, Any]], duration: float) -> dict[str,
         ],
         "decode_mode": results[0]["decode_mode"],
     }
+
+
+# Whisper's own rules for text it should not be trusted on: a window it thinks
+# holds no speech and decoded with low confidence, or text that repeats itself
+# (compresses too well). The sequential path applies them while decoding (with
+# temperature fallback); the batched decode does not, so they apply here.
+_NO_SPEECH = 0.6
+_LOW_LOGPROB = -1.0
+_REPETITIVE = 2.4
+
+
+def _without_hallucinations(segments: Iterable[Segment]) -> Iterator[Segment]:
+    for seg in segments:
+        if seg.no_speech_prob > _NO_SPEECH and seg.avg_logprob < _LOW_LOGPROB:
+            continue
+        if seg.compression_ratio > _REPETITIVE:
+            continue
+        yield seg
 
 
 def _kwargs(options: TranscribeOptions) -> dict[str, Any]:

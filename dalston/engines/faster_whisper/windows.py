@@ -1,0 +1,79 @@
+"""Long audio cut into decoding windows at its pauses.
+
+Whisper reads 30 s at a time. faster-whisper's batched pipeline packs speech from
+anywhere in the file into 30 s chunks with the silences between cut out, and
+decodes them without timestamps: on audio with many short turns, words at the
+joins are lost and times are approximate. Here the windows are spans of the
+recording as it is: Silero VAD finds the speech, and neighbouring speech joins one
+window while the window stays within ``max_window_s`` and the pause before the
+next speech is shorter than ``max_pause_s`` (a long silence always ends a window).
+Speech longer than a window is split by the VAD at its quietest short pause. Each
+window is then decoded with timestamps, several at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from dalston.audio import SAMPLE_RATE
+
+# Whisper's window is 30 s; a little under it leaves room for the VAD's padding
+# and for half of a short pause on each side.
+MAX_WINDOW_S = 28.0
+# A pause at least this long always starts a new window.
+MAX_PAUSE_S = 2.0
+# Speech regions are separated where the VAD hears this much silence, and keep
+# this much of it on each side (soft word onsets and endings).
+MIN_SILENCE_MS = 500
+SPEECH_PAD_MS = 200
+
+
+@dataclass(frozen=True)
+class Window:
+    start: float  # seconds
+    end: float
+
+    def as_clip(self) -> dict[str, float]:
+        return {"start": self.start, "end": self.end}
+
+
+def speech_windows(
+    audio: np.ndarray,
+    *,
+    max_window_s: float = MAX_WINDOW_S,
+    max_pause_s: float = MAX_PAUSE_S,
+    vad_threshold: float = 0.5,
+) -> list[Window]:
+    """The decoding windows of ``audio`` (16 kHz mono): no speech, no window."""
+    regions = get_speech_timestamps(
+        audio,
+        VadOptions(
+            threshold=vad_threshold,
+            min_silence_duration_ms=MIN_SILENCE_MS,
+            speech_pad_ms=SPEECH_PAD_MS,
+            max_speech_duration_s=max_window_s,
+        ),
+    )
+    windows: list[tuple[int, int]] = []
+    limit = int(max_window_s * SAMPLE_RATE)
+    pause = int(max_pause_s * SAMPLE_RATE)
+    for region in regions:
+        start, end = int(region["start"]), int(region["end"])
+        if windows:
+            first, last = windows[-1]
+            if end - first <= limit and start - last < pause:
+                windows[-1] = (first, end)
+                continue
+        windows.append((start, end))
+    # Windows split only by their length meet in the middle of the short pause
+    # between them: no stretch of audio near speech goes undecoded, whatever the
+    # VAD made of it (a soft word in a pause it called silence).
+    for i in range(len(windows) - 1):
+        (a, b), (c, d) = windows[i], windows[i + 1]
+        if c - b < pause:
+            middle = (b + c) // 2
+            windows[i], windows[i + 1] = (a, middle), (middle, d)
+    return [Window(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in windows]
