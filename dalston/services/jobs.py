@@ -175,6 +175,8 @@ class JobService:
         self.catalog = catalog
         self.engines_available = engines_available or _all_installed
         self._available_now: frozenset[str] = frozenset()
+        # Naming speakers rewrites the stored transcript: one at a time here.
+        self._speaker_lock = asyncio.Lock()
 
     # --- submit ---------------------------------------------------------------
     def validate(self, request: JobRequest) -> tuple[str, dict[str, Any]]:
@@ -573,6 +575,38 @@ class JobService:
             await session.execute(
                 update(Job).where(Job.id == job_id).values(display_name=display_name)
             )
+
+    async def name_speakers(
+        self, *, tenant_id: str, job_id: str, names: dict[str, str | None]
+    ) -> None:
+        """Give speakers names (``None`` or "" takes a name away), kept in the
+        stored transcript as ``speakers[].label``: every response and export
+        of the job shows them from then on. Needs a completed job, and ids its
+        transcript has."""
+        job = await self._job(tenant_id, job_id)
+        if job.status != JobStatus.COMPLETED or not job.transcript_key:
+            raise Conflict(
+                f"Job {job_id} is {job.status}; speakers can be named once it "
+                "has completed."
+            )
+        key = job.transcript_key
+        async with self._speaker_lock:
+            transcript = Transcript.model_validate_json(
+                await self.storage.get_bytes(key)
+            )
+            known = {s.id for s in transcript.speakers}
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise InvalidRequest(
+                    f"No speaker {', '.join(unknown)} in this transcript "
+                    f"(it has {', '.join(sorted(known)) or 'none'}).",
+                    param="speakers",
+                )
+            for speaker in transcript.speakers:
+                if speaker.id in names:
+                    name = (names[speaker.id] or "").strip()
+                    speaker.label = name or None
+            await self.storage.put_bytes(key, transcript.model_dump_json().encode())
 
     async def delete_audio(self, *, tenant_id: str, job_id: str) -> None:
         """Remove the stored audio (upload, prepared and redacted copies) of a

@@ -92,11 +92,18 @@ def subtitles(cue_list: list[Cue], fmt: ExportFormat, options: CueOptions) -> st
     return "WEBVTT\n\n" + body
 
 
+def speaker_names(transcript: Transcript) -> dict[str, str]:
+    """Speaker id -> the name given to it (``speakers[].label``), where one was."""
+    return {s.id: s.label for s in transcript.speakers if s.label}
+
+
 def _text(transcript: Transcript, options: CueOptions) -> str:
     if not options.include_speakers:
         return transcript.text
+    names = speaker_names(transcript)
     return "\n".join(
-        f"{s.speaker}: {s.text}" if s.speaker else s.text for s in transcript.segments
+        f"{names.get(s.speaker, s.speaker)}: {s.text}" if s.speaker else s.text
+        for s in transcript.segments
     )
 
 
@@ -134,7 +141,8 @@ def cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
     punctuation, then pauses; none shorter than ``MIN_CUE_S``.
 
     With word times each cue has the times of its own words; without them a
-    segment's text is cut the same way and times are spread by character.
+    segment's text is cut the same way and times are spread by character. A cue's
+    speaker is the name given to it where there is one, else its id.
     """
     found: list[Cue] = []
     offsets, done = [], 0
@@ -144,11 +152,13 @@ def cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
     order = sorted(
         range(len(transcript.segments)), key=lambda i: transcript.segments[i].start
     )
+    names = speaker_names(transcript)  # a renamed speaker shows by its name
     for i in order:
         segment = transcript.segments[i]
         units = _units(segment, options.max_line_length, offsets[i])
         if units:
-            found.extend(_group(units, segment.speaker, options))
+            speaker = names.get(segment.speaker or "", segment.speaker)
+            found.extend(_group(units, speaker, options))
     return _lengthen(found, options)
 
 

@@ -8,6 +8,7 @@ Diarization of real speech is proven in ``tests/test_enrichment_api.py``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 
 import openai
@@ -105,3 +106,48 @@ async def test_openai_diarized_json(app: InProcess) -> None:
     assert [s.id for s in segments] == ["seg_0", "seg_1"]
     assert all(s.start < s.end for s in segments)
     assert result.text == f"{FIRST} {SECOND}"
+
+
+async def test_named_speakers_show_in_the_job_and_every_export(app: InProcess) -> None:
+    """PATCH the job with ``speakers``: the names are kept on the job (the
+    transcript's ``speakers[].label``) and used by every export; a name can be
+    taken away again; unknown ids, an unfinished job and bad names are refused."""
+    job_id = await app.submit(CLIP, speaker_detection="diarize")
+    assert (await app.wait(job_id))["status"] == "completed"
+    url = f"/v1/audio/transcriptions/{job_id}"
+    named = await app.client.patch(url, json={"speakers": {"SPEAKER_01": " Alice "}})
+    assert named.status_code == 200, named.text
+    labels = {s["id"]: s["label"] for s in named.json()["speakers"]}
+    assert labels == {"SPEAKER_00": None, "SPEAKER_01": "Alice"}
+    # Ids stay ids in the words and segments; the name is beside them.
+    assert {w["speaker"] for w in named.json()["words"]} == {"SPEAKER_00", "SPEAKER_01"}
+    params = {"include_speakers": "true"}
+    for fmt, expected in (("srt", "[Alice]"), ("vtt", "[Alice]"), ("txt", "Alice: ")):
+        text = (await app.client.get(f"{url}/export/{fmt}", params=params)).text
+        assert expected in text and "SPEAKER_01" not in text, (fmt, text)
+        assert "SPEAKER_00" in text  # the unnamed one keeps its id
+    exported = (await app.client.get(f"{url}/export/json")).json()
+    assert {s["id"]: s["label"] for s in exported["speakers"]}["SPEAKER_01"] == "Alice"
+    # Renaming the job and a speaker in one request; a null name takes it away.
+    both = await app.client.patch(
+        url, json={"display_name": "standup", "speakers": {"SPEAKER_01": None}}
+    )
+    assert both.json()["display_name"] == "standup"
+    assert all(s["label"] is None for s in both.json()["speakers"])
+
+    for body, param in (
+        ({"speakers": {"SPEAKER_09": "Bob"}}, "speakers"),
+        ({"speakers": {"SPEAKER_00": "x" * 101}}, None),
+        ({}, None),
+    ):
+        refused = await app.client.patch(url, json=body)
+        assert 400 <= refused.status_code < 500 and refused.status_code != 404, body
+        if param:
+            assert refused.json()["error"]["param"] == param
+    app.fake.gate = threading.Event()  # a job that has not finished
+    running_id = await app.submit(CLIP, speaker_detection="diarize")
+    early = await app.client.patch(
+        f"/v1/audio/transcriptions/{running_id}", json={"speakers": {"A": "B"}}
+    )
+    assert early.status_code == 409, early.text
+    app.fake.gate.set()

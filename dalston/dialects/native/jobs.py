@@ -20,7 +20,7 @@ from dalston.dialects.native.schemas import (
     RetentionInfo,
     StageInfo,
 )
-from dalston.errors import Conflict, InvalidRequest
+from dalston.errors import Conflict, InvalidRequest, ValidationFailed
 from dalston.gateway.deps import (
     Audit,
     AuditDep,
@@ -252,10 +252,22 @@ async def get_job(job_id: str, runtime: RuntimeDep, principal: CanRead) -> JobRe
 async def update_job(
     job_id: str, body: JobUpdate, runtime: RuntimeDep, principal: CanWrite
 ) -> JobResponse:
-    """Rename a job (its ``display_name``)."""
-    await runtime.jobs.rename(
-        tenant_id=principal.tenant_id, job_id=job_id, display_name=body.display_name
-    )
+    """Rename a job (its ``display_name``) and/or name its speakers (``speakers``:
+    id -> name, kept as ``speakers[].label`` and used by every export)."""
+    if body.display_name is None and body.speakers is None:
+        raise ValidationFailed(
+            "Give display_name, speakers (id -> name) or both.", param="display_name"
+        )
+    if body.speakers is not None:
+        await runtime.jobs.name_speakers(
+            tenant_id=principal.tenant_id, job_id=job_id, names=body.speakers
+        )
+    if body.display_name is not None:
+        await runtime.jobs.rename(
+            tenant_id=principal.tenant_id,
+            job_id=job_id,
+            display_name=body.display_name,
+        )
     view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     return _job_response(view)
 

@@ -65,18 +65,35 @@ class RetentionInfo(BaseModel):
     purge_after: datetime | None = None
 
 
+SpeakerNames = dict[str, str | None]
+
+
 class JobUpdate(BaseModel):
     """``PATCH /v1/audio/transcriptions/{id}``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str = Field(min_length=1, max_length=255)
+    display_name: str | None = Field(default=None, min_length=1, max_length=255)
+    # Speaker id -> name ("SPEAKER_00": "Alice"); null or "" takes a name away.
+    speakers: dict[str, str | None] | None = Field(default=None, max_length=64)
 
     @field_validator("display_name")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
             raise ValueError("display_name must not be blank")
+        return value
+
+    @field_validator("speakers")
+    @classmethod
+    def _names(
+        cls, value: dict[str, str | None] | None
+    ) -> dict[str, str | None] | None:
+        for speaker_id, name in (value or {}).items():
+            if not speaker_id or len(speaker_id) > 64:
+                raise ValueError("speaker ids are 1-64 characters")
+            if name is not None and len(name.strip()) > 100:
+                raise ValueError("a speaker name is at most 100 characters")
         return value
 
 
