@@ -21,6 +21,9 @@ from tests.server import ServerProcess, wait_for_job
 JFK_TEXT = (DATA / "whisper_jfk.txt").read_text()
 
 
+_CHUNK_PAUSE_S = 0.25  # after each 1 s chunk
+
+
 def _pcm(path: Path) -> bytes:
     samples, _ = decode_to_mono(path, 16000)
     return bytes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
@@ -36,6 +39,9 @@ async def _native(server: ServerProcess, query: str, pcm: bytes) -> list[Any]:
         return messages
     for i in range(0, len(pcm), 32000):
         await ws.send(pcm[i : i + 32000])
+        # 4x real time: a stream sent all at once would outrun any server's
+        # processing and be ended for lag (max 10 s behind), depending on luck.
+        await asyncio.sleep(_CHUNK_PAUSE_S)
     await ws.send(json.dumps({"type": "end"}))
     async for raw in ws:
         messages.append(json.loads(raw))
@@ -115,6 +121,7 @@ def test_elevenlabs_sessions_can_be_hybrid_too(server: ServerProcess) -> None:
             chunk = base64.b64encode(pcm[i : i + 32000]).decode()
             message = {"message_type": "input_audio_chunk", "audio_base_64": chunk}
             await ws.send(json.dumps(message))
+            await asyncio.sleep(_CHUNK_PAUSE_S)
         commit = {
             "message_type": "input_audio_chunk",
             "audio_base_64": "",
