@@ -101,7 +101,7 @@ async function run(page) {
 
   // --- watch it complete ------------------------------------------------------
   step = 'job completes';
-  await page.locator('ol[aria-label="Stages"] li').first().waitFor();
+  await page.locator('ol[aria-label="Stage graph"] [data-stage]').first().waitFor();
   await page.locator('[data-word-index]').first().waitFor({ timeout: JOB_TIMEOUT_MS });
   const statusText = await page.locator('header').getByText('completed').first().textContent();
   assert.match(statusText ?? '', /completed/);
@@ -212,6 +212,16 @@ async function run(page) {
       lis.map((li) => li.getAttribute('data-stage')),
     );
     for (const name of ['diarize', 'merge', 'pii', 'redact']) assert.ok(ran.includes(name), `stages: ${ran}`);
+    // The stage graph shows every stage, each with its queue wait and processing time.
+    const graph = page.locator('ol[aria-label="Stage graph"] [data-stage]');
+    const drawn = await graph.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-stage')));
+    assert.deepEqual([...drawn].sort(), [...ran].sort(), `graph: ${drawn}, stages: ${ran}`);
+    for (const name of drawn) {
+      const ranFor = await page.getByLabel(`${name} processing time`).textContent();
+      assert.match(ranFor ?? '', /\d/, `${name} processing time: ${ranFor}`);
+      const waited = await page.getByLabel(`${name} queue wait`).textContent();
+      assert.match(waited ?? '', /\d/, `${name} queue wait: ${waited}`);
+    }
 
     step = 'entities and redacted text';
     const entities = page.getByRole('list', { name: 'Entities' }).locator('li');

@@ -46,11 +46,18 @@ export interface Stage {
   stage: StageName | (string & {});
   engine_id: string;
   status: StageStatus;
+  /** The stages this one waits for (the job's graph). */
+  depends_on?: string[];
+  /** When its last attempt was put on the engine's queue, and how long it waited. */
+  queued_at?: string | null;
+  queue_wait_ms?: number | null;
   started_at: string | null;
   completed_at: string | null;
   duration_ms: number | null;
   retries: number;
   error: string | null;
+  /** 0-1 while running (the transcriber reports it), 1 once done. */
+  progress?: number | null;
 }
 
 export interface Word {
@@ -135,6 +142,8 @@ export interface RetentionInfo {
 export interface Job extends JobSummary {
   started_at: string | null;
   stages: Stage[];
+  /** The share of the audio transcribed so far (0-1); 1 once completed. */
+  progress?: number | null;
   parameters: JobParameters;
   language_probability: number | null;
   text: string | null;

@@ -23,6 +23,7 @@ import { AudioPlayer, type AudioPlayerHandle } from './AudioPlayer';
 import { EntityList, RedactedText } from './EntityList';
 import { ExportButtons } from './ExportButtons';
 import { JobName } from './JobName';
+import { StageGraph } from './StageGraph';
 import { StageList } from './StageList';
 import { JobStatusBadge } from './StatusBadge';
 import { TranscriptViewer } from './TranscriptViewer';
@@ -342,7 +343,13 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
           <Card aria-labelledby="stages-title">
             <CardHeader id="stages-title" title="Stages" description={finished ? undefined : 'Updating live'} />
             <CardBody>
-              <StageList stages={job.stages} />
+              <StageGraph stages={job.stages} createdAt={job.created_at} />
+              <details className="mt-4">
+                <summary className="cursor-pointer text-sm text-slate-600 dark:text-slate-300">Each stage in order</summary>
+                <div className="mt-2">
+                  <StageList stages={job.stages} />
+                </div>
+              </details>
             </CardBody>
           </Card>
           <Card aria-labelledby="details-title">
