@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -247,12 +247,53 @@ class TokenCreated(BaseModel):
     scopes: list[str]
 
 
+class DayUsage(BaseModel):
+    date: date
+    completed: int
+    failed: int
+    audio_seconds: float
+    processing_seconds: float
+    rtfx: float | None = Field(
+        description="Audio seconds per second of processing (jobs with a start "
+        "time); null on a day without one."
+    )
+
+
 class JobStats(BaseModel):
     running: int
     queued: int
     completed_today: int
     failed_today: int
     audio_seconds_today: float
+    daily: list[DayUsage] = Field(
+        description="The last `days` UTC days, oldest first, today last; every "
+        "day present."
+    )
+
+
+class BoardTask(BaseModel):
+    id: str
+    job_id: str
+    job_name: str | None
+    tenant_id: str
+    stage: str
+    engine_id: str
+    status: Literal["running", "queued", "waiting"]
+    attempts: int
+    queued_at: datetime | None
+    started_at: datetime | None
+    waited_s: float | None = Field(
+        description="Seconds on the queue: until it started, or until now."
+    )
+    running_s: float | None = Field(description="Seconds since it started.")
+
+
+class TaskBoard(BaseModel):
+    tasks: list[BoardTask]
+    has_more: bool
+    by_engine: dict[str, dict[str, int]] = Field(
+        description="Per engine, the listed tasks per status."
+    )
 
 
 class AuditEntry(BaseModel):
