@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { NavLink, Outlet, useLocation } from 'react-router-dom';
 import { Button, cn } from '../components/ui';
 import { useAuth } from './providers/auth';
+import { ThemeToggle } from './ThemeToggle';
 
 interface NavItem {
   to: string;
@@ -19,6 +20,8 @@ const NAV: NavItem[] = [
   { to: '/live', label: 'Live transcription' },
   { to: '/realtime', label: 'Realtime sessions' },
   { to: '/engines', label: 'Engines & workers' },
+  { to: '/webhooks', label: 'Webhooks' },
+  { to: '/audit', label: 'Audit log' },
 ];
 
 function Nav({ onNavigate }: { onNavigate?: () => void }) {
@@ -33,7 +36,10 @@ function Nav({ onNavigate }: { onNavigate?: () => void }) {
             className={({ isActive }) =>
               cn(
                 'flex items-center justify-between gap-2 rounded-md px-3 py-2 text-sm font-medium',
-                isActive ? 'bg-indigo-50 text-indigo-800' : 'text-slate-700 hover:bg-slate-100',
+                'focus-visible:outline-2 focus-visible:outline-indigo-600 dark:focus-visible:outline-indigo-400',
+                isActive
+                  ? 'bg-indigo-50 text-indigo-800 dark:bg-indigo-950 dark:text-indigo-200'
+                  : 'text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800',
               )
             }
           >
@@ -55,14 +61,15 @@ export function Layout() {
   useEffect(() => setOpen(false), [location.pathname]);
 
   const account = (
-    <div className="space-y-2 border-t border-slate-200 pt-4 text-xs text-slate-500">
+    <div className="space-y-2 border-t border-slate-200 pt-4 text-xs text-slate-500 dark:border-slate-800 dark:text-slate-400">
       {me ? (
         <p>
-          Tenant <span className="font-medium text-slate-700">{me.tenant_id}</span>
+          Tenant <span className="font-medium text-slate-700 dark:text-slate-200">{me.tenant_id}</span>
           <br />
           {me.scopes.join(', ')}
         </p>
       ) : null}
+      <ThemeToggle className="w-full justify-start" />
       <Button variant="secondary" size="sm" className="w-full" onClick={() => signOut()}>
         Sign out
       </Button>
@@ -73,13 +80,13 @@ export function Layout() {
     <div className="min-h-screen md:flex">
       <a
         href="#main"
-        className="sr-only focus:not-sr-only focus:fixed focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2"
+        className="sr-only focus:not-sr-only focus:fixed focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 dark:focus:bg-slate-900"
       >
         Skip to content
       </a>
       {/* Narrow screens: a top bar with a menu button. */}
-      <header className="sticky top-0 z-30 flex items-center justify-between border-b border-slate-200 bg-white px-4 py-3 md:hidden">
-        <span className="text-lg font-bold text-indigo-700">Dalston</span>
+      <header className="sticky top-0 z-30 flex items-center justify-between border-b border-slate-200 bg-white px-4 py-3 md:hidden dark:border-slate-800 dark:bg-slate-900">
+        <span className="text-lg font-bold text-indigo-700 dark:text-indigo-300">Dalston</span>
         <Button
           variant="secondary"
           size="sm"
@@ -91,14 +98,14 @@ export function Layout() {
         </Button>
       </header>
       {open ? (
-        <nav id="mobile-nav" aria-label="Main" className="border-b border-slate-200 bg-white px-4 py-3 md:hidden">
+        <nav id="mobile-nav" aria-label="Main" className="border-b border-slate-200 bg-white px-4 py-3 md:hidden dark:border-slate-800 dark:bg-slate-900">
           <Nav onNavigate={() => setOpen(false)} />
           <div className="mt-3">{account}</div>
         </nav>
       ) : null}
-      <aside className="hidden w-60 shrink-0 border-r border-slate-200 bg-white md:block">
+      <aside className="hidden w-60 shrink-0 border-r border-slate-200 bg-white md:block dark:border-slate-800 dark:bg-slate-900">
         <div className="sticky top-0 flex h-screen flex-col gap-6 px-3 py-5">
-          <p className="px-3 text-xl font-bold text-indigo-700">Dalston</p>
+          <p className="px-3 text-xl font-bold text-indigo-700 dark:text-indigo-300">Dalston</p>
           <nav aria-label="Main" className="flex-1 overflow-y-auto">
             <Nav />
           </nav>

@@ -27,13 +27,20 @@ export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 
 export const SCOPES = ['jobs:read', 'jobs:write', 'realtime', 'webhooks', 'admin'] as const;
 
+/** What each scope opens, as the server checks it (dalston/gateway/deps.py, gateway/stream.py). */
 export const SCOPE_HELP: Record<(typeof SCOPES)[number], string> = {
-  'jobs:read': 'List and read jobs, export transcripts, play audio',
-  'jobs:write': 'Submit, cancel and delete jobs',
-  realtime: 'Real-time streaming (guards nothing yet)',
-  webhooks: 'Webhooks (guards nothing yet)',
-  admin: 'Every scope, and managing API keys',
+  'jobs:read':
+    'Read jobs, their transcripts, exports and audio; realtime session records, capacity and engines; job stats',
+  'jobs:write': 'Submit, rename, cancel and delete jobs and their audio; delete realtime session records',
+  realtime:
+    'Open live transcription streams (native, ElevenLabs and OpenAI WebSockets) and mint OpenAI realtime client secrets',
+  webhooks: 'Manage webhook endpoints, their secrets, deliveries and retries (and ElevenLabs workspace webhooks)',
+  admin:
+    'Every scope, plus API keys, the audit log and the queue board; an admin of the default tenant also pulls and removes models',
 };
+
+/** Requests per minute a key may be given (KeyCreate.rate_limit). */
+export const MAX_KEY_RATE_LIMIT = 10_000;
 
 export const EXPORT_FORMATS = ['srt', 'vtt', 'txt', 'json'] as const;
 

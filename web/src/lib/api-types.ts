@@ -200,6 +200,10 @@ export interface KeyInfo {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Requests per minute; null: the tenant's default. Absent from older servers. */
+  rate_limit?: number | null;
+  /** After this the key is refused (401); null: never. */
+  expires_at?: string | null;
 }
 
 export interface KeyCreated extends KeyInfo {

@@ -6,10 +6,10 @@ import { cn } from './cn';
 type Tone = 'error' | 'info' | 'warning' | 'success';
 
 const TONES: Record<Tone, string> = {
-  error: 'bg-red-50 text-red-800 ring-red-200',
-  info: 'bg-sky-50 text-sky-900 ring-sky-200',
-  warning: 'bg-amber-50 text-amber-900 ring-amber-200',
-  success: 'bg-emerald-50 text-emerald-900 ring-emerald-200',
+  error: 'bg-red-50 text-red-800 ring-red-200 dark:bg-red-950/60 dark:text-red-200 dark:ring-red-900',
+  info: 'bg-sky-50 text-sky-900 ring-sky-200 dark:bg-sky-950/60 dark:text-sky-100 dark:ring-sky-900',
+  warning: 'bg-amber-50 text-amber-900 ring-amber-200 dark:bg-amber-950/60 dark:text-amber-100 dark:ring-amber-900',
+  success: 'bg-emerald-50 text-emerald-900 ring-emerald-200 dark:bg-emerald-950/60 dark:text-emerald-100 dark:ring-emerald-900',
 };
 
 export function Alert({

@@ -28,7 +28,7 @@ export function ConfirmButton({
   }
   return (
     <span role="group" aria-label="Confirm" className="inline-flex flex-wrap items-center gap-2 text-sm">
-      <span className="text-slate-700">{question}</span>
+      <span className="text-slate-700 dark:text-slate-200">{question}</span>
       <Button
         variant="danger"
         size={size}

@@ -2,7 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 
 /** A page's h1, for pages that build their own heading (see PageHeader's `heading`). */
 export function PageTitle({ children }: { children: ReactNode }) {
-  return <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{children}</h1>;
+  return <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900 dark:text-slate-50">{children}</h1>;
 }
 
 export function PageHeader({
@@ -25,7 +25,7 @@ export function PageHeader({
     <header className="mb-6 flex flex-wrap items-end justify-between gap-4">
       <div className="min-w-0">
         {heading ?? <PageTitle>{title}</PageTitle>}
-        {description ? <p className="mt-1 text-sm text-slate-600">{description}</p> : null}
+        {description ? <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">{description}</p> : null}
       </div>
       {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
     </header>

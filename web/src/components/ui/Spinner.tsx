@@ -15,7 +15,7 @@ export function Spinner({ className }: { className?: string }) {
 /** A labelled loading state for a page or a card. */
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
-    <div role="status" className="flex items-center gap-2 px-4 py-6 text-sm text-slate-500">
+    <div role="status" className="flex items-center gap-2 px-4 py-6 text-sm text-slate-500 dark:text-slate-400">
       <Spinner />
       <span>{label}</span>
     </div>

@@ -17,7 +17,11 @@ import { listJobs } from '../../jobs/api/jobs';
 import { JobTable } from '../../jobs/components/JobsPage';
 import { JobStatusBadge } from '../../jobs/components/StatusBadge';
 import { listModels } from '../../models/api/models';
+import { getEngines, getJobStats, getRealtimeCapacity, getTaskBoard } from '../api/operations';
 import { countJobs, getHealth, getReady } from '../api/system';
+import { NowCard } from './NowCard';
+import { QueueBoard } from './QueueBoard';
+import { UsageCard } from './UsageCard';
 
 export function DashboardPage() {
   const client = useApi();
@@ -34,6 +38,22 @@ export function DashboardPage() {
   const health = useQuery('health', (signal) => getHealth(client, signal), { refetchInterval: 15_000 });
   const ready = useQuery('ready', (signal) => getReady(client, signal), { refetchInterval: 15_000 });
   const models = useQuery('models', (signal) => listModels(client, signal));
+  const stats = useQuery('dashboard:stats', (signal) => getJobStats(client, signal), {
+    enabled: canRead,
+    refetchInterval: 10_000,
+  });
+  const realtime = useQuery('dashboard:realtime', (signal) => getRealtimeCapacity(client, signal), {
+    enabled: canRead,
+    refetchInterval: 5000,
+  });
+  const engines = useQuery('dashboard:engines', (signal) => getEngines(client, signal), {
+    enabled: canRead,
+    refetchInterval: 5000,
+  });
+  const board = useQuery('dashboard:board', (signal) => getTaskBoard(client, signal), {
+    enabled: can('admin'),
+    refetchInterval: 3000,
+  });
 
   const readyModels = models.data?.data.filter((m) => m.status === 'ready').length ?? 0;
   return (
@@ -60,10 +80,10 @@ export function DashboardPage() {
                   <li key={c.status}>
                     <Link
                       to={`/jobs?status=${c.status}`}
-                      className="block rounded-md p-3 ring-1 ring-slate-200 hover:bg-slate-50"
+                      className="block rounded-md p-3 ring-1 ring-slate-200 hover:bg-slate-50 dark:ring-slate-800 dark:hover:bg-slate-800"
                       aria-label={`${c.count}${c.more ? ' or more' : ''} ${c.status} jobs`}
                     >
-                      <p className="text-2xl font-semibold tabular-nums text-slate-900" data-count={c.status}>
+                      <p className="text-2xl font-semibold tabular-nums text-slate-900 dark:text-slate-100" data-count={c.status}>
                         {c.count}
                         {c.more ? '+' : ''}
                       </p>
@@ -81,7 +101,7 @@ export function DashboardPage() {
           <CardBody>
             <dl className="space-y-3 text-sm">
               <div className="flex items-center justify-between gap-2">
-                <dt className="text-slate-600">Health</dt>
+                <dt className="text-slate-600 dark:text-slate-400">Health</dt>
                 <dd>
                   {health.loading ? (
                     <Badge>checking…</Badge>
@@ -95,7 +115,7 @@ export function DashboardPage() {
                 </dd>
               </div>
               <div className="flex items-center justify-between gap-2">
-                <dt className="text-slate-600">Ready</dt>
+                <dt className="text-slate-600 dark:text-slate-400">Ready</dt>
                 <dd>
                   {ready.loading ? (
                     <Badge>checking…</Badge>
@@ -109,16 +129,16 @@ export function DashboardPage() {
               {ready.data
                 ? Object.entries(ready.data.checks).map(([check, ok]) => (
                     <div key={check} className="flex items-center justify-between gap-2 pl-3">
-                      <dt className="text-slate-500">{check}</dt>
+                      <dt className="text-slate-500 dark:text-slate-400">{check}</dt>
                       <dd>
                         <Badge tone={ok ? 'green' : 'red'}>{ok ? 'ok' : 'failing'}</Badge>
                       </dd>
                     </div>
                   ))
                 : null}
-              <div className="flex items-center justify-between gap-2 border-t border-slate-100 pt-3">
-                <dt className="text-slate-600">Models</dt>
-                <dd className="text-slate-900">
+              <div className="flex items-center justify-between gap-2 border-t border-slate-100 pt-3 dark:border-slate-800">
+                <dt className="text-slate-600 dark:text-slate-400">Models</dt>
+                <dd className="text-slate-900 dark:text-slate-100">
                   {models.loading ? (
                     <Badge>loading…</Badge>
                   ) : models.data ? (
@@ -134,12 +154,26 @@ export function DashboardPage() {
           </CardBody>
         </Card>
 
+        {canRead ? (
+          <>
+            <div className="lg:col-span-2">
+              <UsageCard stats={stats} />
+            </div>
+            <NowCard stats={stats} realtime={realtime} engines={engines} />
+          </>
+        ) : null}
+        {can('admin') ? (
+          <div className="lg:col-span-3">
+            <QueueBoard board={board} />
+          </div>
+        ) : null}
+
         <Card className="lg:col-span-3" aria-labelledby="recent-title">
           <CardHeader
             id="recent-title"
             title="Recent jobs"
             actions={
-              <Link to="/jobs" className="text-sm font-medium text-indigo-700 hover:underline">
+              <Link to="/jobs" className="text-sm font-medium text-indigo-700 hover:underline dark:text-indigo-300">
                 All jobs
               </Link>
             }

@@ -15,7 +15,7 @@ import {
   Loading,
   PageHeader,
 } from '../../../components/ui';
-import { SCOPES, SCOPE_HELP } from '../../../config';
+import { MAX_KEY_RATE_LIMIT, SCOPES, SCOPE_HELP } from '../../../config';
 import { ApiError, errorMessage } from '../../../lib/api-client';
 import type { KeyCreated, KeyInfo, Scope } from '../../../lib/api-types';
 import { formatDate } from '../../../lib/format';
@@ -83,19 +83,26 @@ function KeysAdmin() {
             ) : !keys.data?.keys.length ? (
               <EmptyState title="No keys" />
             ) : (
-              <ul className="divide-y divide-slate-100" aria-label="API keys">
+              <ul className="divide-y divide-slate-100 dark:divide-slate-800" aria-label="API keys">
                 {keys.data.keys.map((key) => (
                   <li key={key.id} className="flex flex-col gap-2 px-4 py-3 sm:flex-row sm:items-center sm:px-5">
                     <div className="min-w-0 flex-1">
-                      <p className="flex flex-wrap items-center gap-2 font-medium text-slate-900">
+                      <p className="flex flex-wrap items-center gap-2 font-medium text-slate-900 dark:text-slate-100">
                         {key.name}
                         {key.id === me?.key_id ? <Badge tone="indigo">this key</Badge> : null}
                         {key.revoked_at ? <Badge tone="red">revoked</Badge> : null}
+                        {!key.revoked_at && isExpired(key) ? <Badge tone="amber">expired</Badge> : null}
                       </p>
-                      <p className="text-xs text-slate-500">
+                      <p className="text-xs text-slate-500 dark:text-slate-400">
                         <code className="font-mono">{key.prefix}…</code> · tenant {key.tenant_id} · created{' '}
                         {formatDate(key.created_at)}
                         {key.revoked_at ? ` · revoked ${formatDate(key.revoked_at)}` : ''}
+                      </p>
+                      <p className="text-xs text-slate-500 dark:text-slate-400" data-key-limits>
+                        {key.rate_limit ? `${key.rate_limit} requests/min` : 'tenant default rate'} ·{' '}
+                        {key.expires_at
+                          ? `${isExpired(key) ? 'expired' : 'expires'} ${formatDate(key.expires_at)}`
+                          : 'never expires'}
                       </p>
                       <p className="mt-1 flex flex-wrap gap-1">
                         {key.scopes.map((s) => (
@@ -124,11 +131,17 @@ function KeysAdmin() {
   );
 }
 
+function isExpired(key: KeyInfo, now = Date.now()): boolean {
+  return key.expires_at ? new Date(key.expires_at).getTime() <= now : false;
+}
+
 function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) {
   const client = useApi();
   const [name, setName] = useState('');
   const [tenant, setTenant] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['jobs:read', 'jobs:write']);
+  const [rateLimit, setRateLimit] = useState('');
+  const [expires, setExpires] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const fieldError = (param: string) =>
@@ -139,9 +152,17 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) 
     setBusy(true);
     setError(null);
     try {
-      const key = await createKey(client, { name: name.trim(), scopes, tenant_id: tenant });
+      const key = await createKey(client, {
+        name: name.trim(),
+        scopes,
+        tenant_id: tenant,
+        rate_limit: rateLimit ? Number(rateLimit) : null,
+        expires_at: expires ? new Date(expires).toISOString() : null,
+      });
       setName('');
       setTenant('');
+      setRateLimit('');
+      setExpires('');
       onCreated(key);
     } catch (reason) {
       setError(reason);
@@ -159,7 +180,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) 
             {(p) => <Input {...p} required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} placeholder="ci" />}
           </Field>
           <fieldset className="space-y-2">
-            <legend className="text-sm font-medium text-slate-800">Scopes</legend>
+            <legend className="text-sm font-medium text-slate-800 dark:text-slate-200">Scopes</legend>
             {SCOPES.map((scope) => (
               <label key={scope} className="flex items-start gap-2 text-sm">
                 <input
@@ -171,8 +192,8 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) 
                   }
                 />
                 <span>
-                  <code className="font-medium text-slate-800">{scope}</code>
-                  <span className="block text-xs text-slate-500">{SCOPE_HELP[scope]}</span>
+                  <code className="font-medium text-slate-800 dark:text-slate-100">{scope}</code>
+                  <span className="block text-xs text-slate-500 dark:text-slate-400">{SCOPE_HELP[scope]}</span>
                 </span>
               </label>
             ))}
@@ -180,7 +201,30 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) 
           <Field label="Tenant" hint="Optional; defaults to your own tenant." error={fieldError('tenant_id')}>
             {(p) => <Input {...p} maxLength={64} value={tenant} onChange={(e) => setTenant(e.target.value)} />}
           </Field>
-          {error && !fieldError('name') && !fieldError('tenant_id') ? <Alert tone="error">{errorMessage(error)}</Alert> : null}
+          <Field
+            label="Rate limit (requests per minute)"
+            hint="Optional; empty uses the tenant's default."
+            error={fieldError('rate_limit')}
+          >
+            {(p) => (
+              <Input
+                {...p}
+                type="number"
+                inputMode="numeric"
+                min={1}
+                max={MAX_KEY_RATE_LIMIT}
+                step={1}
+                value={rateLimit}
+                onChange={(e) => setRateLimit(e.target.value)}
+              />
+            )}
+          </Field>
+          <Field label="Expires" hint="Optional; after this the key is refused. Your local time." error={fieldError('expires_at')}>
+            {(p) => <Input {...p} type="datetime-local" value={expires} onChange={(e) => setExpires(e.target.value)} />}
+          </Field>
+          {error && !['name', 'tenant_id', 'rate_limit', 'expires_at'].some((f) => fieldError(f)) ? (
+            <Alert tone="error">{errorMessage(error)}</Alert>
+          ) : null}
           <Button type="submit" disabled={busy || !name.trim() || scopes.length === 0}>
             {busy ? 'Creating…' : 'Create key'}
           </Button>
@@ -204,7 +248,7 @@ function NewKeySecret({ created, onDone }: { created: KeyCreated; onDone: () => 
           readOnly
           value={created.key}
           onFocus={(e) => e.target.select()}
-          className="w-full rounded-md border-0 bg-white px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-emerald-300"
+          className="w-full rounded-md border-0 bg-white px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-emerald-300 dark:bg-slate-950 dark:text-slate-100 dark:ring-emerald-800"
         />
         <div className="flex gap-2">
           <Button

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Link } from 'react-router-dom';
 import { useApi, useAuth } from '../../../app/providers/auth';
 import {
   Alert,
@@ -99,7 +100,7 @@ export function RealtimeSessionsPage() {
               ).map(([label, value]) => (
                 <div key={label}>
                   <dt className="text-xs text-slate-500">{label}</dt>
-                  <dd className="text-2xl font-semibold tabular-nums text-slate-900">{value}</dd>
+                  <dd className="text-2xl font-semibold tabular-nums text-slate-900 dark:text-slate-100">{value}</dd>
                 </div>
               ))}
             </dl>
@@ -119,7 +120,7 @@ export function RealtimeSessionsPage() {
               Sessions appear here once a live stream has started.
             </EmptyState>
           ) : (
-            <ul className="divide-y divide-slate-100" aria-label="Realtime sessions">
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800" aria-label="Realtime sessions">
               {sessions.map((s) => (
                 <SessionRow key={s.id} session={s} onChanged={first.reload} onError={setActionError} />
               ))}
@@ -177,7 +178,12 @@ function SessionRow({
   return (
     <li className="space-y-2 px-4 py-3 sm:px-5" data-session-id={session.id}>
       <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
-        <span className="font-medium text-slate-900">{formatDate(session.started_at)}</span>
+        <Link
+          to={`/realtime/${session.id}`}
+          className="font-medium text-slate-900 underline decoration-slate-300 hover:decoration-slate-600 dark:text-slate-100"
+        >
+          {formatDate(session.started_at)}
+        </Link>
         <Badge tone={TONES[session.status] ?? 'gray'}>{session.status}</Badge>
         <span className="text-xs text-slate-500">
           {session.model} · {session.language ?? 'auto'} · {formatClock(session.audio_seconds)} · {session.protocol}
@@ -199,7 +205,7 @@ function SessionRow({
           ) : null}
         </span>
       </div>
-      <p className="text-sm text-slate-700">
+      <p className="text-sm text-slate-700 dark:text-slate-200">
         {session.transcript?.trim() ? session.transcript : <span className="text-slate-400">No speech transcribed.</span>}
       </p>
       {session.error ? <p className="text-sm text-red-700">{session.error}</p> : null}
