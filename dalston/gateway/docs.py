@@ -1,6 +1,12 @@
 """The API's interactive docs, served from this process so they work offline:
-Swagger UI at ``/docs`` from the ``swagger-ui-bundle`` package, ReDoc at ``/redoc``
-with its script from the console build (``redoc.standalone.js``)."""
+Swagger UI at ``/docs``, ReDoc at ``/redoc``.
+
+Swagger UI's assets come from the console build (``swagger-ui/``, copied there from
+the ``swagger-ui-dist`` 5 npm package): FastAPI writes OpenAPI 3.1, which Swagger UI
+renders from version 5 on. Without a build they come from the ``swagger-ui-bundle``
+Python package (Swagger UI 4, which says "Unable to render this definition" for
+3.1, but the page and its assets still load). ReDoc's script comes from the
+console build (``redoc.standalone.js``)."""
 
 from __future__ import annotations
 
@@ -12,16 +18,19 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from dalston.errors import NotFound
 from dalston.gateway import console
 
 ASSETS = "/docs/assets"
 _REDOC_SCRIPT = "redoc.standalone.js"
+_SWAGGER_ASSETS = frozenset(
+    {"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"}
+)
 
 
-def _swagger_dir() -> Path | None:
+def _packaged_swagger_dir() -> Path | None:
     try:
         import swagger_ui_bundle
     except ImportError:  # pragma: no cover - a dependency of the package
@@ -29,10 +38,23 @@ def _swagger_dir() -> Path | None:
     return Path(swagger_ui_bundle.swagger_ui_path)
 
 
+def swagger_asset(name: str) -> Path | None:
+    """The file of a Swagger UI asset: the console build's, else the package's."""
+    if name not in _SWAGGER_ASSETS:
+        return None
+    for folder in (console.console_dir() / "swagger-ui", _packaged_swagger_dir()):
+        if folder is not None and (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def install(app: FastAPI) -> None:
-    assets = _swagger_dir()
-    if assets is not None:
-        app.mount(ASSETS, StaticFiles(directory=assets), name="swagger-ui-assets")
+    @app.get(ASSETS + "/{name}", include_in_schema=False)
+    async def swagger_ui_asset(name: str) -> Response:
+        path = swagger_asset(name)
+        if path is None:
+            raise NotFound(f"No docs asset {name}.")
+        return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
