@@ -106,7 +106,7 @@ function AuditLog() {
         <Card>
           <CardHeader title="Filters" />
           <CardBody>
-            <form onSubmit={apply} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="Audit filters">
+            <form onSubmit={apply} className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="Audit filters">
               <Field label="Action">
                 {(p) => (
                   <>

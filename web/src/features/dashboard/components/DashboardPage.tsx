@@ -64,7 +64,7 @@ export function DashboardPage() {
         actions={can('jobs:write') ? <ButtonLink to="/jobs/new">New job</ButtonLink> : null}
       />
 
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card className="lg:col-span-2" aria-labelledby="counts-title">
           <CardHeader id="counts-title" title="Jobs by status" description={`Counted up to ${config.countPageSize} per status`} />
           {!canRead ? (

@@ -58,7 +58,7 @@ function KeysAdmin() {
   return (
     <>
       <PageHeader title="API keys" description="Keys of every tenant you administer. A key's secret is shown once, when it is created." />
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:order-2">
           <CreateKeyForm
             onCreated={(key) => {

@@ -125,7 +125,7 @@ export function RealtimeSessionPage() {
           </>
         }
       />
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
           {error ? <Alert tone="error">{errorMessage(error)}</Alert> : null}
           {s.error ? <Alert tone="error" title="The session ended with an error">{s.error}</Alert> : null}

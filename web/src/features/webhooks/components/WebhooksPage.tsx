@@ -59,7 +59,7 @@ function WebhooksAdmin() {
         title="Webhooks"
         description="Dalston POSTs each job's outcome to these URLs, signed with Standard Webhooks, and retries until the receiver answers 2xx."
       />
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:order-2">
           <Card>
             <CardHeader title="Add an endpoint" />
@@ -132,8 +132,8 @@ function EndpointRow({
   const deliveriesId = `deliveries-${hook.id}`;
   return (
     <li className="space-y-3 px-4 py-3 sm:px-5" data-webhook-id={hook.id}>
-      <div className="flex flex-col gap-2 sm:flex-row sm:items-start">
-        <div className="min-w-0 flex-1">
+      <div className="flex flex-col gap-2">
+        <div className="min-w-0">
           <p className="flex flex-wrap items-center gap-2">
             <code className="break-all font-mono text-sm text-slate-900 dark:text-slate-100">{hook.url}</code>
             {hook.enabled ? <Badge tone="green">enabled</Badge> : <Badge tone="amber">disabled</Badge>}
@@ -151,7 +151,7 @@ function EndpointRow({
             {hook.id} · added {formatDate(hook.created_at)}
           </p>
         </div>
-        <div className="flex flex-wrap gap-2 sm:justify-end">
+        <div className="flex flex-wrap gap-2">
           <Button
             variant="secondary"
             size="sm"
