@@ -34,10 +34,10 @@ export function SignInPage() {
     <main className="flex min-h-screen items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
         <div className="mb-6 text-center">
-          <p className="text-3xl font-bold tracking-tight text-indigo-700">Dalston</p>
-          <h1 className="mt-1 text-lg font-semibold text-slate-900">Sign in to the console</h1>
+          <p className="text-3xl font-bold tracking-tight text-indigo-700 dark:text-indigo-300">Dalston</p>
+          <h1 className="mt-1 text-lg font-semibold text-slate-900 dark:text-slate-100">Sign in to the console</h1>
         </div>
-        <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200">
+        <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white dark:bg-slate-900 p-6 shadow-sm ring-1 ring-slate-200 dark:ring-slate-800">
           {notice ? <Alert tone="warning">{notice}</Alert> : null}
           <Field
             label="API key"
@@ -58,14 +58,14 @@ export function SignInPage() {
               />
             )}
           </Field>
-          <label className="flex items-center gap-2 text-sm text-slate-700">
+          <label className="flex items-center gap-2 text-sm text-slate-700 dark:text-slate-200">
             <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} />
             Remember on this device (kept in localStorage until you sign out)
           </label>
           <Button type="submit" className="w-full" disabled={busy || !key.trim()}>
             {busy ? 'Checking…' : 'Sign in'}
           </Button>
-          <p className="text-xs text-slate-500">
+          <p className="text-xs text-slate-500 dark:text-slate-400">
             The first start of the server prints an admin key and saves it to <code>admin_key</code> in its data
             folder.
           </p>

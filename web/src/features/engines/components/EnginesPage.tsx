@@ -36,7 +36,7 @@ export function EnginesPage() {
             <div className="overflow-x-auto">
               <table className="min-w-full text-left text-sm">
                 <caption className="sr-only">Engine workers</caption>
-                <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+                <thead className="border-b border-slate-200 dark:border-slate-800 bg-slate-50 dark:bg-slate-800/50 text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400">
                   <tr>
                     <th scope="col" className="px-4 py-2 font-medium">Engine</th>
                     <th scope="col" className="px-4 py-2 font-medium">Status</th>
@@ -46,20 +46,20 @@ export function EnginesPage() {
                     <th scope="col" className="hidden px-4 py-2 font-medium lg:table-cell">Worker</th>
                   </tr>
                 </thead>
-                <tbody className="divide-y divide-slate-100">
+                <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                   {engines.data.engines.map((w) => {
                     const depth = engines.data?.queue_depth[w.engine_id];
                     return (
                       <tr key={w.id} className="align-top">
                         <td className="px-4 py-2">
-                          <p className="font-medium text-slate-900">{w.engine_id}</p>
-                          <p className="text-xs text-slate-500">stage {w.stage}</p>
+                          <p className="font-medium text-slate-900 dark:text-slate-100">{w.engine_id}</p>
+                          <p className="text-xs text-slate-500 dark:text-slate-400">stage {w.stage}</p>
                         </td>
                         <td className="px-4 py-2">
                           <Badge tone={w.status === 'ready' ? 'green' : w.status === 'loading' ? 'blue' : 'amber'}>
                             {w.status}
                           </Badge>
-                          <p className="mt-1 text-xs text-slate-500">seen {w.seconds_since_heartbeat} s ago</p>
+                          <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">seen {w.seconds_since_heartbeat} s ago</p>
                         </td>
                         <td className="px-4 py-2 text-right font-mono tabular-nums">
                           {w.active}/{w.capacity}
@@ -67,10 +67,10 @@ export function EnginesPage() {
                         <td className="hidden px-4 py-2 text-right font-mono tabular-nums sm:table-cell">
                           {depth === undefined ? '–' : depth < 0 ? 'unknown' : depth}
                         </td>
-                        <td className="hidden px-4 py-2 text-xs text-slate-700 md:table-cell">
+                        <td className="hidden px-4 py-2 text-xs text-slate-700 dark:text-slate-200 md:table-cell">
                           {w.loaded_models.length ? w.loaded_models.join(', ') : 'none loaded'}
                         </td>
-                        <td className="hidden px-4 py-2 font-mono text-xs text-slate-500 lg:table-cell">
+                        <td className="hidden px-4 py-2 font-mono text-xs text-slate-500 dark:text-slate-400 lg:table-cell">
                           {w.host}:{w.pid}
                         </td>
                       </tr>
@@ -107,11 +107,11 @@ function MetricsOnly() {
         ) : !load.data?.length ? (
           <EmptyState title="No engine metrics yet" />
         ) : (
-          <ul className="divide-y divide-slate-100 text-sm">
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800 text-sm">
             {load.data.map((row) => (
               <li key={row.engine} className="flex justify-between px-4 py-2 sm:px-5">
-                <span className="font-medium text-slate-900">{row.engine}</span>
-                <span className="font-mono tabular-nums text-slate-700">
+                <span className="font-medium text-slate-900 dark:text-slate-100">{row.engine}</span>
+                <span className="font-mono tabular-nums text-slate-700 dark:text-slate-200">
                   {row.queueDepth ?? '–'} waiting · {row.activeTasks ?? '–'} running
                 </span>
               </li>

@@ -37,7 +37,7 @@ export function LiveControls({
           Start microphone
         </Button>
       )}
-      <span id="live-state" role="status" className="inline-flex items-center gap-2 text-sm text-slate-600">
+      <span id="live-state" role="status" className="inline-flex items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
         {state === 'connecting' || state === 'stopping' ? <Spinner /> : null}
         {state === 'streaming' ? <span className="h-2.5 w-2.5 animate-pulse rounded-full bg-red-600" aria-hidden="true" /> : null}
         {unavailable && state === 'idle' ? unavailable : LABELS[state]}

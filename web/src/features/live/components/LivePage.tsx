@@ -163,7 +163,7 @@ export function LivePage() {
           {errorMessage(status.error)}
         </Alert>
       ) : status.data ? (
-        <p className="mb-4 text-sm text-slate-600">
+        <p className="mb-4 text-sm text-slate-600 dark:text-slate-300">
           Realtime capacity: {status.data.available} of {status.data.capacity} slots free.
         </p>
       ) : null}
@@ -191,7 +191,7 @@ export function LivePage() {
             {warning && running ? <Alert tone="warning">{warning}</Alert> : null}
             <LiveTranscript finals={finals} partial={partial} />
             {sessionId && !running ? (
-              <p className="text-sm text-slate-600">
+              <p className="text-sm text-slate-600 dark:text-slate-300">
                 The session is over. It is listed under <Link className="underline" to="/realtime">Realtime sessions</Link>.
               </p>
             ) : null}
@@ -236,7 +236,7 @@ export function LivePage() {
               />
               <span>
                 Keep the audio
-                <span className="block text-xs text-slate-500">Realtime sessions can play it back later.</span>
+                <span className="block text-xs text-slate-500 dark:text-slate-400">Realtime sessions can play it back later.</span>
               </span>
             </label>
           </CardBody>

@@ -35,7 +35,7 @@ function StatusCell({ model }: { model: Model }) {
       <Badge tone={tone}>{(STATUS_LABEL[model.status] ?? model.status) + progress}</Badge>
       {model.loaded ? <Badge tone="blue">loaded</Badge> : null}
       {model.status === 'failed' && model.error ? (
-        <p className="max-w-xs text-xs text-red-700">{model.error}</p>
+        <p className="max-w-xs text-xs text-red-700 dark:text-red-300">{model.error}</p>
       ) : null}
     </div>
   );
@@ -76,7 +76,7 @@ function ModelActions({ model, onChange }: { model: Model; onChange: () => void 
         />
       ) : null}
       {error ? (
-        <p role="alert" className="max-w-xs text-xs text-red-700">
+        <p role="alert" className="max-w-xs text-xs text-red-700 dark:text-red-300">
           {error}
         </p>
       ) : null}
@@ -118,7 +118,7 @@ export function ModelsPage() {
           <div className="overflow-x-auto">
             <table className="min-w-full text-left text-sm">
               <caption className="sr-only">Models</caption>
-              <thead className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+              <thead className="border-b border-slate-200 dark:border-slate-800 bg-slate-50 dark:bg-slate-800/50 text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400">
                 <tr>
                   <th scope="col" className="px-4 py-2 font-medium">Model</th>
                   <th scope="col" className="px-4 py-2 font-medium">Status</th>
@@ -133,13 +133,13 @@ export function ModelsPage() {
                   ) : null}
                 </tr>
               </thead>
-              <tbody className="divide-y divide-slate-100">
+              <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
                 {models.data.data.map((m) => (
                   <tr key={m.id} className="align-top">
                     <td className="px-4 py-3">
-                      <p className="font-medium text-slate-900">{m.id}</p>
-                      {m.description ? <p className="max-w-md text-xs text-slate-500">{m.description}</p> : null}
-                      <p className="text-xs text-slate-600 sm:hidden">
+                      <p className="font-medium text-slate-900 dark:text-slate-100">{m.id}</p>
+                      {m.description ? <p className="max-w-md text-xs text-slate-500 dark:text-slate-400">{m.description}</p> : null}
+                      <p className="text-xs text-slate-600 dark:text-slate-300 sm:hidden">
                         {languages(m.languages)} · {formatBytes(m.size_bytes)}
                       </p>
                       <p className="mt-1 flex flex-wrap gap-1">
@@ -151,10 +151,10 @@ export function ModelsPage() {
                     <td className="px-4 py-3">
                       <StatusCell model={m} />
                     </td>
-                    <td className="hidden px-4 py-3 text-slate-700 sm:table-cell">{languages(m.languages)}</td>
-                    <td className="hidden px-4 py-3 text-slate-700 md:table-cell">{m.engine_id}</td>
-                    <td className="hidden px-4 py-3 text-slate-700 md:table-cell">{m.source}</td>
-                    <td className="hidden px-4 py-3 text-right font-mono tabular-nums text-slate-700 sm:table-cell">
+                    <td className="hidden px-4 py-3 text-slate-700 dark:text-slate-200 sm:table-cell">{languages(m.languages)}</td>
+                    <td className="hidden px-4 py-3 text-slate-700 dark:text-slate-200 md:table-cell">{m.engine_id}</td>
+                    <td className="hidden px-4 py-3 text-slate-700 dark:text-slate-200 md:table-cell">{m.source}</td>
+                    <td className="hidden px-4 py-3 text-right font-mono tabular-nums text-slate-700 dark:text-slate-200 sm:table-cell">
                       {formatBytes(m.size_bytes)}
                     </td>
                     {admin ? (
