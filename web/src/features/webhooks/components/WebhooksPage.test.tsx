@@ -47,6 +47,10 @@ describe('WebhooksPage', () => {
           return json({ ...created, signing_secret: 'whsec_new' }, 201);
         }
         if (url === '/v1/webhooks/wh1/rotate-secret') return json({ ...hooks[0], signing_secret: 'whsec_rotated' });
+        if (url === '/v1/webhooks/wh1' && method === 'DELETE') {
+          hooks = [];
+          return new Response(null, { status: 204 });
+        }
         if (url === '/v1/webhooks/wh1' && method === 'PATCH') {
           hooks = [{ ...hooks[0]!, ...(body as Partial<Webhook>) }];
           return json(hooks[0]);
@@ -108,6 +112,52 @@ describe('WebhooksPage', () => {
     await screen.findByRole('button', { name: 'Enable' });
     expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ enabled: false });
     expect(screen.getByText('disabled')).toBeTruthy();
+  });
+
+  it('edits an endpoint and deletes it after asking', async () => {
+    renderPage('/webhooks', '/webhooks', <WebhooksPage />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Edit' }));
+    const form = screen.getByRole('form', { name: 'Edit endpoint' });
+    expect((within(form).getByLabelText(/^URL/) as HTMLInputElement).value).toBe('https://example.com/hook');
+    fireEvent.change(within(form).getByLabelText('Description'), { target: { value: 'billing v2' } });
+    fireEvent.click(within(form).getByRole('checkbox', { name: /Every event/ }));
+    fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(screen.queryByRole('form', { name: 'Edit endpoint' })).toBeNull());
+    expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({
+      url: 'https://example.com/hook',
+      events: ['transcription.completed', '*'],
+      description: 'billing v2',
+    });
+    expect(await screen.findByText('billing v2')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    fireEvent.click(within(screen.getByRole('group', { name: 'Confirm' })).getByRole('button', { name: 'Delete endpoint' }));
+    expect(await screen.findByText('No endpoints yet')).toBeTruthy();
+    expect(writes()).toEqual(['PATCH /v1/webhooks/wh1', 'DELETE /v1/webhooks/wh1']);
+  });
+
+  it('shows the server refusing a URL beside the field', async () => {
+    const original = vi.mocked(fetch).getMockImplementation()!;
+    vi.mocked(fetch).mockImplementation(async (input, init) =>
+      String(input) === '/v1/webhooks' && init?.method === 'POST'
+        ? json(
+            {
+              error: {
+                code: 'invalid_request',
+                message: 'The URL points at a private address.',
+                param: 'url',
+                type: 'invalid_request_error',
+              },
+            },
+            400,
+          )
+        : original(input, init),
+    );
+    renderPage('/webhooks', '/webhooks', <WebhooksPage />);
+    await screen.findByText('https://example.com/hook');
+    fireEvent.change(screen.getByLabelText(/^URL/), { target: { value: 'http://10.0.0.1/x' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add endpoint' }));
+    expect(await screen.findByText('The URL points at a private address.')).toBeTruthy();
+    expect(screen.getByLabelText(/^URL/).getAttribute('aria-invalid')).toBe('true');
   });
 
   it('says which scope it needs', async () => {
