@@ -31,7 +31,7 @@ export const SCOPES = ['jobs:read', 'jobs:write', 'realtime', 'webhooks', 'admin
 export const SCOPE_HELP: Record<(typeof SCOPES)[number], string> = {
   'jobs:read':
     'Read jobs, their transcripts, exports and audio; realtime session records, capacity and engines; job stats',
-  'jobs:write': 'Submit, rename, cancel and delete jobs and their audio; delete realtime session records',
+  'jobs:write': 'Submit, edit, cancel and delete jobs and their audio; delete realtime session records',
   realtime:
     'Open live transcription streams (native, ElevenLabs and OpenAI WebSockets) and mint OpenAI realtime client secrets',
   webhooks: 'Manage webhook endpoints, their secrets, deliveries and retries (and ElevenLabs workspace webhooks)',
