@@ -223,6 +223,64 @@ async function run(page) {
       assert.match(waited ?? '', /\d/, `${name} queue wait: ${waited}`);
     }
 
+    step = 'speaker turns';
+    // One chip per speaker turn (consecutive segments of one speaker), not per line.
+    const turnSpeakers = await page
+      .locator('[data-turn]')
+      .evaluateAll((turns) => turns.map((t) => [t.getAttribute('data-speaker'), t.querySelectorAll('[data-speaker-label]').length]));
+    const segmentCount = await page.locator('[data-segment-id]').count();
+    assert.ok(turnSpeakers.length >= 2 && turnSpeakers.length < segmentCount, `turns ${turnSpeakers.length}, segments ${segmentCount}`);
+    for (let i = 0; i < turnSpeakers.length; i += 1) {
+      assert.equal(turnSpeakers[i][1], 1, `turn ${i} has ${turnSpeakers[i][1]} chips`);
+      if (i > 0) assert.notEqual(turnSpeakers[i][0], turnSpeakers[i - 1][0], `turns ${i - 1} and ${i}: same speaker`);
+    }
+
+    step = 'waveform';
+    await page.waitForFunction(
+      () => Number(document.querySelector('[aria-label="Waveform"]')?.getAttribute('data-peaks') ?? 0) > 0,
+      null,
+      { timeout: 30_000 },
+    );
+    assert.ok((await page.locator('[data-speaker-span]').count()) >= 2, 'speaker timeline');
+
+    step = 'keyboard';
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.querySelector('audio[aria-label="Job audio"]')?.paused === false, null, {
+      timeout: 10_000,
+    });
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.querySelector('audio[aria-label="Job audio"]')?.paused === true);
+    const before = await page.evaluate(() => document.querySelector('audio[aria-label="Job audio"]').currentTime);
+    await page.keyboard.press('ArrowRight');
+    const after = await page.evaluate(() => document.querySelector('audio[aria-label="Job audio"]').currentTime);
+    assert.ok(after >= before + 4.5, `ArrowRight: ${before} -> ${after}`);
+
+    step = 'search';
+    await page.getByLabel('Search the transcript').fill('chicago');
+    const matches = await page.locator('[data-match="true"]').count();
+    assert.ok(matches >= 1, `matches for chicago: ${matches}`);
+    await page.getByLabel('Search the transcript').press('Enter');
+    await page.getByText(new RegExp(`^1 of ${matches}$`)).waitFor();
+    await page.getByLabel('Search the transcript').fill('');
+
+    step = 'rename a speaker';
+    await page.getByRole('button', { name: 'Rename SPEAKER_01' }).first().click();
+    await page.getByLabel('Name for SPEAKER_01').fill('Sheila');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('[data-speaker-label="SPEAKER_01"]', { hasText: 'Sheila' }).first().waitFor({ timeout: 20_000 });
+    const srt = await (
+      await fetch(`${base}/v1/audio/transcriptions/${diarizedId}/export/srt?include_speakers=true`, {
+        headers: { Authorization: `Bearer ${adminKey}` },
+      })
+    ).text();
+    assert.match(srt, /\[Sheila\]/, `srt: ${srt.slice(0, 300)}`);
+    assert.ok(!srt.includes('SPEAKER_01'), `srt still names SPEAKER_01: ${srt.slice(0, 300)}`);
+    log('renamed SPEAKER_01 to Sheila: the SRT export shows the name');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shoot(page, '14-job-diarized-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+
     step = 'entities and redacted text';
     const entities = page.getByRole('list', { name: 'Entities' }).locator('li');
     await entities.first().waitFor();

@@ -47,6 +47,11 @@ export function renameJob(client: ApiClient, id: string, displayName: string): P
   return client.patch<Job>(`${BASE}/${encodeURIComponent(id)}`, { display_name: displayName });
 }
 
+/** Names speakers (id -> name; "" or null takes a name away): kept on the job, used by every export. */
+export function nameSpeakers(client: ApiClient, id: string, names: Record<string, string | null>): Promise<Job> {
+  return client.patch<Job>(`${BASE}/${encodeURIComponent(id)}`, { speakers: names });
+}
+
 /** Deletes every stored copy of the job's audio; the job and its transcript stay. */
 export function deleteJobAudio(client: ApiClient, id: string): Promise<void> {
   return client.delete(`${BASE}/${encodeURIComponent(id)}/audio`);

@@ -6,6 +6,10 @@ import { jobAudio, jobRedactedAudio } from '../api/jobs';
 
 export interface AudioPlayerHandle {
   seek: (time: number) => void;
+  /** Play if paused, pause if playing. */
+  toggle: () => void;
+  /** Move by ``delta`` seconds (within the recording). */
+  seekBy: (delta: number) => void;
 }
 
 export interface AudioPlayerProps {
@@ -21,6 +25,8 @@ export interface AudioPlayerProps {
   deleted?: boolean;
   /** Whether the server has the audio: true once loaded, false when it answered 404. */
   onAvailability?: (stored: boolean) => void;
+  /** The audio once downloaded (the waveform decodes it). */
+  onBlob?: (blob: Blob) => void;
 }
 
 /**
@@ -29,7 +35,7 @@ export interface AudioPlayerProps {
  */
 export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
   function AudioPlayer(
-    { jobId, onTime, source = 'original', label = 'Job audio', downloadName, deleted = false, onAvailability },
+    { jobId, onTime, source = 'original', label = 'Job audio', downloadName, deleted = false, onAvailability, onBlob },
     ref,
   ) {
     const client = useApi();
@@ -40,6 +46,8 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
     onTimeRef.current = onTime;
     const onAvailabilityRef = useRef(onAvailability);
     onAvailabilityRef.current = onAvailability;
+    const onBlobRef = useRef(onBlob);
+    onBlobRef.current = onBlob;
 
     useEffect(() => {
       const controller = new AbortController();
@@ -54,6 +62,7 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
           url = URL.createObjectURL(download.blob);
           setSrc(url);
           onAvailabilityRef.current?.(true);
+          onBlobRef.current?.(download.blob);
         },
         (reason: unknown) => {
           if (controller.signal.aborted) return;
@@ -109,13 +118,26 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
           el.currentTime = time;
           onTimeRef.current(time);
         },
+        toggle() {
+          const el = audio.current;
+          if (!el) return;
+          if (el.paused) void el.play().catch(() => {});
+          else el.pause();
+        },
+        seekBy(delta: number) {
+          const el = audio.current;
+          if (!el) return;
+          const end = Number.isFinite(el.duration) ? el.duration : Infinity;
+          el.currentTime = Math.min(Math.max(el.currentTime + delta, 0), end);
+          onTimeRef.current(el.currentTime);
+        },
       }),
       [],
     );
 
     if (deleted) {
       return (
-        <p role="status" className="flex min-h-14 items-center text-sm text-slate-500">
+        <p role="status" className="flex min-h-14 items-center text-sm text-slate-500 dark:text-slate-400">
           {source === 'redacted' ? 'Redacted audio deleted' : 'Audio deleted'}: the server no longer stores it.
         </p>
       );
@@ -134,7 +156,7 @@ export const AudioPlayer = forwardRef<AudioPlayerHandle, AudioPlayerProps>(
     }
     if (!src) {
       return (
-        <div role="status" className="flex h-14 items-center gap-2 text-sm text-slate-500">
+        <div role="status" className="flex h-14 items-center gap-2 text-sm text-slate-500 dark:text-slate-400">
           <Spinner /> Loading {source === 'redacted' ? 'redacted audio' : 'audio'}…
         </div>
       );

@@ -25,7 +25,7 @@ export function countByType(entities: readonly Entity[]): Array<[string, number]
 export function EntityList({ entities, currentTime = -1, onSeek }: EntityListProps) {
   const counts = useMemo(() => countByType(entities), [entities]);
   if (entities.length === 0) {
-    return <p className="text-sm text-slate-500">No personal data was found.</p>;
+    return <p className="text-sm text-slate-500 dark:text-slate-400">No personal data was found.</p>;
   }
   return (
     <div className="space-y-3">
@@ -36,17 +36,17 @@ export function EntityList({ entities, currentTime = -1, onSeek }: EntityListPro
           </Badge>
         ))}
       </div>
-      <ul className="max-h-96 divide-y divide-slate-100 overflow-y-auto" aria-label="Entities">
+      <ul className="max-h-96 divide-y divide-slate-100 dark:divide-slate-800 overflow-y-auto" aria-label="Entities">
         {entities.map((entity, i) => {
           const timed = entity.start !== null && entity.end !== null;
           const playing =
             timed && currentTime >= (entity.start ?? 0) && currentTime < (entity.end ?? 0);
           const body = (
             <>
-              <span className="font-mono text-xs text-slate-500 tabular-nums">
+              <span className="font-mono text-xs text-slate-500 dark:text-slate-400 tabular-nums">
                 {timed ? formatClock(entity.start) : '–'}
               </span>
-              <span className="min-w-0 break-words text-slate-900">{entity.text}</span>
+              <span className="min-w-0 break-words text-slate-900 dark:text-slate-100">{entity.text}</span>
               <span className="justify-self-end">
                 <Badge tone="gray">{entity.entity_type}</Badge>
               </span>
@@ -92,7 +92,7 @@ export function RedactedText({ text }: { text: string }) {
   const parts = text.split(/(\{[A-Z][A-Z0-9_]*\})/);
   return (
     <div role="group" aria-label="Redacted transcript">
-      <p className="whitespace-pre-wrap leading-7 text-slate-800">
+      <p className="whitespace-pre-wrap leading-7 text-slate-800 dark:text-slate-200">
         {parts.map((part, i) =>
           i % 2 === 1 ? (
             <mark key={i} className="rounded bg-slate-800 px-1 font-mono text-xs text-white">

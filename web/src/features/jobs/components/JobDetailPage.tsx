@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useApi, useAuth } from '../../../app/providers/auth';
 import {
@@ -18,15 +18,18 @@ import { ApiError, errorMessage } from '../../../lib/api-client';
 import type { Job } from '../../../lib/api-types';
 import { formatClock, formatDate } from '../../../lib/format';
 import { useQuery } from '../../../lib/use-query';
-import { cancelJob, deleteJob, deleteJobAudio, getJob, isTerminal } from '../api/jobs';
+import { cancelJob, deleteJob, deleteJobAudio, getJob, isTerminal, nameSpeakers } from '../api/jobs';
 import { AudioPlayer, type AudioPlayerHandle } from './AudioPlayer';
 import { EntityList, RedactedText } from './EntityList';
 import { ExportButtons } from './ExportButtons';
 import { JobName } from './JobName';
+import { JobSummary } from './JobSummary';
 import { StageGraph } from './StageGraph';
 import { StageList } from './StageList';
 import { JobStatusBadge } from './StatusBadge';
 import { TranscriptViewer } from './TranscriptViewer';
+import { Waveform } from './Waveform';
+import { flattenWords, matchesQuery } from './transcript';
 
 export function JobDetailPage() {
   const { id = '' } = useParams();
@@ -76,6 +79,50 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
   const baseName = name.replace(/\.[^.]+$/, '');
   const onSeek = useCallback((t: number) => player.current?.seek(t), []);
   const onAudioAvailability = useCallback((stored: boolean) => setAudioStored(stored), []);
+  const [blob, setBlob] = useState<Blob | null>(null);
+  const [query, setQuery] = useState('');
+  const [matchAt, setMatchAt] = useState(-1);
+  const allWords = useMemo(() => flattenWords(job.segments ?? []), [job.segments]);
+  const matchList = useMemo(
+    () => (query.trim() ? allWords.filter((w) => matchesQuery(w.text, query)) : []),
+    [allWords, query],
+  );
+  const focusWord = matchAt >= 0 && matchAt < matchList.length ? matchList[matchAt]!.index : -1;
+
+  function nextMatch(step: number) {
+    if (matchList.length === 0) return;
+    const next = (matchAt + step + matchList.length) % matchList.length;
+    setMatchAt(next);
+    onSeek(matchList[next]!.start);
+  }
+
+  const onRenameSpeaker = useCallback(
+    async (speaker: string, label: string) => {
+      await nameSpeakers(client, job.id, { [speaker]: label || null });
+      onChanged();
+    },
+    [client, job.id, onChanged],
+  );
+
+  // Space plays or pauses, the arrows move 5 s: not while typing, nor on a control
+  // that uses those keys itself.
+  useEffect(() => {
+    function onKey(event: KeyboardEvent) {
+      if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+      const target = event.target as HTMLElement | null;
+      const tag = target?.tagName ?? '';
+      if (['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON', 'AUDIO', 'SUMMARY'].includes(tag) || target?.isContentEditable) return;
+      if (event.key === ' ') {
+        event.preventDefault();
+        player.current?.toggle();
+      } else if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
+        event.preventDefault();
+        player.current?.seekBy(event.key === 'ArrowLeft' ? -5 : 5);
+      }
+    }
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   function onRenamed(updated: Job) {
     setRenamed({ from: job.display_name, to: updated.display_name });
@@ -140,7 +187,7 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
         description={
           <span className="flex flex-wrap items-center gap-2">
             <JobStatusBadge status={job.status} />
-            <span className="font-mono text-xs text-slate-500">{job.id}</span>
+            <span className="font-mono text-xs text-slate-500 dark:text-slate-400">{job.id}</span>
           </span>
         }
         actions={
@@ -192,6 +239,11 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
         </Alert>
       ) : null}
 
+      {job.status === 'completed' ? (
+        <div className="mb-6">
+          <JobSummary job={job} />
+        </div>
+      ) : null}
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
           {job.warnings?.length ? (
@@ -222,24 +274,38 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                 actions={delivered ? undefined : <ExportButtons jobId={job.id} baseName={baseName} />}
               />
               <CardBody className="space-y-4">
-                <div className="sticky top-0 z-10 -mx-4 bg-white/95 px-4 pb-2 pt-1 backdrop-blur sm:-mx-5 sm:px-5">
+                <div className="sticky top-0 z-10 -mx-4 bg-white/95 dark:bg-slate-900/95 px-4 pb-2 pt-1 backdrop-blur sm:-mx-5 sm:px-5">
                   <AudioPlayer
                     ref={player}
                     jobId={job.id}
                     onTime={setTime}
                     deleted={audioGone}
                     onAvailability={onAudioAvailability}
+                    onBlob={setBlob}
                   />
-                  <div className={cn('mt-1 flex items-center justify-between text-xs text-slate-500', audioGone && 'hidden')}>
+                  {audioGone ? null : (
+                    <div className="mt-2">
+                      <Waveform
+                        blob={blob}
+                        duration={job.audio_duration_seconds ?? 0}
+                        segments={job.segments ?? []}
+                        speakers={job.speakers}
+                        currentTime={time}
+                        onSeek={onSeek}
+                      />
+                    </div>
+                  )}
+                  <div className={cn('mt-1 flex items-center justify-between text-xs text-slate-500 dark:text-slate-400', audioGone && 'hidden')}>
                     <span aria-live="off" className="font-mono tabular-nums">
                       {formatClock(time, 2)}
                     </span>
+                    <span className="hidden sm:inline">Space plays or pauses · ← → move 5 s</span>
                     <label className="inline-flex items-center gap-1.5">
                       <input
                         type="checkbox"
                         checked={follow}
                         onChange={(e) => setFollow(e.target.checked)}
-                        className="rounded border-slate-300"
+                        className="rounded border-slate-300 dark:border-slate-600"
                       />
                       Follow playback
                     </label>
@@ -259,9 +325,9 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                         aria-pressed={view === value}
                         onClick={() => setView(value)}
                         className={cn(
-                          'px-3 py-1.5 text-sm font-medium ring-1 ring-inset ring-slate-300 focus-visible:outline-2 focus-visible:outline-indigo-600',
+                          'px-3 py-1.5 text-sm font-medium ring-1 ring-inset ring-slate-300 dark:ring-slate-600 focus-visible:outline-2 focus-visible:outline-indigo-600',
                           i === 0 ? 'rounded-l-md' : '-ml-px rounded-r-md',
-                          view === value ? 'bg-indigo-600 text-white ring-indigo-600' : 'bg-white text-slate-800 hover:bg-slate-50',
+                          view === value ? 'bg-indigo-600 text-white ring-indigo-600' : 'bg-white dark:bg-slate-900 text-slate-800 dark:text-slate-200 hover:bg-slate-50 dark:hover:bg-slate-800',
                         )}
                       >
                         {label}
@@ -269,6 +335,45 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                     ))}
                   </div>
                 ) : null}
+                {showRedacted ? null : (
+                  <form
+                    role="search"
+                    className="flex flex-wrap items-center gap-2"
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      nextMatch(1);
+                    }}
+                  >
+                    <input
+                      type="search"
+                      value={query}
+                      onChange={(e) => {
+                        setQuery(e.target.value);
+                        setMatchAt(-1);
+                      }}
+                      placeholder="Search the transcript"
+                      aria-label="Search the transcript"
+                      className="min-w-0 flex-1 rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+                    />
+                    {query.trim() ? (
+                      <>
+                        <span className="text-xs text-slate-500 dark:text-slate-400" aria-live="polite">
+                          {matchList.length === 0
+                            ? 'no match'
+                            : matchAt >= 0
+                              ? `${matchAt + 1} of ${matchList.length}`
+                              : `${matchList.length} ${matchList.length === 1 ? 'match' : 'matches'}`}
+                        </span>
+                        <Button variant="secondary" size="sm" type="button" onClick={() => nextMatch(-1)} disabled={!matchList.length}>
+                          Previous
+                        </Button>
+                        <Button variant="secondary" size="sm" type="submit" disabled={!matchList.length}>
+                          Next
+                        </Button>
+                      </>
+                    ) : null}
+                  </form>
+                )}
                 {showRedacted ? (
                   <RedactedText text={redactedText} />
                 ) : (
@@ -278,6 +383,9 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                     currentTime={time}
                     onSeek={onSeek}
                     follow={follow}
+                    query={query}
+                    focusWord={focusWord}
+                    onRenameSpeaker={writable && !delivered ? onRenameSpeaker : undefined}
                   />
                 )}
               </CardBody>
@@ -295,8 +403,9 @@ function JobDetail({ job, pollError, onChanged }: { job: Job; pollError: unknown
                     It has no transcript.
                   </Alert>
                 ) : (
-                  <div role="status" className="text-sm text-slate-600">
-                    The transcript appears here when the job completes. This page refreshes by itself.
+                  <div role="status" className="text-sm text-slate-600 dark:text-slate-300">
+                    <WaitingFor job={job} /> The transcript appears here when the job completes. This page refreshes by
+                    itself.
                   </div>
                 )}
               </CardBody>
@@ -423,8 +532,33 @@ function purgeSummary(job: Job, delivered: boolean): string {
 function Detail({ label, value }: { label: string; value: string }) {
   return (
     <>
-      <dt className="text-slate-500">{label}</dt>
-      <dd className="min-w-0 break-words text-slate-900">{value}</dd>
+      <dt className="text-slate-500 dark:text-slate-400">{label}</dt>
+      <dd className="min-w-0 break-words text-slate-900 dark:text-slate-100">{value}</dd>
     </>
   );
+}
+
+/** What an unfinished job waits for: the transcriber that has not taken it yet
+ * (loading its model, the first time after a start or an idle unload), or how
+ * far it has got. */
+function WaitingFor({ job }: { job: Job }) {
+  const transcribe = job.stages.find((s) => s.stage === 'transcribe');
+  if (!transcribe) return null;
+  if (transcribe.status === 'queued' || (transcribe.status === 'waiting' && job.status === 'running')) {
+    return (
+      <span className="mb-1 block font-medium" data-waiting="model">
+        Waiting for the transcriber: the first job after a start (or after its model was unloaded for being idle)
+        waits while the model loads.
+      </span>
+    );
+  }
+  if (transcribe.status === 'running') {
+    const done = typeof job.progress === 'number' ? ` ${Math.round(job.progress * 100)} % of the audio so far.` : '';
+    return (
+      <span className="mb-1 block font-medium" data-waiting="transcribing">
+        Transcribing.{done}
+      </span>
+    );
+  }
+  return null;
 }

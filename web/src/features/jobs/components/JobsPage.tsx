@@ -107,7 +107,7 @@ export function JobsPage() {
         </Alert>
       ) : null}
       <Card>
-        <div className="grid gap-3 border-b border-slate-200 px-4 py-3 sm:grid-cols-2 sm:px-5">
+        <div className="grid gap-3 border-b border-slate-200 dark:border-slate-700 px-4 py-3 sm:grid-cols-2 sm:px-5">
           <Field label="Status">
             {(p) => (
               <Select
@@ -161,7 +161,7 @@ export function JobsPage() {
           </Alert>
         ) : null}
         {hasMore && jobs.length > 0 ? (
-          <div className="border-t border-slate-200 px-4 py-3 text-center">
+          <div className="border-t border-slate-200 dark:border-slate-700 px-4 py-3 text-center">
             <Button variant="secondary" onClick={() => void loadMore()} disabled={loadingMore}>
               {loadingMore ? <Spinner className="h-3 w-3" /> : null}
               Load more
@@ -175,29 +175,29 @@ export function JobsPage() {
 
 export function JobTable({ jobs, compact = false }: { jobs: JobSummary[]; compact?: boolean }) {
   return (
-    <ul className="divide-y divide-slate-100" aria-label="Jobs">
+    <ul className="divide-y divide-slate-100 dark:divide-slate-800" aria-label="Jobs">
       {jobs.map((job) => (
         <li key={job.id}>
           <Link
             to={`/jobs/${job.id}`}
-            className="flex flex-col gap-1 px-4 py-3 hover:bg-slate-50 focus-visible:bg-slate-50 focus-visible:outline-none sm:flex-row sm:items-center sm:gap-4 sm:px-5"
+            className="flex flex-col gap-1 px-4 py-3 hover:bg-slate-50 dark:hover:bg-slate-800 focus-visible:bg-slate-50 focus-visible:outline-none sm:flex-row sm:items-center sm:gap-4 sm:px-5"
           >
             <div className="min-w-0 flex-1">
-              <p className="truncate font-medium text-slate-900">{job.display_name || job.id}</p>
-              <p className="truncate text-xs text-slate-500">
+              <p className="truncate font-medium text-slate-900 dark:text-slate-100">{job.display_name || job.id}</p>
+              <p className="truncate text-xs text-slate-500 dark:text-slate-400">
                 {job.model}
                 {job.language_code ? ` · ${job.language_code}` : ''}
                 {job.error ? ` · ${job.error}` : ''}
               </p>
             </div>
-            <div className="flex items-center gap-3 text-sm text-slate-600">
+            <div className="flex items-center gap-3 text-sm text-slate-600 dark:text-slate-300">
               <JobStatusBadge status={job.status} />
               {compact ? null : (
                 <span className="w-16 text-right font-mono tabular-nums" title="Audio duration">
                   {formatClock(job.audio_duration_seconds)}
                 </span>
               )}
-              <span className="w-24 text-right text-xs text-slate-500" title={job.created_at}>
+              <span className="w-24 text-right text-xs text-slate-500 dark:text-slate-400" title={job.created_at}>
                 {formatRelative(job.created_at)}
               </span>
             </div>

@@ -189,13 +189,13 @@ export function NewJobPage() {
               onDrop={onDrop}
               className={cn(
                 'flex flex-col items-center justify-center gap-2 rounded-lg border-2 border-dashed px-4 py-8 text-center',
-                dragging ? 'border-indigo-500 bg-indigo-50' : 'border-slate-300',
+                dragging ? 'border-indigo-500 bg-indigo-50' : 'border-slate-300 dark:border-slate-600',
               )}
             >
-              <label htmlFor="audio-file" className="text-sm font-medium text-slate-800">
+              <label htmlFor="audio-file" className="text-sm font-medium text-slate-800 dark:text-slate-200">
                 Audio or video file
               </label>
-              <p className="text-xs text-slate-500">
+              <p className="text-xs text-slate-500 dark:text-slate-400">
                 Drop a file here, or choose one. wav, flac, mp3, ogg/opus, m4a, webm, mp4, …
               </p>
               <input
@@ -207,9 +207,9 @@ export function NewJobPage() {
                 disabled={uploading}
                 onChange={(e) => pick(e.target.files)}
                 aria-describedby="audio-file-chosen"
-                className="max-w-full text-sm text-slate-700 file:mr-3 file:rounded-md file:border-0 file:bg-indigo-50 file:px-3 file:py-2 file:text-sm file:font-medium file:text-indigo-700 hover:file:bg-indigo-100"
+                className="max-w-full text-sm text-slate-700 dark:text-slate-300 file:mr-3 file:rounded-md file:border-0 file:bg-indigo-50 file:px-3 file:py-2 file:text-sm file:font-medium file:text-indigo-700 hover:file:bg-indigo-100"
               />
-              <p id="audio-file-chosen" className="text-sm text-slate-700">
+              <p id="audio-file-chosen" className="text-sm text-slate-700 dark:text-slate-300">
                 {file ? `${file.name} · ${formatBytes(file.size)}` : 'No file chosen'}
               </p>
               {fieldError('file') ? <p className="text-sm text-red-700">{fieldError('file')}</p> : null}
@@ -281,7 +281,7 @@ export function NewJobPage() {
 
             {uploading ? (
               <div className="space-y-1">
-                <div className="flex justify-between text-sm text-slate-700">
+                <div className="flex justify-between text-sm text-slate-700 dark:text-slate-300">
                   <span id="upload-label">{percent < 100 ? 'Uploading…' : 'Checking the audio…'}</span>
                   <span className="tabular-nums">
                     {percent}% · {formatBytes(progress.loaded)} of {formatBytes(progress.total)}
@@ -393,7 +393,7 @@ export function NewJobPage() {
               )}
             </Field>
             <fieldset className="space-y-2" aria-describedby={fieldError('speaker_detection') ? 'speakers-error' : undefined}>
-              <legend className="text-sm font-medium text-slate-800">Speaker detection</legend>
+              <legend className="text-sm font-medium text-slate-800 dark:text-slate-200">Speaker detection</legend>
               {SPEAKER_OPTIONS.map(([value, label, hint]) => (
                 <label key={value} className="flex items-start gap-2 text-sm">
                   <input
@@ -406,8 +406,8 @@ export function NewJobPage() {
                     className="mt-0.5"
                   />
                   <span>
-                    <span className="font-medium text-slate-800">{label}</span>
-                    <span className="block text-xs text-slate-500">{hint}</span>
+                    <span className="font-medium text-slate-800 dark:text-slate-200">{label}</span>
+                    <span className="block text-xs text-slate-500 dark:text-slate-400">{hint}</span>
                   </span>
                 </label>
               ))}
@@ -466,7 +466,7 @@ export function NewJobPage() {
               ) : null}
             </fieldset>
             <fieldset className="space-y-2">
-              <legend className="text-sm font-medium text-slate-800">PII</legend>
+              <legend className="text-sm font-medium text-slate-800 dark:text-slate-200">PII</legend>
               <label className="flex items-start gap-2 text-sm">
                 <input
                   type="checkbox"
@@ -477,11 +477,11 @@ export function NewJobPage() {
                     if (!e.target.checked) setRedactAudio(false);
                   }}
                   disabled={uploading}
-                  className="mt-0.5 rounded border-slate-300"
+                  className="mt-0.5 rounded border-slate-300 dark:border-slate-600"
                 />
                 <span>
-                  <span className="font-medium text-slate-800">Detect PII</span>
-                  <span className="block text-xs text-slate-500">
+                  <span className="font-medium text-slate-800 dark:text-slate-200">Detect PII</span>
+                  <span className="block text-xs text-slate-500 dark:text-slate-400">
                     List personal data found in the transcript, and a redacted copy of the text.
                   </span>
                 </span>
@@ -492,7 +492,7 @@ export function NewJobPage() {
               {pii ? (
                 <div className="ml-6 space-y-3 border-l-2 border-slate-100 pl-3">
                   <fieldset className="space-y-1" aria-describedby="pii-categories-hint">
-                    <legend className="text-sm font-medium text-slate-800">Entity categories</legend>
+                    <legend className="text-sm font-medium text-slate-800 dark:text-slate-200">Entity categories</legend>
                     {PII_CATEGORIES.map((category) => (
                       <label key={category.value} className="flex items-start gap-2 text-sm" title={category.types.join(', ')}>
                         <input
@@ -508,15 +508,15 @@ export function NewJobPage() {
                             )
                           }
                           disabled={uploading}
-                          className="mt-0.5 rounded border-slate-300"
+                          className="mt-0.5 rounded border-slate-300 dark:border-slate-600"
                         />
                         <span>
-                          <span className="text-slate-800">{category.label}</span>{' '}
-                          <code className="font-mono text-xs text-slate-500">{category.value}</code>
+                          <span className="text-slate-800 dark:text-slate-200">{category.label}</span>{' '}
+                          <code className="font-mono text-xs text-slate-500 dark:text-slate-400">{category.value}</code>
                         </span>
                       </label>
                     ))}
-                    <p id="pii-categories-hint" className="text-xs text-slate-500">
+                    <p id="pii-categories-hint" className="text-xs text-slate-500 dark:text-slate-400">
                       None checked and no types below: every type is looked for.
                     </p>
                   </fieldset>
@@ -564,11 +564,11 @@ export function NewJobPage() {
                     if (e.target.checked) setPii(true);
                   }}
                   disabled={uploading}
-                  className="mt-0.5 rounded border-slate-300"
+                  className="mt-0.5 rounded border-slate-300 dark:border-slate-600"
                 />
                 <span>
-                  <span className="font-medium text-slate-800">Redact PII in the audio</span>
-                  <span className="block text-xs text-slate-500">
+                  <span className="font-medium text-slate-800 dark:text-slate-200">Redact PII in the audio</span>
+                  <span className="block text-xs text-slate-500 dark:text-slate-400">
                     Also write a copy of the audio with each entity silenced or beeped.
                   </span>
                 </span>
@@ -579,7 +579,7 @@ export function NewJobPage() {
               {redactAudio ? (
                 <div className="ml-6 flex flex-wrap gap-x-4 gap-y-1 border-l-2 border-slate-100 pl-3" role="radiogroup" aria-label="Audio redaction">
                   {AUDIO_REDACTION_MODES.map((m) => (
-                    <label key={m.value} className="flex items-center gap-2 text-sm text-slate-800">
+                    <label key={m.value} className="flex items-center gap-2 text-sm text-slate-800 dark:text-slate-200">
                       <input
                         type="radio"
                         name="pii_redaction_mode"

@@ -132,3 +132,34 @@ describe('TranscriptViewer', () => {
     expect(screen.getByText(/no speech was found/)).toBeTruthy();
   });
 });
+
+describe('TranscriptViewer turns, search and names', () => {
+  const turns: Segment[] = [
+    { id: 0, start: 0, end: 1, text: ' Hello there.', speaker: 'SPEAKER_00', words: [{ text: ' Hello', start: 0, end: 0.5 }, { text: ' there.', start: 0.5, end: 1 }] },
+    { id: 1, start: 1.2, end: 2, text: ' How are you?', speaker: 'SPEAKER_00', words: [{ text: ' How', start: 1.2, end: 1.4 }, { text: ' are', start: 1.4, end: 1.6 }, { text: ' you?', start: 1.6, end: 2 }] },
+    { id: 2, start: 2.5, end: 3, text: ' Fine, Héloïse.', speaker: 'SPEAKER_01', words: [{ text: ' Fine,', start: 2.5, end: 2.7 }, { text: ' Héloïse.', start: 2.7, end: 3 }] },
+  ];
+
+  it('groups consecutive segments of one speaker under one chip', () => {
+    render(<TranscriptViewer segments={turns} currentTime={0} onSeek={() => {}} />);
+    const chips = Array.from(document.querySelectorAll('[data-speaker-label]')).map((el) => el.textContent);
+    expect(chips).toEqual(['SPEAKER_00', 'SPEAKER_01']);
+    expect(document.querySelectorAll('[data-turn]')).toHaveLength(2);
+    expect(document.querySelectorAll('[data-segment-id]')).toHaveLength(3);
+  });
+
+  it('marks the words that match the search, ignoring case and accents', () => {
+    render(<TranscriptViewer segments={turns} currentTime={0} onSeek={() => {}} query="HELOI" />);
+    const marked = Array.from(document.querySelectorAll('[data-match="true"]')).map((el) => el.textContent);
+    expect(marked).toEqual(['Héloïse.']);
+  });
+
+  it('renames a speaker in place', async () => {
+    const onRename = vi.fn().mockResolvedValue(undefined);
+    render(<TranscriptViewer segments={turns} currentTime={0} onSeek={() => {}} onRenameSpeaker={onRename} />);
+    fireEvent.click(screen.getByRole('button', { name: 'Rename SPEAKER_01' }));
+    fireEvent.change(screen.getByLabelText('Name for SPEAKER_01'), { target: { value: ' Alice ' } });
+    fireEvent.submit(screen.getByRole('form', { name: 'Rename SPEAKER_01' }));
+    await vi.waitFor(() => expect(onRename).toHaveBeenCalledWith('SPEAKER_01', 'Alice'));
+  });
+});

@@ -50,3 +50,35 @@ export function speakerColor(speaker: string, speakers: readonly string[]): stri
   const i = Math.max(0, speakers.indexOf(speaker));
   return SPEAKER_COLORS[i % SPEAKER_COLORS.length]!;
 }
+
+export interface Turn {
+  speaker: string | null;
+  /** Indices of its segments, in order. */
+  segments: number[];
+}
+
+/** Consecutive segments of one speaker, as turns (a transcript without speakers
+ * is one turn per segment: nothing to group by). */
+export function groupTurns(segments: readonly Segment[]): Turn[] {
+  const turns: Turn[] = [];
+  segments.forEach((segment, i) => {
+    const speaker = segment.speaker ?? null;
+    const last = turns[turns.length - 1];
+    if (last && speaker !== null && last.speaker === speaker) last.segments.push(i);
+    else turns.push({ speaker, segments: [i] });
+  });
+  return turns;
+}
+
+function fold(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase();
+}
+
+/** Whether a word contains the search text (case and accents ignored). */
+export function matchesQuery(word: string, query: string): boolean {
+  const q = fold(query.trim());
+  return q.length > 0 && fold(word).includes(q);
+}
