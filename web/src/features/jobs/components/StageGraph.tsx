@@ -34,10 +34,10 @@ function between(from: string | null | undefined, to: string | null | undefined)
   return Number.isFinite(ms) ? Math.max(ms, 0) : null;
 }
 
-/** The job's pipeline as a graph: a column per step of the DAG (stages that can
- * run side by side share one), each stage with its status, queue wait and
- * processing time; under it a waterfall of the same on one time axis, from the
- * job's creation. */
+/** The job's pipeline as a graph: a row per step of the DAG, top to bottom
+ * (stages that can run side by side share one), each stage with its status,
+ * queue wait and processing time; under it a waterfall of the same on one time
+ * axis, from the job's creation. */
 export function StageGraph({ stages, createdAt }: { stages: Stage[]; createdAt: string }) {
   if (stages.length === 0) return <p className="text-sm text-slate-500 dark:text-slate-400">No stages yet.</p>;
   const columns = stageColumns(stages);
@@ -51,33 +51,37 @@ export function StageGraph({ stages, createdAt }: { stages: Stage[]; createdAt: 
   const pct = (ms: number | null) => `${(100 * (ms ?? 0)) / end}%`;
   return (
     <div className="space-y-4">
-      <ol className="flex flex-col gap-2 sm:flex-row sm:items-stretch" aria-label="Stage graph">
+      <ol className="flex flex-col gap-1" aria-label="Stage graph">
         {columns.map((column, c) => (
-          <li key={c} className="flex flex-col gap-2 sm:flex-1 sm:flex-row sm:items-center">
+          <li key={c} className="flex flex-col gap-1">
             {c > 0 ? (
-              <span aria-hidden="true" className="self-center text-slate-400 sm:px-1">
-                <span className="sm:hidden">↓</span>
-                <span className="hidden sm:inline">→</span>
+              <span aria-hidden="true" className="self-center text-slate-400">
+                ↓
               </span>
             ) : null}
-            <ul className="flex flex-1 flex-col gap-2">
+            {/* Stages of one step of the graph run side by side: one row. */}
+            <ul className="flex flex-wrap gap-2">
               {column.map((stage) => (
                 <li
                   key={stage.stage}
                   data-stage={stage.stage}
-                  className="rounded-lg border border-slate-200 bg-white p-2 text-xs shadow-sm dark:border-slate-700 dark:bg-slate-900"
+                  className="min-w-[9rem] flex-1 rounded-lg border border-slate-200 bg-white p-2 text-xs shadow-sm dark:border-slate-700 dark:bg-slate-900"
                   title={STAGE_HELP[stage.stage] ?? undefined}
                 >
                   <div className="flex flex-wrap items-center gap-1.5">
                     <span className="font-medium text-slate-900 dark:text-slate-100">{stage.stage}</span>
                     <StageStatusBadge status={stage.status} />
+                    <span className="text-slate-500 dark:text-slate-400">{stage.engine_id}</span>
                   </div>
-                  <div className="mt-1 text-slate-500 dark:text-slate-400">{stage.engine_id}</div>
-                  <dl className="mt-1 grid grid-cols-2 gap-x-2 tabular-nums text-slate-700 dark:text-slate-300">
-                    <dt className="text-slate-500 dark:text-slate-400">queue</dt>
-                    <dd aria-label={`${stage.stage} queue wait`}>{formatMs(stage.queue_wait_ms ?? null)}</dd>
-                    <dt className="text-slate-500 dark:text-slate-400">ran</dt>
-                    <dd aria-label={`${stage.stage} processing time`}>{formatMs(stage.duration_ms)}</dd>
+                  <dl className="mt-1 flex flex-wrap gap-x-3 tabular-nums text-slate-700 dark:text-slate-300">
+                    <div className="flex gap-1">
+                      <dt className="text-slate-500 dark:text-slate-400">queue</dt>
+                      <dd aria-label={`${stage.stage} queue wait`}>{formatMs(stage.queue_wait_ms ?? null)}</dd>
+                    </div>
+                    <div className="flex gap-1">
+                      <dt className="text-slate-500 dark:text-slate-400">ran</dt>
+                      <dd aria-label={`${stage.stage} processing time`}>{formatMs(stage.duration_ms)}</dd>
+                    </div>
                   </dl>
                   {stage.status === 'running' && typeof stage.progress === 'number' ? (
                     <div
