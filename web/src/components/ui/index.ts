@@ -9,3 +9,4 @@ export { PageHeader, PageTitle } from './PageHeader';
 export { Loading, Spinner } from './Spinner';
 export { ConfirmButton } from './ConfirmButton';
 export { NotAvailable } from './NotAvailable';
+export { ShownOnce } from './ShownOnce';

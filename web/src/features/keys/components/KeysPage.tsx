@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useApi, useAuth } from '../../../app/providers/auth';
 import {
+  ShownOnce,
   Alert,
   Badge,
   Button,
@@ -235,41 +236,9 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: KeyCreated) => void }) 
 }
 
 function NewKeySecret({ created, onDone }: { created: KeyCreated; onDone: () => void }) {
-  const [copied, setCopied] = useState(false);
   return (
-    <Alert tone="success" title={`Key “${created.name}” created`}>
+    <ShownOnce title={`Key “${created.name}” created`} inputId="new-key" label="New API key" value={created.key} onDone={onDone}>
       <p>Copy it now: it is shown only this once.</p>
-      <div className="mt-2 flex flex-col gap-2 sm:flex-row">
-        <label htmlFor="new-key" className="sr-only">
-          New API key
-        </label>
-        <input
-          id="new-key"
-          readOnly
-          value={created.key}
-          onFocus={(e) => e.target.select()}
-          className="w-full rounded-md border-0 bg-white px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-emerald-300 dark:bg-slate-950 dark:text-slate-100 dark:ring-emerald-800"
-        />
-        <div className="flex gap-2">
-          <Button
-            variant="secondary"
-            size="sm"
-            onClick={async () => {
-              try {
-                await navigator.clipboard.writeText(created.key);
-                setCopied(true);
-              } catch {
-                setCopied(false);
-              }
-            }}
-          >
-            {copied ? 'Copied' : 'Copy'}
-          </Button>
-          <Button variant="ghost" size="sm" onClick={onDone}>
-            Done
-          </Button>
-        </div>
-      </div>
-    </Alert>
+    </ShownOnce>
   );
 }
