@@ -15,9 +15,11 @@ each (as the tests do), models loaded once and excluded from stage times.
 - ``align``: the ``align/*.tsv`` references (one file per case; channel refs are
   scored on their own channel): median/mean absolute word-start error in ms, of
   Whisper's word times and after pocketsphinx alignment, per case and pooled.
-- ``diar``: every ``kind=diar`` case, automatic speaker count and the reference
-  count: DER (no collar, overlap scored, UEM where given) per case and pooled
-  over total reference speech.
+- ``diar``: every ``kind=diar`` case, automatic speaker count and the given
+  (reference) count: DER (pyannote.metrics, overlap scored, UEM where given) with
+  no collar and with a 0.25 s collar, split into missed speech, false alarm and
+  confusion, per case and pooled over total reference speech; the speaker-count
+  error; the diarize stage's RTFx (automatic count, model load excluded).
 - ``pii``: the PII stage over each English reference text (entities found, time).
 """
 
@@ -226,13 +228,20 @@ def align_part(corpus: Path, cases: list[dict[str, str]]) -> dict[str, Any]:
 
 
 def diar_part(corpus: Path, cases: list[dict[str, str]]) -> dict[str, Any]:
-    from dalston.eval.der import evaluate_case
+    """DER per case and pooled, with the automatic count and the given count.
 
+    Each case is scored twice from the same run: strictly (no collar) and with the
+    usual 0.25 s collar; both score overlapped speech.
+    """
+    from dalston.eval.der import der_components, evaluate_case, read_rttm, read_uem
+
+    modes = ("auto", "given")
+    collars = {"strict": 0.0, "collar_0.25": 0.25}
+    totals: dict[tuple[str, str], dict[str, float]] = defaultdict(
+        lambda: defaultdict(float)
+    )
+    count_errors: dict[str, list[int]] = {mode: [] for mode in modes}
     per_case = []
-    totals: dict[str, dict[str, float]] = {
-        "auto": defaultdict(float),
-        "oracle": defaultdict(float),
-    }
     times: list[float] = []
     audio_s = 0.0
     for case in cases:
@@ -240,35 +249,47 @@ def diar_part(corpus: Path, cases: list[dict[str, str]]) -> dict[str, Any]:
             continue
         wav = corpus / case["file"]
         rttm = wav.with_suffix(".rttm")
-        uem = wav.with_suffix(".uem")
-        uem_path = uem if uem.exists() else None
-        auto = evaluate_case(wav, rttm, uem_path)
-        oracle = evaluate_case(wav, rttm, uem_path, num_speakers=auto["ref_speakers"])
-        times.append(auto["seconds"])
-        audio_s += auto["duration"]
-        row: dict[str, Any] = {
-            "case": case["case_id"],
-            "ref_speakers": auto["ref_speakers"],
-        }
-        for label, scores in (("auto", auto), ("oracle", oracle)):
-            row[label] = {
-                "der": round(scores["der"], 4),
-                "speakers": scores["num_speakers"],
-                "missed": round(scores["missed"], 3),
-                "false_alarm": round(scores["false_alarm"], 3),
-                "confusion": round(scores["confusion"], 3),
-            }
-            for key in ("missed", "false_alarm", "confusion", "total"):
-                totals[label][key] += scores[key]
+        uem_path = wav.with_suffix(".uem")
+        uem = read_uem(uem_path) if uem_path.exists() else None
+        reference = read_rttm(rttm)
+        speakers = len({t["speaker"] for t in reference})
+        row: dict[str, Any] = {"case": case["case_id"], "ref_speakers": speakers}
+        for mode in modes:
+            params = {"num_speakers": speakers} if mode == "given" else {}
+            result = evaluate_case(wav, rttm, uem_path if uem else None, **params)
+            if mode == "auto":
+                times.append(result["seconds"])
+                audio_s += result["duration"]
+            count_errors[mode].append(result["num_speakers"] - speakers)
+            row[mode] = {"speakers": result["num_speakers"]}
+            for name, collar in collars.items():
+                parts = der_components(
+                    reference, result["turns"], uem=uem, collar=collar
+                )
+                row[mode][name] = {
+                    key: round(parts[key], 4 if key == "der" else 3)
+                    for key in ("der", "missed", "false_alarm", "confusion", "total")
+                }
+                for key in ("missed", "false_alarm", "confusion", "total"):
+                    totals[(mode, name)][key] += parts[key]
         per_case.append(row)
-    pooled = {
-        label: round((t["missed"] + t["false_alarm"] + t["confusion"]) / t["total"], 4)
-        if t["total"]
-        else None
-        for label, t in totals.items()
-    }
+    pooled: dict[str, dict[str, Any]] = {mode: {} for mode in modes}
+    for (mode, name), t in totals.items():
+        errors = t["missed"] + t["false_alarm"] + t["confusion"]
+        pooled[mode][name] = {
+            "der": round(errors / t["total"], 4) if t["total"] else None,
+            **{key: round(value, 2) for key, value in t.items()},
+        }
+    for mode, errors in count_errors.items():
+        pooled[mode]["speaker_count"] = {
+            "exact": sum(e == 0 for e in errors),
+            "cases": len(errors),
+            "mean_abs_error": round(statistics.mean(abs(e) for e in errors), 3)
+            if errors
+            else None,
+        }
     return {
-        "pooled_der": pooled,
+        "pooled": pooled,
         "cases": per_case,
         "diarize_stage": stage_summary(times, audio_s),
     }

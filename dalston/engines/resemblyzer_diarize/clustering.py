@@ -16,6 +16,8 @@ Splitting one voice gains more the fewer windows it has (a 6 s clip ~0.4, 30 s
 ``log gain = 0.25 - 0.66 log n``, sd 0.15), so a split must beat that curve at its
 90th percentile, or a floor for long groups (``SplitRule``). Groups are tested
 top-down along the Ward tree, most significant first, each against its own size.
+The division only decides the count: the partition is then the tree cut at that
+count, the one a request that gives the count gets, so both agree.
 On the diarization corpus, true first splits clear the rule by 0.1-0.9 in log
 gain (pyannote_sample, the closest pair of voices, by 0.06); far-field AMI
 speakers with a few seconds each often do not.
@@ -147,14 +149,13 @@ def _partition(
     tree = np.asarray(linkage(vectors, "ward"))
     if count.num_speakers is not None:
         k = min(count.num_speakers, n)
-        return k, refine(vectors, cut_tree(tree, n, k), k, options.refine_passes)
-    most = min(count.max_speakers or MAX_SPEAKERS, n)
-    low = min(count.min_speakers or 1, most)
-    groups = _Division(vectors, tree, strictness, options).run(low, most)
-    labels = np.zeros(n, dtype=int)
-    for label, members in enumerate(groups):
-        labels[members] = label
-    return len(groups), refine(vectors, labels, len(groups), options.refine_passes)
+    else:
+        most = min(count.max_speakers or MAX_SPEAKERS, n)
+        low = min(count.min_speakers or 1, most)
+        k = len(_Division(vectors, tree, strictness, options).run(low, most))
+    # The division only decides how many speakers: the partition is the tree cut
+    # at that count, as for a given count, so both agree on the same k.
+    return k, refine(vectors, cut_tree(tree, n, k), k, options.refine_passes)
 
 
 class _Division:
