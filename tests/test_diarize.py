@@ -297,23 +297,71 @@ def test_pyannote_without_package_says_so(prepared: Path) -> None:
 FIXTURE = DATA / "diar"
 
 
-def test_fixture_der_per_file_and_pooled() -> None:
-    """DER (pyannote.metrics, collar 0.25 s, overlap scored) of three AMI meeting
-    excerpts with the automatic speaker count. The bounds are today's figures
-    with room for noise (pooled 0.29 on 2026-12-05: 0.16, 0.37, 0.38): they catch
-    a regression; issue 17 wants them far lower."""
+@pytest.mark.parametrize(
+    ("mode", "max_file", "max_pooled"),
+    # Measured 2026-12-05 (collar 0.25 s): automatic 0.106 / 0.277 / 0.283, pooled
+    # 0.203; given count 0.106 / 0.170 / 0.300, pooled 0.182. The bounds leave
+    # ~0.05 for noise; issue 17's targets are 0.25 (automatic) and 0.20 (given)
+    # pooled over the whole corpus.
+    [("automatic", 0.35, 0.25), ("given", 0.35, 0.23)],
+)
+def test_fixture_der_per_file_and_pooled(
+    mode: str, max_file: float, max_pooled: float
+) -> None:
+    """DER (pyannote.metrics, collar 0.25 s, overlap scored, UEM) of three AMI
+    meeting excerpts, with the automatic speaker count and with the given one."""
     errors = total = 0.0
     per_file = {}
     for wav in sorted(FIXTURE.glob("*.wav")):
-        result = evaluate_case(wav, wav.with_suffix(".rttm"), wav.with_suffix(".uem"))
-        per_file[wav.stem] = round(result["der"], 3)
+        rttm, uem = wav.with_suffix(".rttm"), wav.with_suffix(".uem")
+        speakers = len({t["speaker"] for t in read_rttm(rttm)})
+        params = {"num_speakers": speakers} if mode == "given" else {}
+        result = evaluate_case(wav, rttm, uem, collar=0.25, **params)
+        per_file[wav.stem] = (round(result["der"], 3), result["num_speakers"])
         errors += result["der"] * result["total"]
         total += result["total"]
-        assert result["der"] <= 0.45, (wav.stem, result)
+        assert result["der"] <= max_file, (wav.stem, per_file)
+        if mode == "given":
+            assert result["num_speakers"] == speakers
     pooled = errors / total
-    print(f"\nfixture DER per file {per_file}, pooled {pooled:.3f}")
+    print(f"\nfixture DER ({mode} count) per file {per_file}, pooled {pooled:.3f}")
     assert len(per_file) == 3
-    assert pooled <= 0.33, per_file
+    assert pooled <= max_pooled, per_file
+
+
+# --- one speaker stays one ---------------------------------------------------------
+
+SINGLE_SPEAKER = [
+    "deepspeech_ldc93s1_8k.wav",  # 3 s, 8 kHz
+    "lhotse_lj002_0020.wav",  # 1.5 s
+    "lhotse_ls_2412_153948_0000.flac",
+    "mfa_cold_corpus.wav",  # 26 s of spontaneous speech
+    "mfa_ls_61_70968_0000.flac",
+    "pv_de.wav",
+    "pv_es.wav",
+    "pv_fr.wav",
+    "pv_ls_1272_128104_0000.wav",
+    "readalongs_ej_fra.m4a",  # 34 s read aloud
+    "sb_lj050_0131.wav",
+    "wenet_ls_1995_1837_0001.wav",
+    pytest.param(
+        "whisper_jfk.flac",
+        # 9 s of speech in 11 windows: its halves differ more than 90 % of
+        # single voices' do, so the split test (calibrated at that quantile)
+        # finds three speakers. Known limit of Resemblyzer on short clips.
+        marks=pytest.mark.xfail(strict=True, reason="splits into 3 speakers"),
+    ),
+]
+
+
+@pytest.mark.parametrize("clip", SINGLE_SPEAKER)
+def test_single_speaker_clip_gives_one_speaker(
+    engine: ResemblyzerDiarizeEngine, clip: str
+) -> None:
+    """Every single-speaker recording in tests/data, automatic count: one speaker."""
+    result = run(engine, DATA / clip)
+    assert result["num_speakers"] == 1, result["speakers"]
+    assert result["turns"]
 
 
 # --- the shared corpus, when present ------------------------------------------
@@ -322,25 +370,29 @@ def test_fixture_der_per_file_and_pooled() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/diar is absent")
 def test_corpus_der_per_case() -> None:
-    """DER of every diar case, automatic count and given count (printed)."""
-    totals = {"auto": [0.0, 0.0], "oracle": [0.0, 0.0]}
+    """DER (collar 0.25 s) of every diar case, automatic count and given count."""
+    totals = {"auto": [0.0, 0.0], "given": [0.0, 0.0]}
     print()
     for wav in sorted(CORPUS.glob("*.wav")):
         rttm, uem = wav.with_suffix(".rttm"), wav.with_suffix(".uem")
         speakers = len({t["speaker"] for t in read_rttm(rttm)})
         line = f"{wav.stem:24s}"
-        for mode, params in (("auto", {}), ("oracle", {"num_speakers": speakers})):
-            result = evaluate_case(wav, rttm, uem if uem.exists() else None, **params)
+        for mode, params in (("auto", {}), ("given", {"num_speakers": speakers})):
+            result = evaluate_case(
+                wav, rttm, uem if uem.exists() else None, collar=0.25, **params
+            )
             totals[mode][0] += result["der"] * result["total"]
             totals[mode][1] += result["total"]
             line += (
                 f"  {mode} DER {result['der']:.3f}"
                 f" ({result['num_speakers']}/{speakers} spk)"
             )
+            if speakers == 1 and mode == "auto":
+                assert result["num_speakers"] <= 1, wav.stem  # one stays one
         print(line + f"  {result['seconds']:.2f} s for {result['duration']:.0f} s")
     pooled = {mode: err / total for mode, (err, total) in totals.items()}
-    print(f"pooled DER: auto {pooled['auto']:.3f}, oracle {pooled['oracle']:.3f}")
-    # Far-field AMI excerpts with overlap and inaudible speakers keep this high;
-    # the bound catches regressions, not quality.
-    assert pooled["oracle"] <= 0.40
-    assert pooled["auto"] <= 0.45
+    print(f"pooled DER: auto {pooled['auto']:.3f}, given {pooled['given']:.3f}")
+    # 2026-12-05: auto 0.258, given 0.251. Overlapped speech (16 % of the
+    # reference, 31 s of it in ami_tst00) is never found: no overlap detector.
+    assert pooled["given"] <= 0.30
+    assert pooled["auto"] <= 0.31
