@@ -65,6 +65,14 @@ def _word_agreement(
     return best / len(pairs)
 
 
+def _talk_from_rttm(path: Path) -> list[float]:
+    """Each reference speaker's talk time, longest first."""
+    from dalston.transcript import talk_times
+
+    turns = [(speaker, start, end) for start, end, speaker in _rttm(path)]
+    return sorted(talk_times(turns).values(), reverse=True)
+
+
 def _stages(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["stage"]: s for s in job["stages"]}
 
@@ -78,6 +86,13 @@ def test_diarized_job_puts_a_speaker_on_every_word(client: httpx.Client) -> None
     for stage in stages.values():
         assert stage["status"] == "succeeded" and stage["duration_ms"] >= 0
     assert [s["id"] for s in job["speakers"]] == ["SPEAKER_00", "SPEAKER_01"]
+    # Talk time from the turns, against the reference's (speaker-mapped by order:
+    # both talk in the sample, the one who starts talks longer).
+    reference = _talk_from_rttm(TWO_SPEAKERS.with_suffix(".rttm"))
+    found = sorted((s["talk_time"] for s in job["speakers"]), reverse=True)
+    print(f"\ntalk time {found} vs reference {reference}")
+    for got, want in zip(found, reference, strict=True):
+        assert abs(got - want) <= 0.2 * want, (found, reference)
     words = job["words"]
     assert words and all(w["speaker"] in ("SPEAKER_00", "SPEAKER_01") for w in words)
     for segment in job["segments"]:

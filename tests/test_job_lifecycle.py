@@ -166,6 +166,8 @@ def test_per_channel_speakers(server: ServerProcess) -> None:
         )
     assert job["status"] == "completed", job
     assert [s["channel"] for s in job["speakers"]] == [0, 1]
+    for speaker in job["speakers"]:  # each channel talks for part of its 5 s
+        assert 0.5 < speaker["talk_time"] <= job["audio_duration_seconds"], speaker
     for channel, reference in enumerate(refs):
         said = " ".join(
             s["text"]

@@ -13,6 +13,7 @@ from dalston.engines.transcript_merge.speakers import (
 )
 from dalston.orchestrator.assemble import assemble_transcript
 from dalston.orchestrator.dag import build_dag
+from dalston.transcript import talk_times
 
 
 def _word(text: str, start: float, end: float) -> dict[str, Any]:
@@ -71,9 +72,22 @@ def test_words_take_the_speaker_of_their_turn_and_segments_split() -> None:
         assert {w["speaker"] for w in segment["words"]} == {segment["speaker"]}
     assert merged["text"] == "Hello there. How are you? Fine."
     assert merged["speakers"] == [
-        {"id": "SPEAKER_00", "label": None, "channel": None},
-        {"id": "SPEAKER_01", "label": None, "channel": None},
+        {"id": "SPEAKER_00", "label": None, "channel": None, "talk_time": 2.3},
+        {"id": "SPEAKER_01", "label": None, "channel": None, "talk_time": 1.5},
     ]
+
+
+def test_each_speaker_has_its_talk_time_from_the_turns() -> None:
+    # "b" talks 0-1.2 and 3.4-4.5, with an overlapping duplicate turn; "a" 1.5-3.0.
+    merged = label_transcript(_transcript(), [*TURNS, Turn(0.5, 1.0, "b")])
+    talk = {s["id"]: s["talk_time"] for s in merged["speakers"]}
+    assert talk == {"SPEAKER_00": 2.3, "SPEAKER_01": 1.5}
+
+
+def test_talk_times_count_a_speaker_once_and_overlap_for_both() -> None:
+    spans = [("x", 0.0, 2.0), ("x", 1.0, 3.0), ("y", 2.5, 4.0), ("x", 5, 5)]
+    assert talk_times(spans) == {"x": 3.0, "y": 1.5}
+    assert talk_times([]) == {}
 
 
 def test_a_word_in_a_pause_takes_the_nearest_turn() -> None:

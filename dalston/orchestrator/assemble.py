@@ -13,6 +13,7 @@ from dalston.transcript import (
     Speaker,
     Transcript,
     TranscriptMetadata,
+    talk_times,
 )
 from dalston.transcript.model import ChannelSummary
 
@@ -34,11 +35,16 @@ def assemble_transcript(
     channels = transcribed.get("channels")
     if channels and params.get("speaker_detection") == "per_channel":
         # One speaker per channel: the usual call-centre / interview recording.
+        segments = [_label_channel_speaker(s) for s in segments]
+        talk = talk_times((s.speaker or "", s.start, s.end) for s in segments)
         speakers = [
-            Speaker(id=f"SPEAKER_{c['channel_index']:02d}", channel=c["channel_index"])
+            Speaker(
+                id=(name := f"SPEAKER_{c['channel_index']:02d}"),
+                channel=c["channel_index"],
+                talk_time=talk.get(name, 0.0),
+            )
             for c in channels
         ]
-        segments = [_label_channel_speaker(s) for s in segments]
     alignment = final.get("alignment") or {}
     warnings = list(alignment.get("warnings") or [])
     entities, redacted_text, pii = _pii(params, outputs)

@@ -7,6 +7,7 @@ from dalston.transcript.model import (
     TranscriptMetadata,
     Word,
 )
+from dalston.transcript.speakers import talk_times
 
 __all__ = [
     "Entity",
@@ -16,4 +17,5 @@ __all__ = [
     "Transcript",
     "TranscriptMetadata",
     "Word",
+    "talk_times",
 ]

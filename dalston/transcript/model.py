@@ -34,6 +34,8 @@ class Speaker(BaseModel):
     id: str
     label: str | None = None
     channel: int | None = None
+    # Seconds this speaker talks (diarization turns, or its channel's segments).
+    talk_time: float | None = None
 
 
 class ChannelSummary(BaseModel):

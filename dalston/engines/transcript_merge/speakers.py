@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dalston.transcript.speakers import talk_times
 from dalston.transcript.text import separators
 
 
@@ -84,12 +85,20 @@ def label_transcript(
         for word in segment.get("words") or []:
             if word.get("speaker") is not None:
                 word["speaker"] = rename[word["speaker"]]
+    # Who spoke when is the turns' answer; words can miss a mumbled backchannel.
+    talk = talk_times((t.speaker, t.start, t.end) for t in turns)
     return {
         **transcript,
         "segments": segments,
         "text": " ".join(s["text"] for s in segments if s["text"]),
         "speakers": [
-            {"id": rename[s], "label": None, "channel": None} for s in ordered
+            {
+                "id": rename[s],
+                "label": None,
+                "channel": None,
+                "talk_time": talk.get(s, 0.0),
+            }
+            for s in ordered
         ],
     }
 

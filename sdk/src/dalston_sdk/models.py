@@ -68,6 +68,7 @@ class Speaker(_Model):
     id: str
     label: str | None = None
     channel: int | None = None
+    talk_time: float | None = None  # seconds this speaker talks
 
 
 class Entity(_Model):

@@ -85,6 +85,8 @@ export interface Speaker {
   label?: string | null;
   /** Set when each channel is a speaker (speaker_detection=per_channel). */
   channel?: number | null;
+  /** Seconds this speaker talks. */
+  talk_time?: number | null;
 }
 
 /** A span of personal data in the job's `text`. */

@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Segment } from '../../../lib/api-types';
 import { Waveform, computePeaks } from './Waveform';
@@ -29,5 +29,15 @@ describe('Waveform', () => {
     wave.getBoundingClientRect = () => ({ left: 0, width: 200, top: 0, height: 10, right: 200, bottom: 10, x: 0, y: 0, toJSON: () => ({}) });
     fireEvent.click(wave, { clientX: 50 });
     expect(onSeek).toHaveBeenCalledWith(2.5);
+  });
+
+  it("lists each speaker's talk time and share, by the name given to it", () => {
+    const speakers = [
+      { id: 'SPEAKER_00', label: 'Ana', talk_time: 90 },
+      { id: 'SPEAKER_01', label: null, talk_time: 30 },
+    ];
+    render(<Waveform blob={null} duration={10} segments={segments} speakers={speakers} currentTime={0} onSeek={() => {}} />);
+    const rows = within(screen.getByRole('list', { name: 'Talk time' })).getAllByRole('listitem');
+    expect(rows.map((r) => r.textContent)).toEqual(['Ana1:30 (75%)', 'SPEAKER_010:30 (25%)']);
   });
 });

@@ -118,6 +118,40 @@ export function Waveform({
           ))}
         </div>
       ) : null}
+      {spoken.length > 0 ? <TalkTimes ids={ids} speakers={speakers} labels={labels} /> : null}
     </div>
+  );
+}
+
+/** Each speaker's colour, name and talk time (with its share of all talk). */
+function TalkTimes({
+  ids,
+  speakers,
+  labels,
+}: {
+  ids: readonly string[];
+  speakers?: readonly Speaker[] | null;
+  labels: ReadonlyMap<string, string>;
+}) {
+  const talk = new Map((speakers ?? []).map((s) => [s.id, s.talk_time ?? null]));
+  const total = [...talk.values()].reduce<number>((sum, t) => sum + (t ?? 0), 0);
+  return (
+    <ul aria-label="Talk time" className="flex flex-wrap gap-x-3 gap-y-0.5 text-xs text-slate-600 dark:text-slate-300">
+      {ids.map((id) => {
+        const seconds = talk.get(id);
+        return (
+          <li key={id} data-talk-time={id} className="flex items-center gap-1">
+            <span aria-hidden="true" className={`inline-block h-2 w-2 rounded-sm ${speakerColor(id, ids)}`} />
+            <span>{labels.get(id) ?? id}</span>
+            {seconds != null ? (
+              <span className="font-mono tabular-nums text-slate-500 dark:text-slate-400">
+                {formatClock(seconds, 0)}
+                {total > 0 ? ` (${Math.round((100 * seconds) / total)}%)` : ''}
+              </span>
+            ) : null}
+          </li>
+        );
+      })}
+    </ul>
   );
 }
