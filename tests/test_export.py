@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from itertools import pairwise
 
-from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
+from dalston.transcript import Segment, Speaker, Transcript, TranscriptMetadata, Word
 from dalston.transcript.export import CueOptions, ExportFormat, cues, render
 
 
@@ -62,6 +62,28 @@ def test_speakers_in_txt_and_srt() -> None:
     assert txt.startswith("SPEAKER_00: one two")
     srt = render(transcript, ExportFormat.SRT, CueOptions(include_speakers=True))
     assert "[SPEAKER_00] one two" in srt
+
+
+def test_vtt_names_speakers_with_voice_spans_and_escapes_text() -> None:
+    transcript = _transcript()
+    first = transcript.segments[0]
+    transcript.segments[0] = first.model_copy(
+        update={
+            "text": "R&D <now>",
+            "words": [
+                w.model_copy(update={"text": t})
+                for w, t in zip(first.words or [], ["R&D", "<now>"], strict=False)
+            ][:2],
+        }
+    )
+    transcript.speakers = [Speaker(id="SPEAKER_00", label="Ana <Chair> & co")]
+    vtt = render(transcript, ExportFormat.VTT, CueOptions(include_speakers=True))
+    cue = vtt.split("\n\n")[1]
+    assert cue.split("\n")[1] == "<v Ana &lt;Chair&gt; &amp; co>R&amp;D &lt;now&gt;"
+    plain = render(transcript, ExportFormat.VTT, CueOptions())
+    assert "R&amp;D &lt;now&gt;" in plain and "<v " not in plain
+    srt = render(transcript, ExportFormat.SRT, CueOptions(include_speakers=True))
+    assert "[Ana <Chair> & co] R&D <now>" in srt  # SubRip has no escaping
 
 
 def test_json_round_trips() -> None:

@@ -8,6 +8,7 @@ options onto ``CueOptions`` and lays the cues out.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -81,12 +82,12 @@ def subtitles(cue_list: list[Cue], fmt: ExportFormat, options: CueOptions) -> st
     if fmt is ExportFormat.SRT:
         return "\n".join(
             f"{i}\n{timestamp(c.start, ',')} --> {timestamp(c.end, ',')}\n"
-            f"{_cue_text(c, options)}\n"
+            f"{_cue_text(c, options, fmt)}\n"
             for i, c in enumerate(cue_list, start=1)
         )
     body = "\n".join(
         f"{timestamp(c.start, '.')} --> {timestamp(c.end, '.')}\n"
-        f"{_cue_text(c, options)}\n"
+        f"{_cue_text(c, options, fmt)}\n"
         for c in cue_list
     )
     return "WEBVTT\n\n" + body
@@ -107,10 +108,18 @@ def _text(transcript: Transcript, options: CueOptions) -> str:
     )
 
 
-def _cue_text(cue: Cue, options: CueOptions) -> str:
+def _cue_text(cue: Cue, options: CueOptions, fmt: ExportFormat) -> str:
+    """SubRip: ``[Name] text``. WebVTT: a voice span, ``<v Name>text``, which
+    players show and style per speaker; its text escapes ``& < >`` as the format
+    requires."""
     text = "\n".join(cue.lines)
-    if options.include_speakers and cue.speaker:
-        return f"[{cue.speaker}] {text}"
+    speaker = cue.speaker if options.include_speakers else None
+    if fmt is ExportFormat.SRT:
+        return f"[{speaker}] {text}" if speaker else text
+    text = html.escape(text, quote=False)
+    if speaker:
+        # A voice's annotation ends at ">" and may not hold "&" or "<" unescaped.
+        return f"<v {html.escape(speaker, quote=False)}>{text}"
     return text
 
 

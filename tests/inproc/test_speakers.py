@@ -122,7 +122,7 @@ async def test_named_speakers_show_in_the_job_and_every_export(app: InProcess) -
     # Ids stay ids in the words and segments; the name is beside them.
     assert {w["speaker"] for w in named.json()["words"]} == {"SPEAKER_00", "SPEAKER_01"}
     params = {"include_speakers": "true"}
-    for fmt, expected in (("srt", "[Alice]"), ("vtt", "[Alice]"), ("txt", "Alice: ")):
+    for fmt, expected in (("srt", "[Alice]"), ("vtt", "<v Alice>"), ("txt", "Alice: ")):
         text = (await app.client.get(f"{url}/export/{fmt}", params=params)).text
         assert expected in text and "SPEAKER_01" not in text, (fmt, text)
         assert "SPEAKER_00" in text  # the unnamed one keeps its id
