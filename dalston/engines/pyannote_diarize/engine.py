@@ -18,6 +18,7 @@ from dalston.engine_sdk import (
     BatchEngine,
     EngineCapabilities,
     EngineConfig,
+    EngineError,
     PermanentEngineError,
     TaskInput,
     TaskOutput,
@@ -84,14 +85,31 @@ class PyannoteDiarizeEngine(BatchEngine):
                 "pyannote-diarize needs pyannote.audio: pip install 'dalston[pyannote]'"
             ) from None
         try:
-            pipeline = Pipeline.from_pretrained(model, token=token)
-        except TypeError:  # pyannote.audio 3.x names it use_auth_token
-            pipeline = Pipeline.from_pretrained(model, use_auth_token=token)
+            try:
+                pipeline = Pipeline.from_pretrained(model, token=token)
+            except TypeError:  # pyannote.audio 3.x names it use_auth_token
+                pipeline = Pipeline.from_pretrained(model, use_auth_token=token)
+        except Exception as exc:  # the hub's errors have no common base here
+            raise _load_error(model, exc) from exc
         if pipeline is None:  # 3.x returns None when the download is refused
             raise PermanentEngineError(f"could not load {model} from Hugging Face")
         if self.config.device in ("auto", "cuda") and torch.cuda.is_available():
             pipeline.to(torch.device("cuda"))
         return pipeline
+
+
+def _load_error(model: str, exc: Exception) -> EngineError:
+    """Unreachable hub: retried. Refused (gated, bad token, no such model) or
+    not cached while offline: the job fails with what to do about it."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status is None and any("Connection" in k or "Timeout" in k for k in kinds):
+        return EngineError(f"could not reach Hugging Face to load {model}: {exc}")
+    return PermanentEngineError(
+        f"could not load {model} ({type(exc).__name__}: {exc}); HF_TOKEN's account "
+        "must have accepted the model's conditions on huggingface.co, and without "
+        "network access the model must already be in the Hugging Face cache"
+    )
 
 
 def _stage_output(annotation: Any) -> dict[str, Any]:
