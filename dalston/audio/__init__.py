@@ -16,6 +16,7 @@ from dalston.audio.decode import (
 )
 from dalston.audio.header import AudioHeader, read_header
 from dalston.audio.limits import AudioLimits
+from dalston.audio.wavfile import WavReader
 
 __all__ = [
     "SAMPLE_RATE",
@@ -24,6 +25,7 @@ __all__ = [
     "AudioLimits",
     "DecodedWav",
     "Pcm16Chunk",
+    "WavReader",
     "decode_channels",
     "decode_pcm16",
     "decode_to_mono",

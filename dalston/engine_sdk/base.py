@@ -35,7 +35,7 @@ class EngineConfig:
     max_batch_size: int = 1
     beam_size: int = 5
     vad_batch_threshold_s: float = 120.0
-    vad_batch_size: int = 8
+    vad_batch_size: int | None = None  # None: by device (faster-whisper engine)
     model_cache_dir: Path = Path(".dalston/models")
     model_dirs: tuple[Path, ...] = ()
     hf_token: str | None = None

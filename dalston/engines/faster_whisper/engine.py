@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment, TranscriptionInfo
 
-from dalston.audio import SAMPLE_RATE, read_wav16k
+from dalston.audio import SAMPLE_RATE, WavReader
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import (
     BatchEngine,
@@ -29,8 +30,15 @@ from dalston.engine_sdk import (
 from dalston.engines.faster_whisper import SPEC
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
-from dalston.engines.faster_whisper.windows import speech_windows
+from dalston.engines.faster_whisper.windows import Window, speech_windows
 from dalston.errors import DalstonError
+
+# Long audio: the VAD reads the file this many seconds at a time, and the windows
+# are decoded this many batches per read (8 windows of up to 28 s with CPU's
+# batch of 2, 32 with a GPU's 8: at most ~15 min of audio, ~60 MB, per read).
+VAD_CHUNK_S = 600.0
+GROUP_BATCHES = 4
+FRAMES_PER_SECOND = 100  # Whisper's mel frames (``Segment.seek``)
 
 
 class FasterWhisperEngine(BatchEngine):
@@ -92,41 +100,114 @@ class FasterWhisperEngine(BatchEngine):
         self, task: TaskInput, options: TranscribeOptions, model: WhisperModel
     ) -> TaskOutput:
         assert task.audio_path is not None
-        audio = read_wav16k(task.audio_path)
-        duration = audio.shape[-1] / SAMPLE_RATE
-        multichannel = bool(task.params.get("multichannel")) and audio.shape[0] > 1
-        tracks = list(audio) if multichannel else [audio.mean(axis=0)]
-        results = []
-        for index, track in enumerate(tracks):
-            windows = (
-                speech_windows(track)
-                if duration >= self.config.vad_batch_threshold_s
-                else []
+        with WavReader(task.audio_path) as wav:
+            duration = wav.duration
+            multichannel = bool(task.params.get("multichannel")) and wav.channels > 1
+            tracks: list[int | None] = (
+                list(range(wav.channels)) if multichannel else [None]
             )
-            if windows:
-                # Long audio: windows cut at its pauses, decoded several at once,
-                # with timestamps (see windows.py).
-                segments, info = BatchedInferencePipeline(model).transcribe(
-                    track,
-                    batch_size=self.config.vad_batch_size,
-                    vad_filter=False,
-                    clip_timestamps=[w.as_clip() for w in windows],
-                    without_timestamps=False,
-                    **_kwargs(options),
+            results = []
+            for index, channel in enumerate(tracks):
+                windows = (
+                    speech_windows(wav.chunks(VAD_CHUNK_S, channel))
+                    if duration >= self.config.vad_batch_threshold_s
+                    else []
                 )
-                segments = _without_hallucinations(segments)
-                mode = "vad_batched"
-            else:
-                segments, info = model.transcribe(
-                    track, vad_filter=options.vad_filter, **_kwargs(options)
+                if windows:
+                    # Long audio: windows cut at its pauses, decoded several at
+                    # once with timestamps (see windows.py), read from the file
+                    # group by group so memory does not grow with the audio.
+                    segments, info = _windowed(
+                        model,
+                        wav,
+                        channel,
+                        windows,
+                        options,
+                        self.models.vad_batch_size,
+                    )
+                    mode = "vad_batched"
+                else:
+                    segments, info = model.transcribe(
+                        wav.read(channel=channel),
+                        vad_filter=options.vad_filter,
+                        **_kwargs(options),
+                    )
+                    mode = "sequential"
+                part = (index, len(tracks))
+                results.append(
+                    _result(task, segments, info, duration, mode, channel, part)
                 )
-                mode = "sequential"
-            channel = index if multichannel else None
-            part = (index, len(tracks))
-            results.append(_result(task, segments, info, duration, mode, channel, part))
         if not multichannel:
             return TaskOutput(data=results[0])
         return TaskOutput(data=_merge_channels(results, duration))
+
+
+def _windowed(
+    model: WhisperModel,
+    wav: WavReader,
+    channel: int | None,
+    windows: list[Window],
+    options: TranscribeOptions,
+    batch_size: int,
+) -> tuple[Iterator[Segment], TranscriptionInfo]:
+    """Segments of ``windows`` (times in the recording), decoded in groups of
+    ``GROUP_BATCHES`` batches, each group's span read from the file when the
+    segments before it have been consumed. The first group finds the language
+    when the request did not give it; the others are decoded in that language."""
+    size = batch_size * GROUP_BATCHES
+    groups = [windows[i : i + size] for i in range(0, len(windows), size)]
+    first, info = _decode_group(model, wav, channel, groups[0], options, batch_size)
+    fixed = replace(options, language=options.language or info.language)
+
+    def all_groups() -> Iterator[Segment]:
+        yield from first
+        for group in groups[1:]:
+            segments, _ = _decode_group(model, wav, channel, group, fixed, batch_size)
+            yield from segments
+
+    return _without_hallucinations(all_groups()), info
+
+
+def _decode_group(
+    model: WhisperModel,
+    wav: WavReader,
+    channel: int | None,
+    group: list[Window],
+    options: TranscribeOptions,
+    batch_size: int,
+) -> tuple[Iterator[Segment], TranscriptionInfo]:
+    offset = round(group[0].start * SAMPLE_RATE)
+    audio = wav.read(offset, round(group[-1].end * SAMPLE_RATE), channel)
+    shift = offset / SAMPLE_RATE
+    segments, info = BatchedInferencePipeline(model).transcribe(
+        audio,
+        batch_size=batch_size,
+        vad_filter=False,
+        clip_timestamps=[
+            {"start": w.start - shift, "end": w.end - shift} for w in group
+        ],
+        without_timestamps=False,
+        **_kwargs(options),
+    )
+    return (_shifted(seg, shift) for seg in segments), info
+
+
+def _shifted(seg: Segment, shift: float) -> Segment:
+    """``seg`` with its times (and its words') moved by ``shift`` seconds."""
+    if not shift:
+        return seg
+    words = (
+        [replace(w, start=w.start + shift, end=w.end + shift) for w in seg.words]
+        if seg.words is not None
+        else None
+    )
+    return replace(
+        seg,
+        start=seg.start + shift,
+        end=seg.end + shift,
+        seek=seg.seek + round(shift * FRAMES_PER_SECOND),
+        words=words,
+    )
 
 
 def _merge_channels(results: list[dict[str, Any]], duration: float) -> dict[str, Any]:

@@ -13,12 +13,14 @@ window is then decoded with timestamps, several at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from faster_whisper.vad import VadOptions, get_speech_timestamps
+from faster_whisper.vad import VadOptions
 
 from dalston.audio import SAMPLE_RATE
+from dalston.audio.vad import speech_timestamps
 
 # Whisper's window is 30 s; a little under it leaves room for the VAD's padding
 # and for half of a short pause on each side.
@@ -46,27 +48,29 @@ class Window:
 
 
 def speech_windows(
-    audio: np.ndarray,
+    chunks: Iterable[tuple[int, np.ndarray]],
     *,
     max_window_s: float = MAX_WINDOW_S,
     max_pause_s: float = MAX_PAUSE_S,
     vad_threshold: float = 0.5,
 ) -> list[Window]:
-    """The decoding windows of ``audio`` (16 kHz mono): no speech, no window."""
-    regions = get_speech_timestamps(
-        audio,
+    """The decoding windows of 16 kHz mono audio given as consecutive chunks
+    (``(first sample, samples)``: ``WavReader.chunks``, or ``in_chunks`` for an
+    array): no speech, no window."""
+    regions = speech_timestamps(
+        chunks,
         VadOptions(
             threshold=vad_threshold,
             min_silence_duration_ms=MIN_SILENCE_MS,
             speech_pad_ms=SPEECH_PAD_MS,
             max_speech_duration_s=max_window_s,
         ),
+        join=False,  # each region stays within a window; the loop below joins
     )
     windows: list[tuple[int, int]] = []
     limit = int(max_window_s * SAMPLE_RATE)
     pause = int(max_pause_s * SAMPLE_RATE)
-    for region in regions:
-        start, end = int(region["start"]), int(region["end"])
+    for start, end in regions:
         if windows:
             first, last = windows[-1]
             if end - first <= limit and start - last < pause:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import wave
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from dalston.audio import read_wav16k
+from dalston.audio import WavReader
 from dalston.engine_sdk import (
     BatchEngine,
     EngineCapabilities,
@@ -67,18 +68,19 @@ class PocketsphinxAlignEngine(BatchEngine):
         if task.audio_path is None:
             raise PermanentEngineError("align needs the prepared audio")
         try:
-            audio = read_wav16k(task.audio_path)
+            audio = WavReader(task.audio_path)
         except (OSError, EOFError, ValueError, wave.Error) as exc:
             # The prepare stage wrote this file: unreadable means a broken job.
             raise PermanentEngineError(
                 f"cannot read the prepared audio: {exc}"
             ) from exc
-        aligned, warnings = self._align(task, transcript, audio)
+        with audio:
+            aligned, warnings = self._align(task, transcript, audio)
         transcript["alignment"] = _summary("pocketsphinx", aligned, total, warnings)
         return TaskOutput(data=transcript)
 
     def _align(
-        self, task: TaskInput, transcript: dict[str, Any], audio: np.ndarray
+        self, task: TaskInput, transcript: dict[str, Any], audio: WavReader
     ) -> tuple[int, list[str]]:
         """Align each channel's segments against its own samples (the mono mix
         for segments without a channel); the words aligned and the warnings."""
@@ -100,10 +102,9 @@ class PocketsphinxAlignEngine(BatchEngine):
                         "kept Whisper's word times"
                     )
                     continue
-                if channel is not None and 0 <= channel < audio.shape[0]:
-                    track = audio[channel]
-                else:
-                    track = audio.mean(axis=0) if audio.shape[0] > 1 else audio[0]
+                # Its own channel, or the mono mix; read span by span.
+                own = channel is not None and 0 <= channel < audio.channels
+                track = _FileTrack(audio, channel if own else None)
                 segments.sort(key=lambda s: (s["start"], s.get("id", 0)))
                 result = retime_track(aligner, segments, track, task.check_cancelled)
                 aligned += result.aligned_words
@@ -112,6 +113,21 @@ class PocketsphinxAlignEngine(BatchEngine):
                     for segment_id in result.failed_segments
                 )
         return aligned, warnings
+
+
+@dataclass(frozen=True)
+class _FileTrack:
+    """One channel (or the mix, ``None``) of the prepared audio file."""
+
+    wav: WavReader
+    channel: int | None
+
+    @property
+    def duration(self) -> float:
+        return self.wav.duration
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        return self.wav.read(start, end, self.channel)
 
 
 def _is_english(language: object) -> bool:

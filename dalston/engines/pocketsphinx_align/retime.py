@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,6 +32,15 @@ MIN_WINDOW_S = 0.05
 Segment = dict[str, Any]
 
 
+class Track(Protocol):
+    """One channel's samples, read a span at a time."""
+
+    @property
+    def duration(self) -> float: ...
+
+    def read(self, start: int, end: int) -> np.ndarray: ...
+
+
 @dataclass
 class TrackResult:
     aligned_words: int = 0
@@ -41,12 +50,12 @@ class TrackResult:
 def retime_track(
     aligner: Aligner,
     segments: Sequence[Segment],
-    track: np.ndarray,
+    track: Track,
     check_cancelled: Callable[[], None],
 ) -> TrackResult:
     """Retime, in place, the words of one channel's segments (time order, each
-    with words) against that channel's samples."""
-    duration = track.shape[-1] / SAMPLE_RATE
+    with words) against that channel's samples, read span by span."""
+    duration = track.duration
     result = TrackResult()
     # Where the words before end: later windows start no earlier, so words keep
     # their order across runs.
@@ -105,7 +114,7 @@ def _last_end(segment: Segment) -> float:
 def _align_run(
     aligner: Aligner,
     run: list[Segment],
-    track: np.ndarray,
+    track: Track,
     floor: float,
     duration: float,
 ) -> int | None:
@@ -121,7 +130,7 @@ def _align_run(
     if not flat:
         return None
     first = round(start * SAMPLE_RATE)
-    timings = aligner.align(track[first : round(end * SAMPLE_RATE)], flat)
+    timings = aligner.align(track.read(first, round(end * SAMPLE_RATE)), flat)
     if timings is None:
         return None
     offset = first / SAMPLE_RATE

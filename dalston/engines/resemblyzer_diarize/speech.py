@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dalston.audio import SAMPLE_RATE
-
-CHUNK_S = 600
+from dalston.audio.vad import in_chunks, speech_timestamps
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ def speech_regions(
     samples: np.ndarray, options: SpeechOptions = SpeechOptions()
 ) -> list[tuple[float, float]]:
     """Speech as sorted, non-overlapping ``(start, end)`` spans in seconds."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from faster_whisper.vad import VadOptions
 
     vad = VadOptions(
         threshold=options.threshold,
@@ -39,19 +38,5 @@ def speech_regions(
         min_silence_duration_ms=options.min_silence_ms,
         speech_pad_ms=options.pad_ms,
     )
-    regions: list[tuple[float, float]] = []
-    # Silero over an hour at once holds ~700 MB; a region cut at a chunk edge
-    # ends and restarts at the same instant and is joined again below.
-    chunk = CHUNK_S * SAMPLE_RATE
-    for offset in range(0, samples.size, chunk):
-        piece = samples[offset : offset + chunk]
-        if piece.size < SAMPLE_RATE // 10:  # Silero needs a few 32 ms frames
-            continue
-        for stamp in get_speech_timestamps(piece, vad, sampling_rate=SAMPLE_RATE):
-            start = (offset + stamp["start"]) / SAMPLE_RATE
-            end = (offset + stamp["end"]) / SAMPLE_RATE
-            if regions and start <= regions[-1][1]:  # padding can make them touch
-                regions[-1] = (regions[-1][0], max(end, regions[-1][1]))
-            elif end > start:
-                regions.append((start, end))
-    return regions
+    spans = speech_timestamps(in_chunks(samples), vad)
+    return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in spans]
