@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dalston.audio import SAMPLE_RATE, WavReader, decode_to_mono, write_wav16k
+from dalston.audio import SAMPLE_RATE, Samples, WavReader, decode_to_mono, write_wav16k
 from dalston.audio.decode import read_wav16k
-from dalston.audio.vad import in_chunks, speech_timestamps
+from dalston.audio.vad import speech_timestamps
 from tests.conftest import DATA
 
 
@@ -51,11 +51,11 @@ def test_chunked_vad_finds_what_one_pass_finds() -> None:
     an edge as two that touch."""
     from faster_whisper.vad import VadOptions
 
-    speech = decode_to_mono(DATA / "mfa_cold_corpus.wav")[0]  # 26 s, few pauses
+    speech = Samples(decode_to_mono(DATA / "mfa_cold_corpus.wav")[0])  # 26 s
     options = VadOptions(threshold=0.5, min_silence_duration_ms=500)
-    whole = speech_timestamps(in_chunks(speech, 600), options)
-    cut = speech_timestamps(in_chunks(speech, 10), options)
-    apart = speech_timestamps(in_chunks(speech, 10), options, join=False)
+    whole = speech_timestamps(speech.chunks(600), options)
+    cut = speech_timestamps(speech.chunks(10), options)
+    apart = speech_timestamps(speech.chunks(10), options, join=False)
 
     def covered(spans: list[tuple[int, int]]) -> int:
         return sum(end - start for start, end in spans)

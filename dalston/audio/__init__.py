@@ -16,7 +16,7 @@ from dalston.audio.decode import (
 )
 from dalston.audio.header import AudioHeader, read_header
 from dalston.audio.limits import AudioLimits
-from dalston.audio.wavfile import WavReader
+from dalston.audio.wavfile import MonoSource, Samples, WavReader
 
 __all__ = [
     "SAMPLE_RATE",
@@ -24,7 +24,9 @@ __all__ = [
     "AudioInfo",
     "AudioLimits",
     "DecodedWav",
+    "MonoSource",
     "Pcm16Chunk",
+    "Samples",
     "WavReader",
     "decode_channels",
     "decode_pcm16",

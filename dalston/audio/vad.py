@@ -27,7 +27,8 @@ def speech_timestamps(
     join: bool = True,
 ) -> list[tuple[int, int]]:
     """Speech as sorted ``(start, end)`` sample spans over consecutive ``chunks``
-    (``(first sample, samples)``, as ``WavReader.chunks`` or ``in_chunks`` give).
+    (``(first sample, samples)``, as ``WavReader.chunks`` or ``Samples.chunks``
+    give).
 
     ``join=False`` keeps spans that touch apart (a region cut at a chunk edge stays
     two), so none grows past ``options.max_speech_duration_s``."""
@@ -44,11 +45,3 @@ def speech_timestamps(
             elif end > start:
                 spans.append((start, end))
     return spans
-
-
-def in_chunks(
-    samples: np.ndarray, seconds: float = CHUNK_S
-) -> Iterable[tuple[int, np.ndarray]]:
-    """An array already in memory as ``speech_timestamps``'s chunks (views)."""
-    step = int(seconds * SAMPLE_RATE)
-    return ((i, samples[i : i + step]) for i in range(0, samples.size, step))

@@ -12,14 +12,45 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import numpy as np
 
 from dalston.audio.decode import SAMPLE_RATE
 
 
+class MonoSource(Protocol):
+    """16 kHz mono audio read span by span: a ``WavReader`` or ``Samples``."""
+
+    @property
+    def frames(self) -> int: ...
+
+    def read(self, start: int = 0, end: int | None = None) -> np.ndarray: ...
+
+    def chunks(self, seconds: float) -> Iterator[tuple[int, np.ndarray]]: ...
+
+
+class Samples:
+    """An array already in memory, read like a file (``MonoSource``)."""
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.frames = self.samples.size
+
+    def read(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        start = min(max(start, 0), self.frames)
+        end = self.frames if end is None else min(max(end, start), self.frames)
+        return self.samples[start:end]
+
+    def chunks(self, seconds: float) -> Iterator[tuple[int, np.ndarray]]:
+        step = max(1, int(seconds * SAMPLE_RATE))
+        for first in range(0, self.frames, step):
+            yield first, self.samples[first : first + step]
+
+
 class WavReader:
-    """Float32 samples of any span of a 16 kHz PCM WAV, one channel or the mix."""
+    """Float32 samples of any span of a 16 kHz PCM WAV, one channel or the mix
+    (a ``MonoSource`` of the mix)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

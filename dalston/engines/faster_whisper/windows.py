@@ -55,8 +55,8 @@ def speech_windows(
     vad_threshold: float = 0.5,
 ) -> list[Window]:
     """The decoding windows of 16 kHz mono audio given as consecutive chunks
-    (``(first sample, samples)``: ``WavReader.chunks``, or ``in_chunks`` for an
-    array): no speech, no window."""
+    (``(first sample, samples)``: ``WavReader.chunks``, or ``Samples.chunks`` for
+    an array): no speech, no window."""
     regions = speech_timestamps(
         chunks,
         VadOptions(

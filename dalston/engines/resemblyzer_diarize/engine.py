@@ -8,11 +8,11 @@ request's speaker count and ``diarization_threshold`` steer them.
 from __future__ import annotations
 
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
-from dalston.audio import decode_to_mono, read_wav16k
+from dalston.audio import MonoSource, Samples, WavReader, decode_to_mono
 from dalston.engine_sdk import (
     BatchEngine,
     EngineConfig,
@@ -43,22 +43,24 @@ class ResemblyzerDiarizeEngine(BatchEngine):
         if task.audio_path is None:
             raise PermanentEngineError("diarize needs the prepared audio")
         options = DiarizeOptions.from_params(task.params)
-        samples = _mono(task.audio_path)
-        task.check_cancelled()
-        return TaskOutput(
-            data=diarize(samples, options, self.encoder, task.check_cancelled)
-        )
+        with _mono(task.audio_path) as source:
+            task.check_cancelled()
+            output = diarize(source, options, self.encoder, task.check_cancelled)
+        return TaskOutput(data=output)
 
 
-def _mono(path: Path) -> np.ndarray:
-    """The prepared WAV as one channel (channels averaged if it kept several)."""
+@contextmanager
+def _mono(path: Path) -> Iterator[MonoSource]:
+    """The prepared WAV read span by span (channels mixed if it kept several)."""
     try:
-        samples = read_wav16k(path)
+        reader = WavReader(path)
     except (ValueError, EOFError, OSError, wave.Error):
         # Not the prepared format (a direct caller's file): decode it as prepare does.
         try:
             mono, _ = decode_to_mono(path)
         except DalstonError as exc:
             raise PermanentEngineError(exc.message) from exc
-        return mono.astype(np.float32, copy=False)
-    return samples.mean(axis=0).astype(np.float32, copy=False)
+        yield Samples(mono)
+        return
+    with reader:
+        yield reader

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dalston.audio import MonoSource, Samples
 from dalston.engines.resemblyzer_diarize.clustering import (
     ClusterOptions,
     assign_speakers,
@@ -21,7 +22,7 @@ from dalston.engines.resemblyzer_diarize.clustering import (
 from dalston.engines.resemblyzer_diarize.embeddings import (
     SpeakerEncoder,
     WindowOptions,
-    normalise_level,
+    level_gain,
     sliding_windows,
 )
 from dalston.engines.resemblyzer_diarize.options import DiarizeOptions
@@ -49,23 +50,24 @@ class PipelineOptions:
 
 
 def diarize(
-    samples: np.ndarray,
+    audio: np.ndarray | MonoSource,
     options: DiarizeOptions,
     encoder: SpeakerEncoder,
     check_cancelled: Callable[[], None] = lambda: None,
     tuning: PipelineOptions = PipelineOptions(),
 ) -> dict[str, Any]:
-    """The diarize stage's output for ``samples`` (mono float32 at 16 kHz)."""
-    regions = speech_regions(samples, tuning.speech)
+    """The diarize stage's output for ``audio`` (mono at 16 kHz: an array, or a
+    source read span by span, as the engine reads the prepared file)."""
+    source = Samples(audio) if isinstance(audio, np.ndarray) else audio
+    regions = speech_regions(source, tuning.speech)
     check_cancelled()
     windows = sliding_windows(regions, tuning.windows)
     if not windows:
         # No speech, or too little to embed: all of it (if any) is one speaker.
         turns = tidy([Turn(s, e, 0) for s, e in regions], tuning.resegment)
         return stage_output(turns)
-    embeddings = encoder.embed(
-        normalise_level(samples, regions), windows, check_cancelled
-    )
+    gain = level_gain(source, regions)
+    embeddings = encoder.embed(source, windows, check_cancelled, gain)
     check_cancelled()
     labels = assign_speakers(
         embeddings, options.count, options.strictness, tuning.cluster

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from dalston.audio import SAMPLE_RATE
-from dalston.audio.vad import in_chunks, speech_timestamps
+from dalston.audio import SAMPLE_RATE, MonoSource
+from dalston.audio.vad import CHUNK_S, speech_timestamps
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class SpeechOptions:
 
 
 def speech_regions(
-    samples: np.ndarray, options: SpeechOptions = SpeechOptions()
+    source: MonoSource, options: SpeechOptions = SpeechOptions()
 ) -> list[tuple[float, float]]:
     """Speech as sorted, non-overlapping ``(start, end)`` spans in seconds."""
     from faster_whisper.vad import VadOptions
@@ -38,5 +36,5 @@ def speech_regions(
         min_silence_duration_ms=options.min_silence_ms,
         speech_pad_ms=options.pad_ms,
     )
-    spans = speech_timestamps(in_chunks(samples), vad)
+    spans = speech_timestamps(source.chunks(CHUNK_S), vad)
     return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in spans]
