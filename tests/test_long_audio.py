@@ -21,6 +21,7 @@ import pytest
 
 from dalston.audio import SAMPLE_RATE, decode_to_mono, write_wav16k
 from dalston.eval.scoring import wer
+from tests.audio_fixtures import sparse_meeting_wav
 from tests.conftest import DATA
 from tests.server import ServerProcess, submit, wait_for_job
 
@@ -118,28 +119,6 @@ HOUR_S = 3600
 MAX_PEAK_MB = 1024  # the issue's bound for a 60-minute file
 
 
-def _hour_of_meeting(path: Path) -> tuple[str, float]:
-    """An hour built from the clips: each followed by a pause five times its
-    length (speech is a sixth of the hour, so the test decodes ~10 minutes),
-    over faint noise so the pauses are not digital silence. The reference, and
-    where the last clip ends (seconds)."""
-    rng = np.random.default_rng(0)
-    clips = [(decode_to_mono(DATA / name)[0], name) for name in CLIPS]
-    audio = rng.normal(0, 0.002, HOUR_S * SAMPLE_RATE).astype(np.float32)
-    said, at, i, end = [], 0, 0, 0
-    while True:
-        clip, name = clips[i % len(clips)]
-        if at + clip.size > audio.size:
-            break
-        audio[at : at + clip.size] += clip
-        end = at + clip.size
-        said.append((DATA / name).with_suffix(".txt").read_text().strip())
-        at += 6 * clip.size
-        i += 1
-    write_wav16k(path, audio)
-    return " ".join(said), end / SAMPLE_RATE
-
-
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):  # the process's peak resident memory
@@ -154,7 +133,7 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
     60-minute file with its peak RSS under 1 GB: the audio is read window by
     window from the prepared file in every stage that runs by default, never
     held whole. Measured 2026-12-05: 901 MB (ready: ~520 MB; 1702 MB before)."""
-    reference, last_end = _hour_of_meeting(tmp_path / "hour.wav")
+    reference, last_end = sparse_meeting_wav(tmp_path / "hour.wav", HOUR_S, CLIPS)
     server = ServerProcess(tmp_path / "data")
     server.start()
     try:
