@@ -151,3 +151,50 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
     assert peak < MAX_PEAK_MB, peak
     assert served <= 0.15, served  # the whole hour was transcribed, in order
     assert job["segments"][-1]["end"] == pytest.approx(last_end, abs=3)
+
+
+# --- language: several windows vote -------------------------------------------------
+
+
+def test_a_long_recordings_language_is_voted_by_several_windows(tmp_path: Path) -> None:
+    """An English intro (37 s, two speakers) then French for two minutes, pauses
+    of 7 s between clips (each clip its own window): Whisper's own detection
+    reads the first 30 s and says English; the windows' vote says French, and
+    the French is decoded as French."""
+    from dalston.config import Settings
+    from dalston.engine_sdk import TaskInput
+    from dalston.engines.faster_whisper.engine import FasterWhisperEngine
+
+    gap = np.zeros(7 * SAMPLE_RATE, dtype=np.float32)
+    english = np.concatenate(
+        [
+            decode_to_mono(DATA / "whisper_jfk.flac")[0],
+            np.zeros(SAMPLE_RATE // 2, dtype=np.float32),
+            decode_to_mono(DATA / "mfa_cold_corpus.wav")[0],
+        ]
+    )
+    french = [
+        decode_to_mono(DATA / n)[0] for n in ("readalongs_ej_fra.m4a", "pv_fr.wav")
+    ]
+    parts = [english, gap]
+    while sum(p.size for p in parts) < 180 * SAMPLE_RATE:
+        parts += [french[len(parts) // 2 % 2], gap]
+    path = tmp_path / "intro.wav"
+    write_wav16k(path, np.concatenate(parts))
+    engine = FasterWhisperEngine(Settings().engine_config())
+    params = {"model": "whisper-base"}
+    out = engine.process(TaskInput("t", "j", "transcribe", params, path, {}, tmp_path))
+    result = out.data
+    assert result["decode_mode"] == "vad_batched"
+    assert result["language_code"] == "fr", result["language_code"]
+    assert 0.5 < result["language_probability"] <= 1
+    with engine.models.use("whisper-base") as model:
+        first_30s, _, _ = model.detect_language(
+            audio=np.concatenate(parts)[: 30 * SAMPLE_RATE]
+        )
+    assert first_30s == "en"  # what the vote corrects
+    french_text = " ".join(s["text"] for s in result["segments"] if s["start"] > 40)
+    words = french_text.lower().replace(",", " ").replace(".", " ").split()
+    assert sum(w in {"je", "de", "la", "le", "et", "est", "des"} for w in words) >= 5, (
+        french_text
+    )

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment, TranscriptionInfo
 
@@ -39,6 +40,7 @@ from dalston.errors import DalstonError
 VAD_CHUNK_S = 600.0
 GROUP_BATCHES = 4
 FRAMES_PER_SECOND = 100  # Whisper's mel frames (``Segment.seek``)
+LANGUAGE_VOTERS = 5  # windows that vote on a long recording's language
 
 
 class FasterWhisperEngine(BatchEngine):
@@ -156,7 +158,13 @@ def _windowed(
     when the request did not give it; the others are decoded in that language."""
     size = batch_size * GROUP_BATCHES
     groups = [windows[i : i + size] for i in range(0, len(windows), size)]
+    vote = None
+    if options.language is None and model.model.is_multilingual:
+        vote = vote_language(model, wav, channel, windows)
+        options = replace(options, language=vote[0])
     first, info = _decode_group(model, wav, channel, groups[0], options, batch_size)
+    if vote is not None:
+        info = replace(info, language=vote[0], language_probability=vote[1])
     fixed = replace(options, language=options.language or info.language)
 
     def all_groups() -> Iterator[Segment]:
@@ -166,6 +174,35 @@ def _windowed(
             yield from segments
 
     return _without_hallucinations(all_groups()), info
+
+
+def vote_language(
+    model: WhisperModel,
+    wav: WavReader,
+    channel: int | None,
+    windows: list[Window],
+    voters: int = LANGUAGE_VOTERS,
+) -> tuple[str, float]:
+    """The language of a long recording, and its mean probability: the speech is
+    split into ``voters`` equal shares and the window at the middle of each share
+    gives Whisper's language probabilities for it (a window holding several
+    middles votes for each). Whisper alone looks at the first 30 s, which may be
+    an intro, music or another speaker."""
+    lengths = np.array([w.end - w.start for w in windows])
+    middles = (np.arange(voters) + 0.5) / voters * lengths.sum()
+    chosen = np.searchsorted(np.cumsum(lengths), middles)
+    picks, shares = np.unique(np.minimum(chosen, len(windows) - 1), return_counts=True)
+    totals: dict[str, float] = {}
+    for index, share in zip(picks, shares, strict=True):
+        window = windows[int(index)]
+        audio = wav.read(
+            round(window.start * SAMPLE_RATE), round(window.end * SAMPLE_RATE), channel
+        )
+        _, _, probabilities = model.detect_language(audio=audio)
+        for language, probability in probabilities:
+            totals[language] = totals.get(language, 0.0) + probability * share
+    best = max(totals, key=lambda language: totals[language])
+    return best, totals[best] / int(shares.sum())
 
 
 def _decode_group(
