@@ -184,8 +184,9 @@ async def test_operations_routes(app: InProcess) -> None:
     async with client(app) as dalston:
         hooks = await dalston.list_webhooks()
         assert hooks == []
-        stats = await dalston.job_stats()
+        stats = await dalston.job_stats(days=3)
         assert stats.running >= 0 and stats.queued >= 0
+        assert len(stats.daily) == 3 and stats.daily[-1].date >= stats.daily[0].date
         for call in (
             dalston.get_webhook("w"),
             dalston.update_webhook("w", enabled=False),

@@ -29,6 +29,7 @@ from dalston_sdk.errors import (
 from dalston_sdk.models import (
     ApiKey,
     ApiKeyCreated,
+    DayUsage,
     Delivery,
     DeliveryPage,
     Engine,
@@ -84,6 +85,7 @@ __all__ = [
     "ConnectionError",
     "Dalston",
     "DalstonError",
+    "DayUsage",
     "Delivery",
     "DeliveryPage",
     "Engine",

@@ -300,8 +300,11 @@ class AsyncDalston(BaseClient):
         )
         return (await self.request(req)).text
 
-    async def job_stats(self) -> JobStats:
-        return JobStats.model_validate(await self._json("GET", "/v1/jobs/stats"))
+    async def job_stats(self, days: int = 14) -> JobStats:
+        """Running and queued jobs, today's totals, and ``days`` UTC days of
+        usage (``daily``, oldest first)."""
+        body = await self._json("GET", "/v1/jobs/stats", params={"days": days})
+        return JobStats.model_validate(body)
 
     # --- models, engines, system -------------------------------------------------
     async def list_models(self) -> list[Model]:

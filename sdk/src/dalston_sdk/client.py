@@ -294,8 +294,11 @@ class Dalston(BaseClient):
         )
         return self.request(req).text
 
-    def job_stats(self) -> JobStats:
-        return JobStats.model_validate(self._json("GET", "/v1/jobs/stats"))
+    def job_stats(self, days: int = 14) -> JobStats:
+        """Running and queued jobs, today's totals, and ``days`` UTC days of
+        usage (``daily``, oldest first)."""
+        body = self._json("GET", "/v1/jobs/stats", params={"days": days})
+        return JobStats.model_validate(body)
 
     # --- models, engines, system -------------------------------------------------
     def list_models(self) -> list[Model]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -199,12 +199,24 @@ class JobPage(_Model):
         return self.jobs
 
 
+class DayUsage(_Model):
+    """One UTC day of ``JobStats.daily``."""
+
+    date: date
+    completed: int = 0
+    failed: int = 0
+    audio_seconds: float = 0.0
+    processing_seconds: float = 0.0
+    rtfx: float | None = None  # audio seconds per processing second
+
+
 class JobStats(_Model):
     running: int = 0
     queued: int = 0
     completed_today: int = 0
     failed_today: int = 0
     audio_seconds_today: float = 0.0
+    daily: list[DayUsage] = Field(default_factory=list)  # oldest first, today last
 
 
 class Model(_Model):
