@@ -147,7 +147,10 @@ def test_an_unreachable_hub_is_retried(
 # --- through the server: the backend setting ---------------------------------------
 
 
-def _server(tmp_path: Path, token: str | None) -> ServerProcess:
+def _job_with_pyannote(
+    tmp_path: Path, token: str | None, **data: str
+) -> dict[str, Any]:
+    """A diarized job of the sample on a server set to the pyannote backend."""
     path = os.pathsep.join(filter(None, [str(STUB), os.environ.get("PYTHONPATH")]))
     env = {
         "DALSTON_DIARIZATION_BACKEND": "pyannote",
@@ -158,21 +161,19 @@ def _server(tmp_path: Path, token: str | None) -> ServerProcess:
         "STUB_PYANNOTE_LOG": str(tmp_path / "calls.jsonl"),
         "HF_TOKEN": token or "",
     }
-    return ServerProcess(tmp_path / "data", env=env)
+    server = ServerProcess(tmp_path / "data", env=env)
+    server.start()
+    try:
+        with server.client() as client:
+            job_id = submit(client, SAMPLE, speaker_detection="diarize", **data)
+            return wait_for_job(client, job_id)
+    finally:
+        server.stop()
 
 
 @pytest.mark.model
 def test_the_backend_setting_diarizes_jobs_with_pyannote(tmp_path: Path) -> None:
-    server = _server(tmp_path, TOKEN)
-    server.start()
-    try:
-        with server.client() as client:
-            job_id = submit(
-                client, SAMPLE, speaker_detection="diarize", num_speakers="2"
-            )
-            job = wait_for_job(client, job_id)
-    finally:
-        server.stop()
+    job = _job_with_pyannote(tmp_path, TOKEN, num_speakers="2")
     assert job["status"] == "completed", job
     diarize = next(s for s in job["stages"] if s["stage"] == "diarize")
     assert diarize["engine_id"] == "pyannote-diarize", diarize
@@ -203,14 +204,6 @@ def test_the_backend_setting_diarizes_jobs_with_pyannote(tmp_path: Path) -> None
 
 @pytest.mark.model
 def test_without_a_token_the_job_fails_with_what_to_do(tmp_path: Path) -> None:
-    server = _server(tmp_path, None)
-    server.start()
-    try:
-        with server.client() as client:
-            job = wait_for_job(
-                client, submit(client, SAMPLE, speaker_detection="diarize")
-            )
-    finally:
-        server.stop()
+    job = _job_with_pyannote(tmp_path, None)
     assert job["status"] == "failed"
     assert "HF_TOKEN" in job["error"], job["error"]
