@@ -156,11 +156,19 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
 # --- language: several windows vote -------------------------------------------------
 
 
+def _intro_reference() -> str:
+    return " ".join(
+        (DATA / name).with_suffix(".txt").read_text().strip()
+        for name in ("whisper_jfk.flac", "mfa_cold_corpus.wav")
+    )
+
+
 def test_a_long_recordings_language_is_voted_by_several_windows(tmp_path: Path) -> None:
     """An English intro (37 s, two speakers) then French for two minutes, pauses
     of 7 s between clips (each clip its own window): Whisper's own detection
-    reads the first 30 s and says English; the windows' vote says French, and
-    the French is decoded as French."""
+    reads the first 30 s and says English; the windows' vote says French. The
+    voters heard both, so each window is identified: the intro is decoded in
+    English and its segments say ``en``, the rest in French, ``fr``."""
     from dalston.config import Settings
     from dalston.engine_sdk import TaskInput
     from dalston.engines.faster_whisper.engine import FasterWhisperEngine
@@ -193,7 +201,12 @@ def test_a_long_recordings_language_is_voted_by_several_windows(tmp_path: Path) 
             audio=np.concatenate(parts)[: 30 * SAMPLE_RATE]
         )
     assert first_30s == "en"  # what the vote corrects
-    french_text = " ".join(s["text"] for s in result["segments"] if s["start"] > 40)
+    segments = result["segments"]
+    assert {s["language"] for s in segments if s["end"] < 37} == {"en"}
+    assert {s["language"] for s in segments if s["start"] > 40} == {"fr"}
+    intro = " ".join(s["text"] for s in segments if s["end"] < 37)
+    assert wer([_intro_reference()], [intro]) < 0.25, intro
+    french_text = " ".join(s["text"] for s in segments if s["start"] > 40)
     words = french_text.lower().replace(",", " ").replace(".", " ").split()
     assert sum(w in {"je", "de", "la", "le", "et", "est", "des"} for w in words) >= 5, (
         french_text

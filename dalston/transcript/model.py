@@ -27,6 +27,8 @@ class Segment(BaseModel):
     tokens: list[int] | None = None
     seek: int | None = None
     channel: int | None = None
+    # Set where the recording switches language: the language this segment is in.
+    language: str | None = None
     words: list[Word] | None = None
 
 

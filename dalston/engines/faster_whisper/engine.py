@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,9 @@ VAD_CHUNK_S = 600.0
 GROUP_BATCHES = 4
 FRAMES_PER_SECOND = 100  # Whisper's mel frames (``Segment.seek``)
 LANGUAGE_VOTERS = 5  # windows that vote on a long recording's language
+# A window's language counts as heard (and, in a recording that switches
+# language, decides how the window is decoded) from this probability.
+CONFIDENT_LANGUAGE = 0.8
 
 
 class FasterWhisperEngine(BatchEngine):
@@ -154,26 +158,75 @@ def _windowed(
 ) -> tuple[Iterator[Segment], TranscriptionInfo]:
     """Segments of ``windows`` (times in the recording), decoded in groups of
     ``GROUP_BATCHES`` batches, each group's span read from the file when the
-    segments before it have been consumed. The first group finds the language
-    when the request did not give it; the others are decoded in that language."""
-    size = batch_size * GROUP_BATCHES
-    groups = [windows[i : i + size] for i in range(0, len(windows), size)]
+    segments before it have been consumed.
+
+    Without a language in the request (and a multilingual model), windows spread
+    over the speech vote for it (``vote_language``). When they disagree, the
+    recording switches language: every window is then identified, runs of one
+    language are decoded in it, and each segment says its language.
+    """
+    languages: list[str | None] = [options.language] * len(windows)
     vote = None
     if options.language is None and model.model.is_multilingual:
         vote = vote_language(model, wav, channel, windows)
-        options = replace(options, language=vote[0])
-    first, info = _decode_group(model, wav, channel, groups[0], options, batch_size)
+        languages = [vote.language] * len(windows)
+        if len(vote.heard) > 1:
+            languages = [
+                _window_language(model, wav, channel, w, vote.language) for w in windows
+            ]
+    size = batch_size * GROUP_BATCHES
+    runs: list[tuple[str | None, list[Window]]] = []
+    for window, language in zip(windows, languages, strict=True):
+        if runs and runs[-1][0] == language and len(runs[-1][1]) < size:
+            runs[-1][1].append(window)
+        else:
+            runs.append((language, [window]))
+    switched = len(set(languages)) > 1
+
+    def decode(language: str | None, group: list[Window]) -> Iterator[Segment]:
+        run_options = replace(options, language=language)
+        segments, _ = _decode_group(model, wav, channel, group, run_options, batch_size)
+        tag = language if switched else None
+        return (LanguageSegment.of(s, tag) for s in segments)
+
+    first_language, first_group = runs[0]
+    run_options = replace(options, language=first_language)
+    first, info = _decode_group(
+        model, wav, channel, first_group, run_options, batch_size
+    )
     if vote is not None:
-        info = replace(info, language=vote[0], language_probability=vote[1])
-    fixed = replace(options, language=options.language or info.language)
+        info = replace(
+            info, language=vote.language, language_probability=vote.probability
+        )
+    fixed = options.language or info.language
 
-    def all_groups() -> Iterator[Segment]:
-        yield from first
-        for group in groups[1:]:
-            segments, _ = _decode_group(model, wav, channel, group, fixed, batch_size)
-            yield from segments
+    def all_runs() -> Iterator[Segment]:
+        tag = first_language if switched else None
+        yield from (LanguageSegment.of(s, tag) for s in first)
+        for language, group in runs[1:]:
+            yield from decode(language or fixed, group)
 
-    return _without_hallucinations(all_groups()), info
+    return _without_hallucinations(all_runs()), info
+
+
+@dataclass
+class LanguageSegment(Segment):
+    """A decoded segment and the language it was decoded in, when the recording
+    switches language (``None`` otherwise)."""
+
+    language: str | None = None
+
+    @classmethod
+    def of(cls, segment: Segment, language: str | None) -> LanguageSegment:
+        fields = {f.name: getattr(segment, f.name) for f in dataclass_fields(Segment)}
+        return cls(**fields, language=language)
+
+
+@dataclass(frozen=True)
+class LanguageVote:
+    language: str  # the winner
+    probability: float  # its mean probability over the voters
+    heard: frozenset[str]  # every voter's own top language
 
 
 def vote_language(
@@ -182,27 +235,51 @@ def vote_language(
     channel: int | None,
     windows: list[Window],
     voters: int = LANGUAGE_VOTERS,
-) -> tuple[str, float]:
-    """The language of a long recording, and its mean probability: the speech is
-    split into ``voters`` equal shares and the window at the middle of each share
-    gives Whisper's language probabilities for it (a window holding several
-    middles votes for each). Whisper alone looks at the first 30 s, which may be
-    an intro, music or another speaker."""
+) -> LanguageVote:
+    """The language of a long recording: the speech is split into ``voters``
+    equal shares and the window at the middle of each share gives Whisper's
+    language probabilities for it (a window holding several middles votes for
+    each). Whisper alone looks at the first 30 s, which may be an intro, music
+    or another speaker."""
     lengths = np.array([w.end - w.start for w in windows])
     middles = (np.arange(voters) + 0.5) / voters * lengths.sum()
     chosen = np.searchsorted(np.cumsum(lengths), middles)
     picks, shares = np.unique(np.minimum(chosen, len(windows) - 1), return_counts=True)
     totals: dict[str, float] = {}
+    heard: set[str] = set()
     for index, share in zip(picks, shares, strict=True):
-        window = windows[int(index)]
-        audio = wav.read(
-            round(window.start * SAMPLE_RATE), round(window.end * SAMPLE_RATE), channel
-        )
-        _, _, probabilities = model.detect_language(audio=audio)
+        probabilities = _probabilities(model, wav, channel, windows[int(index)])
+        top, confidence = probabilities[0]
+        if confidence >= CONFIDENT_LANGUAGE:
+            heard.add(top)
         for language, probability in probabilities:
             totals[language] = totals.get(language, 0.0) + probability * share
     best = max(totals, key=lambda language: totals[language])
-    return best, totals[best] / int(shares.sum())
+    return LanguageVote(best, totals[best] / int(shares.sum()), frozenset(heard))
+
+
+def _window_language(
+    model: WhisperModel,
+    wav: WavReader,
+    channel: int | None,
+    window: Window,
+    fallback: str,
+) -> str:
+    """The window's own language when Whisper is sure of it, else ``fallback``
+    (a short or unclear window follows the recording)."""
+    top, confidence = _probabilities(model, wav, channel, window)[0]
+    return top if confidence >= CONFIDENT_LANGUAGE else fallback
+
+
+def _probabilities(
+    model: WhisperModel, wav: WavReader, channel: int | None, window: Window
+) -> list[tuple[str, float]]:
+    """Whisper's language probabilities for one window, most likely first."""
+    audio = wav.read(
+        round(window.start * SAMPLE_RATE), round(window.end * SAMPLE_RATE), channel
+    )
+    _, _, probabilities = model.detect_language(audio=audio)
+    return sorted(probabilities, key=lambda p: -p[1])
 
 
 def _decode_group(
@@ -291,6 +368,12 @@ def _without_hallucinations(segments: Iterable[Segment]) -> Iterator[Segment]:
         yield seg
 
 
+def _language_of(seg: Segment) -> dict[str, str]:
+    """``{"language": ...}`` for a segment of a recording that switches language."""
+    language = getattr(seg, "language", None)
+    return {"language": language} if language else {}
+
+
 def _kwargs(options: TranscribeOptions) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "language": options.language,
@@ -348,6 +431,7 @@ def _result(
                 "seek": seg.seek,
                 "channel": channel,
                 "words": words,
+                **_language_of(seg),
             }
         )
     return {
