@@ -137,9 +137,14 @@ def is_transient(exc: BaseException) -> bool:
         return True
     kinds: list[type[BaseException]] = [ConnectionError, TimeoutError]
     with contextlib.suppress(ImportError):
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
         kinds += [OperationalError, InterfaceError]
+        # A driver error SQLAlchemy recognised as a lost connection (asyncpg's
+        # ConnectionDoesNotExistError when the server ends the backend, say)
+        # comes as a bare DBAPIError, flagged as such.
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
     with contextlib.suppress(ImportError):
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
