@@ -358,6 +358,7 @@ class Runtime:
                 WhisperModels(self.catalog, pool_config(config, threads)),
                 threads=threads,
                 beam_size=self.settings.realtime_beam_size,
+                short_partials=self.settings.realtime_short_partials,
                 gate=self.realtime_gate,
             )
             # Ready for both of the policy's answers to "auto": a stream with no

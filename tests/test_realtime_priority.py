@@ -74,7 +74,9 @@ def test_no_gate_and_idle_gate_never_wait(tmp_path: Path) -> None:
 
 async def test_stream_decodes_hold_the_gate_while_waiting_and_running() -> None:
     gate = RealtimeGate(max_pause_s=30)
-    decoder = StreamDecoder(_Pool(_SlowModel(0.3)), threads=1, gate=gate)
+    decoder = StreamDecoder(
+        _Pool(_SlowModel(0.3)), threads=1, gate=gate, short_partials=False
+    )
     try:
         first = asyncio.create_task(_decode(decoder, 1, Priority.FINAL))
         second = asyncio.create_task(_decode(decoder, 2, Priority.FINAL))

@@ -2,7 +2,8 @@
 speculative finals before partials; a partial that waited too long is skipped,
 not run late. The unit under test is the scheduling, so the model here only
 sleeps and records the order it was called in (the real model is exercised by
-tests/test_realtime_load.py and every realtime test)."""
+tests/test_realtime_load.py and every realtime test; the short window partials
+are decoded in, by tests/test_realtime_partials.py)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ def _decode(decoder: StreamDecoder, tag: int, priority: Priority) -> Any:
 
 def test_finals_overtake_queued_partials() -> None:
     model = _SlowModel(0.2)
-    decoder = StreamDecoder(_Pool(model), threads=1, partial_max_wait_s=5.0)
+    decoder = StreamDecoder(
+        _Pool(model), threads=1, partial_max_wait_s=5.0, short_partials=False
+    )
 
     async def run() -> list[Any]:
         busy = asyncio.ensure_future(_decode(decoder, 0, Priority.PARTIAL))
@@ -82,7 +85,9 @@ def test_finals_overtake_queued_partials() -> None:
 
 def test_a_partial_that_waited_too_long_is_skipped() -> None:
     model = _SlowModel(0.3)
-    decoder = StreamDecoder(_Pool(model), threads=1, partial_max_wait_s=0.1)
+    decoder = StreamDecoder(
+        _Pool(model), threads=1, partial_max_wait_s=0.1, short_partials=False
+    )
 
     async def run() -> tuple[Any, ...]:
         final = asyncio.ensure_future(_decode(decoder, 1, Priority.FINAL))
@@ -101,7 +106,9 @@ def test_a_partial_that_waited_too_long_is_skipped() -> None:
 
 def test_threads_are_all_used_and_errors_reach_their_caller() -> None:
     model = _SlowModel(0.2)
-    decoder = StreamDecoder(_Pool(model), threads=3, partial_max_wait_s=5.0)
+    decoder = StreamDecoder(
+        _Pool(model), threads=3, partial_max_wait_s=5.0, short_partials=False
+    )
 
     async def run() -> float:
         started = time.monotonic()
