@@ -72,7 +72,12 @@ from dalston.eval.scoring import wer  # noqa: E402
 from dalston.realtime_sdk.session import _TAIL_S, SessionConfig  # noqa: E402
 from dalston.realtime_sdk.vad import WINDOW  # noqa: E402
 from tests.realtime_client import pcm16  # noqa: E402
-from tests.server import ServerProcess, submit, wait_for_job  # noqa: E402
+from tests.server import (  # noqa: E402
+    ServerProcess,
+    peak_rss_mb,
+    submit,
+    wait_for_job,
+)
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
 FALLBACK_DATA = REPO / "tests" / "data"
@@ -481,16 +486,6 @@ def wait_for_free_slots(server: ServerProcess, timeout: float = 30.0) -> float:
 
 
 # --- machine --------------------------------------------------------------------------
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 def machine_info() -> dict[str, Any]:
     import ctranslate2
     import faster_whisper
@@ -597,7 +592,7 @@ def run_level(
             results = asyncio.run(run_streams(url, headers, assignment, args.stagger))
             wall = time.perf_counter() - t1
         assert server.proc is not None
-        rss = peak_rss_mb(server.proc.pid)
+        rss = round(peak_rss_mb(server.proc.pid), 1)
     finally:
         server.stop()
     out = summarize(results, args.details)

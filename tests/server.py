@@ -167,3 +167,32 @@ def wait_for_job(
             return body
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} not finished after {timeout} s")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants alive now (Linux /proc)."""
+    found = [pid]
+    for current in found:
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            found.extend(int(child) for child in children if int(child) not in found)
+    return found
+
+
+def peak_rss_mb(pid: int, *, tree: bool = True) -> float:
+    """Peak resident memory (VmHWM) of ``pid``, plus its live descendants' peaks
+    with ``tree`` (helpers such as the aligner's processes count as the server's
+    memory; the sum of peaks bounds the peak of the sum from above)."""
+    total = 0.0
+    for member in process_tree(pid) if tree else [pid]:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total

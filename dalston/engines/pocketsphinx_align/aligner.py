@@ -5,17 +5,23 @@ hesitation between any two, silences where the search finds them) rather than
 ``set_align_text``, which has no place for the "uh"s Whisper leaves out.
 
 One ``Decoder`` holds the en-us acoustic model and the CMU dictionary (about
-0.1 s and tens of MB to build) and is not thread-safe, while tasks may run in
-several threads. ``DecoderPool`` builds decoders on first use, lends each to one
-thread at a time and keeps them for the next call, so concurrent tasks each get
-their own and a single-threaded server builds just one.
+0.1 s and tens of MB to build) and is not thread-safe. Its Python binding holds
+the GIL for a whole utterance (0.3 s for 12 s of speech, over a second for the
+longest runs): in the server's own process that would stall the event loop and
+live streams' decodes. So ``DecoderPool`` runs aligners in child processes (one
+decoder each, built once and kept), as many as the engine runs tasks at once,
+at the CPU priority of the engine thread that started them.
 """
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +42,8 @@ WORD_BEAM = 1e-100
 HESITATIONS = {"[uh]": "AH", "[um]": "AH M", "[hmm]": "HH M"}
 HESITATION_PROB = 0.05
 _SEARCH = "align"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,15 @@ class Aligner:
             return None  # a partial path: do not guess which words it covers
         return timings
 
+    def align_texts(
+        self, samples: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[list[str]], list[WordTiming] | None]:
+        """The dictionary words each text is spoken as, and the times of all of
+        them in order (``align``'s answer; None also when there are none)."""
+        spoken = [self.dictionary_words(text) for text in texts]
+        flat = [word for parts in spoken for word in parts]
+        return spoken, self.align(samples, flat) if flat else None
+
     def _grammar(self, words: Sequence[str]) -> Any:
         """The words in order, with an optional hesitation before, between and
         after them (silences the search inserts itself)."""
@@ -142,25 +159,93 @@ class Aligner:
 
 
 class DecoderPool:
-    """Aligners built lazily and lent to one thread at a time."""
+    """Aligners in child processes (see the module's note), started on first use
+    and kept; a child that died is replaced on the next call."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, workers)
         self._lock = threading.Lock()
-        self._idle: list[Aligner] = []
+        self._executor: ProcessPoolExecutor | None = None
 
-    @contextmanager
-    def aligner(self) -> Iterator[Aligner]:
-        with self._lock:
-            aligner = self._idle.pop() if self._idle else None
-        if aligner is None:
-            aligner = Aligner()  # outside the lock: other threads need not wait
+    def align_texts(
+        self, samples: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[list[str]], list[WordTiming] | None]:
+        """``Aligner.align_texts`` in a child process; a child that dies on the
+        way answers "no alignment" (the words keep Whisper's times)."""
+        executor = self._pool()
         try:
-            yield aligner
-        finally:
-            if aligner.healthy:
-                with self._lock:
-                    self._idle.append(aligner)
+            future = executor.submit(
+                _child_align, np.asarray(samples, dtype=np.float32), list(texts)
+            )
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("an aligner process died; starting another")
+            self._discard(executor)
+            return [], None
 
     def warm(self) -> None:
-        with self.aligner():
+        """Start a child and build its decoder now (the engine's load)."""
+        self._pool().submit(_child_warm).result()
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    # spawn: a fork of a process with threads may inherit locks
+                    # held by threads that do not exist in the child.
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_child_start,
+                    initargs=(_thread_nice(),),
+                )
+            return self._executor
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _thread_nice() -> int | None:
+    """This thread's CPU priority (Linux keeps one per thread)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return None
+
+
+# In a child process: its one aligner, built on first use.
+_child_aligner: Aligner | None = None
+
+
+def _child_start(nice: int | None) -> None:
+    if nice is not None:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, 0)
+            os.setpriority(os.PRIO_PROCESS, 0, max(nice, current))
+        except OSError:
             pass
+
+
+def _child_get() -> Aligner:
+    global _child_aligner
+    if _child_aligner is None or not _child_aligner.healthy:
+        _child_aligner = Aligner()
+    return _child_aligner
+
+
+def _child_warm() -> None:
+    _child_get()
+
+
+def _child_align(
+    samples: np.ndarray, texts: list[str]
+) -> tuple[list[list[str]], list[WordTiming] | None]:
+    return _child_get().align_texts(samples, texts)

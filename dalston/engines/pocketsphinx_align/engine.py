@@ -36,8 +36,9 @@ class PocketsphinxAlignEngine(BatchEngine):
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)
-        # Decoders are built on first use, not here or at import (see aligner.py).
-        self._pool = DecoderPool()
+        # Decoders are built in child processes on first use, not here or at
+        # import (see aligner.py): one per task this engine runs at once.
+        self._pool = DecoderPool(config.concurrency)
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(
@@ -49,6 +50,9 @@ class PocketsphinxAlignEngine(BatchEngine):
 
     def load(self) -> None:
         self._pool.warm()
+
+    def close(self) -> None:
+        self._pool.close()
 
     def process(self, task: TaskInput) -> TaskOutput:
         source = task.inputs.get("transcribe")
@@ -93,25 +97,24 @@ class PocketsphinxAlignEngine(BatchEngine):
             for c in transcript.get("channels") or ()
         }
         aligned, warnings = 0, []
-        with self._pool.aligner() as aligner:
-            for channel, segments in by_channel.items():
-                language = languages.get(channel)
-                if not _is_english(language):
-                    warnings.append(
-                        f"channel {channel} is in {language!r}, not English: "
-                        "kept Whisper's word times"
-                    )
-                    continue
-                # Its own channel, or the mono mix; read span by span.
-                own = channel is not None and 0 <= channel < audio.channels
-                track = _FileTrack(audio, channel if own else None)
-                segments.sort(key=lambda s: (s["start"], s.get("id", 0)))
-                result = retime_track(aligner, segments, track, task.check_cancelled)
-                aligned += result.aligned_words
-                warnings.extend(
-                    f"segment {segment_id}: no alignment found; kept Whisper's times"
-                    for segment_id in result.failed_segments
+        for channel, segments in by_channel.items():
+            language = languages.get(channel)
+            if not _is_english(language):
+                warnings.append(
+                    f"channel {channel} is in {language!r}, not English: "
+                    "kept Whisper's word times"
                 )
+                continue
+            # Its own channel, or the mono mix; read span by span.
+            own = channel is not None and 0 <= channel < audio.channels
+            track = _FileTrack(audio, channel if own else None)
+            segments.sort(key=lambda s: (s["start"], s.get("id", 0)))
+            result = retime_track(self._pool, segments, track, task.check_cancelled)
+            aligned += result.aligned_words
+            warnings.extend(
+                f"segment {segment_id}: no alignment found; kept Whisper's times"
+                for segment_id in result.failed_segments
+            )
         return aligned, warnings
 
 

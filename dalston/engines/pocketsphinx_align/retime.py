@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dalston.engines.pocketsphinx_align.aligner import SAMPLE_RATE, Aligner
+from dalston.engines.pocketsphinx_align.aligner import SAMPLE_RATE, WordTiming
 
 # How far around Whisper's bounds the words may be found: Whisper misses by up to
 # a few hundred ms, and a wider window takes in more of a neighbour's speech.
@@ -30,6 +30,14 @@ MAX_CHUNK_S = 60.0
 MIN_WINDOW_S = 0.05
 
 Segment = dict[str, Any]
+
+
+class TextAligner(Protocol):
+    """``Aligner`` in this process or ``DecoderPool``'s child processes."""
+
+    def align_texts(
+        self, samples: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[list[str]], list[WordTiming] | None]: ...
 
 
 class Track(Protocol):
@@ -48,7 +56,7 @@ class TrackResult:
 
 
 def retime_track(
-    aligner: Aligner,
+    aligner: TextAligner,
     segments: Sequence[Segment],
     track: Track,
     check_cancelled: Callable[[], None],
@@ -112,7 +120,7 @@ def _last_end(segment: Segment) -> float:
 
 
 def _align_run(
-    aligner: Aligner,
+    aligner: TextAligner,
     run: list[Segment],
     track: Track,
     floor: float,
@@ -125,12 +133,10 @@ def _align_run(
     end = min(_last_end(run[-1]) + PAD_S, duration)
     if end - start < MIN_WINDOW_S:
         return None
-    spoken = [aligner.dictionary_words(str(w["text"])) for w in words]
-    flat = [d for parts in spoken for d in parts]
-    if not flat:
-        return None
     first = round(start * SAMPLE_RATE)
-    timings = aligner.align(track.read(first, round(end * SAMPLE_RATE)), flat)
+    spoken, timings = aligner.align_texts(
+        track.read(first, round(end * SAMPLE_RATE)), [str(w["text"]) for w in words]
+    )
     if timings is None:
         return None
     offset = first / SAMPLE_RATE

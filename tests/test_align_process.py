@@ -1,0 +1,116 @@
+"""The aligner runs in child processes: pocketsphinx's binding holds the GIL for a
+whole utterance, which in the server's own process stalls the event loop and
+live streams. Real pocketsphinx on real speech: the same times as in-process, the
+server's threads keep running while it aligns, a child that dies is replaced,
+and children run at the CPU priority of the engine thread that started them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from faster_whisper import decode_audio
+
+from dalston.engines.pocketsphinx_align.aligner import Aligner, DecoderPool
+from tests.server import process_tree
+
+DATA = Path(__file__).parent / "data"
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def speech() -> tuple[object, list[str]]:
+    audio = decode_audio(str(DATA / "mfa_cold_corpus.wav"))
+    texts = (DATA / "mfa_cold_corpus.txt").read_text().split()
+    # About the first half: one long alignment call.
+    return audio[: 12 * RATE], texts[: len(texts) * 12 // 26]
+
+
+def _aligner_processes() -> list[int]:
+    """This process's children started as pool workers (not multiprocessing's
+    resource tracker)."""
+    found = []
+    for pid in process_tree(os.getpid())[1:]:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline:
+            found.append(pid)
+    return found
+
+
+@pytest.fixture
+def pool() -> Iterator[DecoderPool]:
+    pool = DecoderPool()
+    yield pool
+    pool.close()
+
+
+def _longest_stall(work: Callable[[], object]) -> tuple[float, object]:
+    """Run ``work`` in a thread; the longest this thread waited for a 1 ms sleep
+    meanwhile (a thread that holds the GIL shows as a long wait)."""
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(work()))
+    worker.start()
+    longest = 0.0
+    while worker.is_alive():
+        started = time.perf_counter()
+        time.sleep(0.001)
+        longest = max(longest, time.perf_counter() - started)
+    worker.join()
+    return longest, result[0]
+
+
+def test_alignment_leaves_the_servers_threads_running(
+    pool: DecoderPool, speech: tuple[object, list[str]]
+) -> None:
+    samples, texts = speech
+    inline = Aligner()
+    pool.warm()
+    inline.align_texts(samples, texts)  # first-call costs out of the comparison
+    in_process, here = _longest_stall(lambda: inline.align_texts(samples, texts))
+    in_child, there = _longest_stall(lambda: pool.align_texts(samples, texts))
+    assert there == here  # the same words, the same times
+    assert here[1] is not None and len(here[1]) >= 20
+    # Side by side: in this process the sleeper waits for the whole call.
+    assert in_process > 0.1, in_process
+    assert in_child < in_process / 2, (in_child, in_process)
+
+
+def test_a_dead_aligner_process_is_replaced(
+    pool: DecoderPool, speech: tuple[object, list[str]]
+) -> None:
+    samples, texts = speech
+    expected = pool.align_texts(samples, texts)
+    children = _aligner_processes()
+    assert children
+    for child in children:
+        os.kill(child, signal.SIGKILL)
+    time.sleep(0.2)
+    answers = [pool.align_texts(samples, texts) for _ in range(2)]
+    # The call that meets the dead child answers "no alignment" (the words keep
+    # Whisper's times); the next one is served by a new child.
+    assert answers[-1] == expected
+    assert all(a in (([], None), expected) for a in answers)
+
+
+def test_children_run_at_the_engine_threads_priority(pool: DecoderPool) -> None:
+    def start_from_a_nicer_thread() -> None:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + 5)
+        pool.warm()
+
+    thread = threading.Thread(target=start_from_a_nicer_thread)
+    thread.start()
+    thread.join()
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    children = _aligner_processes()
+    assert children
+    for child in children:
+        assert os.getpriority(os.PRIO_PROCESS, child) >= min(own + 5, 19)
