@@ -14,6 +14,10 @@ Prints one JSON object (see bench/README.md). Two parts, both on CPU int8:
    sequential ``WhisperModel.transcribe`` and by ``BatchedInferencePipeline`` (batch
    8 and 16) on the same array; plus one job of it through the API, which takes its
    VAD-batched path above ``DALSTON_VAD_BATCH_THRESHOLD_S``.
+3. *Concurrent short jobs*: the short clips submitted 1, 4 and 16 at a time
+   (``--concurrency``), jobs/min and RTFx against one at a time and against raw
+   sequential decoding of the same clips in this process (``--only-concurrent``
+   runs this part alone).
 """
 
 from __future__ import annotations
@@ -406,6 +410,69 @@ def run_api_vs_raw(
     }
 
 
+def run_concurrent(
+    server: ServerProcess,
+    whisper: Any,
+    clips: list[Clip],
+    decoded: dict[str, np.ndarray],
+    model: str,
+    levels: list[int],
+    jobs: int,
+) -> dict[str, Any]:
+    """``jobs`` short jobs (the clips, cycled) through the API with ``level`` in
+    flight at a time, against raw sequential decoding of the same clips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batch = [clips[i % len(clips)] for i in range(jobs)]
+    audio_s = sum(len(decoded[c.name]) / SAMPLE_RATE for c in batch)
+    refs = [c.reference for c in batch]
+
+    def raw_all() -> list[str]:
+        texts = []
+        for clip in batch:
+            segs, _ = whisper.transcribe(
+                decoded[clip.name], vad_filter=True, **_kwargs()
+            )
+            texts.append(_consume(segs))
+        return texts
+
+    out: dict[str, Any] = {"jobs": jobs, "audio_s": round(audio_s, 2)}
+    with server.client() as client:
+        api_job(client, batch[0].path, model)  # warm-up
+        raw_all()
+        t0 = time.perf_counter()
+        raw_texts = raw_all()
+        raw_wall = time.perf_counter() - t0
+        out["raw_sequential"] = {
+            "wall_s": round(raw_wall, 3),
+            "jobs_per_min": round(60 * jobs / raw_wall, 1),
+            "rtfx": _rtfx(audio_s, raw_wall),
+            "wer": _wer(refs, raw_texts),
+        }
+        for level in levels:
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(level) as pool:
+                done = list(pool.map(lambda c: api_job(client, c.path, model), batch))
+            wall = time.perf_counter() - t0
+            out[f"api_{level}"] = {
+                "in_flight": level,
+                "wall_s": round(wall, 3),
+                "jobs_per_min": round(60 * jobs / wall, 1),
+                "rtfx": _rtfx(audio_s, wall),
+                "job_wall_p50_s": round(
+                    statistics.median(r["wall_s"] for r in done), 3
+                ),
+                "wer": _wer(refs, [r["text"] for r in done]),
+            }
+    one = out.get(f"api_{levels[0]}")
+    for level in levels:
+        run = out[f"api_{level}"]
+        run["vs_raw_sequential"] = round(raw_wall / run["wall_s"], 3)
+        if one is not None:
+            run[f"vs_api_{levels[0]}"] = round(one["wall_s"] / run["wall_s"], 3)
+    return out
+
+
 def run_long(
     whisper: Any,
     audio: np.ndarray,
@@ -487,6 +554,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="do not send the long file through the API",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 4, 16],
+        help="jobs in flight at a time in the concurrent part (first: the baseline)",
+    )
+    parser.add_argument(
+        "--concurrent-jobs", type=int, default=16, help="jobs per concurrency level"
+    )
+    parser.add_argument(
+        "--only-concurrent",
+        action="store_true",
+        help="run the concurrent short-jobs part alone",
+    )
     parser.add_argument("--output", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -548,6 +630,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         server.start(timeout=300)
         server_start_s = time.perf_counter() - t_start
         try:
+            result["concurrent"] = run_concurrent(
+                server,
+                whisper,
+                short,
+                decoded,
+                args.model,
+                args.concurrency,
+                args.concurrent_jobs,
+            )
+            if args.only_concurrent:
+                result["elapsed_s"] = round(time.perf_counter() - started, 1)
+                print(json.dumps(result, indent=2))
+                if args.output:
+                    args.output.write_text(json.dumps(result, indent=2) + "\n")
+                return result
             result["api_vs_raw"] = run_api_vs_raw(
                 server, whisper, short, decoded, args.model, args.repeats
             )
