@@ -219,6 +219,8 @@ def api_job(client: Any, path: Path, model: str) -> dict[str, Any]:
     phases = {name: marks[i + 1] - marks[i] for i, name in enumerate(PHASES)}
     return {
         "wall_s": marks[-1] - t_wall,
+        "started_at": t_wall,
+        "completed_at": marks[-1],
         "polled_s": polled,
         "phases": phases,
         "transcribe_s": phases["transcribe"],
@@ -440,9 +442,9 @@ def run_concurrent(
     with server.client() as client:
         api_job(client, batch[0].path, model)  # warm-up
         raw_all()
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         raw_texts = raw_all()
-        raw_wall = time.perf_counter() - t0
+        raw_wall = time.perf_counter() - started
         out["raw_sequential"] = {
             "wall_s": round(raw_wall, 3),
             "jobs_per_min": round(60 * jobs / raw_wall, 1),
@@ -471,6 +473,15 @@ def run_concurrent(
         if one is not None:
             run[f"vs_api_{levels[0]}"] = round(one["wall_s"] / run["wall_s"], 3)
     return out
+
+
+def _union_s(spans: list[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
 
 
 def run_long(
