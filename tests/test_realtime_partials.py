@@ -128,3 +128,14 @@ def test_an_unknown_language_is_detected_on_the_full_window(
     known = decoder._decode_partial(audio, "whisper-base", "fr", None, None, False)
     assert known.language == "fr" and known.language_probability is None
     assert wer([short.text], [known.text], language="fr") <= 0.35
+
+
+def test_audio_past_whispers_window_is_decoded_whole(decoder: StreamDecoder) -> None:
+    """A manual-commit session's partial can hold more than 30 s: all of it is
+    decoded (the ordinary path reads window after window), not its first 30 s."""
+    first = decode_audio(str(DATA / "mfa_cold_corpus.wav"))
+    second = decode_audio(str(DATA / "whisper_jfk.flac"))
+    audio = np.concatenate([first, np.zeros(RATE, np.float32), second])
+    assert len(audio) > 30 * RATE
+    short = decoder._decode_partial(audio, TINY, "en", None, None, False)
+    assert "country" in short.text.lower(), short.text  # from the last 11 s

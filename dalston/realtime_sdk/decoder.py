@@ -264,10 +264,14 @@ class StreamDecoder:
         """Greedy text of ``audio`` from a window fitted to it (see
         ``partial_window_frames``); with Whisper's own prompt, hotwords and
         no-speech guard. A multilingual model with no language yet decodes the
-        ordinary way: detection is Whisper's, on its full window."""
+        ordinary way (detection is Whisper's, on its full window), and so does
+        audio within ``PARTIAL_WINDOW_MARGIN_S`` of 30 s or longer."""
         model = self.models.get(model_id)
         multilingual = bool(model.model.is_multilingual)
-        if multilingual and language is None:
+        frames = partial_window_frames(len(audio))
+        if (multilingual and language is None) or frames >= 3000:
+            # No language yet, or audio as long as Whisper's window (manual
+            # commits): the ordinary decode, which also reads past 30 s.
             return self._decode(
                 audio, model_id, language, prompt, hotwords, word_timestamps
             )
@@ -278,7 +282,7 @@ class StreamDecoder:
             language=language if multilingual else "en",
         )
         features = model.feature_extractor(audio)
-        features = pad_or_trim(features, partial_window_frames(len(audio)))
+        features = pad_or_trim(features, frames)
         encoded = model.encode(features)
         previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
         tokens = model.get_prompt(
