@@ -46,6 +46,12 @@ PARTIAL_TOKENS_PER_S = 6.0
 LOOP_COMPRESSION_RATIO = 2.4
 
 
+def hallucinated(no_speech_prob: float, avg_logprob: float) -> bool:
+    """Whisper's usual guard against text invented in noise: it thinks there is
+    no speech, and is unsure of what it wrote."""
+    return no_speech_prob > 0.8 and avg_logprob < -1.0
+
+
 def partial_window_frames(samples: int, *, rate: int = 16000) -> int:
     """Mel frames (10 ms each) of the encoder window a partial of ``samples``
     audio samples is decoded in: the audio plus a margin, at least
@@ -235,8 +241,8 @@ class StreamDecoder:
         words: list[WordTiming] = []
         logprobs: list[float] = []
         for segment in segments:
-            if segment.no_speech_prob > 0.8 and segment.avg_logprob < -1.0:
-                continue  # Whisper's usual guard against hallucinated text in noise
+            if hallucinated(segment.no_speech_prob, segment.avg_logprob):
+                continue
             texts.append(segment.text.strip())
             logprobs.append(segment.avg_logprob)
             for w in segment.words or []:
@@ -303,7 +309,7 @@ class StreamDecoder:
         text = tokenizer.decode(ids).strip()
         length = len(result.sequences_ids[0])
         avg_logprob = float(result.scores[0]) * length / (length + 1)  # as Whisper's
-        if (result.no_speech_prob > 0.8 and avg_logprob < -1.0) or (
+        if hallucinated(result.no_speech_prob, avg_logprob) or (
             text and get_compression_ratio(text) > LOOP_COMPRESSION_RATIO
         ):
             text = ""
