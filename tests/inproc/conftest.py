@@ -42,6 +42,7 @@ from dalston.config import AuthMode, Settings
 from dalston.engine_sdk import BatchEngine
 from dalston.gateway.app import create_app
 from dalston.runtime import Runtime
+from dalston.services.limits import WINDOW_S
 from tests.conftest import fresh_database
 from tests.inproc.fake_engine import FakeDiarizer, FakeTranscriber
 
@@ -303,3 +304,12 @@ def both_databases(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         return
     with fresh_database() as url:
         yield {"database_url": url}
+
+
+async def inside_one_rate_window(needed_s: float = 15.0) -> None:
+    """Rate limits count requests per fixed minute (``limits.WINDOW_S``): a test
+    that expects its Nth request refused must not straddle two windows, so wait
+    for the next window when this one has less than ``needed_s`` left."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left < needed_s:
+        await asyncio.sleep(left + 0.05)

@@ -25,7 +25,13 @@ from dalston.gateway.app import create_app
 from dalston.runtime import Runtime
 from dalston.services.limits import Limits
 from tests.conftest import fresh_database, require_service
-from tests.inproc.conftest import admin_key, fast_settings, running, talk
+from tests.inproc.conftest import (
+    admin_key,
+    fast_settings,
+    inside_one_rate_window,
+    running,
+    talk,
+)
 from tests.inproc.fake_engine import FakeTranscriber
 
 NATIVE = "/v1/audio/transcriptions/stream"
@@ -181,6 +187,7 @@ async def test_two_apps_share_counters_through_redis(
                 "/auth/keys", json={"name": "shared", "rate_limit": 4}
             )
             secret = created.json()["key"]
+            await inside_one_rate_window()
             async with one.http(secret) as a, two.http(secret) as b:
                 codes = [
                     (await client.get("/auth/me")).status_code

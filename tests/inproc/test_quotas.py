@@ -25,7 +25,13 @@ import pytest
 from elevenlabs.core.api_error import ApiError
 
 from tests.conftest import fresh_database
-from tests.inproc.conftest import DATA, InProcess, fast_settings, running
+from tests.inproc.conftest import (
+    DATA,
+    InProcess,
+    fast_settings,
+    inside_one_rate_window,
+    running,
+)
 
 pytestmark = pytest.mark.asyncio
 JFK = DATA / "deepspeech_ldc93s1_8k.wav"
@@ -44,6 +50,7 @@ async def _key(inproc: InProcess, **body: Any) -> dict[str, Any]:
 async def test_native_429_with_retry_after(inproc: InProcess) -> None:
     key = await _key(inproc, rate_limit=2)
     assert key["rate_limit"] == 2
+    await inside_one_rate_window()
     async with inproc.http(key["key"]) as client:
         for _ in range(2):
             assert (await client.get("/auth/me")).status_code == 200
@@ -61,6 +68,7 @@ async def test_native_429_with_retry_after(inproc: InProcess) -> None:
 async def test_openai_sdk_gets_rate_limit_error(inproc: InProcess) -> None:
     key = await _key(inproc, rate_limit=1)
     client = inproc.openai(key=key["key"])
+    await inside_one_rate_window()
     first = await client.audio.transcriptions.create(
         model="whisper-1", file=JFK.open("rb")
     )
@@ -76,6 +84,7 @@ async def test_openai_sdk_gets_rate_limit_error(inproc: InProcess) -> None:
 async def test_elevenlabs_sdk_gets_its_429(inproc: InProcess) -> None:
     key = await _key(inproc, rate_limit=1)
     client = inproc.elevenlabs(key=key["key"])
+    await inside_one_rate_window()
     with pytest.raises(ApiError) as first:
         await client.speech_to_text.transcripts.get("no-such-transcript")
     assert first.value.status_code == 404
@@ -107,11 +116,13 @@ async def test_tenant_default_rate_limit(tmp_path: Path) -> None:
     settings = fast_settings(tmp_path, rate_limit_requests_per_minute=3)
     async for app in running(settings):
         key = await _key(app)
+        await inside_one_rate_window()
         async with app.http(key["key"]) as client:
             codes = [(await client.get("/auth/me")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         # A key's own limit replaces the default.
         own = await _key(app, rate_limit=5)
+        await inside_one_rate_window()
         async with app.http(own["key"]) as client:
             codes = [(await client.get("/auth/me")).status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]
