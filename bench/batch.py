@@ -52,7 +52,12 @@ from dalston.audio import (  # noqa: E402
 )
 from dalston.catalog import ModelCatalog  # noqa: E402
 from dalston.eval.scoring import wer  # noqa: E402
-from tests.server import ServerProcess, submit, wait_for_job  # noqa: E402
+from tests.server import (  # noqa: E402
+    ServerProcess,
+    peak_rss_mb,
+    submit,
+    wait_for_job,
+)
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
 FALLBACK_DATA = REPO / "tests" / "data"
@@ -226,16 +231,6 @@ def api_job(client: Any, path: Path, model: str) -> dict[str, Any]:
         "transcribe_s": phases["transcribe"],
         "text": body.get("text") or "",
     }
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def cpu_busy_s() -> float:
@@ -691,7 +686,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "raw_peak_rss_mb": self_peak_rss_mb(),
         "server_peak_rss_mb": server_rss,
         "note": "raw: getrusage(RUSAGE_SELF).ru_maxrss of this process (model, "
-        "decoded corpus); server: VmHWM of the dalston serve process",
+        "decoded corpus); server: VmHWM of the dalston serve process and its children",
     }
     ratio = result["api_vs_raw"]["ratio_api_over_raw"]
     speedup = long.get(f"speedup_batched_{SERVER_BATCH_SIZE}")

@@ -31,24 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from dalston.eval.scoring import wer  # noqa: E402
 from tests.audio_fixtures import sparse_meeting_wav  # noqa: E402
-from tests.server import ServerProcess, process_tree, submit  # noqa: E402
+from tests.server import ServerProcess, status_mb, submit  # noqa: E402
 from tests.test_long_audio import CLIPS  # noqa: E402
-
-
-def _tree_mb(pid: int, field: str) -> float:
-    """``field`` summed over the server and its child processes (the aligner)."""
-    return round(sum(_status_mb(p, field) for p in process_tree(pid)), 1)
-
-
-def _status_mb(pid: int, field: str) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in status.splitlines():
-        if line.startswith(field + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0  # gone, or no such field
 
 
 def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any]:
@@ -58,14 +42,14 @@ def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any
     server.start(timeout=300)
     assert server.proc is not None
     pid = server.proc.pid
-    ready = _tree_mb(pid, "VmRSS")
+    ready = status_mb(pid, "VmRSS")
     by_stage: dict[str, float] = {}
     state = {"stage": "upload", "done": False}
 
     def sample() -> None:
         while not state["done"]:
             stage = str(state["stage"])
-            by_stage[stage] = max(by_stage.get(stage, 0.0), _tree_mb(pid, "VmRSS"))
+            by_stage[stage] = max(by_stage.get(stage, 0.0), status_mb(pid, "VmRSS"))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -83,7 +67,7 @@ def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any
                     break
                 time.sleep(0.3)
         wall = time.perf_counter() - started
-        peak = _tree_mb(pid, "VmHWM")
+        peak = status_mb(pid, "VmHWM")
     finally:
         state["done"] = True
         server.stop()

@@ -592,7 +592,7 @@ def run_level(
             results = asyncio.run(run_streams(url, headers, assignment, args.stagger))
             wall = time.perf_counter() - t1
         assert server.proc is not None
-        rss = round(peak_rss_mb(server.proc.pid), 1)
+        rss = peak_rss_mb(server.proc.pid)
     finally:
         server.stop()
     out = summarize(results, args.details)

@@ -182,10 +182,11 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
-def peak_rss_mb(pid: int, *, tree: bool = True) -> float:
-    """Peak resident memory (VmHWM) of ``pid``, plus its live descendants' peaks
-    with ``tree`` (helpers such as the aligner's processes count as the server's
-    memory; the sum of peaks bounds the peak of the sum from above)."""
+def status_mb(pid: int, field: str, *, tree: bool = True) -> float:
+    """A memory field of /proc/PID/status (``VmRSS``, ``VmHWM``...) in MB, plus
+    its live descendants' with ``tree`` (helpers such as the aligner's processes
+    count as the server's memory; for ``VmHWM`` the sum of peaks bounds the peak
+    of the sum from above). A process gone meanwhile counts 0."""
     total = 0.0
     for member in process_tree(pid) if tree else [pid]:
         try:
@@ -193,6 +194,11 @@ def peak_rss_mb(pid: int, *, tree: bool = True) -> float:
         except OSError:
             continue
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 total += int(line.split()[1]) / 1024
-    return total
+    return round(total, 1)
+
+
+def peak_rss_mb(pid: int, *, tree: bool = True) -> float:
+    """Peak resident memory (VmHWM) of ``pid`` and, with ``tree``, its children."""
+    return status_mb(pid, "VmHWM", tree=tree)
