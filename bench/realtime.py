@@ -57,6 +57,7 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
+import httpx
 import numpy as np
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -550,6 +551,27 @@ class BatchBeside:
         }
 
 
+def decode_counts(server: ServerProcess) -> dict[str, float]:
+    """The server's own counts (warm-up included): inference calls for stream
+    decodes, partials batched into them, partials skipped."""
+    text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or " " not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        values[name] = float(value)
+    calls = values.get("dalston_realtime_decode_batch_size_count", 0.0)
+    served = values.get("dalston_realtime_decode_batch_size_sum", 0.0)
+    single = values.get('dalston_realtime_decode_batch_size_bucket{le="1.0"}', 0.0)
+    return {
+        "calls": calls,
+        "decodes_served": served,
+        "batched_calls": calls - single,
+        "skipped_partials": values.get("dalston_realtime_skipped_partials_total", 0.0),
+    }
+
+
 def run_level(
     n: int,
     assignment: list[list[Clip]],
@@ -569,6 +591,11 @@ def run_level(
             "DALSTON_REALTIME_BEAM_SIZE": str(args.beam),
             "DALSTON_REALTIME_BATCH_PAUSE_S": str(args.batch_pause),
             "DALSTON_REALTIME_SHORT_PARTIALS": str(args.short_partials).lower(),
+            **(
+                {"DALSTON_REALTIME_BATCH_SIZE": str(args.batch_size)}
+                if args.batch_size
+                else {}
+            ),
         },
     )
     t0 = time.perf_counter()
@@ -593,12 +620,14 @@ def run_level(
             wall = time.perf_counter() - t1
         assert server.proc is not None
         rss = peak_rss_mb(server.proc.pid)
+        decodes = decode_counts(server)
     finally:
         server.stop()
     out = summarize(results, args.details)
     out["wall_s"] = round(wall, 2)
     out["server_start_s"] = round(start_s, 2)
     out["server_peak_rss_mb"] = rss
+    out["decodes"] = decodes
     out["slot_free_after_warmup_close_s"] = round(slot_wait, 3)
     out["loadavg_before"] = load_before
     out["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -657,6 +686,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Settings().realtime_short_partials,
         help="DALSTON_REALTIME_SHORT_PARTIALS of the server (partials decoded in "
         "a window fitted to their audio)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="DALSTON_REALTIME_BATCH_SIZE of the server (partials of several "
+        "streams decoded as one batch; unset: the server's default for the device)",
     )
     return parser.parse_args(argv)
 
@@ -750,6 +786,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "realtime_beam_size": args.beam,
             "realtime_batch_pause_s": args.batch_pause,
             "realtime_short_partials": args.short_partials,
+            "realtime_batch_size": args.batch_size or "server default",
             "cpu_threads": "server default (DALSTON_CPU_THREADS unset)",
             "files_per_stream": args.files,
             "trailing_silence_s": TRAILING_SILENCE_S,

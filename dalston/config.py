@@ -234,6 +234,12 @@ class Settings(BaseSettings):
         "audio (at least 10 s) instead of Whisper's 30 s: several times cheaper, "
         "so first words show sooner; finals always use the full window.",
     )
+    realtime_batch_size: Annotated[int, Field(ge=1, le=64)] | None = Field(
+        default=None,
+        description="Partials of different live streams waiting together are "
+        "decoded as one batch of up to this many (one encoder call). Unset: 8 on "
+        "a GPU, 1 (no batching) on CPU, where a batch costs more than its parts.",
+    )
     realtime_batch_pause_s: Annotated[float, Field(ge=0, le=60)] = Field(
         default=2.0,
         description="In a process that serves live streams and runs batch engines "

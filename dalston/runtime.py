@@ -38,7 +38,10 @@ from dalston.db.session import create_engine, create_session_factory
 from dalston.engine_sdk import BatchEngine, EngineRunner
 from dalston.engine_sdk.priority import RealtimeGate
 from dalston.engine_sdk.registry import ENGINE_CLASSES, default_engines, engine_class
-from dalston.engines.faster_whisper.models import WhisperModels
+from dalston.engines.faster_whisper.models import (
+    WhisperModels,
+    pick_stream_batch_size,
+)
 from dalston.errors import Unavailable
 from dalston.loops import LoopHealth
 from dalston.orchestrator import Orchestrator
@@ -354,11 +357,15 @@ class Runtime:
             self._spawn(self._deliver_webhooks(), "webhooks")
         if self.role.realtime and self.settings.realtime_capacity:
             threads = self.settings.realtime_threads
+            models = WhisperModels(self.catalog, pool_config(config, threads))
             decoder = StreamDecoder(
-                WhisperModels(self.catalog, pool_config(config, threads)),
+                models,
                 threads=threads,
                 beam_size=self.settings.realtime_beam_size,
                 short_partials=self.settings.realtime_short_partials,
+                batch_size=pick_stream_batch_size(
+                    models.device, self.settings.realtime_batch_size
+                ),
                 gate=self.realtime_gate,
             )
             # Ready for both of the policy's answers to "auto": a stream with no

@@ -93,6 +93,19 @@ REALTIME_LAG_WARNINGS = Counter(
     "Lag warnings sent to live sessions falling behind",
     registry=REGISTRY,
 )
+REALTIME_DECODE_BATCH = Histogram(
+    "dalston_realtime_decode_batch_size",
+    "Live sessions: decodes served by one inference call (partials of several "
+    "sessions batched together: DALSTON_REALTIME_BATCH_SIZE)",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
+REALTIME_SKIPPED_PARTIALS = Counter(
+    "dalston_realtime_skipped_partials_total",
+    "Live sessions: partials not decoded because they waited longer than they "
+    "are worth (the decode threads were busy)",
+    registry=REGISTRY,
+)
 WEBHOOK_DELIVERIES = Counter(
     "dalston_webhook_deliveries_total",
     "Webhook delivery attempts by outcome (delivered, failed, retried, dropped...)",

@@ -1,15 +1,20 @@
 """Four sessions at once on one worker, each streaming corpus speech at real-time
 pace: every utterance gets a final, and the finals' WER is within 5 points of
-raw faster-whisper's on the same clips (decoded whole, in this process)."""
+raw faster-whisper's on the same clips (decoded whole, in this process). Again
+with the sessions' partials batched together (``DALSTON_REALTIME_BATCH_SIZE``,
+off by default on CPU), on one decode thread so that they queue together."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
+import pytest
 import websockets
 
 from dalston.audio.decode import decode_to_mono
@@ -58,7 +63,39 @@ async def _stream(server: ServerProcess, samples: np.ndarray) -> list[dict[str, 
     return events
 
 
+@pytest.fixture(scope="module")
+def batching_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("batching-server"),
+        env={"DALSTON_REALTIME_BATCH_SIZE": "4", "DALSTON_REALTIME_THREADS": "1"},
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
 def test_four_sessions_at_real_time_pace(server: ServerProcess) -> None:
+    _four_sessions(server)
+
+
+def test_four_sessions_with_partials_batched(batching_server: ServerProcess) -> None:
+    sessions = _four_sessions(batching_server)
+    assert all(
+        any(e["type"] == "transcript.partial" for e in events) for events in sessions
+    )
+    metrics = httpx.get(f"http://127.0.0.1:{batching_server.port}/metrics").text
+    counts = {
+        line.split('le="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("dalston_realtime_decode_batch_size_bucket")
+    }
+    # Decodes that served more than one session's partial happened.
+    assert counts["+Inf"] > counts["1.0"], counts
+
+
+def _four_sessions(server: ServerProcess) -> list[list[dict[str, Any]]]:
     audio = [_samples(c) for c in CLIPS]
     references = [c.with_suffix(".txt").read_text() for c in CLIPS]
 
@@ -90,3 +127,4 @@ def test_four_sessions_at_real_time_pace(server: ServerProcess) -> None:
         raw.append(" ".join(s.text.strip() for s in segments))
     live_wer, raw_wer = wer(references, hypotheses), wer(references, raw)
     assert live_wer <= raw_wer + 0.05, (live_wer, raw_wer, hypotheses, raw)
+    return sessions

@@ -6,6 +6,7 @@ ordinary way. Latency is measured in bench/realtime.py, not here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from dalston.eval.scoring import wer
 from dalston.realtime_sdk.decoder import (
     PARTIAL_WINDOW_MIN_S,
     Decoded,
+    Priority,
     StreamDecoder,
+    _Partial,
     partial_window_frames,
 )
 
@@ -139,3 +142,95 @@ def test_audio_past_whispers_window_is_decoded_whole(decoder: StreamDecoder) -> 
     assert len(audio) > 30 * RATE
     short = decoder._decode_partial(audio, TINY, "en", None, None, False)
     assert "country" in short.text.lower(), short.text  # from the last 11 s
+
+
+def _prefixes(seconds: float) -> list[np.ndarray]:
+    return [decode_audio(str(DATA / name))[: int(seconds * RATE)] for name in CLIPS]
+
+
+def test_partials_batched_say_what_each_says_alone(decoder: StreamDecoder) -> None:
+    """Several sessions' partials decoded as one batch (``_decode_partials``):
+    each gets the text it gets decoded alone, prompts of different shapes go
+    in separate groups, and a long one is decoded the ordinary way."""
+    audios = _prefixes(4.0)
+    context = " ".join(["The quick brown fox jumps over the lazy dog."] * 6)
+    prompts = [context, context, None, context, "Hello.", context]
+    partials = [
+        _Partial(audio, prompt, None)
+        for audio, prompt in zip(audios, prompts, strict=True)
+    ]
+    long = decode_audio(str(DATA / "mfa_cold_corpus.wav"))
+    assert partial_window_frames(len(long)) >= 3000
+    partials.append(_Partial(long, None, None))
+    batched = decoder._decode_partials(TINY, "en", partials)
+    alone = [
+        decoder._decode_partial(p.audio, TINY, "en", p.prompt, None, False)
+        for p in partials
+    ]
+    assert len(batched) == len(partials)
+    assert [b.language for b in batched] == ["en"] * len(partials)
+    assert sum(bool(b.text) for b in batched) >= 6
+    # One window and prompt shape: greedy decoding gives the same words (int8
+    # batched arithmetic may move a word at most).
+    assert wer([a.text for a in alone], [b.text for b in batched]) <= 0.03, [
+        (a.text, b.text) for a, b in zip(alone, batched, strict=True)
+    ]
+    assert batched[-1].text == alone[-1].text
+
+
+def test_waiting_partials_of_several_sessions_share_a_decode() -> None:
+    """The scheduler (``batch_size`` 4, one thread): while a final holds the
+    thread, partials of four sessions queue; they are then decoded in one
+    batch, and each session gets its own text."""
+    config = Settings().engine_config()
+    catalog = ModelCatalog(
+        cache_dir=config.model_cache_dir, local_dirs=config.model_dirs, hf_token=None
+    )
+    decoder = StreamDecoder(
+        WhisperModels(catalog, config),
+        threads=1,
+        batch_size=4,
+        partial_max_wait_s=60.0,
+    )
+    audios = _prefixes(3.0)[:4]
+    final_audio = decode_audio(str(DATA / "mfa_cold_corpus.wav"))[: 20 * RATE]
+
+    async def run() -> tuple[Decoded, list[Decoded]]:
+        final = asyncio.create_task(
+            decoder.decode(
+                final_audio,
+                model_id=TINY,
+                language="en",
+                prompt=None,
+                hotwords=None,
+                word_timestamps=False,
+                priority=Priority.FINAL,
+            )
+        )
+        await asyncio.sleep(0)  # the final takes the only thread
+        partials = [
+            decoder.decode(
+                audio,
+                model_id=TINY,
+                language="en",
+                prompt=None,
+                hotwords=None,
+                word_timestamps=False,
+                priority=Priority.PARTIAL,
+            )
+            for audio in audios
+        ]
+        return await final, list(await asyncio.gather(*partials))
+
+    try:
+        decoder.load(TINY)
+        final, partials = asyncio.run(run())
+        assert decoder.batches == 1 and decoder.skipped_partials == 0
+        assert final.text
+        alone = [
+            decoder._decode_partial(a, TINY, "en", None, None, False) for a in audios
+        ]
+        assert wer([a.text for a in alone], [p.text for p in partials]) <= 0.03
+        assert all(p.text for p in partials)
+    finally:
+        decoder.close()

@@ -137,3 +137,75 @@ def test_auto_capacity_follows_decode_cost_and_threads(threads: int) -> None:
         decoder.close()
     ideal = 18 * threads
     assert ideal * 0.6 <= capacity <= ideal  # slower than 0.1 s: fewer, never more
+
+
+class _BatchRecorder(StreamDecoder):
+    """Records which partials each decode served (the unit under test is which
+    waiting partials the scheduler puts together)."""
+
+    def __init__(self, model: _SlowModel, **kwargs: Any) -> None:
+        super().__init__(_Pool(model), threads=1, **kwargs)
+        self.slow = model
+        self.served: list[tuple[str, ...]] = []
+
+    def _decode_partials(
+        self, model_id: str, language: str | None, partials: list[Any]
+    ) -> list[Any]:
+        time.sleep(self.slow.seconds)
+        tags = tuple(f"{language}{int(p.audio[0])}" for p in partials)
+        self.served.append(tags)
+        return [SimpleNamespace(text=tag) for tag in tags]
+
+
+def _partial(decoder: StreamDecoder, tag: int, language: str) -> Any:
+    return decoder.decode(
+        np.full(160, tag, dtype=np.float32),
+        model_id="m",
+        language=language,
+        prompt=None,
+        hotwords=None,
+        word_timestamps=False,
+        priority=Priority.PARTIAL,
+    )
+
+
+def test_waiting_partials_of_one_model_and_language_are_batched() -> None:
+    decoder = _BatchRecorder(_SlowModel(0.2), batch_size=3, partial_max_wait_s=5.0)
+
+    async def run() -> list[Any]:
+        busy = asyncio.ensure_future(_decode(decoder, 0, Priority.FINAL))
+        await asyncio.sleep(0.05)  # the only thread is taken
+        queued = [
+            asyncio.ensure_future(_partial(decoder, 1, "en")),
+            asyncio.ensure_future(_partial(decoder, 2, "fr")),
+            asyncio.ensure_future(_partial(decoder, 3, "en")),
+            asyncio.ensure_future(_partial(decoder, 4, "en")),
+            asyncio.ensure_future(_partial(decoder, 5, "en")),
+            asyncio.ensure_future(_decode(decoder, 6, Priority.FINAL)),
+        ]
+        return await asyncio.gather(busy, *queued)
+
+    results = asyncio.run(run())
+    # Each caller gets its own result, whatever batch served it.
+    assert [r.text for r in results] == ["0", "en1", "fr2", "en3", "en4", "en5", "6"]
+    assert decoder.slow.calls == ["0", "6"]  # finals first, never batched
+    # The oldest partial and two more of its model and language; then the others.
+    assert decoder.served == [("en1", "en3", "en4"), ("fr2",), ("en5",)]
+    assert decoder.batches == 1
+    decoder.close()
+
+
+def test_stale_partials_are_skipped_not_batched() -> None:
+    decoder = _BatchRecorder(_SlowModel(0.3), batch_size=4, partial_max_wait_s=0.1)
+
+    async def run() -> list[Any]:
+        busy = asyncio.ensure_future(_decode(decoder, 0, Priority.FINAL))
+        await asyncio.sleep(0.01)
+        stale = [asyncio.ensure_future(_partial(decoder, n, "en")) for n in (1, 2)]
+        return await asyncio.gather(busy, *stale, return_exceptions=True)
+
+    first, *stale = asyncio.run(run())
+    assert first.text == "0"
+    assert all(isinstance(s, Skipped) for s in stale)
+    assert decoder.served == [] and decoder.skipped_partials == 2
+    decoder.close()

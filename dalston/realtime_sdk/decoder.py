@@ -22,6 +22,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
+from dalston import telemetry
 from dalston.engine_sdk import EngineConfig
 from dalston.engine_sdk.priority import RealtimeGate
 from dalston.realtime_sdk.events import WordTiming
@@ -44,6 +45,11 @@ PARTIAL_WINDOW_MARGIN_S = 5.0
 # capped by the audio's length, and text that compresses like a loop is dropped.
 PARTIAL_TOKENS_PER_S = 6.0
 LOOP_COMPRESSION_RATIO = 2.4
+# A partial's prompt keeps the last this many tokens of the session's text:
+# context enough for interim text, and prompts of one length, so the partials
+# of several sessions can be decoded as one batch (CTranslate2 batches prompts
+# of one shape only).
+PARTIAL_PROMPT_TOKENS = 32
 
 
 def hallucinated(no_speech_prob: float, avg_logprob: float) -> bool:
@@ -104,13 +110,26 @@ class Skipped(Exception):
     other sessions' decodes, held every thread). The session simply skips it."""
 
 
+@dataclass(frozen=True)
+class _Partial:
+    """What a short-window partial decodes: its audio and its session's prompt."""
+
+    audio: np.ndarray
+    prompt: str | None
+    hotwords: str | None
+
+
 @dataclass(order=True)
 class _Waiting:
     priority: int
     seq: int
     queued_at: float = field(compare=False)
     future: asyncio.Future[Decoded] = field(compare=False)
-    call: Callable[[], Decoded] = field(compare=False)
+    call: Callable[[], list[Decoded]] = field(compare=False)
+    # A short-window partial: what it decodes, and with what it can be batched
+    # (the same model and language).
+    partial: _Partial | None = field(default=None, compare=False)
+    batch_key: tuple[str, str | None] | None = field(default=None, compare=False)
 
 
 class StreamDecoder:
@@ -128,12 +147,18 @@ class StreamDecoder:
         beam_size: int = 1,
         partial_max_wait_s: float = 0.25,
         short_partials: bool = True,
+        batch_size: int = 1,
         gate: RealtimeGate | None = None,
     ) -> None:
         """``short_partials``: partials are decoded in a window fitted to their
-        audio (``partial_window_frames``), not Whisper's full 30 s."""
+        audio (``partial_window_frames``), not Whisper's full 30 s;
+        ``batch_size``: up to this many short-window partials of different
+        sessions that wait together are decoded as one batch (one encoder call:
+        a gain on a GPU, not on CPU cores, see ``pick_stream_batch_size``)."""
         self.models = models
         self.short_partials = short_partials
+        self.batch_size = batch_size
+        self.batches = 0  # decodes that served more than one partial
         # Batch engines of this process wait at their checkpoints while it decodes.
         self.gate = gate
         self.beam_size = beam_size
@@ -161,21 +186,32 @@ class StreamDecoder:
     ) -> Decoded:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Decoded] = loop.create_future()
-        decode = (
-            self._decode_partial
-            if priority == Priority.PARTIAL
-            and self.short_partials
-            and not word_timestamps
-            else self._decode
-        )
-        call = partial(
-            decode, audio, model_id, language, prompt, hotwords, word_timestamps
-        )
-        with self.gate.busy() if self.gate is not None else nullcontext():
-            heapq.heappush(
-                self._waiting,
-                _Waiting(int(priority), next(self._seq), loop.time(), future, call),
+        seq = next(self._seq)
+        if priority == Priority.PARTIAL and self.short_partials and not word_timestamps:
+            short = _Partial(audio, prompt, hotwords)
+            call = partial(self._decode_partials, model_id, language, [short])
+            item = _Waiting(
+                int(priority),
+                seq,
+                loop.time(),
+                future,
+                call,
+                partial=short,
+                batch_key=(model_id, language),
             )
+        else:
+            call = partial(
+                self._decode_one,
+                audio,
+                model_id,
+                language,
+                prompt,
+                hotwords,
+                word_timestamps,
+            )
+            item = _Waiting(int(priority), seq, loop.time(), future, call)
+        with self.gate.busy() if self.gate is not None else nullcontext():
+            heapq.heappush(self._waiting, item)
             self._dispatch(loop)
             return await future
 
@@ -189,30 +225,90 @@ class StreamDecoder:
             item = heapq.heappop(self._waiting)
             if item.future.done():  # its session went away meanwhile
                 continue
-            waited = loop.time() - item.queued_at
-            if item.priority == Priority.PARTIAL and waited > self.partial_max_wait_s:
-                self.skipped_partials += 1
-                item.future.set_exception(Skipped())
+            if self._expired(loop, item):
                 continue
+            items = [item, *self._batch_mates(loop, item)]
+            telemetry.REALTIME_DECODE_BATCH.observe(len(items))
+            if len(items) > 1:
+                self.batches += 1
+                assert item.batch_key is not None
+                model_id, language = item.batch_key
+                call: Callable[[], list[Decoded]] = partial(
+                    self._decode_partials,
+                    model_id,
+                    language,
+                    [i.partial for i in items if i.partial is not None],
+                )
+            else:
+                call = item.call
             self._running += 1
-            running = loop.run_in_executor(self._pool, item.call)
-            running.add_done_callback(partial(self._finished, loop, item.future))
+            running = loop.run_in_executor(self._pool, call)
+            running.add_done_callback(
+                partial(self._finished, loop, [i.future for i in items])
+            )
+
+    def _expired(self, loop: asyncio.AbstractEventLoop, item: _Waiting) -> bool:
+        """A partial that waited longer than it is worth: skipped."""
+        waited = loop.time() - item.queued_at
+        if item.priority == Priority.PARTIAL and waited > self.partial_max_wait_s:
+            self.skipped_partials += 1
+            telemetry.REALTIME_SKIPPED_PARTIALS.inc()
+            item.future.set_exception(Skipped())
+            return True
+        return False
+
+    def _batch_mates(
+        self, loop: asyncio.AbstractEventLoop, item: _Waiting
+    ) -> list[_Waiting]:
+        """Waiting partials that can be decoded in one batch with ``item``,
+        oldest first, up to ``batch_size`` in all; taken off the queue."""
+        if self.batch_size <= 1 or item.batch_key is None:
+            return []
+        mates: list[_Waiting] = []
+        taken: set[int] = set()
+        for other in sorted(self._waiting):
+            if len(mates) + 1 >= self.batch_size:
+                break
+            if other.batch_key != item.batch_key:
+                continue
+            taken.add(id(other))
+            if not other.future.done() and not self._expired(loop, other):
+                mates.append(other)
+        if taken:
+            self._waiting = [w for w in self._waiting if id(w) not in taken]
+            heapq.heapify(self._waiting)
+        return mates
 
     def _finished(
         self,
         loop: asyncio.AbstractEventLoop,
-        future: asyncio.Future[Decoded],
-        running: asyncio.Future[Decoded],
+        futures: list[asyncio.Future[Decoded]],
+        running: asyncio.Future[list[Decoded]],
     ) -> None:
         self._running -= 1
-        if not future.done():
+        for index, future in enumerate(futures):
+            if future.done():
+                continue
             if running.cancelled():
                 future.cancel()
             elif (error := running.exception()) is not None:
                 future.set_exception(error)
             else:
-                future.set_result(running.result())
+                future.set_result(running.result()[index])
         self._dispatch(loop)
+
+    def _decode_one(
+        self,
+        audio: np.ndarray,
+        model_id: str,
+        language: str | None,
+        prompt: str | None,
+        hotwords: str | None,
+        word_timestamps: bool,
+    ) -> list[Decoded]:
+        return [
+            self._decode(audio, model_id, language, prompt, hotwords, word_timestamps)
+        ]
 
     def _decode(
         self,
@@ -272,54 +368,113 @@ class StreamDecoder:
         no-speech guard. A multilingual model with no language yet decodes the
         ordinary way (detection is Whisper's, on its full window), and so does
         audio within ``PARTIAL_WINDOW_MARGIN_S`` of 30 s or longer."""
+        return self._decode_partials(
+            model_id, language, [_Partial(audio, prompt, hotwords)]
+        )[0]
+
+    def _decode_partials(
+        self, model_id: str, language: str | None, partials: list[_Partial]
+    ) -> list[Decoded]:
+        """``_decode_partial`` for several partials of one model and language
+        (other sessions' decodes that waited together): those whose prompts line
+        up (CTranslate2 batches prompts of one shape only) share one encoder
+        call and one ``generate``, in a window as long as the longest needs."""
         model = self.models.get(model_id)
         multilingual = bool(model.model.is_multilingual)
-        frames = partial_window_frames(len(audio))
-        if (multilingual and language is None) or frames >= 3000:
-            # No language yet, or audio as long as Whisper's window (manual
-            # commits): the ordinary decode, which also reads past 30 s.
-            return self._decode(
-                audio, model_id, language, prompt, hotwords, word_timestamps
-            )
+        results: list[Decoded | None] = [None] * len(partials)
+        if multilingual and language is None:
+            # No language yet: Whisper's detection, on its full window.
+            return [
+                self._decode(p.audio, model_id, None, p.prompt, p.hotwords, False)
+                for p in partials
+            ]
         tokenizer = Tokenizer(
             model.hf_tokenizer,
             multilingual,
             task="transcribe",
             language=language if multilingual else "en",
         )
-        features = model.feature_extractor(audio)
-        features = pad_or_trim(features, frames)
-        encoded = model.encode(features)
-        previous = tokenizer.encode(" " + prompt.strip()) if prompt else []
-        tokens = model.get_prompt(
-            tokenizer, previous, without_timestamps=True, hotwords=hotwords
+        groups: dict[tuple[int, int], list[tuple[int, list[int]]]] = {}
+        for index, p in enumerate(partials):
+            if partial_window_frames(len(p.audio)) >= 3000:
+                # As long as Whisper's window (manual commits): the ordinary
+                # decode, which also reads past 30 s.
+                results[index] = self._decode(
+                    p.audio, model_id, language, p.prompt, p.hotwords, False
+                )
+                continue
+            previous = tokenizer.encode(" " + p.prompt.strip()) if p.prompt else []
+            tokens = model.get_prompt(
+                tokenizer,
+                previous[-PARTIAL_PROMPT_TOKENS:],
+                without_timestamps=True,
+                hotwords=p.hotwords,
+            )
+            shape = (tokens.index(tokenizer.sot), len(tokens))
+            groups.setdefault(shape, []).append((index, tokens))
+        for members in groups.values():
+            decoded = self._generate_partials(
+                model,
+                tokenizer,
+                [partials[i].audio for i, _ in members],
+                [tokens for _, tokens in members],
+            )
+            for (index, _), result in zip(members, decoded, strict=True):
+                results[index] = replace(
+                    result, language=language if multilingual else "en"
+                )
+        return [r for r in results if r is not None]
+
+    def _generate_partials(
+        self,
+        model: Any,
+        tokenizer: Tokenizer,
+        audios: list[np.ndarray],
+        prompts: list[list[int]],
+    ) -> list[Decoded]:
+        frames = max(partial_window_frames(len(a)) for a in audios)
+        features = np.stack(
+            [pad_or_trim(model.feature_extractor(a), frames) for a in audios]
         )
-        budget = math.ceil(len(audio) / 16000 * PARTIAL_TOKENS_PER_S) + 4
-        result = model.model.generate(
+        encoded = model.encode(features)
+        budgets = [math.ceil(len(a) / 16000 * PARTIAL_TOKENS_PER_S) + 4 for a in audios]
+        length = len(prompts[0])
+        generated = model.model.generate(
             encoded,
-            [tokens],
+            prompts,
             beam_size=1,
-            max_length=min(len(tokens) + budget, model.max_length),
+            max_length=min(length + max(budgets), model.max_length),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tokenizer, (-1,)),
-        )[0]
-        ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-        text = tokenizer.decode(ids).strip()
-        length = len(result.sequences_ids[0])
-        avg_logprob = float(result.scores[0]) * length / (length + 1)  # as Whisper's
-        if hallucinated(result.no_speech_prob, avg_logprob) or (
-            text and get_compression_ratio(text) > LOOP_COMPRESSION_RATIO
-        ):
-            text = ""
-        return Decoded(
-            text=text,
-            words=(),
-            language=language if multilingual else "en",
-            language_probability=None,
-            avg_logprob=avg_logprob if text else None,
         )
+        decoded: list[Decoded] = []
+        for result, budget in zip(generated, budgets, strict=True):
+            # Greedy: cutting a longer run at this partial's own budget gives
+            # what decoding it alone would have.
+            sequence = list(result.sequences_ids[0])
+            cut = sequence[:budget]
+            ids = [t for t in cut if t < tokenizer.eot]
+            text = tokenizer.decode(ids).strip()
+            # Whisper's average log-probability (of the whole run when cut:
+            # close enough for a guard on interim text).
+            n = len(cut)
+            avg_logprob = float(result.scores[0]) * n / (n + 1)
+            if hallucinated(result.no_speech_prob, avg_logprob) or (
+                text and get_compression_ratio(text) > LOOP_COMPRESSION_RATIO
+            ):
+                text = ""
+            decoded.append(
+                Decoded(
+                    text=text,
+                    words=(),
+                    language=None,
+                    language_probability=None,
+                    avg_logprob=avg_logprob if text else None,
+                )
+            )
+        return decoded
 
     def capacity_for(
         self,
