@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         "threads run this many nice steps below it, so requests are answered "
         "while inference takes the rest of the CPU; 0 turns it off",
     )
+    engine_sched_idle: bool = Field(
+        default=True,
+        description="In a process that also serves live streams, engine threads "
+        "(and the aligner's processes) run under Linux's SCHED_IDLE policy: they "
+        "take the cores only when stream decodes and requests leave them idle; "
+        "false: the nice steps alone",
+    )
     engine_batch_size: Annotated[int, Field(ge=1, le=256)] = 1
     beam_size: Annotated[int, Field(ge=1, le=16)] = 5
     vad_batch_threshold_s: Annotated[float, Field(ge=0)] = Field(

@@ -335,6 +335,9 @@ class Runtime:
                 task_timeout_s=self.settings.task_timeout_s,
                 extend_every_s=self.settings.queue_visibility_s / 3,
                 thread_nice=self.settings.engine_nice if self.role.api else 0,
+                # Streams decoded in this process go first, batch takes what is left.
+                thread_idle=self.realtime_gate is not None
+                and self.settings.engine_sched_idle,
                 idle_unload_s=self.settings.model_idle_ttl_s,
                 gate=self.realtime_gate,
             )

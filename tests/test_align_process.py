@@ -116,3 +116,23 @@ def test_children_run_at_the_engine_threads_priority(pool: DecoderPool) -> None:
     assert children
     for child in children:
         assert os.getpriority(os.PRIO_PROCESS, child) >= min(own + 5, 19)
+
+
+def test_children_of_an_idle_thread_run_idle(pool: DecoderPool) -> None:
+    """Started from an engine thread under SCHED_IDLE (batch work beside live
+    streams), the aligner's processes are too: they must not outrun the
+    streams' decodes any more than the thread that asked for them."""
+
+    def start_from_an_idle_thread() -> None:
+        tid = threading.get_native_id()
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        pool.warm()
+
+    others = set(_aligner_processes())
+    thread = threading.Thread(target=start_from_an_idle_thread)
+    thread.start()
+    thread.join()
+    children = [pid for pid in _aligner_processes() if pid not in others]
+    assert children
+    for child in children:
+        assert os.sched_getscheduler(child) == os.SCHED_IDLE

@@ -60,6 +60,7 @@ class ScriptedEngine(BatchEngine):
         self.refuse = refuse  # fail as bad input does: a DalstonError
         self.calls = 0
         self.nice: int | None = None
+        self.policy: int | None = None
         self.release = threading.Event()
         self.release.set()
         self.started = threading.Event()
@@ -70,6 +71,7 @@ class ScriptedEngine(BatchEngine):
     def process(self, task: TaskInput) -> TaskOutput:
         self.calls += 1
         self.nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        self.policy = os.sched_getscheduler(threading.get_native_id())
         self.started.set()
         while not self.release.wait(0.02):
             task.check_cancelled()
@@ -128,7 +130,10 @@ class Harness:
 
 
 async def _harness(
-    tmp_path: Path, engine: ScriptedEngine, thread_nice: int = 0
+    tmp_path: Path,
+    engine: ScriptedEngine,
+    thread_nice: int = 0,
+    thread_idle: bool = False,
 ) -> AsyncIterator[Harness]:
     db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
     await upgrade_to_head(db)
@@ -142,7 +147,9 @@ async def _harness(
         max_retries=2,
         retry_backoff_s=0.01,
     )
-    runner = EngineRunner(engine, queue, storage, thread_nice=thread_nice)
+    runner = EngineRunner(
+        engine, queue, storage, thread_nice=thread_nice, thread_idle=thread_idle
+    )
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(orchestrator.run())]
     try:
         yield Harness(orchestrator, queue, sessions, engine, runner)
@@ -199,6 +206,16 @@ async def test_engine_threads_run_below_the_server(tmp_path: Path) -> None:
     async for h in _harness(tmp_path, engine, thread_nice=5):
         await h.wait(await h.submit(), JobStatus.FAILED, JobStatus.COMPLETED)
         assert engine.nice == min(own + 5, 19)
+        assert engine.policy == os.sched_getscheduler(0)  # not idle unless asked
+
+
+async def test_engine_threads_can_take_only_idle_cores(tmp_path: Path) -> None:
+    """Beside live streams, engine threads run under SCHED_IDLE (and niced)."""
+    engine = ScriptedEngine()
+    async for h in _harness(tmp_path, engine, thread_nice=5, thread_idle=True):
+        await h.wait(await h.submit(), JobStatus.FAILED, JobStatus.COMPLETED)
+        assert engine.policy == os.SCHED_IDLE
+        assert engine.nice is not None and engine.nice >= 5
 
 
 async def test_permanent_engine_errors_leave_no_input_code(bad_input: Harness) -> None:

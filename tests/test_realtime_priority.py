@@ -7,6 +7,7 @@ measures the latency it buys with the real model)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from pathlib import Path
@@ -104,6 +105,16 @@ async def test_embedded_runtime_shares_one_gate(
     runtime = Runtime.build(settings, role)
     await runtime.start()
     try:
+        # Batch threads beside streams take only idle cores (SCHED_IDLE).
+        policies = [
+            await runner._in_thread(
+                lambda: os.sched_getscheduler(threading.get_native_id())
+            )
+            for runner in runtime.runners
+        ]
+        assert policies and all((p == os.SCHED_IDLE) is gated for p in policies), (
+            policies
+        )
         if not gated:
             assert runtime.realtime_gate is None
             return

@@ -53,17 +53,23 @@ def output_key(job_id: str, stage: str) -> str:
     return f"{job_prefix(job_id)}stages/{stage}.json"
 
 
-def _lower_priority(nice: int) -> None:
+def _lower_priority(nice: int, idle: bool = False) -> None:
     """Run this thread ``nice`` steps below the process (Linux: nice is per
-    thread, and threads it starts, such as CTranslate2's, inherit it)."""
-    if nice <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(current + nice, 19))
-    except (AttributeError, OSError) as exc:  # not Linux, or not allowed
-        log.debug("engine threads keep their priority: %s", exc)
+    thread, and threads it starts, such as CTranslate2's, inherit it); with
+    ``idle``, also under Linux's ``SCHED_IDLE`` policy: the thread runs only on
+    cores nothing else wants (inherited as well, by threads and child processes)."""
+    tid = threading.get_native_id()
+    if nice > 0:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(current + nice, 19))
+        except (AttributeError, OSError) as exc:  # not Linux, or not allowed
+            log.debug("engine threads keep their priority: %s", exc)
+    if idle:
+        try:
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        except (AttributeError, OSError) as exc:
+            log.debug("engine threads keep their scheduling policy: %s", exc)
 
 
 class EngineRunner:
@@ -78,11 +84,14 @@ class EngineRunner:
         task_timeout_s: float = 3600.0,
         extend_every_s: float = 5.0,
         thread_nice: int = 0,
+        thread_idle: bool = False,
         idle_unload_s: float = 0.0,
         gate: RealtimeGate | None = None,
     ) -> None:
         """``thread_nice``: how far below the process's CPU priority the engine's
         threads run (an embedded server keeps its requests ahead of inference);
+        ``thread_idle``: they also run under ``SCHED_IDLE`` (a process that
+        serves live streams keeps their decodes ahead of batch work);
         ``idle_unload_s``: a model no task has used this long is unloaded (the
         engine's ``unload_idle``) and its memory handed back; 0: never;
         ``gate``: the process's live streams, which its tasks let go first."""
@@ -114,7 +123,7 @@ class EngineRunner:
             max_workers=concurrency,
             thread_name_prefix=f"engine-{engine.engine_id}",
             initializer=_lower_priority,
-            initargs=(thread_nice,),
+            initargs=(thread_nice, thread_idle),
         )
 
     @property

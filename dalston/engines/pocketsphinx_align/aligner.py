@@ -202,7 +202,7 @@ class DecoderPool:
                     # held by threads that do not exist in the child.
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_child_start,
-                    initargs=(_thread_nice(),),
+                    initargs=(_thread_nice(), _thread_idle()),
                 )
             return self._executor
 
@@ -221,16 +221,32 @@ def _thread_nice() -> int | None:
         return None
 
 
+def _thread_idle() -> bool:
+    """Whether this thread runs under ``SCHED_IDLE`` (batch work in a process
+    that serves live streams)."""
+    try:
+        return os.sched_getscheduler(threading.get_native_id()) == os.SCHED_IDLE
+    except (AttributeError, OSError):
+        return False
+
+
 # In a child process: its one aligner, built on first use.
 _child_aligner: Aligner | None = None
 
 
-def _child_start(nice: int | None) -> None:
+def _child_start(nice: int | None, idle: bool = False) -> None:
+    """The spawning thread's priority, in the child (spawned processes may be
+    started from another thread of the pool)."""
     if nice is not None:
         try:
             current = os.getpriority(os.PRIO_PROCESS, 0)
             os.setpriority(os.PRIO_PROCESS, 0, max(nice, current))
         except OSError:
+            pass
+    if idle:
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except (AttributeError, OSError):
             pass
 
 
