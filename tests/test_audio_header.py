@@ -4,6 +4,7 @@ what a header can tell (empty, not audio, no audio stream, out of limits)."""
 from __future__ import annotations
 
 import io
+import struct
 import wave
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from dalston.audio import AudioLimits, probe, read_header
+from dalston.audio import AudioLimits, decode_to_wav16k, probe, read_header
 from dalston.errors import InvalidRequest, PayloadTooLarge, UnsupportedMedia
 from tests.audio_fixtures import JFK
 
@@ -102,3 +103,44 @@ def test_refuses_what_a_header_tells(tmp_path: Path) -> None:
     cut_wav.write_bytes(cut_wav.read_bytes()[:16_000])
     with pytest.raises(InvalidRequest, match="truncated"):
         read_header(cut_wav)
+
+
+def _wav_with_chunk_before_data(chunk: bytes, seconds: float, rate: int) -> bytes:
+    """A PCM WAV with a large chunk (``JUNK``, as broadcast WAV writers pad)
+    between ``fmt `` and ``data``."""
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"JUNK"
+        + struct.pack("<I", len(chunk))
+        + chunk
+        + b"data"
+        + struct.pack("<I", len(pcm))
+        + pcm
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_a_wav_is_read_from_its_header_with_a_large_chunk_first(
+    tmp_path: Path,
+) -> None:
+    """WAVs open reading a small start of the file (FFmpeg's probe size cut to
+    32 KB: the header holds everything); a chunk larger than that before the
+    audio is still stepped over, and every sample decoded."""
+    data = _wav_with_chunk_before_data(b"\0" * 200_000, 3.0, 22_050)
+    source = _Counting(data)
+    header = read_header(source)
+    assert (header.container, header.codec) == ("wav", "pcm_s16le")
+    assert (header.sample_rate, header.channels) == (22_050, 1)
+    assert header.declared_duration_s == pytest.approx(3.0, abs=0.01)
+    assert source.tell() == 0
+    path = tmp_path / "padded.wav"
+    path.write_bytes(data)
+    assert probe(path).duration_s == pytest.approx(3.0, abs=0.01)
+    decoded = decode_to_wav16k(path, tmp_path / "out.wav")
+    assert decoded.samples == 48_000

@@ -15,6 +15,7 @@ from dalston.audio.header import (
     check_wav_length,
     declared_duration,
     failure_reason,
+    open_container,
 )
 from dalston.audio.limits import AudioLimits
 from dalston.errors import InvalidRequest, UnsupportedMedia
@@ -37,7 +38,7 @@ def _open(path: Path) -> av.container.InputContainer:
     if path.stat().st_size == 0:
         raise InvalidRequest("The uploaded file is empty.", param="file")
     try:
-        return av.open(str(path), mode="r")
+        return open_container(path)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedMedia(
             f"The file is not decodable audio: {failure_reason(exc)}", param="file"

@@ -27,6 +27,26 @@ from dalston.errors import InvalidRequest, UnsupportedMedia
 # A WAV ``data`` chunk may fall this short of its declared size (a writer's
 # rounding) before the file is called truncated.
 TRUNCATION_TOLERANCE_RATIO = 0.02
+# How much of a WAV file FFmpeg reads to identify its streams: the header says
+# all it needs. Left at FFmpeg's default (5 MB), opening a WAV took 2.7-5.2 ms
+# instead of 1.3 (the stream parameters read are the same), and a job opens its
+# audio three times (submit, probe, decode).
+_WAV_PROBE_BYTES = 32768
+
+
+def open_container(source: Path | BinaryIO) -> av.container.InputContainer:
+    """FFmpeg's view of ``source`` (a path, or a seekable binary file at 0)."""
+    if isinstance(source, Path):
+        with source.open("rb") as file:
+            head = file.read(12)
+        target: str | BinaryIO = str(source)
+    else:
+        head = source.read(12)
+        source.seek(0)
+        target = source
+    wav = head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE"
+    options = {"probesize": str(_WAV_PROBE_BYTES)} if wav else None
+    return av.open(target, mode="r", options=options)
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,7 @@ def _read(file: BinaryIO, limits: AudioLimits) -> AudioHeader:
         raise InvalidRequest("The uploaded file is empty.", param="file")
     file.seek(0)
     try:
-        container = av.open(file, mode="r")
+        container = open_container(file)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise UnsupportedMedia(
             f"The file is not decodable audio: {failure_reason(exc)}", param="file"
