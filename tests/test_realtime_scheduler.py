@@ -153,6 +153,8 @@ class _BatchRecorder(StreamDecoder):
     ) -> list[Any]:
         time.sleep(self.slow.seconds)
         tags = tuple(f"{language}{int(p.audio[0])}" for p in partials)
+        if "en9" in tags:
+            raise ValueError("audio the model cannot take")
         self.served.append(tags)
         return [SimpleNamespace(text=tag) for tag in tags]
 
@@ -208,4 +210,24 @@ def test_stale_partials_are_skipped_not_batched() -> None:
     assert first.text == "0"
     assert all(isinstance(s, Skipped) for s in stale)
     assert decoder.served == [] and decoder.skipped_partials == 2
+    decoder.close()
+
+
+def test_one_sessions_failure_stays_its_own_in_a_batch() -> None:
+    """A batch that fails is decoded member by member: only the partial that
+    fails alone gets the error, the others their text."""
+    decoder = _BatchRecorder(_SlowModel(0.1), batch_size=4, partial_max_wait_s=5.0)
+
+    async def run() -> list[Any]:
+        busy = asyncio.ensure_future(_decode(decoder, 0, Priority.FINAL))
+        await asyncio.sleep(0.02)
+        queued = [
+            asyncio.ensure_future(_partial(decoder, n, "en")) for n in (1, 9, 3)
+        ]
+        return await asyncio.gather(busy, *queued, return_exceptions=True)
+
+    _, first, bad, third = asyncio.run(run())
+    assert (first.text, third.text) == ("en1", "en3")
+    assert isinstance(bad, ValueError)
+    assert decoder.served == [("en1",), ("en3",)]
     decoder.close()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,8 @@ from dalston import telemetry
 from dalston.engine_sdk import EngineConfig
 from dalston.engine_sdk.priority import RealtimeGate
 from dalston.realtime_sdk.events import WordTiming
+
+log = logging.getLogger(__name__)
 
 # Capacity ('auto'): how often a stream brings an utterance to decode (speech
 # with pauses: a final every few seconds), and the share of the decode threads
@@ -125,7 +128,7 @@ class _Waiting:
     seq: int
     queued_at: float = field(compare=False)
     future: asyncio.Future[Decoded] = field(compare=False)
-    call: Callable[[], list[Decoded]] = field(compare=False)
+    call: Callable[[], Sequence[Decoded | Exception]] = field(compare=False)
     # A short-window partial: what it decodes, and with what it can be batched
     # (the same model and language).
     partial: _Partial | None = field(default=None, compare=False)
@@ -233,8 +236,8 @@ class StreamDecoder:
                 self.batches += 1
                 assert item.batch_key is not None
                 model_id, language = item.batch_key
-                call: Callable[[], list[Decoded]] = partial(
-                    self._decode_partials,
+                call: Callable[[], Sequence[Decoded | Exception]] = partial(
+                    self._decode_batch,
                     model_id,
                     language,
                     [i.partial for i in items if i.partial is not None],
@@ -283,7 +286,7 @@ class StreamDecoder:
         self,
         loop: asyncio.AbstractEventLoop,
         futures: list[asyncio.Future[Decoded]],
-        running: asyncio.Future[list[Decoded]],
+        running: asyncio.Future[Sequence[Decoded | Exception]],
     ) -> None:
         self._running -= 1
         for index, future in enumerate(futures):
@@ -293,9 +296,28 @@ class StreamDecoder:
                 future.cancel()
             elif (error := running.exception()) is not None:
                 future.set_exception(error)
+            elif isinstance(result := running.result()[index], Exception):
+                future.set_exception(result)
             else:
-                future.set_result(running.result()[index])
+                future.set_result(result)
         self._dispatch(loop)
+
+    def _decode_batch(
+        self, model_id: str, language: str | None, partials: list[_Partial]
+    ) -> list[Decoded | Exception]:
+        """Partials of several sessions together; should the batch fail, each is
+        decoded alone, so one session's failure stays its own."""
+        try:
+            return list(self._decode_partials(model_id, language, partials))
+        except Exception:
+            log.warning("a batch of %d partials failed; decoding each", len(partials))
+        results: list[Decoded | Exception] = []
+        for one in partials:
+            try:
+                results.append(self._decode_partials(model_id, language, [one])[0])
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     def _decode_one(
         self,
