@@ -7,8 +7,9 @@ ordinary way. Latency is measured in bench/realtime.py, not here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -195,31 +196,21 @@ def test_waiting_partials_of_several_sessions_share_a_decode() -> None:
     audios = _prefixes(3.0)[:4]
     final_audio = decode_audio(str(DATA / "mfa_cold_corpus.wav"))[: 20 * RATE]
 
-    async def run() -> tuple[Decoded, list[Decoded]]:
-        final = asyncio.create_task(
-            decoder.decode(
-                final_audio,
-                model_id=TINY,
-                language="en",
-                prompt=None,
-                hotwords=None,
-                word_timestamps=False,
-                priority=Priority.FINAL,
-            )
+    def ask(audio: np.ndarray, priority: Priority) -> Coroutine[Any, Any, Decoded]:
+        return decoder.decode(
+            audio,
+            model_id=TINY,
+            language="en",
+            prompt=None,
+            hotwords=None,
+            word_timestamps=False,
+            priority=priority,
         )
+
+    async def run() -> tuple[Decoded, list[Decoded]]:
+        final = asyncio.create_task(ask(final_audio, Priority.FINAL))
         await asyncio.sleep(0)  # the final takes the only thread
-        partials = [
-            decoder.decode(
-                audio,
-                model_id=TINY,
-                language="en",
-                prompt=None,
-                hotwords=None,
-                word_timestamps=False,
-                priority=Priority.PARTIAL,
-            )
-            for audio in audios
-        ]
+        partials = [ask(audio, Priority.PARTIAL) for audio in audios]
         return await final, list(await asyncio.gather(*partials))
 
     try:

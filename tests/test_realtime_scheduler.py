@@ -221,9 +221,7 @@ def test_one_sessions_failure_stays_its_own_in_a_batch() -> None:
     async def run() -> list[Any]:
         busy = asyncio.ensure_future(_decode(decoder, 0, Priority.FINAL))
         await asyncio.sleep(0.02)
-        queued = [
-            asyncio.ensure_future(_partial(decoder, n, "en")) for n in (1, 9, 3)
-        ]
+        queued = [asyncio.ensure_future(_partial(decoder, n, "en")) for n in (1, 9, 3)]
         return await asyncio.gather(busy, *queued, return_exceptions=True)
 
     _, first, bad, third = asyncio.run(run())

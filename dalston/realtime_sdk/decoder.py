@@ -204,13 +204,16 @@ class StreamDecoder:
             )
         else:
             call = partial(
-                self._decode_one,
-                audio,
-                model_id,
-                language,
-                prompt,
-                hotwords,
-                word_timestamps,
+                _listed,
+                partial(
+                    self._decode,
+                    audio,
+                    model_id,
+                    language,
+                    prompt,
+                    hotwords,
+                    word_timestamps,
+                ),
             )
             item = _Waiting(int(priority), seq, loop.time(), future, call)
         with self.gate.busy() if self.gate is not None else nullcontext():
@@ -318,19 +321,6 @@ class StreamDecoder:
             except Exception as exc:
                 results.append(exc)
         return results
-
-    def _decode_one(
-        self,
-        audio: np.ndarray,
-        model_id: str,
-        language: str | None,
-        prompt: str | None,
-        hotwords: str | None,
-        word_timestamps: bool,
-    ) -> list[Decoded]:
-        return [
-            self._decode(audio, model_id, language, prompt, hotwords, word_timestamps)
-        ]
 
     def _decode(
         self,
@@ -526,6 +516,10 @@ class StreamDecoder:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _listed(call: Callable[[], Decoded]) -> list[Decoded]:
+    return [call()]
 
 
 def confidence(avg_logprob: float | None) -> float | None:
