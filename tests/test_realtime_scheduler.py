@@ -159,9 +159,11 @@ class _BatchRecorder(StreamDecoder):
         return [SimpleNamespace(text=tag) for tag in tags]
 
 
-def _partial(decoder: StreamDecoder, tag: int, language: str) -> Any:
+def _partial(
+    decoder: StreamDecoder, tag: int, language: str | None, seconds: float = 0.01
+) -> Any:
     return decoder.decode(
-        np.full(160, tag, dtype=np.float32),
+        np.full(int(seconds * 16000), tag, dtype=np.float32),
         model_id="m",
         language=language,
         prompt=None,
@@ -184,16 +186,41 @@ def test_waiting_partials_of_one_model_and_language_are_batched() -> None:
             asyncio.ensure_future(_partial(decoder, 4, "en")),
             asyncio.ensure_future(_partial(decoder, 5, "en")),
             asyncio.ensure_future(_decode(decoder, 6, Priority.FINAL)),
+            # No language yet (detection), or as long as Whisper's window:
+            # decoded the ordinary way, never batched.
+            asyncio.ensure_future(_partial(decoder, 7, None)),
+            asyncio.ensure_future(_partial(decoder, 8, None)),
+            asyncio.ensure_future(_partial(decoder, 10, "en", seconds=28.0)),
+            asyncio.ensure_future(_partial(decoder, 11, "en")),
         ]
         return await asyncio.gather(busy, *queued)
 
     results = asyncio.run(run())
     # Each caller gets its own result, whatever batch served it.
-    assert [r.text for r in results] == ["0", "en1", "fr2", "en3", "en4", "en5", "6"]
+    assert [r.text for r in results] == [
+        "0",
+        "en1",
+        "fr2",
+        "en3",
+        "en4",
+        "en5",
+        "6",
+        "None7",
+        "None8",
+        "en10",
+        "en11",
+    ]
     assert decoder.slow.calls == ["0", "6"]  # finals first, never batched
     # The oldest partial and two more of its model and language; then the others.
-    assert decoder.served == [("en1", "en3", "en4"), ("fr2",), ("en5",)]
-    assert decoder.batches == 1
+    assert decoder.served == [
+        ("en1", "en3", "en4"),
+        ("fr2",),
+        ("en5", "en11"),
+        ("None7",),
+        ("None8",),
+        ("en10",),
+    ]
+    assert decoder.batches == 2
     decoder.close()
 
 

@@ -42,6 +42,7 @@ TARGET_UTILIZATION = 0.6
 # On corpus speech, a 10 s window agreed with the full one within 2-10 % WER
 # from 2.5 s of audio (prefixes under 1.5 s are unstable in either).
 # The window is the audio plus this much silence, at least the minimum.
+WHISPER_WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames
 PARTIAL_WINDOW_MIN_S = 10.0
 PARTIAL_WINDOW_MARGIN_S = 5.0
 # A window shorter than Whisper's can make it repeat itself: new tokens are
@@ -66,7 +67,7 @@ def partial_window_frames(samples: int, *, rate: int = 16000) -> int:
     audio samples is decoded in: the audio plus a margin, at least
     ``PARTIAL_WINDOW_MIN_S``, at most Whisper's 30 s."""
     seconds = max(samples / rate + PARTIAL_WINDOW_MARGIN_S, PARTIAL_WINDOW_MIN_S)
-    return min(3000, 2 * math.ceil(seconds * 50))
+    return min(WHISPER_WINDOW_FRAMES, 2 * math.ceil(seconds * 50))
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,13 @@ class StreamDecoder:
                 future,
                 call,
                 partial=short,
-                batch_key=(model_id, language),
+                # Batched: a short window in a known language. The others decode
+                # the ordinary way (language detection, or audio as long as
+                # Whisper's window), each on its own thread.
+                batch_key=(model_id, language)
+                if language is not None
+                and partial_window_frames(len(audio)) < WHISPER_WINDOW_FRAMES
+                else None,
             )
         else:
             call = partial(
@@ -408,7 +415,7 @@ class StreamDecoder:
         )
         groups: dict[tuple[int, int], list[tuple[int, list[int]]]] = {}
         for index, p in enumerate(partials):
-            if partial_window_frames(len(p.audio)) >= 3000:
+            if partial_window_frames(len(p.audio)) >= WHISPER_WINDOW_FRAMES:
                 # As long as Whisper's window (manual commits): the ordinary
                 # decode, which also reads past 30 s.
                 results[index] = self._decode(
