@@ -591,6 +591,7 @@ def run_level(
             "DALSTON_REALTIME_BEAM_SIZE": str(args.beam),
             "DALSTON_REALTIME_BATCH_PAUSE_S": str(args.batch_pause),
             "DALSTON_REALTIME_SHORT_PARTIALS": str(args.short_partials).lower(),
+            "DALSTON_ENGINE_SCHED_IDLE": str(args.sched_idle).lower(),
             **(
                 {"DALSTON_REALTIME_BATCH_SIZE": str(args.batch_size)}
                 if args.batch_size
@@ -686,6 +687,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Settings().realtime_short_partials,
         help="DALSTON_REALTIME_SHORT_PARTIALS of the server (partials decoded in "
         "a window fitted to their audio)",
+    )
+    parser.add_argument(
+        "--sched-idle",
+        action=argparse.BooleanOptionalAction,
+        default=Settings().engine_sched_idle,
+        help="DALSTON_ENGINE_SCHED_IDLE of the server (batch engine threads "
+        "beside the streams under SCHED_IDLE)",
     )
     parser.add_argument(
         "--batch-size",
@@ -787,6 +795,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "realtime_batch_pause_s": args.batch_pause,
             "realtime_short_partials": args.short_partials,
             "realtime_batch_size": args.batch_size or "server default",
+            "engine_sched_idle": args.sched_idle,
             "cpu_threads": "server default (DALSTON_CPU_THREADS unset)",
             "files_per_stream": args.files,
             "trailing_silence_s": TRAILING_SILENCE_S,

@@ -111,11 +111,12 @@ class Settings(BaseSettings):
         "while inference takes the rest of the CPU; 0 turns it off",
     )
     engine_sched_idle: bool = Field(
-        default=True,
+        default=False,
         description="In a process that also serves live streams, engine threads "
         "(and the aligner's processes) run under Linux's SCHED_IDLE policy: they "
-        "take the cores only when stream decodes and requests leave them idle; "
-        "false: the nice steps alone",
+        "take the cores only when stream decodes and requests leave them idle "
+        "(realtime first; batch work nearly stops while anything else keeps the "
+        "cores busy). Off: the nice steps and the batch pause alone.",
     )
     engine_batch_size: Annotated[int, Field(ge=1, le=256)] = 1
     beam_size: Annotated[int, Field(ge=1, le=16)] = 5

@@ -92,27 +92,31 @@ async def test_stream_decodes_hold_the_gate_while_waiting_and_running() -> None:
 
 
 @pytest.mark.parametrize(
-    ("role", "gated"),
+    ("role", "sched_idle", "gated", "idle"),
     [
-        (Role(engines=("audio-prepare",), realtime=True), True),
-        (Role(engines=("audio-prepare",), realtime=False), False),
+        (Role(engines=("audio-prepare",), realtime=True), False, True, False),
+        (Role(engines=("audio-prepare",), realtime=True), True, True, True),
+        (Role(engines=("audio-prepare",), realtime=False), True, False, False),
     ],
 )
 async def test_embedded_runtime_shares_one_gate(
-    tmp_path: Path, role: Role, gated: bool
+    tmp_path: Path, role: Role, sched_idle: bool, gated: bool, idle: bool
 ) -> None:
-    settings = Settings(data_dir=tmp_path, realtime_capacity=2)
+    settings = Settings(
+        data_dir=tmp_path, realtime_capacity=2, engine_sched_idle=sched_idle
+    )
     runtime = Runtime.build(settings, role)
     await runtime.start()
     try:
-        # Batch threads beside streams take only idle cores (SCHED_IDLE).
+        # Batch threads beside streams take only idle cores (SCHED_IDLE) when
+        # asked: never without streams in the process.
         policies = [
             await runner._in_thread(
                 lambda: os.sched_getscheduler(threading.get_native_id())
             )
             for runner in runtime.runners
         ]
-        assert policies and all((p == os.SCHED_IDLE) is gated for p in policies), (
+        assert policies and all((p == os.SCHED_IDLE) is idle for p in policies), (
             policies
         )
         if not gated:
