@@ -442,7 +442,11 @@ class StreamDecoder:
                 results[index] = replace(
                     result, language=language if multilingual else "en"
                 )
-        return [r for r in results if r is not None]
+        done = [r for r in results if r is not None]
+        # One result per partial, in order: the callers' futures are matched by
+        # position, so a partial left out must fail loudly, not shift the rest.
+        assert len(done) == len(partials)
+        return done
 
     def _generate_partials(
         self,
