@@ -543,22 +543,22 @@ def _db_blip() -> Exception:
 async def test_outcome_whose_handling_fails_is_applied_once_later(
     healthy: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database goes away after a stage's outcome committed but before the next
-    stage was dispatched: the event stays unacked, is applied again once the
-    database is back (changing nothing) and the job moves on; every stage ran
-    once. (Before: the event was acked, and the job sat running for good.)"""
+    """The database goes away while a stage's outcome is handled, after it was
+    recorded on the rows but before the next stage was dispatched: nothing
+    commits, the event stays unacked and is handled again once the database is
+    back, and the job moves on; every stage ran once. (Before: the event was
+    acked, and the job sat running for good.)"""
     orchestrator = healthy.orchestrator
-    advance = orchestrator._advance
+    progress = orchestrator._progress
     blips = {"left": 2}
 
-    async def flaky_advance(job_id: str) -> None:
-        job = await healthy.job(job_id)
+    async def flaky_progress(job: Job) -> Any:
         if blips["left"] and job.tasks[0].status == "succeeded":
             blips["left"] -= 1
             raise _db_blip()
-        await advance(job_id)
+        return await progress(job)
 
-    monkeypatch.setattr(orchestrator, "_advance", flaky_advance)
+    monkeypatch.setattr(orchestrator, "_progress", flaky_progress)
     job_id = await healthy.submit(stages=3)
     job = await healthy.wait(job_id, JobStatus.FAILED, JobStatus.COMPLETED)
     assert blips["left"] == 0

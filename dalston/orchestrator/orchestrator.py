@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import object_session, selectinload
 
@@ -361,24 +361,56 @@ class Orchestrator:
             await self._record_progress(event)
             return
         async with self._lock(event.job_id):
-            async with self.sessions() as session, session.begin():
-                job = await self._load_job(session, event.job_id)
-                task = _find_task(job, event.task_id) if job else None
-                if job is None or task is None:
-                    return  # the job was deleted meanwhile
-                applied_before = (
-                    event.attempt != task.attempts
-                    or TaskStatus(task.status).is_terminal
-                )
-                # A stale or repeated delivery changes nothing (no result is
-                # applied twice); it still advances the job below, which heals
-                # an earlier handling that committed the outcome but failed
-                # before its next stage was dispatched.
-                retry = False if applied_before else self._apply(job, task, event)
-            if not retry and event.kind is not TaskEventKind.STARTED:
-                # A start frees nothing downstream; an outcome may.
-                await self._advance(event.job_id)
+            if event.kind is TaskEventKind.STARTED:
+                await self._record_start(event)
+            else:
+                await self._apply_outcome(event)
         self._notify(event.job_id)
+
+    async def _apply_outcome(self, event: TaskEvent) -> None:
+        """Record a task's outcome and move its job on (dispatch what it freed,
+        or finish the job) in one transaction; the messages go out after it
+        commits. Caller holds the job's lock."""
+        async with self.sessions() as session, session.begin():
+            job = await self._load_job(session, event.job_id)
+            task = _find_task(job, event.task_id) if job else None
+            if job is None or task is None:
+                return  # the job was deleted meanwhile
+            applied_before = (
+                event.attempt != task.attempts or TaskStatus(task.status).is_terminal
+            )
+            # A stale or repeated delivery changes nothing (no result is applied
+            # twice); it still moves the job on, which heals a job left behind
+            # by an earlier handling (another orchestrator's, say).
+            retry = False if applied_before else self._apply(job, task, event)
+            dispatch = None if retry else await self._progress(job)
+        if dispatch is not None:
+            await self._dispatch(dispatch)
+
+    async def _record_start(self, event: TaskEvent) -> None:
+        """A queued attempt is running (and its job, if pending): two updates,
+        no rows loaded. A start of an attempt that has ended or been replaced
+        changes nothing, and frees nothing downstream."""
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            started = await session.execute(
+                update(Task)
+                .where(
+                    Task.id == event.task_id,
+                    Task.attempts == event.attempt,
+                    Task.status == TaskStatus.QUEUED,
+                )
+                .values(status=TaskStatus.RUNNING, started_at=now)
+            )
+            if getattr(started, "rowcount", 0):
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == event.job_id, Job.status == JobStatus.PENDING)
+                    .values(
+                        status=JobStatus.RUNNING,
+                        started_at=func.coalesce(Job.started_at, now),
+                    )
+                )
 
     async def _record_progress(self, event: TaskEvent) -> None:
         """Keep a running attempt's progress; any other (a late one for an attempt
@@ -427,16 +459,9 @@ class Orchestrator:
                 pass
 
     def _apply(self, job: Job, task: Task, event: TaskEvent) -> bool:
-        """Record the event on the rows; True when the task should be retried."""
+        """Record an outcome (not a start: ``_record_start``) on the rows; True
+        when the task should be retried."""
         now = utcnow()
-        if event.kind is TaskEventKind.STARTED:
-            if task.status == TaskStatus.QUEUED:
-                _move_task(task, TaskStatus.RUNNING)
-                task.started_at = now
-            if job.status == JobStatus.PENDING:
-                _move_job(job, JobStatus.RUNNING)
-                job.started_at = job.started_at or now
-            return False
         if task.status == TaskStatus.QUEUED:
             # The outcome overtook its start: with several orchestrators the STARTED
             # event may still sit with another one. Apply the start first; the late
@@ -477,58 +502,70 @@ class Orchestrator:
         Tasks are marked queued in the transaction and their messages put on the
         queue only after it commits: a failed commit leaves no message behind
         for a task the database still calls waiting."""
-        outgoing: list[TaskMessage] = []
         async with self.sessions() as session, session.begin():
             job = await self._load_job(session, job_id)
             if job is None:
                 return
-            # In a request's or an event's context, that one; from a sweep, the job's.
-            parent = "" if telemetry.current_traceparent() else _traceparent(job)
-            status = JobStatus(job.status)
-            if status.is_terminal:
-                return
-            tasks = list(job.tasks)
-            failed = [t for t in tasks if t.status == TaskStatus.FAILED]
-            active = [
-                t for t in tasks if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
-            ]
-            if status is JobStatus.CANCELLING or failed:
-                for t in tasks:
-                    if t.status == TaskStatus.WAITING:
-                        _move_task(t, TaskStatus.CANCELLED)
-                if active:
-                    if failed:
-                        await self.queue.cancel_job(job_id)
-                    return
-                if status is JobStatus.CANCELLING:
-                    _move_job(job, JobStatus.CANCELLED)
-                else:
-                    _fail(job, failed[0])
-                return
-            if all(t.status == TaskStatus.SUCCEEDED for t in tasks):
-                pending_finalize = True
+            dispatch = await self._progress(job)
+        await self._dispatch(dispatch)
+
+    async def _progress(self, job: Job) -> _Dispatch:
+        """Within the caller's transaction, on the loaded (locked) job: mark the
+        ready tasks queued, or finish the job once every stage succeeded (its
+        transcript assembled and stored). What to put on the queue once the
+        transaction commits."""
+        # In a request's or an event's context, that one; from a sweep, the job's.
+        parent = "" if telemetry.current_traceparent() else _traceparent(job)
+        outgoing: list[TaskMessage] = []
+        dispatch = _Dispatch(parent, outgoing)
+        status = JobStatus(job.status)
+        if status.is_terminal:
+            return dispatch
+        tasks = list(job.tasks)
+        failed = [t for t in tasks if t.status == TaskStatus.FAILED]
+        active = [
+            t for t in tasks if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+        ]
+        if status is JobStatus.CANCELLING or failed:
+            for t in tasks:
+                if t.status == TaskStatus.WAITING:
+                    _move_task(t, TaskStatus.CANCELLED)
+            if active:
+                if failed:
+                    await self.queue.cancel_job(job.id)
+                return dispatch
+            if status is JobStatus.CANCELLING:
+                _move_job(job, JobStatus.CANCELLED)
             else:
-                pending_finalize = False
-                done = {t.stage for t in tasks if t.status == TaskStatus.SUCCEEDED}
-                now = utcnow()
-                ready = [
-                    t
-                    for t in tasks
-                    if t.status == TaskStatus.WAITING
-                    and set(t.depends_on) <= done
-                    and (t.not_before is None or t.not_before <= now)
-                ]
-                for task in ready:
-                    if task.attempts > self.max_retries:
-                        _move_task(task, TaskStatus.FAILED)
-                        task.error = "interrupted too many times"
-                        _fail(job, f"stage {task.stage} was interrupted too many times")
-                        return
-                    outgoing.append(await self._enqueue(job, task))
-        for message in outgoing:
+                _fail(job, failed[0])
+            return dispatch
+        if all(t.status == TaskStatus.SUCCEEDED for t in tasks):
+            await self._finish(job)
+            return dispatch
+        done = {t.stage for t in tasks if t.status == TaskStatus.SUCCEEDED}
+        now = utcnow()
+        ready = [
+            t
+            for t in tasks
+            if t.status == TaskStatus.WAITING
+            and set(t.depends_on) <= done
+            and (t.not_before is None or t.not_before <= now)
+        ]
+        for task in ready:
+            if task.attempts > self.max_retries:
+                _move_task(task, TaskStatus.FAILED)
+                task.error = "interrupted too many times"
+                _fail(job, f"stage {task.stage} was interrupted too many times")
+                return _Dispatch(parent, [])
+            outgoing.append(await self._enqueue(job, task))
+        return dispatch
+
+    async def _dispatch(self, dispatch: _Dispatch) -> None:
+        """Put committed tasks on the queue, each in its own dispatch span."""
+        for message in dispatch.messages:
             with telemetry.span(
                 f"dispatch {message.stage}",
-                traceparent=parent,
+                traceparent=dispatch.parent,
                 job_id=message.job_id,
                 task_id=message.task_id,
                 engine=message.engine_id,
@@ -541,8 +578,6 @@ class Orchestrator:
                     enqueued_at=time.time(),
                 )
                 await self._publish(message)
-        if pending_finalize:
-            await self._finalize(job_id)
 
     async def _publish(self, message: TaskMessage) -> None:
         """Put a committed task on the queue, retrying while the queue is away:
@@ -607,32 +642,31 @@ class Orchestrator:
                 outputs[stage] = json.loads(await self.storage.get_bytes(key))
         return outputs
 
-    async def _finalize(self, job_id: str) -> None:
-        async with self.sessions() as session, session.begin():
-            job = await self._load_job(session, job_id)
-            if job is None or JobStatus(job.status).is_terminal:
-                return
-            try:
-                outputs = await self._dependency_outputs(
-                    job, [t.stage for t in job.tasks]
-                )
-                transcript = assemble_transcript(
-                    model=job.model, params=job.params, outputs=outputs
-                )
-                key = transcript_key(job.id)
-                await self.storage.put_bytes(key, transcript.model_dump_json().encode())
-            except Exception as exc:
-                log.exception("assembling job %s failed", job_id)
-                _fail(job, f"assembling the transcript failed: {exc}")
-                return
-            job.transcript_key = key
-            job.language_code = transcript.language_code
-            job.audio_duration_s = transcript.duration
-            if job.status == JobStatus.PENDING:
-                _move_job(job, JobStatus.RUNNING)
-            job.completed_at = utcnow()
-            _move_job(job, JobStatus.COMPLETED)
-            job.started_at = job.started_at or job.completed_at
+    async def _finish(self, job: Job) -> None:
+        """Every stage succeeded: assemble and store the transcript and complete
+        the job (in the caller's transaction); a transcript that cannot be
+        assembled fails it."""
+        try:
+            outputs = await self._dependency_outputs(job, [t.stage for t in job.tasks])
+            transcript = assemble_transcript(
+                model=job.model, params=job.params, outputs=outputs
+            )
+            key = transcript_key(job.id)
+            await self.storage.put_bytes(key, transcript.model_dump_json().encode())
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # storage away: the event is handled again once it is back
+            log.exception("assembling job %s failed", job.id)
+            _fail(job, f"assembling the transcript failed: {exc}")
+            return
+        job.transcript_key = key
+        job.language_code = transcript.language_code
+        job.audio_duration_s = transcript.duration
+        if job.status == JobStatus.PENDING:
+            _move_job(job, JobStatus.RUNNING)
+        job.completed_at = utcnow()
+        _move_job(job, JobStatus.COMPLETED)
+        job.started_at = job.started_at or job.completed_at
 
     @staticmethod
     async def _load_job(session: AsyncSession, job_id: str) -> Job | None:
@@ -643,6 +677,15 @@ class Orchestrator:
             .with_for_update()
             .execution_options(populate_existing=True)
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dispatch:
+    """Messages to put on the queue once their transaction commits, and the
+    trace they are dispatched under ("": the current one)."""
+
+    parent: str
+    messages: list[TaskMessage]
 
 
 def _find_task(job: Job | None, task_id: str) -> Task | None:
