@@ -144,3 +144,60 @@ def test_a_wav_is_read_from_its_header_with_a_large_chunk_first(
     assert probe(path).duration_s == pytest.approx(3.0, abs=0.01)
     decoded = decode_to_wav16k(path, tmp_path / "out.wav")
     assert decoded.samples == 48_000
+
+
+def _wav(path: Path, pcm: np.ndarray, rate: int = 16_000) -> Path:
+    """``pcm``: int16, shape (channels, samples)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(pcm.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.ascontiguousarray(pcm.T).astype("<i2").tobytes())
+    return path
+
+
+def _samples(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path), "rb") as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        return pcm.reshape(-1, wav.getnchannels()).T, wav.getframerate()
+
+
+_NOISE = (np.random.default_rng(1).standard_normal((2, 40_000)) * 4000).astype("<i2")
+
+
+def test_a_wav_already_prepared_is_copied_bit_exact(tmp_path: Path) -> None:
+    """16 kHz 16-bit mono (or its channels kept) passes through unchanged, where
+    decoding to float and back would scale every sample by 32767/32768."""
+    mono = _wav(tmp_path / "mono.wav", _NOISE[:1])
+    decoded = decode_to_wav16k(mono, tmp_path / "m.wav")
+    samples, rate = _samples(tmp_path / "m.wav")
+    assert rate == 16_000 and (decoded.channels, decoded.samples) == (1, 40_000)
+    assert np.array_equal(samples, _NOISE[:1])
+    stereo = _wav(tmp_path / "stereo.wav", _NOISE)
+    kept = decode_to_wav16k(stereo, tmp_path / "s.wav", keep_channels=True)
+    samples, _ = _samples(tmp_path / "s.wav")
+    assert (kept.source_channels, kept.channels) == (2, 2)
+    assert np.array_equal(samples, _NOISE)
+
+
+def test_other_wavs_are_decoded_mixed_and_resampled(tmp_path: Path) -> None:
+    stereo = _wav(tmp_path / "stereo.wav", _NOISE)
+    mixed = decode_to_wav16k(stereo, tmp_path / "mixed.wav")
+    samples, _ = _samples(tmp_path / "mixed.wav")
+    assert (mixed.source_channels, mixed.channels) == (2, 1)
+    both = _NOISE.astype(np.float64).sum(axis=0)  # mixed, not one channel kept
+    assert np.corrcoef(samples[0], both)[0, 1] > 0.999
+    fast = _wav(tmp_path / "22k.wav", _NOISE[:1], rate=22_050)
+    resampled = decode_to_wav16k(fast, tmp_path / "r.wav")
+    samples, rate = _samples(tmp_path / "r.wav")
+    assert rate == 16_000
+    assert abs(resampled.samples - round(40_000 * 16_000 / 22_050)) <= 32
+    assert samples.shape == (1, resampled.samples)
+
+
+def test_a_copied_wav_is_held_to_the_duration_limit(tmp_path: Path) -> None:
+    """Copying counts what it writes against the limit, as decoding does."""
+    long = _wav(tmp_path / "long.wav", np.zeros((1, 16_000 * 40), dtype="<i2"))
+    limits = AudioLimits(max_duration_s=10)
+    with pytest.raises(PayloadTooLarge):
+        decode_to_wav16k(long, tmp_path / "o.wav", limits=limits)

@@ -208,7 +208,12 @@ def decode_to_wav16k(
     limits: AudioLimits | None = None,
 ) -> DecodedWav:
     """Decode, resample (and down-mix unless ``keep_channels``) into a 16 kHz PCM
-    WAV, frame by frame: memory stays flat whatever the audio's length."""
+    WAV, frame by frame: memory stays flat whatever the audio's length. A WAV
+    already in that form is copied as it is (bit-exact, nothing decoded)."""
+    limits = limits or AudioLimits()
+    copied = _copy_prepared_wav(path, out, keep_channels=keep_channels, limits=limits)
+    if copied is not None:
+        return copied
     written = 0
     with _Frames(path, SAMPLE_RATE, keep_channels, limits) as frames:
         with wave.open(str(out), "wb") as sink:
@@ -227,6 +232,48 @@ def decode_to_wav16k(
             channels=frames.out_channels,
             samples=written,
         )
+
+
+# Frames copied at a time from a WAV that is already 16 kHz 16-bit PCM.
+_COPY_FRAMES = 1 << 16
+
+
+def _copy_prepared_wav(
+    path: Path, out: Path, *, keep_channels: bool, limits: AudioLimits
+) -> DecodedWav | None:
+    """A plain PCM WAV at 16 kHz, 16 bits, mono (or any channels, when they are
+    kept): its samples copied into ``out`` chunk by chunk. ``None`` for anything
+    else (other rates, widths or formats, stereo to mix down, an extensible or
+    odd header the ``wave`` module does not read, no samples): decoded instead.
+    The probe has already checked the file against its header."""
+    try:
+        source = wave.open(str(path), "rb")
+    except (wave.Error, EOFError, OSError):
+        return None
+    with source:
+        channels = source.getnchannels()
+        if (
+            source.getframerate() != SAMPLE_RATE
+            or source.getsampwidth() != 2
+            or source.getcomptype() != "NONE"
+            or source.getnframes() == 0
+            or (channels != 1 and not keep_channels)
+        ):
+            return None
+        cap = limits.max_output_samples(SAMPLE_RATE)
+        written = 0
+        with wave.open(str(out), "wb") as sink:
+            sink.setnchannels(channels)
+            sink.setsampwidth(2)
+            sink.setframerate(SAMPLE_RATE)
+            while chunk := source.readframes(_COPY_FRAMES):
+                written += len(chunk) // (2 * channels)
+                if written > cap:
+                    raise limits.decoded_too_long()
+                sink.writeframes(chunk)
+    if not written:
+        return None
+    return DecodedWav(source_channels=channels, channels=channels, samples=written)
 
 
 def _decode(
