@@ -103,7 +103,12 @@ class Settings(BaseSettings):
         default="default", description="CTranslate2 compute type: int8, float16, ..."
     )
     cpu_threads: Annotated[int, Field(ge=0)] = 0
-    engine_concurrency: Annotated[int, Field(ge=1, le=64)] = 1
+    engine_concurrency: Annotated[int | None, Field(ge=1, le=64)] = Field(
+        default=None,
+        description="Tasks each engine runs at a time; unset: the engine's own "
+        "choice (one, but two transcriptions side by side on a CPU with two cores "
+        "or more)",
+    )
     engine_nice: Annotated[int, Field(ge=0, le=19)] = Field(
         default=10,
         description="In a process that also serves HTTP (embedded mode), engine "

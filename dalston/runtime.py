@@ -330,7 +330,7 @@ class Runtime:
                 engine,
                 self.queue,
                 self.storage,
-                concurrency=config.concurrency,
+                concurrency=engine.task_slots(),
                 max_batch_size=config.max_batch_size,
                 task_timeout_s=self.settings.task_timeout_s,
                 extend_every_s=self.settings.queue_visibility_s / 3,

@@ -33,6 +33,7 @@ class _Loaded:
     def __init__(self, path: str, **kwargs: Any) -> None:
         type(self).made += 1
         self.path = path
+        self.kwargs = kwargs
 
 
 class _Catalog:
@@ -59,11 +60,11 @@ def test_an_idle_model_is_unloaded_and_loads_again(models: WhisperModels) -> Non
 
 
 def test_a_model_in_use_is_never_unloaded(models: WhisperModels) -> None:
-    with models.use("m") as held:
+    with models.use("m"):
         time.sleep(0.05)
         assert models.unload_idle(0) == []
-        with models.use("m") as same:
-            assert same is held  # one shared instance
+        with models.use("m"):
+            assert models.unload_idle(0) == []
     assert models.unload_idle(0.04) == []  # idle time counts from the last use
     time.sleep(0.05)
     assert models.unload_idle(0.04) == ["m"]
@@ -115,3 +116,58 @@ async def test_a_zero_ttl_keeps_models_loaded(tmp_path: Path) -> None:
     runner = EngineRunner(engine, InProcessQueue(), LocalArtifactStore(tmp_path))
     await _serve(runner, 0.3)
     assert engine.asked == [] and engine.loaded_models() == ["m"]
+
+
+def _cores(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(whisper_models.os, "cpu_count", lambda: count)
+
+
+def test_tasks_that_overlap_on_cpu_get_a_narrow_instance(
+    models: WhisperModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset slots and threads on a 4-core CPU: two slots; a task alone gets the
+    wide instance (one worker, every core), one that starts while another runs
+    the narrow one (a worker per slot, two cores each)."""
+    _cores(monkeypatch, 4)
+    models = WhisperModels(_Catalog(), EngineConfig(device="cpu"))  # type: ignore[arg-type]
+    assert models.slots == 2 and models.auto_width
+    with models.use("m") as wide:
+        with models.use("m") as narrow:
+            assert narrow is not wide
+        assert narrow.kwargs["num_workers"] == 2  # type: ignore[attr-defined]
+        assert narrow.kwargs["cpu_threads"] == 2  # type: ignore[attr-defined]
+    assert wide.kwargs["num_workers"] == 1  # type: ignore[attr-defined]
+    assert wide.kwargs["cpu_threads"] == 0  # type: ignore[attr-defined]
+    assert models.get("m") is wide
+    with models.use("m") as alone_again:
+        assert alone_again is wide
+    assert models.loaded == ["m"] and _Loaded.made == 2
+    assert models.unload_idle(0) == ["m"]
+    assert models.loaded == []
+    with models.use("m") as reloaded:
+        assert reloaded is not wide and _Loaded.made == 3
+
+
+def test_set_slots_or_threads_share_one_instance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(whisper_models, "WhisperModel", _Loaded)
+    _cores(monkeypatch, 4)
+    for config in (
+        EngineConfig(device="cpu", concurrency=3),
+        EngineConfig(device="cpu", cpu_threads=1),
+    ):
+        models = WhisperModels(_Catalog(), config)  # type: ignore[arg-type]
+        assert not models.auto_width
+        with models.use("m") as held, models.use("m") as same:
+            assert same is held
+        assert held.kwargs["num_workers"] == models.slots  # type: ignore[attr-defined]
+    assert models.slots == 2  # threads set, slots by the rule
+
+
+def test_task_slots_rule() -> None:
+    pick = whisper_models.pick_task_slots
+    assert pick("cpu", None, 2) == 2
+    assert pick("cpu", None, 1) == 1
+    assert pick("cuda", None, 16) == 1
+    assert pick("cuda", 3, 16) == 3 and pick("cpu", 1, 8) == 1

@@ -31,7 +31,7 @@ class EngineConfig:
     device: str = "auto"
     compute_type: str = "default"
     cpu_threads: int = 0
-    concurrency: int = 1
+    concurrency: int | None = None  # None: the engine's choice (task_slots)
     max_batch_size: int = 1
     beam_size: int = 5
     vad_batch_threshold_s: float = 120.0
@@ -112,6 +112,12 @@ class BatchEngine(ABC):
     def capabilities(self) -> EngineCapabilities:
         """What the engine can do; the default declares only its id and stage."""
         return EngineCapabilities(engine_id=self.engine_id, stage=self.stage)
+
+    def task_slots(self) -> int:
+        """Tasks the runner gives this engine at a time: the setting
+        (``DALSTON_ENGINE_CONCURRENCY``) when given, else the engine's own
+        choice; one by default."""
+        return self.config.concurrency or 1
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load what every task needs (the default model). Called once, in a thread."""

@@ -71,6 +71,9 @@ class FasterWhisperEngine(BatchEngine):
             max_batch_size=self.config.max_batch_size,
         )
 
+    def task_slots(self) -> int:
+        return self.models.slots
+
     def load(self) -> None:
         self.models.get(self.config.default_model)
 

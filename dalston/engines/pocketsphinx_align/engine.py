@@ -38,7 +38,7 @@ class PocketsphinxAlignEngine(BatchEngine):
         super().__init__(config)
         # Decoders are built in child processes on first use, not here or at
         # import (see aligner.py): one per task this engine runs at once.
-        self._pool = DecoderPool(config.concurrency)
+        self._pool = DecoderPool(self.task_slots())
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(
