@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -383,6 +384,8 @@ def run_api_vs_raw(
             api_runs.append(api_rep)
             raw_runs.append(raw_rep)
             file_reads.append(file_rep)
+    engine.close()
+    shutil.rmtree(work, ignore_errors=True)
 
     api_wall = [sum([r["wall_s"] for r in rep]) for rep in api_runs]
     api_polled = [sum([r["polled_s"] for r in rep]) for rep in api_runs]
