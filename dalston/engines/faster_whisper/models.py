@@ -63,8 +63,8 @@ def pick_stream_batch_size(device: str, requested: int | None) -> int:
 
 def pick_task_slots(device: str, requested: int | None, cores: int) -> int:
     """Transcriptions run side by side. On CPU with two cores or more, two:
-    measured on 2 cores with tiny.en, two decodes at once on one thread each
-    finish 16 short jobs 1.7-1.8x faster than one decode at a time on both
+    measured on 2 cores with tiny.en (bench/batch.py --only-concurrent), 16
+    short jobs in flight finish 1.46x faster than one decode at a time on both
     cores (Whisper's small matrices parallelise poorly within one decode). On
     a GPU one at a time: its batches fill it."""
     if requested is not None:
