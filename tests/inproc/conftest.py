@@ -201,7 +201,13 @@ async def running(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=BASE_URL, headers=headers
         ) as client:
-            yield InProcess(app=app, runtime=runtime, client=client)
+            state = InProcess(app=app, runtime=runtime, client=client)
+            try:
+                yield state
+            finally:
+                # A test that failed while its gate held tasks must not leave an
+                # engine thread waiting forever (the interpreter joins it at exit).
+                state.fake.reset()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -122,18 +122,23 @@ async def test_queue_board_lists_running_and_waiting_tasks(inproc: InProcess) ->
     inproc.fake.gate = threading.Event()
     jobs = [await inproc.submit(CLIP, name=f"held-{n}") for n in range(2)]
     board: dict[str, Any] = {}
-    for _ in range(300):
+    running: list[dict[str, Any]] = []
+    # Until both held jobs' transcribe tasks are past waiting (the second job's
+    # prepare may still run when the first transcription starts) and one runs.
+    for _ in range(500):
         board = await _board(inproc.client)
-        running = [t for t in board["tasks"] if t["status"] == "running"]
-        if any(t["stage"] == "transcribe" for t in running):
+        running = [
+            t
+            for t in board["tasks"]
+            if t["job_id"] in jobs and t["stage"] == "transcribe"
+        ]
+        states = {t["status"] for t in running}
+        if len(running) == 2 and "running" in states and "waiting" not in states:
             break
         await asyncio.sleep(0.02)
-    tasks = [t for t in board["tasks"] if t["job_id"] in jobs]
-    running = sorted(
-        (t for t in tasks if t["stage"] == "transcribe"), key=lambda t: t["status"]
-    )
-    assert running and running[-1]["status"] == "running"
-    first = running[-1]
+    running.sort(key=lambda t: t["status"] != "running")
+    assert running and running[0]["status"] == "running", running
+    first = running[0]
     assert first["job_name"] in ("held-0", "held-1")
     assert first["running_s"] is not None and first["running_s"] >= 0
     assert first["waited_s"] is not None and first["waited_s"] >= 0
