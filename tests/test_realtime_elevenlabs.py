@@ -1,6 +1,6 @@
 """ElevenLabs realtime WebSocket (``/v1/speech-to-text/realtime``): the official
 ``elevenlabs`` SDK (2.78) and a plain ``websockets`` client, real speech streamed at
-real-time pace to a real server.
+twice real time (PACE) to a real server.
 
 Refusals and protocol errors are checked in process:
 ``tests/inproc/test_realtime_protocol.py``.
@@ -31,7 +31,7 @@ from dalston.dialects.elevenlabs.realtime import ElevenLabsAdapter
 from dalston.eval.scoring import wer
 from dalston.gateway.stream import StreamError
 from tests.audio_fixtures import DATA, JFK
-from tests.realtime_client import mulaw8k, pcm16
+from tests.realtime_client import PACE, mulaw8k, pcm16
 from tests.server import ServerProcess
 
 LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
@@ -46,12 +46,14 @@ _EVENTS = (
 
 
 async def _paced(count: int) -> AsyncIterator[int]:
-    """0..count-1 at real-time pace, one per CHUNK_S by the clock (a slow loop
-    catches up instead of drifting)."""
+    """0..count-1 at ``PACE`` times real time, one per CHUNK_S of audio by the
+    clock (a slow loop catches up instead of drifting)."""
     start = time.monotonic()
     for n in range(count):
         yield n
-        await asyncio.sleep(max(0.0, start + (n + 1) * CHUNK_S - time.monotonic()))
+        await asyncio.sleep(
+            max(0.0, start + (n + 1) * CHUNK_S / PACE - time.monotonic())
+        )
 
 
 def _ref(path: Path) -> str:

@@ -1,5 +1,5 @@
 """OpenAI Realtime transcription sessions (``/v1/realtime?intent=transcription``)
-with a plain ``websockets`` client: 24 kHz pcm16 streamed at real-time pace.
+with a plain ``websockets`` client: 24 kHz pcm16 streamed at twice real time (PACE).
 
 Refusals and protocol errors are checked in process:
 ``tests/inproc/test_realtime_protocol.py``.
@@ -22,6 +22,7 @@ import websockets
 from dalston.audio import decode_to_mono
 from dalston.eval.scoring import wer
 from tests.audio_fixtures import DATA, JFK
+from tests.realtime_client import PACE
 from tests.server import ServerProcess
 
 LIBRI = DATA / "mfa_ls_61_70968_0000.flac"
@@ -32,12 +33,14 @@ Messages = list[dict[str, Any]]
 
 
 async def _paced(count: int) -> AsyncIterator[int]:
-    """0..count-1 at real-time pace, one per CHUNK_S by the clock (a slow loop
-    catches up instead of drifting)."""
+    """0..count-1 at ``PACE`` times real time, one per CHUNK_S of audio by the
+    clock (a slow loop catches up instead of drifting)."""
     start = time.monotonic()
     for n in range(count):
         yield n
-        await asyncio.sleep(max(0.0, start + (n + 1) * CHUNK_S - time.monotonic()))
+        await asyncio.sleep(
+            max(0.0, start + (n + 1) * CHUNK_S / PACE - time.monotonic())
+        )
 
 
 def _ref(path: Path) -> str:

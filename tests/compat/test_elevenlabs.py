@@ -29,6 +29,7 @@ from elevenlabs.errors import NotFoundError
 
 from dalston.audio.decode import decode_to_mono
 from dalston.eval.scoring import wer
+from tests.realtime_client import PACE
 from tests.server import ServerProcess
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -334,7 +335,14 @@ def test_js_sdk_realtime_session(server: ServerProcess, tmp_path: Path) -> None:
     pcm = tmp_path / "jfk.pcm"
     pcm.write_bytes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     done = subprocess.run(
-        [node, "elevenlabs_realtime.mjs", server.url, server.admin_key, str(pcm)],
+        [
+            node,
+            "elevenlabs_realtime.mjs",
+            server.url,
+            server.admin_key,
+            str(pcm),
+            str(PACE),
+        ],
         cwd=NODE_DIR,
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ import pytest
 
 from dalston.eval.scoring import wer
 from tests.audio_fixtures import DATA, JFK
+from tests.realtime_client import PACE
 from tests.server import ServerProcess
 from tests.test_realtime_openai import pcm24k
 
@@ -63,9 +64,9 @@ def test_sync_client_transcribes(server: ServerProcess) -> None:
         assert created.type in ("session.created", "transcription_session.created")
         conn.session.update(session=SESSION)  # type: ignore[arg-type]
         started = time.monotonic()
-        for n, chunk in enumerate(_chunks(audio)):  # at real-time pace
+        for n, chunk in enumerate(_chunks(audio)):  # at PACE times real time
             conn.input_audio_buffer.append(audio=chunk)
-            time.sleep(max(0.0, started + (n + 1) * 0.1 - time.monotonic()))
+            time.sleep(max(0.0, started + (n + 1) * 0.1 / PACE - time.monotonic()))
         # All audio is in, 2 s of silence last: the server VAD has committed
         # every utterance. A second session.update, a little later, is answered
         # after the transcripts: its session.updated marks the end.

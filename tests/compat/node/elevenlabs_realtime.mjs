@@ -1,11 +1,12 @@
 // A realtime (Scribe) session through the official @elevenlabs/elevenlabs-js SDK's
-// realtime client: 16 kHz pcm16 from a raw file, streamed at real-time pace in
-// 0.1 s chunks, manual commit at the end; prints what the SDK emitted as JSON.
-// Usage: node elevenlabs_realtime.mjs <base_url> <api_key> <pcm16_16k_file>
+// realtime client: 16 kHz pcm16 from a raw file, streamed at <pace> times real
+// time in 0.1 s chunks, manual commit at the end; prints what the SDK emitted as JSON.
+// Usage: node elevenlabs_realtime.mjs <base_url> <api_key> <pcm16_16k_file> [pace]
 import { readFileSync } from "node:fs";
 import { AudioFormat, CommitStrategy, ElevenLabsClient, RealtimeEvents } from "@elevenlabs/elevenlabs-js";
 
-const [baseUrl, apiKey, pcmPath] = process.argv.slice(2);
+const [baseUrl, apiKey, pcmPath, paceArg] = process.argv.slice(2);
+const pace = Number(paceArg ?? "1");
 const client = new ElevenLabsClient({ apiKey, baseUrl, maxRetries: 0 });
 const pcm = readFileSync(pcmPath);
 
@@ -40,7 +41,7 @@ const step = 3200; // 0.1 s of 16 kHz pcm16
 const started = Date.now();
 for (let i = 0, n = 0; i < pcm.length; i += step, n += 1) {
   connection.send({ audioBase64: pcm.subarray(i, i + step).toString("base64") });
-  const ahead = started + (n + 1) * 100 - Date.now();
+  const ahead = started + ((n + 1) * 100) / pace - Date.now();
   if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
 }
 connection.commit();
