@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ log = logging.getLogger(__name__)
 
 _SHUTDOWN_GRACE_S = 5.0
 _HEARTBEAT_S = 5.0
+# How often the heartbeat loop looks for a change worth reporting at once.
+_STATE_CHECK_S = 0.5
 # Each readiness check answers within this, or counts as failed.
 READY_CHECK_TIMEOUT_S = 2.0
 REALTIME_ENGINE = "realtime"
@@ -415,13 +418,26 @@ class Runtime:
         await self._stopping.wait()
         await self.stop()
 
+    def _worker_state(self) -> list[tuple[tuple[str, ...], str]]:
+        """What a heartbeat reports that can change between beats: each runner's
+        loaded models and status."""
+        return [
+            (tuple(runner.engine.loaded_models()), self._runner_status(index))
+            for index, runner in enumerate(self.runners)
+        ]
+
     async def _heartbeats(self) -> None:
+        """A heartbeat per runner every ``_HEARTBEAT_S``, and at once (checked
+        every ``_STATE_CHECK_S``) when a model is loaded or unloaded or a runner's
+        status changes, so ``GET /v1/engines`` and ``/v1/models`` follow within
+        a second, not a heartbeat period."""
         health = self._loop_health("heartbeats")
         while not self._stopping.is_set():
             try:
+                sent = self._worker_state()
                 for index, runner in enumerate(self.runners):
                     caps = runner.engine.capabilities()
-                    loaded = runner.engine.loaded_models()
+                    loaded = sent[index][0]
                     await self.registry.heartbeat(
                         WorkerInfo(
                             id=f"{socket.gethostname()}:{os.getpid()}:{index}",
@@ -431,8 +447,8 @@ class Runtime:
                             pid=os.getpid(),
                             capacity=runner.concurrency,
                             active=runner.active,
-                            status=self._runner_status(index),
-                            loaded_models=tuple(loaded),
+                            status=sent[index][1],
+                            loaded_models=loaded,
                             languages=caps.languages,
                             word_timestamps=caps.word_timestamps,
                         )
@@ -441,8 +457,15 @@ class Runtime:
                 await health.failed(exc, stopping=self._stopping)
                 continue
             health.succeeded()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), _HEARTBEAT_S)
+            due = time.monotonic() + _HEARTBEAT_S
+            while not self._stopping.is_set() and self._worker_state() == sent:
+                left = due - time.monotonic()
+                if left <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._stopping.wait(), min(left, _STATE_CHECK_S)
+                    )
 
     def _runner_status(self, index: int) -> str:
         """What a worker's heartbeat says: ``ready`` only while its task loop runs

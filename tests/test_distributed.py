@@ -136,11 +136,13 @@ def _until(what: str, check: Callable[[], bool], timeout: float) -> None:
 def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
     cluster: Cluster,
 ) -> None:
-    """A worker reports its loaded models in its heartbeats (every 5 s): loaded
-    after a job, unloaded once idle for the worker's ``DALSTON_MODEL_IDLE_TTL_S``;
-    the next job loads it again, and ``GET /v1/models`` follows (the compose
-    stack's gateway holds no realtime slots, so no model of its own)."""
-    ttl = 8.0
+    """A worker reports its loaded models in its heartbeats (every 5 s, and at
+    once when they change): loaded after a job, unloaded once idle for the
+    worker's ``DALSTON_MODEL_IDLE_TTL_S``; the next job loads it again, and
+    ``GET /v1/models`` follows (the compose stack's gateway holds no realtime
+    slots, so no model of its own). Each change shows well inside a heartbeat
+    period (the waits below are shorter than one)."""
+    ttl = 3.0
     cluster.env = {**cluster.env, "DALSTON_MODEL_IDLE_TTL_S": str(ttl)}
     worker = cluster.add_worker("faster-whisper")
     model = "whisper-tiny.en"
@@ -153,12 +155,12 @@ def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
             _until(
                 "reported loaded",
                 lambda: model in _worker_models(client, "faster-whisper"),
-                ttl,
+                2.5,
             )
             _until(
                 "reported unloaded",
                 lambda: model not in _worker_models(client, "faster-whisper"),
-                ttl + 15,
+                ttl + 5,
             )
         assert "again after an idle unload" in worker.log()
         assert client.get(f"/v1/models/{model}").json()["loaded"] is False

@@ -108,7 +108,9 @@ class WhisperModels:
 
     @property
     def loaded(self) -> list[str]:
-        return list(dict.fromkeys(model_id for model_id, _ in self._models))
+        # list() copies the keys in one step: a load or unload on another
+        # thread cannot change the dict under the iteration.
+        return list(dict.fromkeys(model_id for model_id, _ in list(self._models)))
 
     def get(self, model_id: str) -> WhisperModel:
         """The model's wide instance, loaded if need be."""
