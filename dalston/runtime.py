@@ -632,22 +632,36 @@ class Runtime:
             _, pending = await asyncio.wait(self._background, timeout=_SHUTDOWN_GRACE_S)
             for task in pending:
                 task.cancel()
-        for index, runner in enumerate(self.runners):
+        for runner in self.runners:
             runner.engine.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.registry.remove(
-                        f"{socket.gethostname()}:{os.getpid()}:{index}"
-                    ),
-                    READY_CHECK_TIMEOUT_S,
-                )
+        # Each worker's registration removed side by side, within one timeout: a
+        # hung Redis costs READY_CHECK_TIMEOUT_S once, not once per runner.
+        await _within(
+            READY_CHECK_TIMEOUT_S,
+            *(
+                self.registry.remove(f"{socket.gethostname()}:{os.getpid()}:{index}")
+                for index in range(len(self.runners))
+            ),
+        )
         for worker in list(self.router.workers.values()):
             if worker.decoder is not None:
                 worker.decoder.close()
             self.router.unregister(worker.id)
-        for closable in (self.queue, self.registry, self.limits):
-            aclose = getattr(closable, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(aclose(), READY_CHECK_TIMEOUT_S)
+        await _within(
+            READY_CHECK_TIMEOUT_S,
+            *(
+                aclose()
+                for closable in (self.queue, self.registry, self.limits)
+                if (aclose := getattr(closable, "aclose", None)) is not None
+            ),
+        )
         await self.db.dispose()
+
+
+async def _within(timeout: float, *calls: Awaitable[object]) -> None:
+    """Run ``calls`` side by side for at most ``timeout`` seconds, their errors
+    ignored (shutdown's best-effort clean-ups)."""
+    if not calls:
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout)
