@@ -138,7 +138,8 @@ tools: $(TOOLS)/.installed
 		echo "warning: neither kubectl nor kustomize found: Kubernetes overlays unchecked"
 
 # Every compose stack, Kubernetes overlay, Terraform file and the Dockerfile,
-# checked without running them (deploy/validate.py says how). CI runs it.
+# checked without running them (deploy/validate.py says how). CI runs it through
+# tests/test_deploy.py.
 validate: install tools
 	$(BIN)/python deploy/validate.py --checkov $(TOOLS)/bin/checkov
 

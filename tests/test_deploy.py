@@ -73,10 +73,34 @@ def copy(tmp_path: Path) -> Path:
     """The deployment files, copied: a tree to break."""
     root = tmp_path / "repo"
     root.mkdir()
+    copy_deployment(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def sound_copy(
+    tools: None, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], None]:
+    """Asserts that an unbroken copy passes the ``only`` checks, run once per
+    set of checks in the module (what a breakage test breaks was sound)."""
+    passed: set[str] = set()
+
+    def check(only: str) -> None:
+        if only in passed:
+            return
+        root = tmp_path_factory.mktemp("sound")
+        copy_deployment(root)
+        done = validate(root, only)
+        assert done.returncode == 0, done.stdout + done.stderr
+        passed.add(only)
+
+    return check
+
+
+def copy_deployment(root: Path) -> None:
     shutil.copy(REPO / "docker-compose.yml", root)
     shutil.copy(REPO / "Dockerfile", root)
     shutil.copytree(REPO / "deploy", root / "deploy")
-    return root
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -182,9 +206,14 @@ def _command(old: str, new: str) -> Break:
     ],
 )
 def test_a_broken_compose_file_fails(
-    tools: None, copy: Path, only: str, breakage: Break, expected: str
+    tools: None,
+    copy: Path,
+    sound_copy: Callable[[str], None],
+    only: str,
+    breakage: Break,
+    expected: str,
 ) -> None:
-    assert validate(copy, only).returncode == 0  # the copy is sound before
+    sound_copy(only)  # unbroken, a copy passes these checks
     breakage(copy)
     done = validate(copy, only)
     assert done.returncode == 1, done.stdout
