@@ -13,9 +13,12 @@ import importlib
 import importlib.util
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
-from dalston.engine_sdk.base import BatchEngine
 from dalston.engine_sdk.spec import EngineSpec
+
+if TYPE_CHECKING:
+    from dalston.engine_sdk.base import BatchEngine
 
 # Where engine packages live (a plugin folder, imported by name, not statically).
 ENGINES_PACKAGE = "dalston.engines"
@@ -94,5 +97,7 @@ def engine_class(engine_id: str) -> type[BatchEngine]:
         ) from None
     module_name, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
+    from dalston.engine_sdk.base import BatchEngine
+
     assert issubclass(cls, BatchEngine)
     return cls
