@@ -544,23 +544,29 @@ class Runtime:
     async def _deliver_webhooks(self) -> None:
         """Send stored webhook deliveries that are due (any live process may)."""
         health = self._loop_health("webhooks")
-        while True:
-            try:
-                sent = await self.webhook_delivery.run_once()
-            except Exception as exc:
-                await health.failed(exc, stopping=self._stopping)
+        delivery = self.webhook_delivery
+        try:
+            while True:
+                try:
+                    started = await delivery.start_due()
+                except Exception as exc:
+                    await health.failed(exc, stopping=self._stopping)
+                    if self._stopping.is_set():
+                        return
+                    continue
+                health.succeeded()
+                if started:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._stopping.wait(), self.settings.webhook_poll_s
+                    )
                 if self._stopping.is_set():
                     return
-                continue
-            health.succeeded()
-            if sent:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stopping.wait(), self.settings.webhook_poll_s
-                )
-            if self._stopping.is_set():
-                return
+        finally:
+            # Sends under way finish within the grace (a hung receiver's is
+            # cancelled: leased, it is sent again after the lease).
+            await delivery.drain(timeout=_SHUTDOWN_GRACE_S / 2)
 
     def _loop_health(self, name: str) -> LoopHealth:
         health = self.loops.setdefault(name, LoopHealth(name))

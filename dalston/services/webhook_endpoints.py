@@ -344,13 +344,48 @@ class DeliveryLoop:
     def _types(self) -> list[str]:
         return [*EVENT_TYPES, *self.dialects]
 
+    # Sends under way (``start_due``), at most _BATCH: each its own task, so a
+    # receiver that hangs until the timeout delays no other delivery.
+    _sending: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
     async def run_once(self) -> int:
-        """Fan out new events, then send what is due; how many were sent."""
+        """Fan out new events, then send what is due and wait for those sends;
+        how many were sent."""
+        started = await self.start_due()
+        await self.drain()
+        return started
+
+    async def start_due(self) -> int:
+        """Fan out new events, then start sending what is due (side by side, up
+        to _BATCH under way); how many sends were started. The runtime's loop
+        calls it again without waiting for them, so a slow or hung receiver holds
+        only its own deliveries."""
         await self._dispatch()
-        claimed = await self._claim()
-        # Side by side: a slow receiver must not hold the batch past its lease.
-        await asyncio.gather(*(self._send(item) for item in claimed))
+        room = _BATCH - len(self._sending)
+        if room <= 0:
+            return 0
+        claimed = await self._claim(room)
+        for item in claimed:
+            task = asyncio.create_task(self._send(item))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
         return len(claimed)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("webhook delivery failed: %r", task.exception())
+
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the sends under way (at most ``timeout`` seconds; those still
+        running are cancelled then and, leased, sent again after the lease)."""
+        if not self._sending:
+            return
+        _, pending = await asyncio.wait(set(self._sending), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     async def cleanup(self, older_than: datetime) -> int:
         """Remove ended deliveries created before ``older_than``, and events
@@ -441,7 +476,7 @@ class DeliveryLoop:
                     )
                 event.dispatched_at = now
 
-    async def _claim(self) -> list[_Claimed]:
+    async def _claim(self, limit: int = _BATCH) -> list[_Claimed]:
         now = utcnow()
         lease = now + timedelta(seconds=self.settings.webhook_lease_s)
         claimed: list[_Claimed] = []
@@ -459,7 +494,7 @@ class DeliveryLoop:
                         ),
                     )
                     .order_by(WebhookDelivery.next_attempt_at)
-                    .limit(_BATCH)
+                    .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
             ).all()

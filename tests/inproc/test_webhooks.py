@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -55,12 +56,18 @@ class Receiver:
     def delivered(self) -> list[tuple[dict[str, str], bytes]]:
         return [(h, b) for code, h, b in self.calls if code == 204]
 
+    def close(self) -> None:
+        """Stop serving and close the socket (a later POST is refused at once,
+        not left hanging in the listen backlog until the sender's timeout)."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver(fail=2)
     yield r
-    r.httpd.shutdown()
+    r.close()
 
 
 @pytest.fixture
@@ -85,6 +92,30 @@ async def _until(check: Any, timeout: float = 20) -> Any:
             return value
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def test_a_hung_receiver_delays_no_other_delivery(
+    app: InProcess, receiver: Receiver
+) -> None:
+    """One endpoint accepts connections and never answers (each send waits for
+    the sender's 10 s timeout); another fails twice, then takes the event. Its
+    retries go out on their backoff (0.05 s), not after the hung send: each
+    send is its own task."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # never accepted: connections sit in the backlog
+        port = hung.getsockname()[1]
+        for url in (f"http://127.0.0.1:{port}/hook", receiver.url):
+            created = await app.client.post(
+                "/v1/webhooks", json={"url": url, "events": ["*"]}
+            )
+            assert created.status_code == 201, created.text
+        await app.wait(await app.submit(AUDIO))
+        started = asyncio.get_running_loop().time()
+        await _until(receiver.delivered, timeout=30)
+        took = asyncio.get_running_loop().time() - started
+    assert len(receiver.calls) == 3
+    assert took < app.runtime.webhook_delivery.timeout_s / 2, took
 
 
 async def test_crud_signed_delivery_after_failures(
@@ -163,7 +194,7 @@ async def test_job_webhook_url_and_metadata(app: InProcess) -> None:
         assert payload["data"]["transcription_id"] == job_id
         assert payload["data"]["metadata"] == {"order": 7}
     finally:
-        receiver.httpd.shutdown()
+        receiver.close()
 
 
 async def test_failing_endpoint_is_disabled(app: InProcess) -> None:
@@ -192,7 +223,7 @@ async def test_failing_endpoint_is_disabled(app: InProcess) -> None:
         assert again.json()["enabled"] is True
         assert again.json()["disabled_reason"] is None
     finally:
-        receiver.httpd.shutdown()
+        receiver.close()
 
 
 async def test_private_urls_refused(tmp_path: Path) -> None:
@@ -236,7 +267,7 @@ async def test_retention_removes_ended_rows_and_keeps_pending_ones(
         assert await loop.cleanup(future) == 2  # the delivery and its event
         assert (await app.client.get(listed)).json()["deliveries"] == []
     finally:
-        slow.httpd.shutdown()
+        slow.close()
 
 
 async def _status(app: InProcess, listed: str) -> str:
