@@ -13,6 +13,7 @@ normaliser.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,24 +88,39 @@ def batch(server: ServerProcess) -> dict[tuple[str, str], dict[str, Any]]:
         for key, job_id in pending.items():
             job = wait_for_job(client, job_id)
             out[key] = {"job": job, "text": job["text"]}
-        for lang, (clip, _, _) in LANGUAGES.items():
+
+        def through_eleven(clip: Path) -> dict[str, Any]:
             with clip.open("rb") as audio:
                 scribe = eleven.speech_to_text.convert(model_id="scribe_v1", file=audio)
             body = scribe.model_dump(by_alias=True)
-            out["elevenlabs", lang] = {
-                "body": body,
-                "text": body["text"],
-                "job": _job(client, body["transcription_id"]),
-            }
-            raw = oai.audio.transcriptions.with_raw_response.create(
-                model="whisper-1", file=clip.open("rb"), response_format="verbose_json"
-            )
+            return {"body": body, "text": body["text"], "id": body["transcription_id"]}
+
+        def through_openai(clip: Path) -> dict[str, Any]:
+            with clip.open("rb") as audio:
+                raw = oai.audio.transcriptions.with_raw_response.create(
+                    model="whisper-1", file=audio, response_format="verbose_json"
+                )
             result = raw.parse()
-            out["openai", lang] = {
+            return {
                 "body": result.model_dump(),
                 "text": result.text,
-                "job": _job(client, raw.headers["x-dalston-job-id"]),
+                "id": raw.headers["x-dalston-job-id"],
             }
+
+        # The SDK doors two at a time (the server transcribes two side by side).
+        with ThreadPoolExecutor(2) as pool:
+            asked = {
+                (door, lang): pool.submit(send, clip)
+                for lang, (clip, _, _) in LANGUAGES.items()
+                for door, send in (
+                    ("elevenlabs", through_eleven),
+                    ("openai", through_openai),
+                )
+            }
+            for key, future in asked.items():
+                answer = future.result()
+                answer["job"] = _job(client, answer.pop("id"))
+                out[key] = answer
     return out
 
 

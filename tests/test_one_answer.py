@@ -8,6 +8,7 @@ same clip with different models (bench/dialects.py measures every door).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -27,31 +28,47 @@ CLIPS = [
 
 
 def test_elevenlabs_and_openai_doors_answer_alike(server: ServerProcess) -> None:
+    """Each clip through both doors at once (the server transcribes two side by
+    side)."""
     eleven = ElevenLabs(api_key=server.admin_key, base_url=server.url)
     oai = openai.OpenAI(
         base_url=f"{server.url}/v1", api_key=server.admin_key, max_retries=0
     )
-    refs, from_eleven, from_openai, models = [], [], [], set()
-    with httpx.Client(
-        base_url=server.url,
-        headers={"Authorization": f"Bearer {server.admin_key}"},
-        timeout=60,
-    ) as http:
+
+    def through_eleven(clip: Path) -> tuple[str, str]:
+        with clip.open("rb") as fh:
+            result = eleven.speech_to_text.convert(file=fh, model_id="scribe_v1")
+        assert result.language_code == "eng"
+        return result.text, str(result.transcription_id)
+
+    def through_openai(clip: Path) -> tuple[str, str]:
+        with clip.open("rb") as fh:
+            raw = oai.audio.transcriptions.with_raw_response.create(
+                model="whisper-1", file=fh
+            )
+        return raw.parse().text, raw.headers["x-dalston-job-id"]
+
+    refs: list[str] = []
+    from_eleven: list[str] = []
+    from_openai: list[str] = []
+    models: set[str] = set()
+    with (
+        httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {server.admin_key}"},
+            timeout=60,
+        ) as http,
+        ThreadPoolExecutor(2) as pool,
+    ):
         for clip in CLIPS:
             refs.append(clip.with_suffix(".txt").read_text())
-            with clip.open("rb") as fh:
-                result = eleven.speech_to_text.convert(file=fh, model_id="scribe_v1")
-            from_eleven.append(result.text)
-            assert result.language_code == "eng"
-            latest = http.get("/v1/audio/transcriptions", params={"limit": 1})
-            models.add(latest.json()["jobs"][0]["model"])
-            with clip.open("rb") as fh:
-                raw = oai.audio.transcriptions.with_raw_response.create(
-                    model="whisper-1", file=fh
-                )
-            from_openai.append(raw.parse().text)
-            job_id = raw.headers["x-dalston-job-id"]
-            models.add(http.get(f"/v1/audio/transcriptions/{job_id}").json()["model"])
+            by_eleven = pool.submit(through_eleven, clip)
+            by_openai = pool.submit(through_openai, clip)
+            for texts, door in ((from_eleven, by_eleven), (from_openai, by_openai)):
+                text, job_id = door.result()
+                texts.append(text)
+                job = http.get(f"/v1/audio/transcriptions/{job_id}").json()
+                models.add(job["model"])
     oai.close()
     assert len(models) == 1, models  # one model behind both doors
     eleven_wer, openai_wer = wer(refs, from_eleven), wer(refs, from_openai)

@@ -74,7 +74,7 @@ def _scenario(api: ServerProcess, restart: list[ServerProcess]) -> None:
         assert row["attempts"] >= 3, row
         assert row["event_id"] == payload["id"]
     finally:
-        receiver.httpd.shutdown()
+        receiver.close()
 
 
 def _elevenlabs_scenario(api: ServerProcess, restart: list[ServerProcess]) -> None:
@@ -110,7 +110,7 @@ def _elevenlabs_scenario(api: ServerProcess, restart: list[ServerProcess]) -> No
         }
         assert data["transcription"]["text"]
     finally:
-        receiver.httpd.shutdown()
+        receiver.close()
 
 
 def test_embedded_kill_9(tmp_path: Path) -> None:

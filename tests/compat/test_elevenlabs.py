@@ -234,6 +234,7 @@ def file_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
+    httpd.server_close()
 
 
 def test_source_url(eleven: ElevenLabs, file_server: str) -> None:

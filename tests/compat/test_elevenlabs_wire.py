@@ -136,6 +136,7 @@ def receiver() -> Iterator[tuple[str, type[_Receiver]]]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", handler
     httpd.shutdown()
     httpd.server_close()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -196,6 +196,7 @@ def audio_host() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+    httpd.server_close()
 
 
 async def test_audio_url_is_fetched(inproc: InProcess, audio_host: str) -> None:

@@ -58,6 +58,7 @@ def local_port() -> Iterator[int]:
     thread.start()
     yield int(httpd.server_address[1])
     httpd.shutdown()
+    httpd.server_close()
 
 
 def _ascii(host: str) -> str:
