@@ -150,7 +150,7 @@ ifneq ($(NPM),)
 	cd web && npm test -- --run
 endif
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25
 
 # The fast layer: every test but those that start a real server with the real
 # model (marked `model` in tests/conftest.py); `make test` runs them all.

@@ -30,7 +30,7 @@ def _wait_running(client: httpx.Client, job_id: str) -> None:
     "sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "kill-9"]
 )
 def test_job_completes_after_restart(tmp_path: Path, sig: signal.Signals) -> None:
-    audio = long_speech_wav(tmp_path / "long.wav", 60)
+    audio = long_speech_wav(tmp_path / "long.wav", 40)  # two 30 s windows
     server = ServerProcess(tmp_path / "data")
     server.start()
     try:
