@@ -142,7 +142,7 @@ def test_a_workers_idle_model_unloads_and_the_gateway_reports_it(
     ``GET /v1/models`` follows (the compose stack's gateway holds no realtime
     slots, so no model of its own). Each change shows well inside a heartbeat
     period (the waits below are shorter than one)."""
-    ttl = 3.0
+    ttl = 4.0
     cluster.env = {**cluster.env, "DALSTON_MODEL_IDLE_TTL_S": str(ttl)}
     worker = cluster.add_worker("faster-whisper")
     model = "whisper-tiny.en"
