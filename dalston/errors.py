@@ -145,6 +145,10 @@ def is_transient(exc: BaseException) -> bool:
         # comes as a bare DBAPIError, flagged as such.
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             return True
+        # PostgreSQL rolled the transaction back to break a deadlock or a
+        # serialization conflict: the same transaction, run again, succeeds.
+        if isinstance(exc, DBAPIError) and _sqlstate(exc) in _RETRY_SQLSTATES:
+            return True
     with contextlib.suppress(ImportError):
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -155,3 +159,21 @@ def is_transient(exc: BaseException) -> bool:
 
         kinds += [BotoConnectionError]
     return isinstance(exc, tuple(kinds))
+
+
+# deadlock_detected, serialization_failure
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error, from the driver's exception (SQLAlchemy's
+    ``orig``, asyncpg's own error as its cause)."""
+    seen: BaseException | None = getattr(exc, "orig", None) or exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        seen = seen.__cause__
+    return None
