@@ -453,6 +453,61 @@ async def test_two_orchestrators_dispatch_a_due_retry_once(
     await db.dispose()
 
 
+@pytest.mark.postgres
+async def test_a_start_waits_for_the_job_lock_before_it_touches_the_task(
+    tmp_path: Path, own_database: str
+) -> None:
+    """A task's STARTED and its outcome applied by two orchestrators at once: the
+    outcome's transaction holds the job's row and then updates the task. The
+    start must take the job's row first too, or each waits on the other and
+    PostgreSQL breaks the deadlock by failing one (seen in CI with two
+    orchestrators)."""
+    from sqlalchemy import update
+
+    from dalston.db.models import Task
+
+    db = create_engine(own_database)
+    await upgrade_to_head(db)
+    sessions = create_session_factory(db)
+    orchestrator = Orchestrator(
+        session_factory=sessions,
+        storage=LocalArtifactStore(tmp_path / "artifacts"),
+        queue=InProcessQueue(),
+    )
+    job_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    spec = StageSpec("s0", "scripted", audio=AudioInput.NONE)
+    async with sessions() as session, session.begin():
+        session.add(
+            Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
+        )
+        await session.flush()
+        session.add_all(new_tasks(job_id, [spec], [task_id]))
+    await orchestrator.start_job(job_id)
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                select(Job.id).where(Job.id == job_id).with_for_update()
+            )
+            start = asyncio.create_task(
+                orchestrator.handle_event(
+                    TaskEvent(TaskEventKind.STARTED, task_id, job_id, 1)
+                )
+            )
+            await asyncio.sleep(0.3)  # the start is under way, waiting on a lock
+            assert not start.done()
+            # What an outcome does next: the task's row (a deadlock if the
+            # start held it).
+            await session.execute(
+                update(Task).where(Task.id == task_id).values(progress=0.5)
+            )
+        await asyncio.wait_for(start, 10)
+        async with sessions() as session:
+            task = await session.get(Task, task_id)
+        assert task is not None and task.status == "running"
+    finally:
+        await db.dispose()
+
+
 # --- a dead worker's task, on Redis Streams ------------------------------------------
 async def test_a_dead_workers_task_runs_again_as_a_counted_attempt(
     tmp_path: Path,

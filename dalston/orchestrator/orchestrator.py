@@ -390,9 +390,16 @@ class Orchestrator:
     async def _record_start(self, event: TaskEvent) -> None:
         """A queued attempt is running (and its job, if pending): two updates,
         no rows loaded. A start of an attempt that has ended or been replaced
-        changes nothing, and frees nothing downstream."""
+        changes nothing, and frees nothing downstream.
+
+        The job's row is locked first, as every other handler does (``_load_job``):
+        locking the task first deadlocked with an orchestrator applying the same
+        task's outcome (job, then task) on PostgreSQL."""
         now = utcnow()
         async with self.sessions() as session, session.begin():
+            await session.execute(
+                select(Job.id).where(Job.id == event.job_id).with_for_update()
+            )
             started = await session.execute(
                 update(Task)
                 .where(
