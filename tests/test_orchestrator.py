@@ -360,6 +360,20 @@ async def test_recovery_fails_a_job_whose_stage_output_is_gone(tmp_path: Path) -
 
 
 # --- durable retry delays ----------------------------------------------------------
+async def _one_task_job(sessions: Any, orchestrator: Orchestrator) -> tuple[str, str]:
+    """A job of one "scripted" stage, started (its task queued): (job, task) ids."""
+    job_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
+    spec = StageSpec("s0", "scripted", audio=AudioInput.NONE)
+    async with sessions() as session, session.begin():
+        session.add(
+            Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
+        )
+        await session.flush()
+        session.add_all(new_tasks(job_id, [spec], [task_id]))
+    await orchestrator.start_job(job_id)
+    return job_id, task_id
+
+
 async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str]:
     """A job whose only task failed (retriable) under an orchestrator that then
     died: the retry is due 0.3 s later. Returns (sessions, job id, task id)."""
@@ -372,15 +386,7 @@ async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str
         queue=InProcessQueue(),
         retry_backoff_s=0.3,
     )
-    job_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
-    spec = StageSpec("s0", "scripted", audio=AudioInput.NONE)
-    async with sessions() as session, session.begin():
-        session.add(
-            Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
-        )
-        await session.flush()
-        session.add_all(new_tasks(job_id, [spec], [task_id]))
-    await scheduler.start_job(job_id)
+    job_id, task_id = await _one_task_job(sessions, scheduler)
     for kind in (TaskEventKind.STARTED, TaskEventKind.FAILED):
         await scheduler.handle_event(TaskEvent(kind, task_id, job_id, 1, error="x"))
     return (sessions, db), job_id, task_id  # the scheduler is gone: no timer left
@@ -474,15 +480,7 @@ async def test_a_start_waits_for_the_job_lock_before_it_touches_the_task(
         storage=LocalArtifactStore(tmp_path / "artifacts"),
         queue=InProcessQueue(),
     )
-    job_id, task_id = str(uuid.uuid4()), str(uuid.uuid4())
-    spec = StageSpec("s0", "scripted", audio=AudioInput.NONE)
-    async with sessions() as session, session.begin():
-        session.add(
-            Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
-        )
-        await session.flush()
-        session.add_all(new_tasks(job_id, [spec], [task_id]))
-    await orchestrator.start_job(job_id)
+    job_id, task_id = await _one_task_job(sessions, orchestrator)
     try:
         async with sessions() as session, session.begin():
             await session.execute(

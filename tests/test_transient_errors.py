@@ -37,9 +37,7 @@ def test_a_postgresql_deadlock_is_transient() -> None:
     from tests.conftest import fresh_database
 
     async def scenario(url: str) -> list[BaseException | None]:
-        engine = create_async_engine(
-            url.replace("postgresql://", "postgresql+asyncpg://")
-        )
+        engine = create_async_engine(url)
         try:
             async with engine.begin() as conn:
                 await conn.execute(text("CREATE TABLE t (id int PRIMARY KEY, v int)"))
