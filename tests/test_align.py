@@ -10,8 +10,11 @@ the figures.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,11 @@ import pytest
 from dalston.audio import decode_to_mono, write_wav16k
 from dalston.engine_sdk import EngineConfig, TaskCancelled, TaskInput
 from dalston.engine_sdk.registry import engine_class
+from dalston.engines.pocketsphinx_align.aligner import WordTiming
 from dalston.engines.pocketsphinx_align.engine import PocketsphinxAlignEngine
 from dalston.engines.pocketsphinx_align.lexicon import spoken_words
 from dalston.engines.pocketsphinx_align.numbers import number_words
+from dalston.engines.pocketsphinx_align.retime import retime_track
 from dalston.eval.timing import (
     AlignmentCase,
     TimedWord,
@@ -187,6 +192,128 @@ def test_each_channel_is_aligned_against_its_own_samples(tmp_path: Path) -> None
         assert aligned.median_start_ms is not None
         assert aligned.median_start_ms <= MAX_MEDIAN_START_MS
         assert aligned.matched >= 0.85 * aligned.ref_words
+
+
+# --- stretches far apart are aligned side by side ----------------------------------
+
+
+class _EvenAligner:
+    """Spreads the words evenly over the window: no state kept between calls, so
+    one after another and side by side must agree exactly. Counts the calls that
+    ran at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+
+    def align_texts(
+        self, samples: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[list[str]], list[WordTiming] | None]:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        step = len(samples) / 16000 / len(texts)
+        timings = [WordTiming(i * step, (i + 0.8) * step) for i in range(len(texts))]
+        return [[text] for text in texts], timings
+
+
+@dataclass(frozen=True)
+class _Silence:
+    duration: float
+
+    def read(self, start: int, end: int) -> np.ndarray:
+        return np.zeros(end - start, np.float32)
+
+
+def _segment(index: int, start: float, end: float) -> dict[str, Any]:
+    words = 4
+    step = (end - start) / words
+    return {
+        "id": index,
+        "start": start,
+        "end": end,
+        "words": _words(
+            *(
+                (f"w{index}-{i}", start + i * step, start + (i + 1) * step)
+                for i in range(words)
+            )
+        ),
+    }
+
+
+def test_stretches_apart_are_aligned_side_by_side_with_the_same_times() -> None:
+    # Three stretches (pauses of 2 s and more between them); the middle one is
+    # 80 s of segments 0.2 s apart: two runs (60 s at most each), one after the
+    # other, the second starting where the first one's words end.
+    bounds = [(0.5, 4.0), (4.3, 6.0), (9.0, 14.0)]
+    bounds += [(14.2 + 10 * i, 24.0 + 10 * i) for i in range(8)]
+    bounds += [(100.0, 103.0), (103.5, 105.0)]
+    segments = [_segment(i, a, b) for i, (a, b) in enumerate(bounds)]
+    track = _Silence(110.0)
+    results = {}
+    for parallel in (1, 3):
+        aligner = _EvenAligner()
+        retimed = copy.deepcopy(segments)
+        result = retime_track(aligner, retimed, track, lambda: None, parallel=parallel)
+        assert result.failed_segments == []
+        assert result.aligned_words == 4 * len(segments)
+        results[parallel] = (retimed, aligner.most)
+    assert results[1][1] == 1
+    assert results[3][1] == 3  # every stretch at once
+    assert results[3][0] == results[1][0]
+    words = [w for s in results[3][0] for w in s["words"]]
+    assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(words))
+
+
+@pytest.mark.model  # faster-whisper in process
+def test_a_recording_with_pauses_aligns_as_well_side_by_side(
+    cases: dict[str, AlignmentCase], tmp_path: Path
+) -> None:
+    # The clips one after another with 2 s pauses, through the engine with one
+    # aligner process and with two (stretches side by side, one file reader).
+    gap = 2.0
+    pieces, segments, ref, offset = [], [], [], 0.0
+    for clip, case in cases.items():
+        samples, _ = decode_to_mono(DATA / clip)
+        pieces += [samples, np.zeros(int(gap * 16000), np.float32)]
+        for segment in case.source["segments"]:
+            moved = copy.deepcopy(segment)
+            moved["id"] = len(segments)
+            moved["start"] += offset
+            moved["end"] += offset
+            for word in moved["words"]:
+                word["start"] += offset
+                word["end"] += offset
+            segments.append(moved)
+        ref += [
+            TimedWord(w.start + offset, w.end + offset, w.word) for w in reference(clip)
+        ]
+        offset += len(samples) / 16000 + gap
+    wav = tmp_path / "pauses.wav"
+    write_wav16k(wav, np.concatenate(pieces))
+    source = {**next(iter(cases.values())).source, "segments": segments}
+    source["duration"] = offset
+    aligned = {}
+    for threads in (1, 2):
+        engine = PocketsphinxAlignEngine(EngineConfig(cpu_threads=threads))
+        try:
+            assert engine.parallel == threads
+            aligned[threads] = engine.process(align_task(tmp_path, source, wav)).data
+        finally:
+            engine.close()
+    for transcript in aligned.values():
+        check_transcript(source, transcript)
+        assert transcript["alignment"]["aligned_words"] == len(transcript_words(source))
+        stats = timing_error(ref, transcript_words(transcript))
+        assert stats.median_start_ms is not None
+        assert stats.median_start_ms <= MAX_MEDIAN_START_MS
+    # The decoder carries a little state from one window to the next (a frame
+    # here and there), so the two agree to within a few frames, not exactly.
+    one, two = (transcript_words(aligned[n]) for n in (1, 2))
+    assert max(abs(a.start - b.start) for a, b in zip(one, two, strict=True)) < 0.05
 
 
 # --- pass-through and fallbacks ----------------------------------------------------

@@ -9,8 +9,11 @@ One ``Decoder`` holds the en-us acoustic model and the CMU dictionary (about
 the GIL for a whole utterance (0.3 s for 12 s of speech, over a second for the
 longest runs): in the server's own process that would stall the event loop and
 live streams' decodes. So ``DecoderPool`` runs aligners in child processes (one
-decoder each, built once and kept), as many as the engine runs tasks at once,
-at the CPU priority of the engine thread that started them.
+decoder each, built once and kept), as many as the engine aligns windows at once
+(a task's distant stretches side by side, see ``retime.py``), at the CPU priority
+of the engine thread that started them. A decoder keeps a little state from one
+window to the next: the same window can come out a frame (10 ms) apart after
+different windows.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ times and adds a warning: alignment refines a transcript and never fails a job.
 from __future__ import annotations
 
 import copy
+import os
+import threading
 import wave
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,9 +38,11 @@ class PocketsphinxAlignEngine(BatchEngine):
 
     def __init__(self, config: EngineConfig) -> None:
         super().__init__(config)
+        # Each task aligns up to this many stretches of its audio side by side.
+        self.parallel = align_processes(config)
         # Decoders are built in child processes on first use, not here or at
-        # import (see aligner.py): one per task this engine runs at once.
-        self._pool = DecoderPool(self.task_slots())
+        # import (see aligner.py): one per stretch aligned at once.
+        self._pool = DecoderPool(max(self.task_slots(), self.parallel))
 
     def capabilities(self) -> EngineCapabilities:
         return EngineCapabilities(
@@ -109,7 +113,13 @@ class PocketsphinxAlignEngine(BatchEngine):
             own = channel is not None and 0 <= channel < audio.channels
             track = _FileTrack(audio, channel if own else None)
             segments.sort(key=lambda s: (s["start"], s.get("id", 0)))
-            result = retime_track(self._pool, segments, track, task.check_cancelled)
+            result = retime_track(
+                self._pool,
+                segments,
+                track,
+                task.check_cancelled,
+                parallel=self.parallel,
+            )
             aligned += result.aligned_words
             warnings.extend(
                 f"segment {segment_id}: no alignment found; kept Whisper's times"
@@ -118,19 +128,33 @@ class PocketsphinxAlignEngine(BatchEngine):
         return aligned, warnings
 
 
+# Aligner processes per task at most: each holds a decoder (~60 MB resident), and
+# a long recording's stretches keep a few busy while the next job transcribes.
+MAX_PROCESSES = 4
+
+
+def align_processes(config: EngineConfig) -> int:
+    """Stretches of one recording aligned at once: one per core (the CPU
+    threads setting when given), at most ``MAX_PROCESSES``."""
+    return max(1, min(config.cpu_threads or os.cpu_count() or 1, MAX_PROCESSES))
+
+
 @dataclass(frozen=True)
 class _FileTrack:
-    """One channel (or the mix, ``None``) of the prepared audio file."""
+    """One channel (or the mix, ``None``) of the prepared audio file; read from
+    several threads (one file position, so one read at a time)."""
 
     wav: WavReader
     channel: int | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def duration(self) -> float:
         return self.wav.duration
 
     def read(self, start: int, end: int) -> np.ndarray:
-        return self.wav.read(start, end, self.channel)
+        with self.lock:
+            return self.wav.read(start, end, self.channel)
 
 
 def _is_english(language: object) -> bool:

@@ -7,11 +7,17 @@ aligner then stretches the edge words over. So segments of one channel that foll
 each other closely (``JOIN_GAP_S``) are aligned together, up to ``MAX_CHUNK_S``,
 over their bounds widened by ``PAD_S``; a run that fails falls back to one segment
 at a time, and a segment that still fails keeps Whisper's times.
+
+Runs at least ``2 * PAD_S`` apart cannot touch: neither window reaches the other's
+words, so the time floor one run leaves never moves the next. Such stretches are
+aligned side by side (one aligner process each, ``parallel`` at once), with the
+same result as one after another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,15 +66,57 @@ def retime_track(
     segments: Sequence[Segment],
     track: Track,
     check_cancelled: Callable[[], None],
+    *,
+    parallel: int = 1,
 ) -> TrackResult:
     """Retime, in place, the words of one channel's segments (time order, each
-    with words) against that channel's samples, read span by span."""
+    with words) against that channel's samples, read span by span; up to
+    ``parallel`` independent stretches at once (``track.read`` must then be
+    safe to call from several threads)."""
     duration = track.duration
+    stretches = _stretches(_chunks(segments))
+
+    def retime(chunks: list[list[Segment]]) -> TrackResult:
+        return _retime_chunks(aligner, chunks, track, check_cancelled, duration)
+
+    workers = min(parallel, len(stretches))
+    if workers <= 1:
+        results = [retime(chunks) for chunks in stretches]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="align") as pool:
+            results = list(pool.map(retime, stretches))
+    result = TrackResult()
+    for part in results:
+        result.aligned_words += part.aligned_words
+        result.failed_segments.extend(part.failed_segments)
+    return result
+
+
+def _stretches(chunks: list[list[Segment]]) -> list[list[list[Segment]]]:
+    """The runs grouped where no run's window can reach into the next one's."""
+    stretches: list[list[list[Segment]]] = []
+    for chunk in chunks:
+        if stretches:
+            gap = _first_start(chunk[0]) - _last_end(stretches[-1][-1][-1])
+            if gap < 2 * PAD_S:
+                stretches[-1].append(chunk)
+                continue
+        stretches.append([chunk])
+    return stretches
+
+
+def _retime_chunks(
+    aligner: TextAligner,
+    chunks: list[list[Segment]],
+    track: Track,
+    check_cancelled: Callable[[], None],
+    duration: float,
+) -> TrackResult:
     result = TrackResult()
     # Where the words before end: later windows start no earlier, so words keep
     # their order across runs.
     floor = 0.0
-    for chunk in _chunks(segments):
+    for chunk in chunks:
         check_cancelled()
         count = _align_run(aligner, chunk, track, floor, duration)
         if count is not None:
