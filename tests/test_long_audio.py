@@ -113,6 +113,57 @@ def test_windowed_batch_path_loses_no_words(
     assert 0.8 * duration < segments[-1]["end"] <= duration + 0.5
 
 
+# --- speech the timestamps jumped over ----------------------------------------------
+
+# Four turns in one window: tiny.en's timestamps jumped from the end of the first
+# (10.7 s) to the start of the last (18.1 s) and both "dark suit" turns were lost
+# (WER 0.43; sequential decoding lost them too: 0.42). Decoded again: 0.13.
+SKIPPED_TURNS = (
+    "whisper_jfk.flac",
+    "deepspeech_ldc93s1_8k.wav",
+    "deepspeech_ldc93s1_8k.wav",
+    "sb_lj050_0131.wav",
+)
+
+
+def test_speech_no_segment_covers_is_decoded_again(tmp_path: Path) -> None:
+    from dalston.engine_sdk import EngineConfig, TaskInput
+    from dalston.engine_sdk.registry import engine_class
+
+    gap = np.zeros(int(0.5 * SAMPLE_RATE), dtype=np.float32)
+    audio = np.concatenate(
+        [x for name in SKIPPED_TURNS for x in (decode_to_mono(DATA / name)[0], gap)]
+    )
+    reference = " ".join(
+        (DATA / name).with_suffix(".txt").read_text().strip() for name in SKIPPED_TURNS
+    )
+    write_wav16k(tmp_path / "turns.wav", audio)
+    # The windowed path for any length.
+    engine = engine_class("faster-whisper")(EngineConfig(vad_batch_threshold_s=0))
+    result = engine.process(
+        TaskInput(
+            task_id="t",
+            job_id="j",
+            stage="transcribe",
+            params={"model": "whisper-tiny.en", "language": "en"},
+            audio_path=tmp_path / "turns.wav",
+            inputs={},
+            work_dir=tmp_path,
+        )
+    ).data
+    assert result["decode_mode"] == "vad_batched"
+    served = wer([reference], [result["text"]])
+    sequential = wer([reference], [_sequential(audio)])
+    print(f"\nskipped turns: served {served:.3f}, sequential {sequential:.3f}")
+    assert served <= sequential + TOLERANCE, (served, sequential)
+    starts = [s["start"] for s in result["segments"]]
+    assert starts == sorted(starts)
+    # Both short turns are in the text, each once, in order.
+    spoken = [s for s in result["segments"] if "greasy" in s["text"].lower()]
+    assert len(spoken) == 2, result["segments"]
+    assert 11 < spoken[0]["start"] < spoken[1]["start"] < 18
+
+
 # --- an hour in flat memory ---------------------------------------------------------
 
 HOUR_S = 3600

@@ -32,7 +32,7 @@ from dalston.engine_sdk import (
 from dalston.engines.faster_whisper import SPEC
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
-from dalston.engines.faster_whisper.windows import Window, speech_windows
+from dalston.engines.faster_whisper.windows import Window, speech_windows, unheard
 from dalston.errors import DalstonError
 
 # Long audio: the VAD reads the file this many seconds at a time, and the windows
@@ -296,17 +296,26 @@ def _decode_group(
     offset = round(group[0].start * SAMPLE_RATE)
     audio = wav.read(offset, round(group[-1].end * SAMPLE_RATE), channel)
     shift = offset / SAMPLE_RATE
-    segments, info = BatchedInferencePipeline(model).transcribe(
-        audio,
-        batch_size=batch_size,
-        vad_filter=False,
-        clip_timestamps=[
-            {"start": w.start - shift, "end": w.end - shift} for w in group
-        ],
-        without_timestamps=False,
-        **_kwargs(options),
-    )
-    return (_shifted(seg, shift) for seg in segments), info
+
+    def decode(windows: list[Window]) -> tuple[list[Segment], TranscriptionInfo]:
+        segments, info = BatchedInferencePipeline(model).transcribe(
+            audio,
+            batch_size=batch_size,
+            vad_filter=False,
+            clip_timestamps=[
+                {"start": w.start - shift, "end": w.end - shift} for w in windows
+            ],
+            without_timestamps=False,
+            **_kwargs(options),
+        )
+        return [_shifted(seg, shift) for seg in segments], info
+
+    segments, info = decode(group)
+    # Speech the timestamps jumped over is decoded again on its own (windows.py).
+    gaps = unheard(group, ((s.start, s.end) for s in segments))
+    if gaps:
+        segments = sorted(segments + decode(gaps)[0], key=lambda s: s.start)
+    return iter(segments), info
 
 
 def _shifted(seg: Segment, shift: float) -> Segment:

@@ -1,0 +1,36 @@
+"""Decoding windows of long audio: which speech no decoded segment covers."""
+
+from __future__ import annotations
+
+from dalston.engines.faster_whisper.windows import MIN_GAP_S, Window, unheard
+
+
+def _window(*speech: tuple[float, float]) -> Window:
+    return Window(speech[0][0], speech[-1][1], speech)
+
+
+def test_speech_every_segment_misses_is_unheard() -> None:
+    window = _window((0.0, 10.0), (10.6, 14.0), (14.5, 26.0))
+    # The timestamps jump from 10.7 to 18.1: 18.1 - 10.7 of speech is unheard,
+    # less the pause the VAD left out (14.0 - 14.5).
+    gaps = unheard([window], [(0.1, 10.7), (18.1, 26.0)])
+    assert [(g.start, g.end) for g in gaps] == [(10.7, 14.0), (14.5, 18.1)]
+    assert all(g.speech == ((g.start, g.end),) for g in gaps)
+
+
+def test_short_misses_and_covered_speech_are_not() -> None:
+    window = _window((0.0, 10.0), (12.0, 20.0))
+    # Segment bounds a little off Whisper's words, a pause in between, and the
+    # segments out of order: nothing to decode again.
+    near = MIN_GAP_S - 0.05
+    assert unheard([window], [(12.0 + near, 20.0), (near, 10.0 - near)]) == []
+    assert unheard([window], [(0.0, 20.0)]) == []
+
+
+def test_a_window_with_no_segment_is_unheard_whole() -> None:
+    first, second = _window((0.0, 5.0)), _window((40.0, 43.0), (44.0, 50.0))
+    gaps = unheard([first, second], [(0.0, 5.0)])
+    assert [(g.start, g.end) for g in gaps] == [(40.0, 43.0), (44.0, 50.0)]
+    # A segment reaching into the window from before it covers its start.
+    gaps = unheard([second], [(30.0, 41.0), (47.0, 49.5)])
+    assert [(g.start, g.end) for g in gaps] == [(41.0, 43.0), (44.0, 47.0)]
