@@ -176,9 +176,11 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
     """The embedded server (every stage in one process) transcribes and aligns a
     60-minute file with its peak RSS under 1 GB: the audio is read window by
     window from the prepared file in every stage that runs by default, never
-    held whole. The aligner's child process counts (its peak added). Measured
-    2026-12-05: 944 MB with the aligner's process (901 MB when it ran inside the
-    server; ready: ~520 MB; 1702 MB before the audio was read in windows)."""
+    held whole. The aligner's child processes count (their peaks added, though
+    the second starts only after transcription, when the server is ~490 MB).
+    Measured 2026-12-06: 976 MB with two aligner processes (2 cores; one: 944 MB;
+    sampled every 0.25 s the tree never held more than 900 MB at once; 1702 MB
+    before the audio was read in windows)."""
     reference, last_end = sparse_meeting_wav(tmp_path / "hour.wav", HOUR_S, CLIPS)
     server = ServerProcess(tmp_path / "data")
     server.start()
