@@ -312,9 +312,16 @@ def _decode_group(
 
     segments, info = decode(group)
     # Speech the timestamps jumped over is decoded again on its own (windows.py).
+    # The first pass went over it and wrote nothing, so what the second finds
+    # must be confident: either sign of a non-speech guess drops it.
     gaps = unheard(group, ((s.start, s.end) for s in segments))
     if gaps:
-        segments = sorted(segments + decode(gaps)[0], key=lambda s: s.start)
+        found = [
+            s
+            for s in decode(gaps)[0]
+            if s.no_speech_prob <= _NO_SPEECH and s.avg_logprob >= _LOW_LOGPROB
+        ]
+        segments = sorted(segments + found, key=lambda s: s.start)
     return iter(segments), info
 
 
