@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from dalston.engines.faster_whisper.windows import MIN_GAP_S, Window, unheard
 
 
@@ -34,3 +37,22 @@ def test_a_window_with_no_segment_is_unheard_whole() -> None:
     # A segment reaching into the window from before it covers its start.
     gaps = unheard([second], [(30.0, 41.0), (47.0, 49.5)])
     assert [(g.start, g.end) for g in gaps] == [(41.0, 43.0), (44.0, 47.0)]
+
+
+def test_whole_audio_listens_only_where_nothing_was_decoded() -> None:
+    from dalston.audio import SAMPLE_RATE, decode_to_mono
+    from dalston.engines.faster_whisper.windows import unheard_in
+    from tests.conftest import DATA
+
+    speech, _ = decode_to_mono(DATA / "sb_lj050_0131.wav")
+    pause = np.zeros(2 * SAMPLE_RATE, dtype=np.float32)
+    audio = np.concatenate([speech, pause, speech])
+    second = (len(speech) + len(pause)) / SAMPLE_RATE
+    length = len(speech) / SAMPLE_RATE
+    # Both utterances decoded: nothing to do (the pause between has no speech).
+    assert unheard_in(audio, [(0.1, length), (second + 0.1, second + length)]) == []
+    # The second one skipped: found where the VAD hears it.
+    gaps = unheard_in(audio, [(0.1, length)])
+    assert gaps[0].start == pytest.approx(second, abs=0.5)
+    assert gaps[-1].end == pytest.approx(second + length, abs=0.5)
+    assert sum(g.end - g.start for g in gaps) > 0.8 * length

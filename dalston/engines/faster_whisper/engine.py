@@ -9,10 +9,11 @@ GPU busy. Audio with no speech at all takes the sequential path (VAD-filtered).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,12 @@ from dalston.engine_sdk import (
 from dalston.engines.faster_whisper import SPEC
 from dalston.engines.faster_whisper.models import WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
-from dalston.engines.faster_whisper.windows import Window, speech_windows, unheard
+from dalston.engines.faster_whisper.windows import (
+    Window,
+    speech_windows,
+    unheard,
+    unheard_in,
+)
 from dalston.errors import DalstonError
 
 # Long audio: the VAD reads the file this many seconds at a time, and the windows
@@ -136,10 +142,21 @@ class FasterWhisperEngine(BatchEngine):
                     )
                     mode = "vad_batched"
                 else:
-                    segments, info = model.transcribe(
-                        wav.read(channel=channel),
+                    samples = wav.read(channel=channel)
+                    first, info = model.transcribe(
+                        samples,
                         vad_filter=options.vad_filter,
                         **_kwargs(options),
+                    )
+                    segments = _and_unheard(
+                        first,
+                        partial(
+                            _decode_unheard,
+                            model,
+                            samples,
+                            options,
+                            self.models.vad_batch_size,
+                        ),
                     )
                     mode = "sequential"
                 part = (index, len(tracks))
@@ -312,17 +329,51 @@ def _decode_group(
 
     segments, info = decode(group)
     # Speech the timestamps jumped over is decoded again on its own (windows.py).
-    # The first pass went over it and wrote nothing, so what the second finds
-    # must be confident: either sign of a non-speech guess drops it.
     gaps = unheard(group, ((s.start, s.end) for s in segments))
     if gaps:
-        found = [
-            s
-            for s in decode(gaps)[0]
-            if s.no_speech_prob <= _NO_SPEECH and s.avg_logprob >= _LOW_LOGPROB
-        ]
+        found = [s for s in decode(gaps)[0] if _confident(s)]
         segments = sorted(segments + found, key=lambda s: s.start)
     return iter(segments), info
+
+
+def _confident(seg: Segment) -> bool:
+    """A second pass's segment: the first pass went over its audio and wrote
+    nothing, so either sign of a non-speech guess drops it."""
+    return seg.no_speech_prob <= _NO_SPEECH and seg.avg_logprob >= _LOW_LOGPROB
+
+
+def _and_unheard(
+    first: Iterable[Segment], recover: Callable[[list[Segment]], list[Segment]]
+) -> Iterator[Segment]:
+    """The first pass's segments as they come, then ``recover``'s for the
+    speech they left out (out of time order: ``_result`` sorts)."""
+    decoded = []
+    for seg in first:
+        decoded.append(seg)
+        yield seg
+    yield from recover(decoded)
+
+
+def _decode_unheard(
+    model: WhisperModel,
+    samples: np.ndarray,
+    options: TranscribeOptions,
+    batch_size: int,
+    decoded: list[Segment],
+) -> list[Segment]:
+    """Speech a whole-audio decode jumped over, decoded again on its own."""
+    gaps = unheard_in(samples, [(s.start, s.end) for s in decoded])
+    if not gaps:
+        return []
+    segments, _ = BatchedInferencePipeline(model).transcribe(
+        samples,
+        batch_size=batch_size,
+        vad_filter=False,
+        clip_timestamps=[{"start": g.start, "end": g.end} for g in gaps],
+        without_timestamps=False,
+        **_kwargs(options),
+    )
+    return [s for s in segments if _confident(s)]
 
 
 def _shifted(seg: Segment, shift: float) -> Segment:
@@ -418,11 +469,13 @@ def _result(
 ) -> dict[str, Any]:
     out_segments = []
     track, tracks = part
+    done = 0.0
     # The generator decodes lazily: check for cancellation between segments.
-    for index, seg in enumerate(segments):
+    for seg in segments:
         task.check_cancelled()
         if duration > 0:  # the share of all the audio decoded so far
-            task.report_progress((track + min(seg.end / duration, 1.0)) / tracks)
+            done = max(done, min(seg.end / duration, 1.0))
+            task.report_progress((track + done) / tracks)
         words = None
         if seg.words is not None:
             words = [
@@ -438,7 +491,7 @@ def _result(
             ]
         out_segments.append(
             {
-                "id": index,
+                "id": 0,  # numbered below, in time order
                 "start": round(seg.start, 3),
                 "end": round(seg.end, 3),
                 "text": seg.text.strip(),
@@ -453,6 +506,10 @@ def _result(
                 **_language_of(seg),
             }
         )
+    # A second pass's segments come last (``_and_unheard``): time order.
+    out_segments.sort(key=lambda s: s["start"])
+    for index, segment in enumerate(out_segments):
+        segment["id"] = index
     return {
         "text": " ".join(s["text"] for s in out_segments if s["text"]),
         "language_code": info.language,

@@ -71,12 +71,7 @@ def speech_windows(
     an array): no speech, no window."""
     regions = speech_timestamps(
         chunks,
-        VadOptions(
-            threshold=vad_threshold,
-            min_silence_duration_ms=MIN_SILENCE_MS,
-            speech_pad_ms=SPEECH_PAD_MS,
-            max_speech_duration_s=max_window_s,
-        ),
+        _vad_options(max_window_s, vad_threshold),
         join=False,  # each region stays within a window; the loop below joins
     )
     windows: list[tuple[int, int]] = []
@@ -108,6 +103,43 @@ def speech_windows(
         )
         for (s, e), regions in zip(windows, speech, strict=True)
     ]
+
+
+def _vad_options(max_window_s: float, threshold: float) -> VadOptions:
+    return VadOptions(
+        threshold=threshold,
+        min_silence_duration_ms=MIN_SILENCE_MS,
+        speech_pad_ms=SPEECH_PAD_MS,
+        max_speech_duration_s=max_window_s,
+    )
+
+
+def unheard_in(
+    samples: np.ndarray,
+    decoded: Sequence[tuple[float, float]],
+    min_gap_s: float = MIN_GAP_S,
+) -> list[Window]:
+    """``unheard`` for audio decoded as a whole (no windows): the VAD listens
+    only to the stretches no decoded span covers, so well-covered audio costs
+    next to nothing."""
+    duration = len(samples) / SAMPLE_RATE
+    spans: list[tuple[float, float]] = []
+    cursor = 0.0
+    for start, end in [*sorted(decoded), (duration, duration)]:
+        if start - cursor >= min_gap_s:
+            spans.append((cursor, start))
+        cursor = max(cursor, end)
+    windows = []
+    for start, end in spans:
+        first = round(start * SAMPLE_RATE)
+        piece = samples[first : round(end * SAMPLE_RATE)]
+        regions = speech_timestamps(
+            [(first, piece)], _vad_options(MAX_WINDOW_S, 0.5), join=False
+        )
+        if regions:
+            speech = tuple((a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in regions)
+            windows.append(Window(start, end, speech))
+    return unheard(windows, decoded, min_gap_s)
 
 
 def unheard(
