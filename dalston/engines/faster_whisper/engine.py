@@ -154,7 +154,11 @@ class FasterWhisperEngine(BatchEngine):
                             _decode_unheard,
                             model,
                             samples,
-                            options,
+                            # In the language the first pass heard: a short
+                            # stretch alone is a poor guide to it.
+                            replace(
+                                options, language=options.language or info.language
+                            ),
                             self.models.vad_batch_size,
                         ),
                     )
