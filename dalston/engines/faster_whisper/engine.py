@@ -333,11 +333,16 @@ def _decode_group(
 
     segments, info = decode(group)
     # Speech the timestamps jumped over is decoded again on its own (windows.py).
-    gaps = unheard(group, ((s.start, s.end) for s in segments))
+    gaps = unheard(group, _covered(segments))
     if gaps:
         found = [s for s in decode(gaps)[0] if _confident(s)]
         segments = sorted(segments + found, key=lambda s: s.start)
     return iter(segments), info
+
+
+def _covered(segments: Iterable[Segment]) -> list[tuple[float, float]]:
+    """The time the decoded segments account for."""
+    return [(s.start, s.end) for s in segments]
 
 
 def _confident(seg: Segment) -> bool:
@@ -366,7 +371,7 @@ def _decode_unheard(
     decoded: list[Segment],
 ) -> list[Segment]:
     """Speech a whole-audio decode jumped over, decoded again on its own."""
-    gaps = unheard_in(samples, [(s.start, s.end) for s in decoded])
+    gaps = unheard_in(samples, _covered(decoded))
     if not gaps:
         return []
     segments, _ = BatchedInferencePipeline(model).transcribe(
