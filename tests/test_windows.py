@@ -56,3 +56,26 @@ def test_whole_audio_listens_only_where_nothing_was_decoded() -> None:
     assert gaps[0].start == pytest.approx(second, abs=0.5)
     assert gaps[-1].end == pytest.approx(second + length, abs=0.5)
     assert sum(g.end - g.start for g in gaps) > 0.8 * length
+
+
+def test_segment_timestamps_count_only_regions_nothing_reaches() -> None:
+    # Without word times a segment's end is Whisper's timestamp, often a second
+    # or more early: speech running on from it is not a skipped turn.
+    window = _window((0.0, 10.0), (11.0, 14.0), (14.5, 20.0))
+    decoded = [(0.1, 8.5), (17.0, 20.0)]
+    precise = unheard([window], decoded)
+    assert [(g.start, g.end) for g in precise] == [
+        (8.5, 10.0),
+        (11.0, 14.0),
+        (14.5, 17.0),
+    ]
+    coarse = unheard([window], decoded, precise=False)
+    assert [(g.start, g.end) for g in coarse] == [(11.0, 14.0)]
+    # Whole audio: the stretch after 3.65 s is speech running on from the segment.
+    from dalston.audio import decode_to_mono
+    from dalston.engines.faster_whisper.windows import unheard_in
+    from tests.conftest import DATA
+
+    speech, _ = decode_to_mono(DATA / "sb_lj050_0131.wav")
+    assert unheard_in(speech, [(0.1, 3.0)], precise=False) == []
+    assert unheard_in(speech, [(0.1, 3.0)]) != []

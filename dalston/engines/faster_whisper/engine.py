@@ -333,7 +333,7 @@ def _decode_group(
 
     segments, info = decode(group)
     # Speech the timestamps jumped over is decoded again on its own (windows.py).
-    gaps = unheard(group, _covered(segments))
+    gaps = unheard(group, _covered(segments), precise=options.word_timestamps)
     if gaps:
         found = [s for s in decode(gaps)[0] if _confident(s)]
         segments = sorted(segments + found, key=lambda s: s.start)
@@ -341,7 +341,8 @@ def _decode_group(
 
 
 def _covered(segments: Iterable[Segment]) -> list[tuple[float, float]]:
-    """The time the decoded segments account for."""
+    """The time the decoded segments account for (with word timestamps,
+    faster-whisper moves a segment's bounds to its first and last words)."""
     return [(s.start, s.end) for s in segments]
 
 
@@ -371,7 +372,7 @@ def _decode_unheard(
     decoded: list[Segment],
 ) -> list[Segment]:
     """Speech a whole-audio decode jumped over, decoded again on its own."""
-    gaps = unheard_in(samples, _covered(decoded))
+    gaps = unheard_in(samples, _covered(decoded), precise=options.word_timestamps)
     if not gaps:
         return []
     segments, _ = BatchedInferencePipeline(model).transcribe(

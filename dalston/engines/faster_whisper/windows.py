@@ -46,6 +46,8 @@ SPEECH_PAD_MS = 200
 # Speech at least this long that no decoded segment covers is decoded again: a
 # segment's bounds miss its words by a few hundred ms, not by a second.
 MIN_GAP_S = 1.0
+# Spans closer than this touch (a region clipped where a decoded span ends).
+_TOUCH_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,13 @@ def unheard_in(
     samples: np.ndarray,
     decoded: Sequence[tuple[float, float]],
     min_gap_s: float = MIN_GAP_S,
+    *,
+    precise: bool = True,
 ) -> list[Window]:
     """``unheard`` for audio decoded as a whole (no windows): the VAD listens
     only to the stretches no decoded span covers, so well-covered audio costs
-    next to nothing."""
+    next to nothing (speech running on from a decoded span starts or ends where
+    the stretch does, touching it)."""
     duration = len(samples) / SAMPLE_RATE
     spans: list[tuple[float, float]] = []
     cursor = 0.0
@@ -139,21 +144,35 @@ def unheard_in(
         if regions:
             speech = tuple((a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in regions)
             windows.append(Window(start, end, speech))
-    return unheard(windows, decoded, min_gap_s)
+    return unheard(windows, decoded, min_gap_s, precise=precise)
 
 
 def unheard(
     windows: Sequence[Window],
     decoded: Iterable[tuple[float, float]],
     min_gap_s: float = MIN_GAP_S,
+    *,
+    precise: bool = True,
 ) -> list[Window]:
     """The windows' speech that none of the ``decoded`` spans (segments'
     ``(start, end)``, seconds) covers, in stretches of ``min_gap_s`` or more: new
-    windows to decode on their own."""
+    windows to decode on their own.
+
+    ``precise``: the spans are the words' times (to a few hundred ms), so any
+    uncovered part of a speech region counts. Otherwise they are Whisper's
+    segment timestamps, which end a second or more early as often as not, and
+    only regions that no span reaches or touches count, whole."""
     covered = sorted(decoded)
     gaps: list[Window] = []
     for window in windows:
         for start, end in window.speech:
+            if not precise:
+                touched = any(
+                    a <= end + _TOUCH_S and b >= start - _TOUCH_S for a, b in covered
+                )
+                if not touched and end - start >= min_gap_s:
+                    gaps.append(Window(start, end, ((start, end),)))
+                continue
             cursor = start
             for a, b in covered:
                 if b <= cursor:
