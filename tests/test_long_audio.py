@@ -13,7 +13,9 @@ And an hour-long file completes with the server's peak memory under 1 GB."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +175,48 @@ def test_speech_no_segment_covers_is_decoded_again(
     assert 11 < spoken[0]["start"] < spoken[1]["start"] < 18
 
 
+def test_a_cancelled_windowed_transcription_stops_within_a_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The windows are decoded batch by batch as the segments are read (the
+    second pass after them), so a cancel lands after the batch under way, not
+    after the whole group of batches."""
+    from faster_whisper import BatchedInferencePipeline
+
+    from dalston.engine_sdk import EngineConfig, TaskCancelled, TaskInput
+    from dalston.engine_sdk.registry import engine_class
+
+    path, _, _ = _joined(tmp_path / "long.wav", 0.6)
+    batches = []
+    forward = BatchedInferencePipeline.forward
+
+    def counted(self: BatchedInferencePipeline, *args: object) -> object:
+        batches.append(1)
+        return forward(self, *args)
+
+    monkeypatch.setattr(BatchedInferencePipeline, "forward", counted)
+    engine = engine_class("faster-whisper")(
+        EngineConfig(vad_batch_threshold_s=30, vad_batch_size=2)
+    )
+    task = TaskInput(
+        task_id="t",
+        job_id="j",
+        stage="transcribe",
+        params={"model": "whisper-tiny.en", "language": "en"},
+        audio_path=path,
+        inputs={},
+        work_dir=tmp_path,
+        on_progress=lambda _: task.cancel_event.set(),  # at the first segment
+    )
+    with pytest.raises(TaskCancelled):
+        engine.process(task)
+    cancelled_after = len(batches)
+    batches.clear()
+    engine.process(replace(task, cancel_event=threading.Event(), on_progress=None))
+    assert len(batches) >= 3  # one group: ~2.5 min, 2 windows a batch
+    assert cancelled_after == 1, (cancelled_after, len(batches))
+
+
 # --- an hour in flat memory ---------------------------------------------------------
 
 HOUR_S = 3600
@@ -186,10 +230,11 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
     60-minute file with its peak RSS under 1 GB: the audio is read window by
     window from the prepared file in every stage that runs by default, never
     held whole. The aligner's child processes count (their peaks added, though
-    the second starts only after transcription, when the server is ~490 MB).
-    Measured 2026-12-06: 976 MB with two aligner processes (2 cores; one: 944 MB;
-    sampled every 0.25 s the tree never held more than 900 MB at once; 1702 MB
-    before the audio was read in windows)."""
+    a second one, on four cores or more, starts only after transcription, when
+    the server is ~490 MB). Measured 2026-12-06 (2 cores, one aligner process):
+    905 MB; with two aligner processes 976 locally and 1028 on CI's machine
+    (sampled every 0.25 s the tree never held more than 900 MB at once); 1702 MB
+    before the audio was read in windows."""
     reference, last_end = sparse_meeting_wav(tmp_path / "hour.wav", HOUR_S, CLIPS)
     server = ServerProcess(tmp_path / "data")
     server.start()

@@ -353,8 +353,11 @@ class RedisStreamsQueue:
                 await self._alive
             self._alive = None
             # Stopped: what this consumer still holds is free to take at once.
+            # Bounded: a close must not wait on a connection that hangs.
             with contextlib.suppress(Exception):
-                await self._redis.delete(self.consumer_key(self.consumer))
+                await asyncio.wait_for(
+                    self._redis.delete(self.consumer_key(self.consumer)), 2.0
+                )
         await self._redis.aclose()
         if self._sync is not None:
             self._sync.close()

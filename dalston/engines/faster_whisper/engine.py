@@ -318,7 +318,9 @@ def _decode_group(
     audio = wav.read(offset, round(group[-1].end * SAMPLE_RATE), channel)
     shift = offset / SAMPLE_RATE
 
-    def decode(windows: list[Window]) -> tuple[list[Segment], TranscriptionInfo]:
+    def decode(
+        windows: list[Window],
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         segments, info = BatchedInferencePipeline(model).transcribe(
             audio,
             batch_size=batch_size,
@@ -329,15 +331,17 @@ def _decode_group(
             without_timestamps=False,
             **_kwargs(options),
         )
-        return [_shifted(seg, shift) for seg in segments], info
+        return (_shifted(seg, shift) for seg in segments), info
 
-    segments, info = decode(group)
-    # Speech the timestamps jumped over is decoded again on its own (windows.py).
-    gaps = unheard(group, _covered(segments), precise=options.word_timestamps)
-    if gaps:
-        found = [s for s in decode(gaps)[0] if _confident(s)]
-        segments = sorted(segments + found, key=lambda s: s.start)
-    return iter(segments), info
+    def again(decoded: list[Segment]) -> list[Segment]:
+        # Speech the timestamps jumped over, decoded on its own (windows.py).
+        gaps = unheard(group, _covered(decoded), precise=options.word_timestamps)
+        return [s for s in decode(gaps)[0] if _confident(s)] if gaps else []
+
+    # Lazily, batch by batch as the caller reads (it checks for cancellation
+    # between segments), then the second pass for the group.
+    first, info = decode(group)
+    return _and_unheard(first, again), info
 
 
 def _covered(segments: Iterable[Segment]) -> list[tuple[float, float]]:
