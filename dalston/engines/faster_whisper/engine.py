@@ -318,30 +318,54 @@ def _decode_group(
     audio = wav.read(offset, round(group[-1].end * SAMPLE_RATE), channel)
     shift = offset / SAMPLE_RATE
 
-    def decode(
-        windows: list[Window],
-    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        segments, info = BatchedInferencePipeline(model).transcribe(
-            audio,
-            batch_size=batch_size,
-            vad_filter=False,
-            clip_timestamps=[
-                {"start": w.start - shift, "end": w.end - shift} for w in windows
-            ],
-            without_timestamps=False,
-            **_kwargs(options),
-        )
-        return (_shifted(seg, shift) for seg in segments), info
-
     def again(decoded: list[Segment]) -> list[Segment]:
         # Speech the timestamps jumped over, decoded on its own (windows.py).
         gaps = unheard(group, _covered(decoded), precise=options.word_timestamps)
-        return [s for s in decode(gaps)[0] if _confident(s)] if gaps else []
+        return _second_pass(model, audio, gaps, shift, options, batch_size)
 
     # Lazily, batch by batch as the caller reads (it checks for cancellation
     # between segments), then the second pass for the group.
-    first, info = decode(group)
+    first, info = _decode_windows(model, audio, group, shift, options, batch_size)
     return _and_unheard(first, again), info
+
+
+def _decode_windows(
+    model: WhisperModel,
+    audio: np.ndarray,
+    windows: list[Window],
+    shift: float,
+    options: TranscribeOptions,
+    batch_size: int,
+) -> tuple[Iterator[Segment], TranscriptionInfo]:
+    """``windows`` (recording times) of ``audio`` (which starts ``shift``
+    seconds into the recording), decoded in batches with timestamps."""
+    segments, info = BatchedInferencePipeline(model).transcribe(
+        audio,
+        batch_size=batch_size,
+        vad_filter=False,
+        clip_timestamps=[
+            {"start": w.start - shift, "end": w.end - shift} for w in windows
+        ],
+        without_timestamps=False,
+        **_kwargs(options),
+    )
+    return (_shifted(seg, shift) for seg in segments), info
+
+
+def _second_pass(
+    model: WhisperModel,
+    audio: np.ndarray,
+    gaps: list[Window],
+    shift: float,
+    options: TranscribeOptions,
+    batch_size: int,
+) -> list[Segment]:
+    """The speech a first pass left out, decoded on its own; its confident
+    segments only."""
+    if not gaps:
+        return []
+    segments, _ = _decode_windows(model, audio, gaps, shift, options, batch_size)
+    return [s for s in segments if _confident(s)]
 
 
 def _covered(segments: Iterable[Segment]) -> list[tuple[float, float]]:
@@ -377,17 +401,7 @@ def _decode_unheard(
 ) -> list[Segment]:
     """Speech a whole-audio decode jumped over, decoded again on its own."""
     gaps = unheard_in(samples, _covered(decoded), precise=options.word_timestamps)
-    if not gaps:
-        return []
-    segments, _ = BatchedInferencePipeline(model).transcribe(
-        samples,
-        batch_size=batch_size,
-        vad_filter=False,
-        clip_timestamps=[{"start": g.start, "end": g.end} for g in gaps],
-        without_timestamps=False,
-        **_kwargs(options),
-    )
-    return [s for s in segments if _confident(s)]
+    return _second_pass(model, samples, gaps, 0.0, options, batch_size)
 
 
 def _shifted(seg: Segment, shift: float) -> Segment:
