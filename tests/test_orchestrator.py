@@ -374,17 +374,28 @@ async def _one_task_job(sessions: Any, orchestrator: Orchestrator) -> tuple[str,
     return job_id, task_id
 
 
-async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str]:
-    """A job whose only task failed (retriable) under an orchestrator that then
-    died: the retry is due 0.3 s later. Returns (sessions, job id, task id)."""
+async def _on_database(
+    database_url: str, tmp_path: Path, **options: Any
+) -> tuple[Any, Any, Orchestrator]:
+    """An orchestrator (in-process queue) on a migrated database: (engine,
+    sessions, orchestrator)."""
     db = create_engine(database_url)
     await upgrade_to_head(db)
     sessions = create_session_factory(db)
-    scheduler = Orchestrator(
+    orchestrator = Orchestrator(
         session_factory=sessions,
         storage=LocalArtifactStore(tmp_path / "artifacts"),
         queue=InProcessQueue(),
-        retry_backoff_s=0.3,
+        **options,
+    )
+    return db, sessions, orchestrator
+
+
+async def _failed_once(database_url: str, tmp_path: Path) -> tuple[Any, str, str]:
+    """A job whose only task failed (retriable) under an orchestrator that then
+    died: the retry is due 0.3 s later. Returns (sessions, job id, task id)."""
+    db, sessions, scheduler = await _on_database(
+        database_url, tmp_path, retry_backoff_s=0.3
     )
     job_id, task_id = await _one_task_job(sessions, scheduler)
     for kind in (TaskEventKind.STARTED, TaskEventKind.FAILED):
@@ -472,14 +483,7 @@ async def test_a_start_waits_for_the_job_lock_before_it_touches_the_task(
 
     from dalston.db.models import Task
 
-    db = create_engine(own_database)
-    await upgrade_to_head(db)
-    sessions = create_session_factory(db)
-    orchestrator = Orchestrator(
-        session_factory=sessions,
-        storage=LocalArtifactStore(tmp_path / "artifacts"),
-        queue=InProcessQueue(),
-    )
+    db, sessions, orchestrator = await _on_database(own_database, tmp_path)
     job_id, task_id = await _one_task_job(sessions, orchestrator)
     try:
         async with sessions() as session, session.begin():
