@@ -43,6 +43,65 @@ def _log_progress_failure(future: Any) -> None:
         log.debug("a progress event was dropped: %s", future.exception())
 
 
+class _ProgressSender:
+    """``TaskInput.on_progress`` for one task, called from the engine's thread:
+    PROGRESS events at most every ``_PROGRESS_EVERY_S``, each for a change of at
+    least 1 %; a report that comes sooner is held and sent when that time is up
+    (the latest one), unless the task has ended by then. So a task shorter than
+    that sends none: its outcome says all there is, and a progress write just
+    before it delayed each short job's outcome by 2-3 ms. Best effort: an event
+    that cannot be put is dropped."""
+
+    def __init__(self, queue: TaskQueue, message: TaskMessage) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue = queue
+        self._message = message
+        self._lock = threading.Lock()
+        self._sent_at = time.monotonic()  # as if 0 were sent when the task began
+        self._sent = 0.0
+        self._held: float | None = None
+        self._closed = False
+
+    def __call__(self, fraction: float) -> None:
+        with self._lock:
+            if self._closed or fraction - self._sent < 0.01:
+                return
+            wait = self._sent_at + _PROGRESS_EVERY_S - time.monotonic()
+            if wait <= 0:
+                self._send(fraction)
+                return
+            if self._held is None:
+                self._loop.call_soon_threadsafe(
+                    self._loop.call_later, wait, self._send_held
+                )
+            self._held = fraction
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+    def _send_held(self) -> None:
+        with self._lock:
+            held, self._held = self._held, None
+            if held is not None and not self._closed:
+                self._send(held)
+
+    def _send(self, fraction: float) -> None:
+        """Put the event (any thread; the caller holds the lock)."""
+        self._sent_at, self._sent = time.monotonic(), fraction
+        event = TaskEvent(
+            kind=TaskEventKind.PROGRESS,
+            task_id=self._message.task_id,
+            job_id=self._message.job_id,
+            attempt=self._message.attempt,
+            progress=round(fraction, 4),
+        )
+        future = asyncio.run_coroutine_threadsafe(
+            self._queue.put_event(event), self._loop
+        )
+        future.add_done_callback(_log_progress_failure)
+
+
 _FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
 
 
@@ -245,6 +304,7 @@ class EngineRunner:
             stack.callback(shutil.rmtree, work_root, True)
             inputs: list[TaskInput] = []
             ready: list[TaskMessage] = []
+            progress: dict[str, _ProgressSender] = {}
             for message in batch:
                 try:
                     audio_path = None
@@ -270,6 +330,9 @@ class EngineRunner:
                     continue
                 work_dir = work_root / message.task_id
                 work_dir.mkdir()
+                sender = progress[message.task_id] = _ProgressSender(
+                    self.queue, message
+                )
                 inputs.append(
                     TaskInput(
                         task_id=message.task_id,
@@ -281,7 +344,7 @@ class EngineRunner:
                         work_dir=work_dir,
                         cancel_event=threading.Event(),
                         gate=self.gate,
-                        on_progress=self._progress_sender(message),
+                        on_progress=sender,
                     )
                 )
                 ready.append(message)
@@ -318,6 +381,8 @@ class EngineRunner:
             finally:
                 watcher.cancel()
                 self._running_inputs.difference_update(inputs)
+                for sender in progress.values():
+                    sender.close()  # the outcome says the rest
             elapsed = time.perf_counter() - started
             for message, result in zip(ready, results, strict=True):
                 self._observe(message, result, elapsed)
@@ -440,30 +505,6 @@ class EngineRunner:
             await self._event(message, TaskEventKind.FAILED, error=str(exc))
             return
         await self._event(message, TaskEventKind.SUCCEEDED, output_key=key)
-
-    def _progress_sender(self, message: TaskMessage) -> Callable[[float], None]:
-        """``TaskInput.on_progress`` for one task: called from the engine's thread;
-        sends a PROGRESS event at most every ``_PROGRESS_EVERY_S``, and only for a
-        change of at least 1 %. Best effort: one that cannot be put is dropped."""
-        loop = asyncio.get_running_loop()
-        sent = [0.0, -1.0]  # when, what
-
-        def report(fraction: float) -> None:
-            now = time.monotonic()
-            if now - sent[0] < _PROGRESS_EVERY_S or fraction - sent[1] < 0.01:
-                return
-            sent[0], sent[1] = now, fraction
-            event = TaskEvent(
-                kind=TaskEventKind.PROGRESS,
-                task_id=message.task_id,
-                job_id=message.job_id,
-                attempt=message.attempt,
-                progress=round(fraction, 4),
-            )
-            future = asyncio.run_coroutine_threadsafe(self.queue.put_event(event), loop)
-            future.add_done_callback(_log_progress_failure)
-
-        return report
 
     async def _event(
         self,
