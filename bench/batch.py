@@ -58,7 +58,6 @@ from tests.server import (  # noqa: E402
     ServerProcess,
     peak_rss_mb,
     submit,
-    wait_for_job,
 )
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
@@ -201,25 +200,26 @@ PHASES = ("upload", "queue", "prepare", "handoff", "transcribe", "finalize")
 
 
 def wait_like_sdk(client: Any, job_id: str, timeout: float) -> dict[str, Any]:
-    """Poll a job as the Python SDK's ``wait`` does (0.25 s, growing to 2 s)."""
-    from dalston_sdk._base import poll_delays
+    """Wait for a job as the Python SDK's ``wait`` does: each ``GET`` held by the
+    server until the job finishes (``?wait=``, ``LONG_POLL_S`` at most)."""
+    from dalston_sdk._base import LONG_POLL_S
 
     deadline = time.monotonic() + timeout
-    for delay in poll_delays():
-        body: dict[str, Any] = client.get(f"/v1/audio/transcriptions/{job_id}").json()
+    while (left := deadline - time.monotonic()) > 0:
+        params = {"wait": round(min(LONG_POLL_S, left), 1)}
+        body: dict[str, Any] = client.get(
+            f"/v1/audio/transcriptions/{job_id}", params=params
+        ).json()
         if body["status"] in ("completed", "failed", "cancelled"):
             return body
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} not finished after {timeout} s")
-        time.sleep(delay)
-    raise AssertionError("unreachable")
+    raise TimeoutError(f"job {job_id} not finished after {timeout} s")
 
 
 def api_job(
     client: Any,
     path: Path,
     model: str,
-    wait: Callable[..., dict[str, Any]] = wait_for_job,
+    wait: Callable[..., dict[str, Any]] = wait_like_sdk,
     *,
     align: bool = False,
 ) -> dict[str, Any]:

@@ -343,11 +343,15 @@ def _submit(client: Dalston, item: Path | str, fields: dict[str, Any]) -> Job:
         return client.transcribe(item, wait=False, on_upload_progress=_sent, **fields)
 
 
+# How often a waiting command refreshes its progress bar.
+_REFRESH_S = 1.0
+
+
 def _wait_with_progress(client: Dalston, job: Job, timeout: float) -> Job:
-    """Poll the job, showing its stages (and the share of audio done, where the
-    server reports it)."""
+    """Follow the job, showing its stages (and the share of audio done, where the
+    server reports it): a request a second, each held by the server until the job
+    finishes or the second is up (``get_job(wait=)``), so the end shows at once."""
     deadline = time.monotonic() + timeout
-    delay = 0.25
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -361,7 +365,8 @@ def _wait_with_progress(client: Dalston, job: Job, timeout: float) -> Job:
     ) as progress:
         bar = progress.add_task(f"job {job.id[:8]}", total=None, stage=job.status)
         while True:
-            job = client.get_job(job.id)
+            asked = time.monotonic()
+            job = client.get_job(job.id, wait=_REFRESH_S)
             stages = job.stages
             done = sum(1 for s in stages if s.status in ("succeeded", "skipped"))
             current = next(
@@ -381,8 +386,8 @@ def _wait_with_progress(client: Dalston, job: Job, timeout: float) -> Job:
                     f"Gave up waiting for job {job.id} after {timeout:.0f} s "
                     f"(`dalston jobs wait {job.id}` goes on waiting)."
                 )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 2.0)
+            # A server that does not hold requests answered at once.
+            time.sleep(max(_REFRESH_S - (time.monotonic() - asked), 0.0))
 
 
 def _write(

@@ -444,10 +444,12 @@ class Orchestrator:
         """The job's status once terminal, or its current one after ``timeout`` s.
 
         Woken by this process's changes; polls too, for jobs that another process
-        drives (distributed mode).
+        drives (distributed mode): after 0.1 s, then less often, every second at
+        most, so a short job's end is seen soon and a long one costs few reads.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        poll = 0.1
         while True:
             changed = self._changed.setdefault(job_id, asyncio.Event())
             async with self.sessions() as session:
@@ -460,10 +462,11 @@ class Orchestrator:
             if JobStatus(status).is_terminal or remaining <= 0:
                 return JobStatus(status)
             try:
-                async with asyncio.timeout(min(remaining, 1.0)):
+                async with asyncio.timeout(min(remaining, poll)):
                     await changed.wait()
             except TimeoutError:
                 pass
+            poll = min(poll * 1.5, 1.0)
 
     def _apply(self, job: Job, task: Task, event: TaskEvent) -> bool:
         """Record an outcome (not a start: ``_record_start``) on the rows; True

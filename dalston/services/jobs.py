@@ -57,6 +57,9 @@ from dalston.transcript import Transcript
 log = logging.getLogger(__name__)
 
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
+# The longest a native ``GET`` of a job may wait for it to finish (``?wait=``):
+# under the usual proxy and client read timeouts (60 s).
+MAX_JOB_WAIT_S = 50.0
 # Every dialect's request, batch and realtime (limits declared there, once).
 JobRequest = TranscriptionRequest
 # Engines of optional stages: refused at submit time when nothing serves them.
@@ -409,9 +412,13 @@ class JobService:
         return key, size, header.declared_duration_s
 
     async def wait(self, *, tenant_id: str, job_id: str, timeout: float) -> JobView:
-        """The job once finished (or as it is after ``timeout`` seconds)."""
+        """The job once finished (or as it is after ``timeout`` seconds);
+        ``NotFound`` if it is deleted meanwhile."""
         await self._job(tenant_id, job_id)
-        await self.orchestrator.wait_until_finished(job_id, timeout)
+        try:
+            await self.orchestrator.wait_until_finished(job_id, timeout)
+        except KeyError:
+            raise NotFound(f"No job with id {job_id}.", param="id") from None
         return await self.get(tenant_id=tenant_id, job_id=job_id)
 
     async def purge(self, job_id: str) -> None:

@@ -4,8 +4,11 @@ model): jobs, pages, exports, errors, keys, discovery, sessions, webhooks."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import BASE_URL, DATA
 from dalston_sdk import (
@@ -58,6 +61,34 @@ async def test_transcribe_from_bytes_and_file_object_without_waiting(
         done = await dalston.wait(created.id, timeout=30, poll_interval=0.01)
         assert (await dalston.wait(other.id, timeout=30)).status == "completed"
     assert done.status == "completed" and done.text
+
+
+async def test_wait_is_answered_as_the_job_finishes(app: InProcess) -> None:
+    """``wait`` asks the server to hold its request until the job is finished (a
+    long poll), so the finished job comes back at once, in one request."""
+    app.fake.gate = threading.Event()  # the transcriber holds the job
+    inner = app.transport()
+    gets: list[httpx.URL] = []
+
+    class Counting(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "GET":
+                gets.append(request.url)
+            return await inner.handle_async_request(request)
+
+    async with AsyncDalston(
+        BASE_URL, api_key=app.admin_key, transport=Counting()
+    ) as dalston:
+        created = await dalston.transcribe(CLIP, wait=False, language="en")
+        waiting = asyncio.create_task(dalston.wait(created.id, timeout=30))
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        released = time.monotonic()
+        app.fake.gate.set()
+        done = await waiting
+    assert done.status == "completed"
+    assert time.monotonic() - released < 2
+    assert len(gets) == 1 and gets[0].params["wait"] == "20.0", gets
 
 
 async def test_idempotency_key_returns_the_same_job(app: InProcess) -> None:

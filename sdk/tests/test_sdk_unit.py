@@ -311,6 +311,69 @@ def test_transcribe_from_url_is_multipart_without_a_file() -> None:
     assert b"https://example.com/a.mp3" in seen[0].content
 
 
+# --- waiting for a job ---------------------------------------------------------
+class _JobServer:
+    """A job that is running for ``running`` answers, then completed; with
+    ``holds``, a running answer takes the ``wait`` the request asked for."""
+
+    def __init__(self, running: int, holds: bool) -> None:
+        self.running = running
+        self.holds = holds
+        self.asked: list[float | None] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        wait = request.url.params.get("wait")
+        self.asked.append(None if wait is None else float(wait))
+        status = "running" if len(self.asked) <= self.running else "completed"
+        if status == "running" and wait is not None and self.holds:
+            time.sleep(float(wait))
+        return httpx.Response(200, json={"id": "j1", "status": status})
+
+
+def _waiting_client(server: _JobServer, timeout: float) -> tuple[Dalston, list[float]]:
+    client = _client(server, timeout=timeout)
+    sleeps: list[float] = []
+    client._sleep = sleeps.append  # type: ignore[method-assign]
+    return client, sleeps
+
+
+def test_wait_asks_the_server_to_hold_each_request() -> None:
+    server = _JobServer(running=2, holds=True)
+    client, sleeps = _waiting_client(server, timeout=2.0)  # holds up to 1 s
+    with client:
+        assert client.wait("j1").status == "completed"
+    assert server.asked == [1.0, 1.0, 1.0] and sleeps == []
+
+
+def test_wait_polls_a_server_that_does_not_hold() -> None:
+    """An older server answers at once: the SDK falls back to polling."""
+    server = _JobServer(running=3, holds=False)
+    client, sleeps = _waiting_client(server, timeout=60.0)
+    with client:
+        assert client.wait("j1", poll_interval=0.25).status == "completed"
+    assert server.asked == [20.0, None, None, None]
+    assert sleeps == [0.25, 0.375, 0.5625]
+
+
+def test_wait_polls_when_the_read_timeout_is_too_short_to_hold() -> None:
+    server = _JobServer(running=1, holds=True)
+    client, sleeps = _waiting_client(server, timeout=1.5)
+    with client:
+        assert client.wait("j1").status == "completed"
+    assert server.asked == [None, None] and sleeps == [0.25]
+
+
+def test_wait_gives_up_after_its_timeout() -> None:
+    server = _JobServer(running=100, holds=True)
+    client, _ = _waiting_client(server, timeout=2.0)
+    started = time.monotonic()
+    with client, pytest.raises(dalston_sdk.TimeoutError):
+        client.wait("j1", timeout=1.5)
+    assert time.monotonic() - started < 3
+    assert server.asked[0] == 1.0 and server.asked[-1] is not None
+    assert server.asked[-1] <= 0.6
+
+
 # --- webhooks -----------------------------------------------------------------
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PAYLOAD = {

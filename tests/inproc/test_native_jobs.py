@@ -123,6 +123,39 @@ async def test_engine_failure_fails_the_job_with_its_reason(inproc: InProcess) -
     assert transcribe["status"] == "failed" and transcribe["error"]
 
 
+async def test_a_get_that_waits_answers_when_the_job_finishes(
+    inproc: InProcess,
+) -> None:
+    """``GET ...?wait=S`` holds the request until the job is finished (a long
+    poll) and answers at once then; at the latest after S seconds, with the job
+    as it is; out-of-range waits are refused in the native error shape."""
+    inproc.fake.gate = threading.Event()
+    job_id = await inproc.submit(CLIP)
+    await _wait_status(inproc, job_id, {"running"})
+    started = time.monotonic()
+    held = await inproc.client.get(f"{JOBS}/{job_id}", params={"wait": 0.5})
+    assert time.monotonic() - started >= 0.45
+    assert held.status_code == 200 and held.json()["status"] == "running"
+
+    waiting = asyncio.create_task(
+        inproc.client.get(f"{JOBS}/{job_id}", params={"wait": 20})
+    )
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    released = time.monotonic()
+    inproc.fake.gate.set()
+    answer = await asyncio.wait_for(waiting, 10)
+    assert time.monotonic() - released < 5  # the job's end, not the 20 s
+    assert answer.status_code == 200 and answer.json()["status"] == "completed"
+
+    for bad in ("-1", "51", "soon"):
+        refused = await inproc.client.get(f"{JOBS}/{job_id}", params={"wait": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["param"] == "wait", refused.text
+    missing = await inproc.client.get(f"{JOBS}/no-such-job", params={"wait": 20})
+    assert missing.status_code == 404
+
+
 async def test_progress_of_a_running_job(inproc: InProcess) -> None:
     """The transcriber's own report of how far it has got shows in the job (the
     share of the audio transcribed) and in its stage; 1 once completed."""

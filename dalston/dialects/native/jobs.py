@@ -35,6 +35,7 @@ from dalston.orchestrator import JobStatus
 from dalston.orchestrator.orchestrator import INTERNAL_PARAMS
 from dalston.runtime import Runtime
 from dalston.services.jobs import (
+    MAX_JOB_WAIT_S,
     AudioSource,
     JobRequest,
     JobView,
@@ -241,8 +242,27 @@ async def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobResponse, response_model_exclude_none=False)
-async def get_job(job_id: str, runtime: RuntimeDep, principal: CanRead) -> JobResponse:
-    view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
+async def get_job(
+    job_id: str,
+    runtime: RuntimeDep,
+    principal: CanRead,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_JOB_WAIT_S,
+            description="Seconds to wait for the job to finish before answering "
+            "(a long poll): the answer comes as soon as it is completed, failed "
+            "or cancelled, or as it is then. 0 (the default): at once.",
+        ),
+    ] = 0.0,
+) -> JobResponse:
+    if wait > 0:
+        view = await runtime.jobs.wait(
+            tenant_id=principal.tenant_id, job_id=job_id, timeout=wait
+        )
+    else:
+        view = await runtime.jobs.get(tenant_id=principal.tenant_id, job_id=job_id)
     response = _job_response(view)
     await runtime.jobs.delivered(view)  # retention=0: purged once finished
     return response

@@ -482,3 +482,63 @@ def poll_delays(initial: float = 0.25, factor: float = 1.5, cap: float = 2.0) ->
     while True:
         yield delay
         delay = min(delay * factor, cap)
+
+
+# The longest one request asks the server to hold it for a job to finish.
+LONG_POLL_S = 20.0
+
+
+class JobWaiter:
+    """The requests of waiting for a job, shared by both clients.
+
+    Each ``GET`` asks the server to answer once the job is finished (``?wait=``,
+    a long poll) and at the latest after ``LONG_POLL_S``, the time left, or half
+    the client's read timeout, whichever is least; the job is seen finished the
+    moment it is, with one request per ``LONG_POLL_S``. A server that answers
+    sooner with the job still running does not hold requests (an older one), so
+    the waiter polls it instead, with backoff from ``poll_interval`` to
+    ``max_poll_interval``; so it does with a read timeout under 2 s."""
+
+    def __init__(
+        self,
+        job_id: str,
+        timeout: float | None,
+        read_timeout: float | None,
+        poll_interval: float,
+        max_poll_interval: float,
+    ) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.hold = LONG_POLL_S
+        if read_timeout is not None:
+            self.hold = min(self.hold, read_timeout / 2)
+        self.long_poll = self.hold >= 1.0
+        self._delays = poll_delays(poll_interval, cap=max_poll_interval)
+        self._asked = 0.0
+
+    def request(self) -> Request:
+        """The next ``GET`` of the job."""
+        asked = 0.0
+        if self.long_poll:
+            asked = self.hold
+            if self.deadline is not None:
+                asked = min(asked, self.deadline - time.monotonic())
+        self._asked = asked = max(round(asked, 1), 0.0)
+        params = {"wait": asked} if asked > 0 else None
+        return Request("GET", f"{JOBS}/{self.job_id}", params=params)
+
+    def delay(self, job_status: str, took: float) -> float:
+        """Seconds to sleep before the next request, the job still ``job_status``
+        after a request that took ``took`` s; ``TimeoutError`` once time is up."""
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError(
+                f"Job {self.job_id} still {job_status} after {self.timeout} s."
+            )
+        if self._asked > 0:
+            if took >= self._asked / 2:
+                return 0.0  # held as asked: ask again at once
+            self.long_poll = False  # answered early, still running: not held
+        delay = next(self._delays)
+        return delay if left is None else min(delay, left)

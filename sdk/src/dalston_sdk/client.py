@@ -20,6 +20,7 @@ from dalston_sdk._base import (
     BaseClient,
     ExportFormat,
     FileInput,
+    JobWaiter,
     PiiRedactionMode,
     ProgressCallback,
     Request,
@@ -28,12 +29,10 @@ from dalston_sdk._base import (
     create_job_request,
     network_error,
     open_upload,
-    poll_delays,
     raise_for_response,
     transcription_form,
     webhooks_of,
 )
-from dalston_sdk.errors import TimeoutError
 from dalston_sdk.models import (
     ApiKey,
     ApiKeyCreated,
@@ -202,8 +201,12 @@ class Dalston(BaseClient):
             return job
         return self.wait(job.id, timeout=wait_timeout)
 
-    def get_job(self, job_id: str) -> Job:
-        return Job.model_validate(self._json("GET", f"{JOBS}/{job_id}"))
+    def get_job(self, job_id: str, *, wait: float | None = None) -> Job:
+        """The job; with ``wait`` (seconds, at most 50), the server may hold the
+        request that long for the job to finish and answers as soon as it has
+        (a server that does not hold answers at once)."""
+        params = {"wait": wait} if wait else None
+        return Job.model_validate(self._json("GET", f"{JOBS}/{job_id}", params=params))
 
     def update_job(self, job_id: str, *, display_name: str) -> Job:
         body = {"display_name": display_name}
@@ -247,23 +250,23 @@ class Dalston(BaseClient):
         poll_interval: float = 0.25,
         max_poll_interval: float = 2.0,
     ) -> Job:
-        """Poll until the job is completed, failed or cancelled (backoff from
-        ``poll_interval`` to ``max_poll_interval``); ``TimeoutError`` after
-        ``timeout`` seconds (``None``: no limit)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for delay in poll_delays(poll_interval, cap=max_poll_interval):
-            job = self.get_job(job_id)
+        """Wait until the job is completed, failed or cancelled and return it;
+        ``TimeoutError`` after ``timeout`` seconds (``None``: no limit).
+
+        Each request asks the server to answer as soon as the job is finished (a
+        long poll, ``LONG_POLL_S`` at most); a server that does not hold requests
+        is polled with backoff from ``poll_interval`` to ``max_poll_interval``."""
+        waiter = JobWaiter(
+            job_id, timeout, self.timeout, poll_interval, max_poll_interval
+        )
+        while True:
+            started = time.monotonic()
+            job = Job.model_validate(self.request(waiter.request()).json())
             if job.done:
                 return job
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"Job {job_id} still {job.status} after {timeout} s."
-                    )
-                delay = min(delay, left)
-            self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            delay = waiter.delay(job.status, time.monotonic() - started)
+            if delay > 0:
+                self._sleep(delay)
 
     def cancel(self, job_id: str) -> Job:
         return Job.model_validate(self._json("POST", f"{JOBS}/{job_id}/cancel"))
