@@ -80,3 +80,15 @@ async def test_reports_are_held_to_one_per_interval_latest_first() -> None:
     _from_thread(sender, 1.0)
     await asyncio.sleep(EVERY_S * 1.5)
     assert events.progress == [0.2, 0.3, 0.4]
+
+
+async def test_a_report_sent_when_due_drops_the_one_held_before() -> None:
+    """The held report is older than one sent when the interval is up: progress
+    never goes back."""
+    events = _Events()
+    sender = runner._ProgressSender(events, _message())  # type: ignore[arg-type]
+    _from_thread(sender, 0.1)  # held; its timer fires after the interval
+    sender._sent_at -= EVERY_S  # as if the interval were up before the timer
+    _from_thread(sender, 0.5)  # due: sent at once
+    await asyncio.sleep(EVERY_S * 1.5)
+    assert events.progress == [0.5]

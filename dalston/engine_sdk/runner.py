@@ -83,12 +83,13 @@ class _ProgressSender:
     def _send_held(self) -> None:
         with self._lock:
             held, self._held = self._held, None
-            if held is not None and not self._closed:
+            if held is not None and not self._closed and held - self._sent >= 0.01:
                 self._send(held)
 
     def _send(self, fraction: float) -> None:
-        """Put the event (any thread; the caller holds the lock)."""
-        self._sent_at, self._sent = time.monotonic(), fraction
+        """Put the event (any thread; the caller holds the lock). A report held
+        before it is older: dropped."""
+        self._sent_at, self._sent, self._held = time.monotonic(), fraction, None
         event = TaskEvent(
             kind=TaskEventKind.PROGRESS,
             task_id=self._message.task_id,
