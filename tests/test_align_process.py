@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -145,3 +147,44 @@ def test_children_of_an_idle_thread_run_idle(pool: DecoderPool) -> None:
     assert children
     for child in children:
         assert os.sched_getscheduler(child) == os.SCHED_IDLE
+
+
+def test_children_end_when_the_process_that_started_them_is_killed() -> None:
+    """A server killed with -9 (or by the OOM killer) leaves no aligner behind: a
+    pool worker never sees its queue close (it holds the writing end too), so
+    each child watches its parent."""
+    script = (
+        "import time\n"
+        "from dalston.engines.pocketsphinx_align.aligner import DecoderPool\n"
+        "pool = DecoderPool()\n"
+        "pool.warm()\n"
+        "print('warm', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline().strip() == "warm"
+        children = [
+            pid
+            for pid in process_tree(parent.pid)[1:]
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert children
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -205,7 +206,7 @@ class DecoderPool:
                     # held by threads that do not exist in the child.
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_child_start,
-                    initargs=(_thread_nice(), _thread_idle()),
+                    initargs=(_thread_nice(), _thread_idle(), os.getpid()),
                 )
             return self._executor
 
@@ -237,9 +238,11 @@ def _thread_idle() -> bool:
 _child_aligner: Aligner | None = None
 
 
-def _child_start(nice: int | None, idle: bool = False) -> None:
+def _child_start(nice: int | None, idle: bool = False, parent: int = 0) -> None:
     """The spawning thread's priority, in the child (spawned processes may be
-    started from another thread of the pool)."""
+    started from another thread of the pool); and an end with ``parent``."""
+    if parent:
+        _end_with(parent)
     if nice is not None:
         try:
             current = os.getpriority(os.PRIO_PROCESS, 0)
@@ -251,6 +254,23 @@ def _child_start(nice: int | None, idle: bool = False) -> None:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         except (AttributeError, OSError):
             pass
+
+
+# How often a child checks that the process that started it is alive.
+PARENT_CHECK_S = 1.0
+
+
+def _end_with(parent: int) -> None:
+    """Exit once ``parent`` is gone (killed with -9, or by the OOM killer): a
+    pool worker waits on a queue whose writing end it holds too, so it never sees
+    EOF and would outlive the server, ~60 MB and a resource tracker each."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _child_get() -> Aligner:
