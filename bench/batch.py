@@ -58,6 +58,7 @@ from tests.server import (  # noqa: E402
     ServerProcess,
     peak_rss_mb,
     submit,
+    wait_for_job,
 )
 
 DEFAULT_CORPUS = Path("/work/shared/corpus")
@@ -199,27 +200,11 @@ def _ts(value: str) -> float:
 PHASES = ("upload", "queue", "prepare", "handoff", "transcribe", "finalize")
 
 
-def wait_like_sdk(client: Any, job_id: str, timeout: float) -> dict[str, Any]:
-    """Wait for a job as the Python SDK's ``wait`` does: each ``GET`` held by the
-    server until the job finishes (``?wait=``, ``LONG_POLL_S`` at most)."""
-    from dalston_sdk._base import LONG_POLL_S
-
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        params = {"wait": round(min(LONG_POLL_S, left), 1)}
-        body: dict[str, Any] = client.get(
-            f"/v1/audio/transcriptions/{job_id}", params=params
-        ).json()
-        if body["status"] in ("completed", "failed", "cancelled"):
-            return body
-    raise TimeoutError(f"job {job_id} not finished after {timeout} s")
-
-
 def api_job(
     client: Any,
     path: Path,
     model: str,
-    wait: Callable[..., dict[str, Any]] = wait_like_sdk,
+    wait: Callable[..., dict[str, Any]] = wait_for_job,
     *,
     align: bool = False,
 ) -> dict[str, Any]:
@@ -548,11 +533,7 @@ def run_concurrent(
         }
         for level in levels:
             with ThreadPoolExecutor(level) as pool:
-                done = list(
-                    pool.map(
-                        lambda c: api_job(client, c.path, model, wait_like_sdk), batch
-                    )
-                )
+                done = list(pool.map(lambda c: api_job(client, c.path, model), batch))
             # Server-side spans (upload start -> completed_at), united: the gaps
             # between a job's completion and the client's next poll do not count.
             wall = _union_s([(r["started_at"], r["completed_at"]) for r in done])

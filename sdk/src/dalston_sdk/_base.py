@@ -517,16 +517,15 @@ class JobWaiter:
         self._delays = poll_delays(poll_interval, cap=max_poll_interval)
         self._asked = 0.0
 
-    def request(self) -> Request:
-        """The next ``GET`` of the job."""
+    def next_wait(self) -> float:
+        """The ``wait`` of the next ``get_job`` (0: answer at once)."""
         asked = 0.0
         if self.long_poll:
             asked = self.hold
             if self.deadline is not None:
                 asked = min(asked, self.deadline - time.monotonic())
-        self._asked = asked = max(round(asked, 1), 0.0)
-        params = {"wait": asked} if asked > 0 else None
-        return Request("GET", f"{JOBS}/{self.job_id}", params=params)
+        self._asked = max(round(asked, 1), 0.0)
+        return self._asked
 
     def delay(self, job_status: str, took: float) -> float:
         """Seconds to sleep before the next request, the job still ``job_status``

@@ -268,7 +268,7 @@ class AsyncDalston(BaseClient):
         )
         while True:
             started = time.monotonic()
-            job = Job.model_validate((await self.request(waiter.request())).json())
+            job = await self.get_job(job_id, wait=waiter.next_wait())
             if job.done:
                 return job
             delay = waiter.delay(job.status, time.monotonic() - started)

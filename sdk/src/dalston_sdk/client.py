@@ -261,7 +261,7 @@ class Dalston(BaseClient):
         )
         while True:
             started = time.monotonic()
-            job = Job.model_validate(self.request(waiter.request()).json())
+            job = self.get_job(job_id, wait=waiter.next_wait())
             if job.done:
                 return job
             delay = waiter.delay(job.status, time.monotonic() - started)
