@@ -34,6 +34,7 @@ from dalston.engine_sdk import (
     TaskInput,
     TaskOutput,
 )
+from dalston.engine_sdk import runner as runner_module
 from dalston.errors import StorageUnavailable, UnsupportedMedia
 from dalston.orchestrator import JobStatus, Orchestrator, StageSpec
 from dalston.orchestrator.dag import AudioInput
@@ -296,6 +297,65 @@ async def test_an_outcome_that_overtakes_its_start_still_counts(
     assert job.started_at is not None
 
 
+def _record_events(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> list[TaskEvent]:
+    events: list[TaskEvent] = []
+    put = harness.queue.put_event
+
+    async def recorded(event: TaskEvent) -> None:
+        events.append(event)
+        await put(event)
+
+    monkeypatch.setattr(harness.queue, "put_event", recorded)
+    return events
+
+
+async def test_a_short_task_sends_no_start_its_outcome_dates_it(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task that ends before ``_STARTED_AFTER_S`` sends no STARTED (a transaction
+    the orchestrator would run beside the stage); its outcome says how long it
+    ran, and the start is dated from that."""
+    monkeypatch.setattr(runner_module, "_STARTED_AFTER_S", 5.0)
+    events = _record_events(healthy, monkeypatch)
+    healthy.engine.release.clear()
+    job_id = await healthy.submit()
+    await asyncio.to_thread(healthy.engine.started.wait, 5)
+    await asyncio.sleep(0.3)
+    assert (await healthy.job(job_id)).tasks[0].status == "queued"  # no STARTED
+    healthy.engine.release.set()
+    # (This harness's job fails at assembly, having no prepare stage.)
+    job = await healthy.wait(job_id, JobStatus.COMPLETED, JobStatus.FAILED)
+    assert [e.kind for e in events] == [TaskEventKind.SUCCEEDED]
+    assert events[0].ran_s is not None and events[0].ran_s >= 0.3
+    task = job.tasks[0]
+    assert task.status == "succeeded"
+    assert task.started_at is not None and task.completed_at is not None
+    assert (task.completed_at - task.started_at).total_seconds() >= 0.3
+    assert job.started_at == task.started_at
+
+
+async def test_a_longer_task_is_running_once_started_after_s_is_up(
+    healthy: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "_STARTED_AFTER_S", 0.2)
+    events = _record_events(healthy, monkeypatch)
+    healthy.engine.release.clear()
+    job_id = await healthy.submit()
+    await asyncio.to_thread(healthy.engine.started.wait, 5)
+    job = await healthy.wait(job_id, JobStatus.RUNNING)  # while the task runs
+    assert [e.kind for e in events] == [TaskEventKind.STARTED]
+    assert events[0].ran_s is not None and events[0].ran_s >= 0.2
+    assert job.tasks[0].status == "running"
+    healthy.engine.release.set()
+    job = await healthy.wait(job_id, JobStatus.COMPLETED, JobStatus.FAILED)
+    assert [e.kind for e in events] == [TaskEventKind.STARTED, TaskEventKind.SUCCEEDED]
+    task = job.tasks[0]
+    assert task.started_at is not None and task.completed_at is not None
+    assert (task.completed_at - task.started_at).total_seconds() >= 0.2
+
+
 async def test_cancel_stops_a_running_task(healthy: Harness) -> None:
     healthy.engine.release.clear()
     job_id = await healthy.submit(stages=2)
@@ -314,6 +374,7 @@ async def test_recover_redispatches_interrupted_work(tmp_path: Path) -> None:
     first = await gen.__anext__()
     job_id = await first.submit()
     await asyncio.to_thread(engine.started.wait, 5)
+    await first.wait(job_id, JobStatus.RUNNING)  # its STARTED came
     first.runner.stop(abandon=True)  # the process "dies" mid-task
     first.orchestrator.stop()
     await gen.aclose()

@@ -5,6 +5,7 @@ seams, so the same runner can serve a remote worker process in distributed mode.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 STORAGE_PATIENCE_S = 60.0
 
 _POLL_S = 0.5
+# A task's STARTED event is sent once it has run this long: a shorter task's
+# outcome says that it started, and when (``ran_s``). Each event is a transaction
+# for the orchestrator, which on a short job ran beside the stage and held up
+# its outcome (the job's lock, and the GIL beside the stage's own work).
+_STARTED_AFTER_S = 0.25
 _CANCEL_POLL_S = 0.25
 # A running task's progress goes to the orchestrator at most this often.
 _PROGRESS_EVERY_S = 1.0
@@ -300,6 +306,7 @@ class EngineRunner:
             self._slots.release()
 
     async def _process(self, batch: list[TaskMessage]) -> None:
+        begun = time.monotonic()
         async with AsyncExitStack() as stack:
             work_root = Path(tempfile.mkdtemp(prefix="dalston-task-"))
             stack.callback(shutil.rmtree, work_root, True)
@@ -362,9 +369,9 @@ class EngineRunner:
                     stage=message.stage,
                     attempt=message.attempt,
                 )
-                await self._event(message, TaskEventKind.STARTED)
             if not inputs:
                 return
+            starts = asyncio.create_task(self._report_started(ready, begun))
             watcher = asyncio.create_task(self._watch_cancel(inputs, ready))
             self._running_inputs.update(inputs)
             resident_before = resident_bytes()
@@ -381,6 +388,9 @@ class EngineRunner:
                 results = [timeout_exc for _ in inputs]
             finally:
                 watcher.cancel()
+                starts.cancel()  # the outcome says it started, if no STARTED did
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starts
                 self._running_inputs.difference_update(inputs)
                 for sender in progress.values():
                     sender.close()  # the outcome says the rest
@@ -388,7 +398,7 @@ class EngineRunner:
             for message, result in zip(ready, results, strict=True):
                 self._observe(message, result, elapsed)
                 try:
-                    await self._report(message, result)
+                    await self._report(message, result, begun)
                 finally:
                     telemetry.end_span(
                         self._spans.pop(message.task_id, None),
@@ -474,11 +484,18 @@ class EngineRunner:
                 continue
             health.succeeded()
 
+    async def _report_started(self, ready: list[TaskMessage], begun: float) -> None:
+        """STARTED for each task, once they have run ``_STARTED_AFTER_S``."""
+        await asyncio.sleep(begun + _STARTED_AFTER_S - time.monotonic())
+        for message in ready:
+            await self._event(message, TaskEventKind.STARTED, begun=begun)
+
     async def _report(
-        self, message: TaskMessage, result: TaskOutput | Exception
+        self, message: TaskMessage, result: TaskOutput | Exception, begun: float
     ) -> None:
+        """The task's outcome; ``begun``: when it began (``time.monotonic``)."""
         if isinstance(result, TaskCancelled):
-            await self._event(message, TaskEventKind.CANCELLED)
+            await self._event(message, TaskEventKind.CANCELLED, begun=begun)
             return
         if isinstance(result, Exception):
             retriable = getattr(result, "retriable", True)
@@ -493,6 +510,7 @@ class EngineRunner:
                 error=str(result) or type(result).__name__,
                 retriable=retriable,
                 error_code=input_error_code(result),
+                begun=begun,
             )
             return
         try:
@@ -503,9 +521,11 @@ class EngineRunner:
             await self.storage.put_bytes(key, json.dumps(result.data).encode())
         except Exception as exc:  # storage trouble is worth another try
             log.exception("storing output of task %s failed", message.task_id)
-            await self._event(message, TaskEventKind.FAILED, error=str(exc))
+            await self._event(
+                message, TaskEventKind.FAILED, error=str(exc), begun=begun
+            )
             return
-        await self._event(message, TaskEventKind.SUCCEEDED, output_key=key)
+        await self._event(message, TaskEventKind.SUCCEEDED, output_key=key, begun=begun)
 
     async def _event(
         self,
@@ -516,7 +536,10 @@ class EngineRunner:
         error: str | None = None,
         retriable: bool = True,
         error_code: str | None = None,
+        begun: float | None = None,
     ) -> None:
+        """Put an event (an outcome: then ack the task); ``begun``: when the task
+        began (``time.monotonic``), sent as how long it has run."""
         event = TaskEvent(
             kind=kind,
             task_id=message.task_id,
@@ -528,6 +551,7 @@ class EngineRunner:
             error_code=error_code,
             traceparent=telemetry.traceparent_of(self._spans.get(message.task_id))
             or message.traceparent,
+            ran_s=None if begun is None else round(time.monotonic() - begun, 4),
         )
         # An outcome is worth keeping through a queue outage: try until it is
         # put (or this worker is abandoning its tasks to stop).

@@ -15,7 +15,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -395,7 +395,7 @@ class Orchestrator:
         The job's row is locked first, as every other handler does (``_load_job``):
         locking the task first deadlocked with an orchestrator applying the same
         task's outcome (job, then task) on PostgreSQL."""
-        now = utcnow()
+        now = _started_at(event)
         async with self.sessions() as session, session.begin():
             await session.execute(
                 select(Job.id).where(Job.id == event.job_id).with_for_update()
@@ -475,12 +475,14 @@ class Orchestrator:
         if task.status == TaskStatus.QUEUED:
             # The outcome overtook its start: with several orchestrators the STARTED
             # event may still sit with another one. Apply the start first; the late
-            # STARTED then finds a finished task and changes nothing.
+            # STARTED then finds a finished task and changes nothing. (A short
+            # task sends no STARTED at all: its outcome dates the start.)
+            started = _started_at(event)
             _move_task(task, TaskStatus.RUNNING)
-            task.started_at = task.started_at or now
+            task.started_at = task.started_at or started
             if job.status == JobStatus.PENDING:
                 _move_job(job, JobStatus.RUNNING)
-                job.started_at = job.started_at or now
+                job.started_at = job.started_at or started
         task.completed_at = now
         if event.kind is TaskEventKind.SUCCEEDED:
             _move_task(task, TaskStatus.SUCCEEDED)
@@ -696,6 +698,12 @@ class _Dispatch:
 
     parent: str
     messages: list[TaskMessage]
+
+
+def _started_at(event: TaskEvent) -> datetime:
+    """When the event's attempt began: now, less how long the worker says it had
+    run (a duration, so the worker's clock need not agree with ours)."""
+    return utcnow() - timedelta(seconds=min(max(event.ran_s or 0.0, 0.0), 86400.0))
 
 
 def _find_task(job: Job | None, task_id: str) -> Task | None:

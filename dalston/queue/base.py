@@ -67,6 +67,10 @@ class TaskEvent:
     traceparent: str = ""
     # PROGRESS: the fraction of the task's work done.
     progress: float | None = None
+    # How long the attempt had run when the event was sent (seconds, measured by
+    # the worker): the orchestrator dates the task's start from it, so a start
+    # reported late, or only by the outcome of a short task, keeps its time.
+    ran_s: float | None = None
     # Set by the queue on delivery; handed back to ``ack_event``.
     receipt: str | None = field(default=None, compare=False)
 
