@@ -132,8 +132,9 @@ class Settings(BaseSettings):
     vad_batch_size: Annotated[int, Field(ge=1, le=256)] | None = Field(
         default=None,
         description="Windows decoded at once on the long-audio path. Default: 8 on "
-        "a GPU; 2 on CPU, where batching gains no speed and each window in a batch "
-        "holds ~30-60 MB of encoder attention (tiny.en, batch 8: +450 MB).",
+        "a GPU; 1 on CPU, where batching gains no speed and each window in a batch "
+        "holds ~30-60 MB of encoder attention (tiny.en, batch 8: +450 MB): there "
+        "windows are decoded side by side instead, one per task slot.",
     )
     model_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,

@@ -59,9 +59,10 @@ def _joined(path: Path, gap_s: float) -> tuple[Path, str, np.ndarray]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(
         tmp_path_factory.mktemp("long-audio"),
-        # Batches of 2: the windows are read and decoded in groups of 4 batches,
-        # so these few minutes span several groups, as an hour does by default.
-        env={"DALSTON_VAD_BATCH_THRESHOLD_S": "30", "DALSTON_VAD_BATCH_SIZE": "2"},
+        # CPU's batch of 1: the windows are read and decoded in groups of 4, two
+        # groups side by side on 2 cores, so these few minutes span several
+        # groups, as an hour does.
+        env={"DALSTON_VAD_BATCH_THRESHOLD_S": "30"},
     )
     proc.start()
     yield proc
@@ -178,15 +179,18 @@ def test_speech_no_segment_covers_is_decoded_again(
 def test_a_cancelled_windowed_transcription_stops_within_a_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The windows are decoded batch by batch as the segments are read (the
-    second pass after them), so a cancel lands after the batch under way, not
-    after the whole group of batches."""
+    """The windows are decoded batch by batch (the second pass after them), two
+    groups of them side by side on 2 cores, each thread checking between its
+    segments: a cancel lands after each thread's batch under way (or the one it
+    began as the cancel came), not after whole groups."""
     from faster_whisper import BatchedInferencePipeline
 
     from dalston.engine_sdk import EngineConfig, TaskCancelled, TaskInput
     from dalston.engine_sdk.registry import engine_class
 
-    path, _, _ = _joined(tmp_path / "long.wav", 0.6)
+    _, _, audio = _joined(tmp_path / "once.wav", 0.6)
+    path = tmp_path / "long.wav"
+    write_wav16k(path, np.tile(audio, 3))
     batches = []
     forward = BatchedInferencePipeline.forward
 
@@ -196,7 +200,7 @@ def test_a_cancelled_windowed_transcription_stops_within_a_batch(
 
     monkeypatch.setattr(BatchedInferencePipeline, "forward", counted)
     engine = engine_class("faster-whisper")(
-        EngineConfig(vad_batch_threshold_s=30, vad_batch_size=2)
+        EngineConfig(vad_batch_threshold_s=30, vad_batch_size=1)
     )
     task = TaskInput(
         task_id="t",
@@ -213,8 +217,8 @@ def test_a_cancelled_windowed_transcription_stops_within_a_batch(
     cancelled_after = len(batches)
     batches.clear()
     engine.process(replace(task, cancel_event=threading.Event(), on_progress=None))
-    assert len(batches) >= 3  # one group: ~2.5 min, 2 windows a batch
-    assert cancelled_after == 1, (cancelled_after, len(batches))
+    assert len(batches) >= 12  # ~7.5 min, one window a batch
+    assert cancelled_after <= 4, (cancelled_after, len(batches))
 
 
 # --- an hour in flat memory ---------------------------------------------------------

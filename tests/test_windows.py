@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -79,3 +83,85 @@ def test_segment_timestamps_count_only_regions_nothing_reaches() -> None:
     speech, _ = decode_to_mono(DATA / "sb_lj050_0131.wav")
     assert unheard_in(speech, [(0.1, 3.0)], precise=False) == []
     assert unheard_in(speech, [(0.1, 3.0)]) != []
+
+
+# --- groups of windows decoded side by side (engine._side_by_side) ------------------
+
+
+def _group(
+    name: str, n: int, log: list[str], wait: threading.Event | None = None
+) -> Iterator[str]:
+    """A group's segments, decoded lazily (by the thread that reads it)."""
+    for i in range(n):
+        if i == 0 and wait is not None:
+            assert wait.wait(10), "the groups were not decoded side by side"
+        log.append(f"{name}{i}:{threading.current_thread().name}")
+        yield f"{name}{i}"
+
+
+def _announced(segments: Iterator[str], began: threading.Event) -> Iterator[str]:
+    for segment in segments:
+        began.set()
+        yield segment
+
+
+def test_groups_side_by_side_come_in_order_prepared_one_ahead() -> None:
+    from dalston.engines.faster_whisper.engine import _side_by_side
+
+    log: list[str] = []
+    pulled: list[str] = []
+    b_began = threading.Event()
+
+    def groups() -> Iterator[Iterator[str]]:
+        sizes = {"a": 3, "b": 1, "c": 2, "d": 3, "e": 1}
+        for name, n in sizes.items():
+            pulled.append(name)
+            if name == "a":  # a waits until b has begun: they run at once
+                yield _group(name, n, log, wait=b_began)
+            elif name == "b":
+                yield _announced(_group(name, n, log), b_began)
+            else:
+                yield _group(name, n, log)
+
+    out = []
+    for segment in _side_by_side(groups(), 2, lambda: None):
+        out.append(segment)
+        # The group being read, the other thread's, and one more prepared.
+        assert pulled.index(pulled[-1]) - pulled.index(segment[0]) <= 2
+    assert out == ["a0", "a1", "a2", "b0", "c0", "c1", "d0", "d1", "d2", "e0"]
+    assert all(":dalston-windows" in entry for entry in log)
+
+
+def test_a_failing_group_fails_the_whole_and_stops_the_rest() -> None:
+    from dalston.engines.faster_whisper.engine import _side_by_side
+
+    log: list[str] = []
+    cancelled = threading.Event()
+
+    def checkpoint() -> None:
+        if cancelled.is_set():
+            raise RuntimeError("cancelled")
+
+    def slow(name: str) -> Iterator[str]:
+        for segment in _group(name, 50, log):
+            time.sleep(0.01)
+            yield segment
+
+    groups = iter([slow("a"), slow("b"), slow("c")])
+    out = []
+    with pytest.raises(RuntimeError, match="cancelled"):
+        for segment in _side_by_side(groups, 2, checkpoint):
+            out.append(segment)
+            cancelled.set()
+    assert out == ["a0"]
+    assert len(log) < 20  # a, b and c stopped at their next segment, not at 150
+
+
+def test_one_at_a_time_decodes_in_the_callers_thread() -> None:
+    from dalston.engines.faster_whisper.engine import _side_by_side
+
+    log: list[str] = []
+    groups = iter([_group("a", 2, log), _group("b", 1, log)])
+    assert list(_side_by_side(groups, 1, lambda: None)) == ["a0", "a1", "b0"]
+    here = threading.current_thread().name
+    assert all(entry.endswith(f":{here}") for entry in log)

@@ -3,17 +3,22 @@
 Short audio goes through ``WhisperModel.transcribe`` (sequential 30 s windows,
 previous-text conditioning); audio longer than ``vad_batch_threshold_s`` is cut
 into windows at its pauses (``windows.py``) and the windows are decoded in batches
-with timestamps by ``BatchedInferencePipeline``: the way to keep many cores or a
-GPU busy. Audio with no speech at all takes the sequential path (VAD-filtered).
+with timestamps by ``BatchedInferencePipeline``, on CPU groups of them side by side
+(``_side_by_side``): the way to keep many cores or a GPU busy. Audio with no
+speech at all takes the sequential path (VAD-filtered).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from functools import partial
+from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
@@ -31,7 +36,7 @@ from dalston.engine_sdk import (
     TaskOutput,
 )
 from dalston.engines.faster_whisper import SPEC
-from dalston.engines.faster_whisper.models import WhisperModels
+from dalston.engines.faster_whisper.models import SideBySide, WhisperModels
 from dalston.engines.faster_whisper.options import TranscribeOptions
 from dalston.engines.faster_whisper.windows import (
     Window,
@@ -42,8 +47,8 @@ from dalston.engines.faster_whisper.windows import (
 from dalston.errors import DalstonError
 
 # Long audio: the VAD reads the file this many seconds at a time, and the windows
-# are decoded this many batches per read (8 windows of up to 28 s with CPU's
-# batch of 2, 32 with a GPU's 8: at most ~15 min of audio, ~60 MB, per read).
+# are decoded this many batches per read (4 windows of up to 28 s with CPU's
+# batch of 1, 32 with a GPU's 8: at most ~15 min of audio, ~60 MB, per read).
 VAD_CHUNK_S = 600.0
 GROUP_BATCHES = 4
 FRAMES_PER_SECOND = 100  # Whisper's mel frames (``Segment.seek``)
@@ -129,16 +134,25 @@ class FasterWhisperEngine(BatchEngine):
                     else []
                 )
                 if windows:
-                    # Long audio: windows cut at its pauses, decoded several at
-                    # once with timestamps (see windows.py), read from the file
-                    # group by group so memory does not grow with the audio.
+                    # Long audio: windows cut at its pauses, decoded in batches
+                    # with timestamps (see windows.py), groups of them side by
+                    # side, read from the file group by group so memory does not
+                    # grow with the audio.
+                    # (A seeded run keeps its own instance, one window at a time.)
+                    wide = (
+                        self.models.side_by_side(options.model, model)
+                        if options.seed is None
+                        else SideBySide(model, 1)
+                    )
                     segments, info = _windowed(
-                        model,
+                        wide.model,
                         wav,
                         channel,
                         windows,
                         options,
                         self.models.vad_batch_size,
+                        wide.parallel,
+                        task.check_cancelled,
                     )
                     mode = "vad_batched"
                 else:
@@ -179,10 +193,17 @@ def _windowed(
     windows: list[Window],
     options: TranscribeOptions,
     batch_size: int,
+    parallel: int = 1,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> tuple[Iterator[Segment], TranscriptionInfo]:
     """Segments of ``windows`` (times in the recording), decoded in groups of
-    ``GROUP_BATCHES`` batches, each group's span read from the file when the
-    segments before it have been consumed.
+    ``GROUP_BATCHES`` batches, ``parallel`` groups at a time on threads of their
+    own (each on its own CTranslate2 worker: ``WhisperModels.side_by_side``),
+    in the recording's order. A group's span is read from the file (and its
+    features computed) when it is handed to a thread, at most one group ahead
+    of the threads, so memory does not grow with the audio. ``checkpoint`` is
+    called between the segments each thread decodes (cancellation, and the
+    realtime gate).
 
     Without a language in the request (and a multilingual model), windows spread
     over the speech vote for it (``vote_language``). When they disagree, the
@@ -223,14 +244,55 @@ def _windowed(
             info, language=vote.language, language_probability=vote.probability
         )
     fixed = options.language or info.language
+    tag = first_language if switched else None
+    groups = itertools.chain(
+        [(LanguageSegment.of(s, tag) for s in first)],
+        (decode(language or fixed, group) for language, group in runs[1:]),
+    )
+    return _without_hallucinations(_side_by_side(groups, parallel, checkpoint)), info
 
-    def all_runs() -> Iterator[Segment]:
-        tag = first_language if switched else None
-        yield from (LanguageSegment.of(s, tag) for s in first)
-        for language, group in runs[1:]:
-            yield from decode(language or fixed, group)
 
-    return _without_hallucinations(all_runs()), info
+def _side_by_side(
+    groups: Iterator[Iterator[Segment]],
+    parallel: int,
+    checkpoint: Callable[[], None],
+) -> Iterator[Segment]:
+    """The segments of each group in turn, as they are decoded, ``parallel``
+    groups decoding at once on threads of their own and one more prepared
+    (``next(groups)``: its audio read, its features computed) meanwhile."""
+    if parallel <= 1:  # lazily, in this thread: the caller checks between them
+        yield from itertools.chain.from_iterable(groups)
+        return
+
+    def run(group: Iterator[Segment], out: SimpleQueue[Segment | None]) -> None:
+        try:
+            for segment in group:
+                checkpoint()
+                out.put(segment)
+        finally:
+            out.put(None)  # the end, or a failure the future holds
+
+    pending: deque[tuple[Future[None], SimpleQueue[Segment | None]]] = deque()
+
+    def head() -> Iterator[Segment]:
+        future, out = pending.popleft()
+        while (segment := out.get()) is not None:
+            yield segment
+        future.result()  # its failure (a cancellation) is the caller's
+
+    # Threads started from this one keep its priority (nice, SCHED_IDLE).
+    with ThreadPoolExecutor(parallel, thread_name_prefix="dalston-windows") as pool:
+        try:
+            for group in groups:
+                out: SimpleQueue[Segment | None] = SimpleQueue()
+                pending.append((pool.submit(run, group, out), out))
+                if len(pending) > parallel:
+                    yield from head()
+            while pending:
+                yield from head()
+        finally:  # cancelled, failed or abandoned: drop what has not started
+            for future, _ in pending:
+                future.cancel()
 
 
 @dataclass
