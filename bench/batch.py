@@ -69,7 +69,10 @@ SKIP_CASES = {"sphinx4_digits_10001_90210_01803"}
 BEAM_SIZE = 5
 DEVICE = "cpu"
 COMPUTE_TYPE = "int8"
-SERVER_BATCH_SIZE = 8  # set explicitly: the CPU default is 2
+# Raw batched decoding is compared at this batch (the long-file targets); the
+# server runs with its own defaults (on CPU: one window a batch, groups of
+# windows side by side).
+RAW_BATCH_SIZE = 8
 GAP_S = 0.5
 TARGET_API_OVER_RAW = 0.95
 TARGET_BATCHED_SPEEDUP = 2.0
@@ -715,7 +718,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "DALSTON_DEVICE": DEVICE,
                 "DALSTON_COMPUTE_TYPE": COMPUTE_TYPE,
                 "DALSTON_DEFAULT_MODEL": args.model,
-                "DALSTON_VAD_BATCH_SIZE": str(SERVER_BATCH_SIZE),
                 # The server's default, not the tests' 0.2 s: the retry sweep's
                 # period follows it (idle CPU 2.3 % of a core at 0.2, 0.9 % at 1).
                 "DALSTON_TASK_RETRY_BACKOFF_S": "1.0",
@@ -763,9 +765,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "phases_s": {k: round(v, 3) for k, v in job["phases"].items()},
                         "align_s": job["align_s"] and round(job["align_s"], 3),
                         "wer": _wer([long_ref], [job["text"]]),
-                        "note": "one job, server batch size "
-                        f"{SERVER_BATCH_SIZE} (windowed batch path above the "
-                        "threshold)",
+                        "note": "one job, the server's defaults (windowed "
+                        "path above the threshold)",
                     }
             server_rss = peak_rss_mb(server.proc.pid) if server.proc else None
         finally:
@@ -784,7 +785,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "decoded corpus); server: VmHWM of the dalston serve process and its children",
     }
     ratio = result["api_vs_raw"]["ratio_api_over_raw"]
-    speedup = long.get(f"speedup_batched_{SERVER_BATCH_SIZE}")
+    speedup = long.get(f"speedup_batched_{RAW_BATCH_SIZE}")
     best = max(long[f"speedup_batched_{s}"] for s in args.batch_sizes)
     result["targets"] = {
         "api_over_raw_rtfx": {
@@ -792,7 +793,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "target": TARGET_API_OVER_RAW,
             "pass": ratio is not None and ratio >= TARGET_API_OVER_RAW,
         },
-        f"vad_batched_speedup_batch_{SERVER_BATCH_SIZE}": {
+        f"vad_batched_speedup_batch_{RAW_BATCH_SIZE}": {
             "value": speedup,
             "target": TARGET_BATCHED_SPEEDUP,
             "pass": speedup is not None and speedup >= TARGET_BATCHED_SPEEDUP,
@@ -803,7 +804,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "pass": best >= TARGET_BATCHED_SPEEDUP,
         },
     }
-    raw_batched = long[f"batched_{SERVER_BATCH_SIZE}"]["rtfx"]
+    raw_batched = long[f"batched_{RAW_BATCH_SIZE}"]["rtfx"]
     for name, target in (
         ("api", TARGET_LONG_OVER_RAW_BATCHED),
         ("api_aligned", TARGET_LONG_ALIGNED_OVER_RAW_BATCHED),
