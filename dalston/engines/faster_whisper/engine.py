@@ -139,19 +139,19 @@ class FasterWhisperEngine(BatchEngine):
                     # side, read from the file group by group so memory does not
                     # grow with the audio.
                     # (A seeded run keeps its own instance, one window at a time.)
-                    wide = (
+                    side = (
                         self.models.side_by_side(options.model, model)
                         if options.seed is None
                         else SideBySide(model, 1)
                     )
                     segments, info = _windowed(
-                        wide.model,
+                        side.model,
                         wav,
                         channel,
                         windows,
                         options,
                         self.models.vad_batch_size,
-                        wide.parallel,
+                        side.parallel,
                         task.check_cancelled,
                     )
                     mode = "vad_batched"
