@@ -207,7 +207,6 @@ def api_job(
     client: Any,
     path: Path,
     model: str,
-    wait: Callable[..., dict[str, Any]] = wait_for_job,
     *,
     align: bool = False,
 ) -> dict[str, Any]:
@@ -223,7 +222,7 @@ def api_job(
     t0 = time.perf_counter()
     # The raw path has no alignment stage: compare like for like, unless asked.
     job_id = submit(client, path, model=model, word_alignment=str(align).lower())
-    body = wait(client, job_id, timeout=900)
+    body = wait_for_job(client, job_id, timeout=900)
     polled = time.perf_counter() - t0
     if body["status"] != "completed":
         raise RuntimeError(f"job {job_id} {body['status']}: {body.get('error')}")

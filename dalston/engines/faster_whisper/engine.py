@@ -193,8 +193,8 @@ def _windowed(
     windows: list[Window],
     options: TranscribeOptions,
     batch_size: int,
-    parallel: int = 1,
-    checkpoint: Callable[[], None] = lambda: None,
+    parallel: int,
+    checkpoint: Callable[[], None],
 ) -> tuple[Iterator[Segment], TranscriptionInfo]:
     """Segments of ``windows`` (times in the recording), decoded in groups of
     ``GROUP_BATCHES`` batches, ``parallel`` groups at a time on threads of their

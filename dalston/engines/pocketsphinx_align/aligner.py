@@ -238,11 +238,10 @@ def _thread_idle() -> bool:
 _child_aligner: Aligner | None = None
 
 
-def _child_start(nice: int | None, idle: bool = False, parent: int = 0) -> None:
+def _child_start(nice: int | None, idle: bool, parent: int) -> None:
     """The spawning thread's priority, in the child (spawned processes may be
     started from another thread of the pool); and an end with ``parent``."""
-    if parent:
-        _end_with(parent)
+    _end_with(parent)
     if nice is not None:
         try:
             current = os.getpriority(os.PRIO_PROCESS, 0)
