@@ -11,6 +11,13 @@ from dalston.audio import decode_to_mono, write_wav16k
 
 DATA = Path(__file__).parent / "data"
 JFK = DATA / "whisper_jfk.flac"
+# JFK streamed in real time is cut at its pauses and each utterance decoded alone.
+# Alone, tiny.en (int8) reads "And so my fellow Americans" as "And so am I fellow
+# Americans" on some CPUs (an AVX2-only AMD EPYC here: int8 kernels differ by
+# instruction set), then "ask not" after it as "That's not": 4 errors in 22 words
+# (0.18), where other machines make none. Tests of the realtime protocol bound the
+# streamed clip's WER by this; accuracy is measured on the corpus, not on JFK.
+STREAMED_JFK_MAX_WER = 0.25
 
 
 def long_speech_wav(path: Path, seconds: float, source: Path = JFK) -> Path:

@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -167,10 +168,14 @@ async def task_holder(url: str, prefix: str, engine_id: str) -> AsyncIterator[He
 class TcpProxy:
     """A loopback TCP proxy to ``target_port`` that can go down (every open
     connection cut, new ones refused at once) and come back: an S3 endpoint, a
-    database or a queue that disappears for a while."""
+    database or a queue that disappears for a while. ``rate``: bytes per second
+    it passes from the target back to the client (a slow link), else no limit."""
 
-    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, host: str = "127.0.0.1", rate: int | None = None
+    ) -> None:
         self.target_port = target_port
+        self.rate = rate
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, 0))
@@ -217,13 +222,20 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, rate in ((client, upstream, None), (upstream, client, self.rate)):
+                threading.Thread(
+                    target=self._pipe, args=(a, b, rate), daemon=True
+                ).start()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(
+        self, source: socket.socket, sink: socket.socket, rate: int | None
+    ) -> None:
+        chunk = 65536 if rate is None else max(rate // 10, 1)
         try:
-            while data := source.recv(65536):
+            while data := source.recv(chunk):
                 sink.sendall(data)
+                if rate is not None:
+                    time.sleep(len(data) / rate)
         except OSError:
             pass
         finally:

@@ -10,6 +10,7 @@ the figures.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import threading
 import time
@@ -268,6 +269,54 @@ def test_stretches_apart_are_aligned_side_by_side_with_the_same_times() -> None:
     assert all(a["end"] <= b["start"] for a, b in itertools.pairwise(words))
 
 
+class _CountingAligner(_EvenAligner):
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[int] = []  # samples of each window aligned
+
+    def align_texts(
+        self, samples: np.ndarray, texts: Sequence[str]
+    ) -> tuple[list[list[str]], list[WordTiming] | None]:
+        self.windows.append(len(samples))
+        return super().align_texts(samples, texts)
+
+
+def test_stretches_aligned_ahead_are_taken_as_they_were() -> None:
+    # A transcript in three versions, as transcription goes on: stretches 2 s and
+    # more apart. Working ahead aligns the stretches that can no longer change
+    # (not the last one); the whole transcript then aligns only what is new, or
+    # changed: a segment that a later version put into an early stretch (a
+    # second pass's) makes that stretch new.
+    bounds = [(0.5, 4.0), (4.3, 6.0), (9.0, 14.0), (20.0, 24.0), (30.0, 33.0)]
+    bounds += [(40.0, 44.0), (44.5, 46.0)]
+    whole = [_segment(i, a, b) for i, (a, b) in enumerate(bounds)]
+    track = _Silence(50.0)
+    alone = copy.deepcopy(whole)
+    expected = retime_track(_EvenAligner(), alone, track, lambda: None)
+
+    known: dict[Any, Any] = {}
+    aligner = _CountingAligner()
+    for upto in (3, 5):  # versions so far: the first 3, then 5 segments
+        version = copy.deepcopy(whole[:upto])
+        retime_track(aligner, version, track, lambda: None, known=known, open_end=True)
+    # Version 1: stretch [0, 1] (not [2], the open end); version 2: [2], [3].
+    assert len(aligner.windows) == 3
+    final = copy.deepcopy(whole)
+    result = retime_track(aligner, final, track, lambda: None, known=known)
+    assert len(aligner.windows) == 5  # only [4] (open before) and [5, 6]
+    assert final == alone
+    assert (result.aligned_words, result.failed_segments) == (
+        expected.aligned_words,
+        expected.failed_segments,
+    )
+
+    # A later version with a segment in the first stretch: that one again.
+    changed = copy.deepcopy(whole)
+    changed.insert(2, _segment(99, 6.3, 6.8))
+    retime_track(aligner, changed, track, lambda: None, known=known)
+    assert len(aligner.windows) == 6
+
+
 @pytest.mark.model  # faster-whisper in process
 def test_a_recording_with_pauses_aligns_as_well_side_by_side(
     cases: dict[str, AlignmentCase], tmp_path: Path
@@ -296,12 +345,26 @@ def test_a_recording_with_pauses_aligns_as_well_side_by_side(
     write_wav16k(wav, np.concatenate(pieces))
     source = {**next(iter(cases.values())).source, "segments": segments}
     source["duration"] = offset
-    aligned = {}
+    aligned: dict[Any, dict[str, Any]] = {}
     for threads in (1, 2):
         engine = PocketsphinxAlignEngine(EngineConfig(cpu_threads=threads))
         try:
             assert engine.parallel == threads
             aligned[threads] = engine.process(align_task(tmp_path, source, wav)).data
+            if threads == 1:
+                # Worked ahead on the transcript so far (its first half, then
+                # all of it but its last stretch still open), as while it is
+                # transcribed: the result is the same.
+                ahead = align_task(tmp_path, {}, wav)
+                half = len(segments) // 2
+                for upto in (half, len(segments)):
+                    engine.work_ahead(ahead, {**source, "segments": segments[:upto]})
+                reused = len(ahead.ahead["stretches"])
+                assert reused >= 2
+                whole = dataclasses.replace(ahead, inputs={"transcribe": source})
+                aligned["ahead"] = engine.process(whole).data
+                # Only the stretch left open was aligned now.
+                assert len(ahead.ahead["stretches"]) == reused + 1
         finally:
             engine.close()
     for transcript in aligned.values():
@@ -312,8 +375,9 @@ def test_a_recording_with_pauses_aligns_as_well_side_by_side(
         assert stats.median_start_ms <= MAX_MEDIAN_START_MS
     # The decoder carries a little state from one window to the next (a frame
     # here and there), so the two agree to within a few frames, not exactly.
-    one, two = (transcript_words(aligned[n]) for n in (1, 2))
+    one, two, ahead = (transcript_words(aligned[n]) for n in (1, 2, "ahead"))
     assert max(abs(a.start - b.start) for a, b in zip(one, two, strict=True)) < 0.05
+    assert max(abs(a.start - b.start) for a, b in zip(one, ahead, strict=True)) < 0.05
 
 
 # --- pass-through and fallbacks ----------------------------------------------------

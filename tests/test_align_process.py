@@ -34,16 +34,22 @@ def speech() -> tuple[object, list[str]]:
 
 
 def _aligner_processes() -> list[int]:
-    """This process's children started as pool workers (not multiprocessing's
-    resource tracker)."""
+    """This process's own children started as pool workers: not multiprocessing's
+    resource tracker, nor the aligners of servers other tests started. Found by
+    each process's parent in ``/proc/*/stat``: a thread's ``children`` list misses
+    the children of a thread that has exited (the idle test's spawning thread)."""
     found = []
-    for pid in process_tree(os.getpid())[1:]:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if b"spawn_main" in cmdline:
-            found.append(pid)
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"spawn_main" in cmdline and parent == os.getpid():
+            found.append(int(entry.name))
     return found
 
 

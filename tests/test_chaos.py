@@ -14,6 +14,7 @@ the ones serving (none needed a restart).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -28,12 +29,13 @@ import httpx
 import pytest
 import redis
 
+from dalston.queue.redis_streams import TASK_GROUP, TASKS_KEY
 from tests import compose_stack
 from tests.audio_fixtures import DATA, long_speech_wav
 from tests.conftest import fresh_database
 from tests.faults import TcpProxy
 from tests.server import ServerProcess, submit, wait_for_job
-from tests.test_distributed import Cluster, _engines, _wait_stage
+from tests.test_distributed import Cluster, _engines
 
 pytestmark = [pytest.mark.model, pytest.mark.chaos]
 
@@ -189,10 +191,14 @@ def test_jobs_survive_every_kind_of_fault(
 class _Host:
     """A network namespace joined to this machine by a veth pair: another host.
     It reaches PostgreSQL, Redis and S3 (which listen on loopback here) through
-    proxies on this side's veth address; ``cut`` downs the link, so its packets
-    are dropped (no reset: its connections just hang, as with a pulled cable)."""
+    proxies on this side's veth address (``rates``: bytes per second a proxy
+    passes back to the host, for a slow link); ``cut`` downs the link, so its
+    packets are dropped (no reset: its connections just hang, as with a pulled
+    cable)."""
 
-    def __init__(self, ports: dict[str, int]) -> None:
+    def __init__(
+        self, ports: dict[str, int], rates: dict[str, int] | None = None
+    ) -> None:
         tag = uuid.uuid4().hex[:6]
         self.name = f"dalston-{tag}"
         self.outer, inner = f"dvo{tag}", f"dvi{tag}"
@@ -209,7 +215,8 @@ class _Host:
         self._sh(f"{inside} ip link set {inner} up")
         self._sh(f"{inside} ip link set lo up")
         self.proxies = {
-            name: TcpProxy(port, host=self.address) for name, port in ports.items()
+            name: TcpProxy(port, host=self.address, rate=(rates or {}).get(name))
+            for name, port in ports.items()
         }
 
     @staticmethod
@@ -229,6 +236,19 @@ class _Host:
         subprocess.run(["ip", "link", "delete", self.outer], capture_output=True)
 
 
+def _wait_held(env: dict[str, str], engine_id: str) -> None:
+    """Until a worker holds (has taken, not yet acked) a task of ``engine_id``."""
+    stream = TASKS_KEY.format(prefix=env["DALSTON_REDIS_PREFIX"], engine_id=engine_id)
+    deadline = time.monotonic() + 120
+    with redis.Redis.from_url(env["REDIS_URL"]) as admin:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.ResponseError):  # no group made yet
+                if admin.xpending(stream, TASK_GROUP)["pending"]:
+                    return
+            time.sleep(0.05)
+    raise AssertionError(f"no worker took a {engine_id} task")
+
+
 def _netns_usable() -> str | None:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         return "network namespaces need root and iproute2"
@@ -244,13 +264,17 @@ def test_a_host_cut_off_mid_task_loses_it_to_another(
     tmp_path: Path, distributed_env: dict[str, str]
 ) -> None:
     """A transcribe worker on another host (its own network namespace) is cut off
-    while it runs a task: its liveness lapses and the task runs on a worker here,
-    counted as a rerun; the job completes."""
+    while it holds a task: its liveness lapses and the task runs on a worker here,
+    counted as a rerun; the job completes. The host's link to S3 is slow (its
+    audio takes seconds to arrive), so the cut lands before it could finish
+    however fast this machine transcribes."""
     reason = _netns_usable()
     if reason:
         pytest.skip(reason)
     s3 = urlsplit(distributed_env["S3_ENDPOINT_URL"])
-    host = _Host({"pg": 5432, "redis": 6379, "s3": int(s3.port or 80)})
+    host = _Host(
+        {"pg": 5432, "redis": 6379, "s3": int(s3.port or 80)}, rates={"s3": 32_000}
+    )
     with fresh_database() as database_url:
         env = {
             **distributed_env,
@@ -282,7 +306,7 @@ def test_a_host_cut_off_mid_task_loses_it_to_another(
                 _engines(client, {"audio-prepare": 1, "faster-whisper": 1})
                 audio = long_speech_wav(tmp_path / "long.wav", 40)
                 job_id = submit(client, audio)
-                _wait_stage(client, job_id, "transcribe", "running")
+                _wait_held(cluster.env, "faster-whisper")
                 host.cut()
                 cluster.add_worker("faster-whisper")
                 job = wait_for_job(client, job_id, timeout=240)

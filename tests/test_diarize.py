@@ -178,6 +178,20 @@ def test_num_speakers_is_honoured_exactly(
     assert result["num_speakers"] == count
 
 
+@pytest.mark.parametrize("clip", ["mfa_cold_corpus.wav", "readalongs_ej_fra.m4a"])
+def test_a_count_above_the_voices_heard_adds_a_minor_speaker(
+    engine: ResemblyzerDiarizeEngine, clip: str
+) -> None:
+    """One voice (26-34 s) asked for as two: the extra speaker takes the few
+    windows least like the voice (someone who said little), not half of it."""
+    result = run(engine, DATA / clip, num_speakers=2)
+    talk: dict[str, float] = {}
+    for t in result["turns"]:
+        talk[t["speaker"]] = talk.get(t["speaker"], 0.0) + t["end"] - t["start"]
+    assert len(talk) == 2
+    assert min(talk.values()) <= 0.15 * sum(talk.values()), talk
+
+
 def test_speaker_bounds_are_honoured(
     engine: ResemblyzerDiarizeEngine, prepared: Path
 ) -> None:
@@ -392,7 +406,7 @@ def test_corpus_der_per_case() -> None:
         print(line + f"  {result['seconds']:.2f} s for {result['duration']:.0f} s")
     pooled = {mode: err / total for mode, (err, total) in totals.items()}
     print(f"pooled DER: auto {pooled['auto']:.3f}, given {pooled['given']:.3f}")
-    # 2026-12-05: auto 0.258, given 0.251. Overlapped speech (16 % of the
+    # 2026-12-06: auto 0.258, given 0.223. Overlapped speech (16 % of the
     # reference, 31 s of it in ami_tst00) is never found: no overlap detector.
-    assert pooled["given"] <= 0.30
+    assert pooled["given"] <= 0.26
     assert pooled["auto"] <= 0.31

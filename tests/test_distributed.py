@@ -3,12 +3,14 @@ workers sharing PostgreSQL, Redis Streams and S3 (moto), on one machine."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -229,6 +231,33 @@ def test_enrichment_stages_on_their_own_workers(cluster: Cluster) -> None:
         assert redacted.content[:4] == b"RIFF"
         engines = client.get("/v1/engines").json()["engines"]
         assert len({e["pid"] for e in engines}) == 2 + len(ENRICHMENT_ENGINES)
+
+
+def test_alignment_follows_transcription_across_workers(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The align worker starts on the transcript so far, which the transcribe
+    worker publishes through S3, and finishes on the whole one."""
+    cluster.add_worker("faster-whisper")
+    cluster.add_worker("pocketsphinx-align")
+    # Transcribed in ~8 s here (its first version is published after 1 s).
+    audio = long_speech_wav(tmp_path / "long.wav", 40)
+    with cluster.gateway.client() as client:
+        _engines(client, {"faster-whisper": 1, "pocketsphinx-align": 1})
+        job_id = submit(client, audio, word_alignment="true")
+        job = wait_for_job(client, job_id, timeout=240)
+    assert job["status"] == "completed", job
+    stages = {s["stage"]: s for s in job["stages"]}
+    assert _time(stages["align"]["started_at"]) < _time(
+        stages["transcribe"]["completed_at"]
+    )
+    assert "country" in job["text"]
+    words = job["words"]
+    assert all(a["start"] <= b["start"] for a, b in itertools.pairwise(words))
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def test_killed_worker_task_is_finished_by_another(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -257,6 +258,16 @@ def test_an_hour_completes_in_flat_memory(tmp_path: Path) -> None:
     assert peak < MAX_PEAK_MB, peak
     assert served <= 0.15, served  # the whole hour was transcribed, in order
     assert job["segments"][-1]["end"] == pytest.approx(last_end, abs=3)
+    # Alignment followed transcription (``EngineSpec.follows``): it started on
+    # the transcript so far.
+    stages = {s["stage"]: s for s in job["stages"]}
+    assert _time(stages["align"]["started_at"]) < _time(
+        stages["transcribe"]["completed_at"]
+    )
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 # --- language: several windows vote -------------------------------------------------

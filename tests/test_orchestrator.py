@@ -84,26 +84,24 @@ class ScriptedEngine(BatchEngine):
         return TaskOutput(data={"calls": self.calls, "seen": sorted(task.inputs)})
 
 
-@dataclass
-class Harness:
-    orchestrator: Orchestrator
-    queue: InProcessQueue
-    sessions: object
-    engine: ScriptedEngine
-    runner: EngineRunner
+async def local_state(tmp_path: Path) -> tuple[Any, Any, LocalArtifactStore]:
+    """A migrated SQLite database (its engine and sessions) and a local store."""
+    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    await upgrade_to_head(db)
+    return db, create_session_factory(db), LocalArtifactStore(tmp_path / "artifacts")
 
-    async def submit(self, stages: int = 1) -> str:
+
+@dataclass
+class JobRows:
+    """Jobs made of given stages, their rows as the database has them, and
+    waiting for their status."""
+
+    sessions: Any
+    orchestrator: Orchestrator
+
+    async def start(self, specs: list[StageSpec]) -> str:
         job_id = str(uuid.uuid4())
-        specs = [
-            StageSpec(
-                f"s{i}",
-                "scripted",
-                depends_on=(f"s{i - 1}",) if i else (),
-                audio=AudioInput.NONE,
-            )
-            for i in range(stages)
-        ]
-        async with self.sessions() as session, session.begin():  # type: ignore[operator]
+        async with self.sessions() as session, session.begin():
             session.add(
                 Job(id=job_id, tenant_id="t", status="pending", model="m", params={})
             )
@@ -115,7 +113,7 @@ class Harness:
         return job_id
 
     async def job(self, job_id: str) -> Job:
-        async with self.sessions() as session:  # type: ignore[operator]
+        async with self.sessions() as session:
             job: Job = await session.scalar(
                 select(Job).where(Job.id == job_id).options(selectinload(Job.tasks))
             )
@@ -130,16 +128,32 @@ class Harness:
         raise AssertionError(f"job stuck in {job.status}")
 
 
+@dataclass
+class Harness(JobRows):
+    queue: InProcessQueue
+    engine: ScriptedEngine
+    runner: EngineRunner
+
+    async def submit(self, stages: int = 1) -> str:
+        specs = [
+            StageSpec(
+                f"s{i}",
+                "scripted",
+                depends_on=(f"s{i - 1}",) if i else (),
+                audio=AudioInput.NONE,
+            )
+            for i in range(stages)
+        ]
+        return await self.start(specs)
+
+
 async def _harness(
     tmp_path: Path,
     engine: ScriptedEngine,
     thread_nice: int = 0,
     thread_idle: bool = False,
 ) -> AsyncIterator[Harness]:
-    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
-    await upgrade_to_head(db)
-    sessions = create_session_factory(db)
-    storage = LocalArtifactStore(tmp_path / "artifacts")
+    db, sessions, storage = await local_state(tmp_path)
     queue = InProcessQueue()
     orchestrator = Orchestrator(
         session_factory=sessions,
@@ -153,7 +167,7 @@ async def _harness(
     )
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(orchestrator.run())]
     try:
-        yield Harness(orchestrator, queue, sessions, engine, runner)
+        yield Harness(sessions, orchestrator, queue, engine, runner)
     finally:
         engine.release.set()
         runner.stop()
@@ -586,17 +600,14 @@ async def test_a_dead_workers_task_runs_again_as_a_counted_attempt(
             url, prefix=prefix, visibility_timeout_s=60, consumer_ttl_s=1.0
         )
 
-    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
-    await upgrade_to_head(db)
-    sessions = create_session_factory(db)
-    storage = LocalArtifactStore(tmp_path / "artifacts")
+    db, sessions, storage = await local_state(tmp_path)
     orchestrator_queue, worker_queue = queue(), queue()
     orchestrator = Orchestrator(
         session_factory=sessions, storage=storage, queue=orchestrator_queue
     )
     engine = ScriptedEngine()
     runner = EngineRunner(engine, worker_queue, storage)
-    h = Harness(orchestrator, InProcessQueue(), sessions, engine, runner)
+    h = Harness(sessions, orchestrator, InProcessQueue(), engine, runner)
     loop = asyncio.create_task(orchestrator.run())
     try:
         job_id = await h.submit()  # queued; no worker but the doomed one yet
@@ -733,10 +744,7 @@ async def test_a_dispatch_lost_in_a_crash_is_published_by_recovery(
     (however often it recovers), and the job completes on its first attempt."""
     require_service("Redis", "127.0.0.1", 6379)
     url, prefix = "redis://127.0.0.1:6379/0", f"dalston-test-{uuid.uuid4().hex[:8]}"
-    db = create_engine(f"sqlite+aiosqlite:///{tmp_path}/o.db")
-    await upgrade_to_head(db)
-    sessions = create_session_factory(db)
-    storage = LocalArtifactStore(tmp_path / "artifacts")
+    db, sessions, storage = await local_state(tmp_path)
     queue = RedisStreamsQueue(url, prefix=prefix)
     crashed = Orchestrator(session_factory=sessions, storage=storage, queue=queue)
 
@@ -746,9 +754,9 @@ async def test_a_dispatch_lost_in_a_crash_is_published_by_recovery(
     crashed._publish = lost  # type: ignore[method-assign]
     engine = ScriptedEngine()
     h = Harness(
+        sessions,
         crashed,
         InProcessQueue(),
-        sessions,
         engine,
         EngineRunner(engine, queue, storage),
     )

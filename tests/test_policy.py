@@ -80,6 +80,7 @@ def test_english_only_model_refusals_name_the_model_to_use(
         ({"retention": -2}, {}, "retention", "greater than or equal to -1"),
         ({"temperature": 2.5}, {}, "temperature", "less than or equal to 2"),
         ({"language": "not a code"}, {}, "language", "invalid language code"),
+        ({"language": "xx"}, {}, "language", "not one of the languages"),
         ({"max_speakers": 3}, {}, "max_speakers", "only used with diarization"),
     ],
 )  # fmt: skip

@@ -10,6 +10,7 @@ CI=true). Each test uses its own key prefix and deletes its keys afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -60,11 +61,17 @@ class _RedisQueues:
 
     async def cleanup(self) -> None:
         client = self().redis
-        keys = [key async for key in client.scan_iter(match=f"{self.prefix}:*")]
-        if keys:
-            await client.delete(*keys)
+
+        async def forget() -> None:
+            keys = [key async for key in client.scan_iter(match=f"{self.prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+
+        # The prefix is this test's own: removing its keys is tidiness, bounded.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(forget(), 10)
         for queue in self.made:
-            await queue.aclose()
+            await asyncio.wait_for(queue.aclose(), 10)  # each step bounded at 2 s
 
 
 @pytest_asyncio.fixture

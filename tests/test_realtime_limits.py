@@ -155,11 +155,17 @@ def test_the_maximum_length_flushes_the_words_heard(limited: ServerProcess) -> N
     assert code == 4413
     finals = [m["text"] for m in messages if m["type"] == "transcript.final"]
     heard = " ".join(finals)
-    # What was heard is the start of the clip's words, as far as it got.
+    # What was heard is the start of the clip's words, as far as it got (scored
+    # against the prefix it matches best: see STREAMED_JFK_MAX_WER for why a
+    # streamed JFK can read "so am I" and "That's not", 4 errors in 7 words).
     words = [w for w in heard.lower().replace(".", " ").replace(",", " ").split()]
     reference = (DATA / "whisper_jfk.txt").read_text().split()
     assert len(words) >= 3, messages
-    assert wer([" ".join(reference[: len(words)])], [heard]) <= 0.4, heard
+    assert "fellow americans" in " ".join(words), heard
+    best = min(
+        wer([" ".join(reference[:k])], [heard]) for k in range(1, len(reference) + 1)
+    )
+    assert best <= 0.6, heard
     assert messages[-1]["code"] == "session_time_limit"
 
 

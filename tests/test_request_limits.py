@@ -57,6 +57,7 @@ def _ws(server: ServerProcess, path: str, query: list[tuple[str, str]]) -> str:
     [
         ([("vocabulary", json.dumps(TERMS))], TOO_MANY_TERMS),
         ([("retention", "4000")], TOO_LONG_RETENTION),
+        ([("language", "xx")], "not one of the languages this server transcribes"),
     ],
 )
 def test_native_stream_refuses(
@@ -91,13 +92,20 @@ def test_elevenlabs_stream_refuses(
     assert error["error"].startswith("keyterms") and rule in error["error"]
 
 
-def test_openai_realtime_refuses(server: ServerProcess) -> None:
+@pytest.mark.parametrize(
+    ("field", "rule"),
+    [
+        ({"keywords": TERMS}, TOO_MANY_TERMS),
+        ({"language": "xx"}, "not one of the languages this server transcribes"),
+    ],
+)
+def test_openai_realtime_refuses(
+    server: ServerProcess, field: dict[str, Any], rule: str
+) -> None:
     update = {
         "type": "transcription_session.update",
         "event_id": "evt_1",
-        "session": {
-            "input_audio_transcription": {"model": "whisper-1", "keywords": TERMS}
-        },
+        "session": {"input_audio_transcription": {"model": "whisper-1", **field}},
     }
     url = _ws(server, "/v1/realtime", [("intent", "transcription")])
     headers = {"Authorization": f"Bearer {server.admin_key}"}
@@ -105,9 +113,10 @@ def test_openai_realtime_refuses(server: ServerProcess) -> None:
     assert got[0]["type"] == "transcription_session.created"
     error = got[1]
     assert error["type"] == "error", got
-    assert error["error"]["param"] == "session.input_audio_transcription.keywords"
+    (name,) = field
+    assert error["error"]["param"] == f"session.input_audio_transcription.{name}"
     assert error["error"]["event_id"] == "evt_1"
-    assert TOO_MANY_TERMS in error["error"]["message"]
+    assert rule in error["error"]["message"]
 
 
 def test_native_stream_config_change_follows_the_policy(server: ServerProcess) -> None:

@@ -28,6 +28,11 @@ FAST = {
     "DALSTON_WEBHOOK_BACKOFF_S": "0.2",
     "DALSTON_WEBHOOK_POLL_S": "0.1",
     "DALSTON_WEBHOOK_MAX_ATTEMPTS": "20",
+    # The kill can land while an attempt is under way: its delivery stays leased
+    # to the dead process until the lease ends (60 s by default, as long as the
+    # wait for the delivery below: a CI run took 80 s). The receiver answers at
+    # once, so a short lease is enough here.
+    "DALSTON_WEBHOOK_LEASE_S": "5",
 }
 
 

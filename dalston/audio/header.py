@@ -133,7 +133,8 @@ def declared_duration(
 
 def check_wav_length(file: BinaryIO, size: int) -> None:
     """FFmpeg derives a WAV's duration from the file size, so read the RIFF header:
-    a ``data`` chunk that promises more bytes than the file holds was cut short."""
+    a ``data`` chunk that promises more bytes than the file holds was cut short,
+    and one with no bytes at all holds no audio."""
     file.seek(0)
     if file.read(4) != b"RIFF":
         return
@@ -144,10 +145,16 @@ def check_wav_length(file: BinaryIO, size: int) -> None:
             return
         chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
         if chunk_id == b"data":
+            present = size - file.tell()
+            if present <= 0 and chunk_size in (0, 0xFFFFFFFF):
+                # A header and nothing after it (what a recorder leaves when it
+                # stops at once): refused now, not by a job that fails later.
+                raise UnsupportedMedia(
+                    "The file holds no decodable audio frames.", param="file"
+                )
             # 0 and 0xFFFFFFFF mean "length unknown" (a streamed WAV).
             if chunk_size in (0, 0xFFFFFFFF):
                 return
-            present = size - file.tell()
             if present < chunk_size * (1 - TRUNCATION_TOLERANCE_RATIO):
                 raise InvalidRequest(
                     f"The audio is truncated: its WAV header promises {chunk_size} "

@@ -9,7 +9,7 @@ import secrets
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dalston.db.models import ApiKey, utcnow
+from dalston.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,16 @@ async def create_api_key(
     rate_limit: int | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key row and its secret; the secret is never stored."""
+    """A new key row and its secret; the secret is never stored. A key that
+    would expire at once is refused (400): no one means to mint one."""
+    if expires_at is not None:
+        when = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+        if when <= utcnow():
+            raise InvalidRequest(
+                "expires_at is in the past; give a time to come (ISO 8601, UTC "
+                "unless it names a zone).",
+                param="expires_at",
+            )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         id=str(uuid.uuid4()),

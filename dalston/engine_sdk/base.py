@@ -68,12 +68,25 @@ class TaskInput:
     gate: RealtimeGate | None = None
     # Set by the runner: where ``report_progress`` goes.
     on_progress: Callable[[float], None] | None = None
+    # Set by the runner when a later stage follows this one: where ``publish``
+    # goes.
+    on_publish: Callable[[Callable[[], Mapping[str, Any]]], None] | None = None
+    # What ``BatchEngine.work_ahead`` keeps for ``process`` (the engine's own).
+    ahead: dict[str, Any] = field(default_factory=dict)
 
     def report_progress(self, fraction: float) -> None:
         """How far the task has got (0-1; the transcriber: the share of the audio
         decoded). Cheap to call often: the runner sends a change now and then."""
         if self.on_progress is not None:
             self.on_progress(min(max(float(fraction), 0.0), 1.0))
+
+    def publish(self, output_so_far: Callable[[], Mapping[str, Any]]) -> None:
+        """Offer the output so far (JSON, the shape of the final output) to a
+        stage that follows this one. Cheap to call often: the runner builds it
+        (``output_so_far()``) and stores it now and then, and only when a stage
+        of the job follows this one."""
+        if self.on_publish is not None:
+            self.on_publish(output_so_far)
 
     def check_cancelled(self) -> None:
         """Call between units of work; raises once the job is cancelled. In a
@@ -124,6 +137,16 @@ class BatchEngine(ABC):
 
     @abstractmethod
     def process(self, task: TaskInput) -> TaskOutput: ...
+
+    def work_ahead(  # noqa: B027 - optional hook
+        self, task: TaskInput, partial: Mapping[str, Any]
+    ) -> None:
+        """For an engine whose spec ``follows`` a stage: work on the output that
+        stage has published so far (``partial``; ``task.inputs`` lacks it) and
+        keep in ``task.ahead`` what ``process`` can reuse, once that stage's
+        whole output is there. Called in a thread, one call at a time per task,
+        never with ``process``; what it cannot do ``process`` does. The default
+        does nothing."""
 
     def process_batch(self, tasks: Sequence[TaskInput]) -> list[TaskOutput | Exception]:
         """One result per task, in order; an exception stands for a failed task."""

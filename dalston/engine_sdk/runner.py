@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from dalston.engine_sdk.priority import RealtimeGate
 from dalston.errors import DalstonError, input_error_code, is_transient
 from dalston.loops import LoopHealth
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
-from dalston.storage.base import ArtifactStore, job_prefix
+from dalston.storage.base import ArtifactStore, job_prefix, partial_key
 
 log = logging.getLogger(__name__)
 # How long a task waits for its audio while storage is unreachable.
@@ -42,6 +43,16 @@ _STARTED_AFTER_S = 0.25
 _CANCEL_POLL_S = 0.25
 # A running task's progress goes to the orchestrator at most this often.
 _PROGRESS_EVERY_S = 1.0
+# A task that a later stage follows stores its output so far at most this often
+# (the first time once it has run this long: a short task publishes nothing),
+# and less often while one version takes more than 1/_PUBLISH_SHARE of that to
+# build and store (a long transcript on a slow model).
+_PUBLISH_EVERY_S = 1.0
+_PUBLISH_SHARE = 50
+# How long the engine's thread waits for a version to be stored.
+_PUBLISH_TIMEOUT_S = 10.0
+# A following task looks for a new version, or the whole output, this often.
+_FOLLOW_POLL_S = 0.25
 
 
 def _log_progress_failure(future: Any) -> None:
@@ -107,6 +118,70 @@ class _ProgressSender:
             self._queue.put_event(event), self._loop
         )
         future.add_done_callback(_log_progress_failure)
+
+
+class _Publisher:
+    """``TaskInput.on_publish`` for a task that a later stage follows, called
+    from the engine's thread: stores the output so far under ``partial_key`` at
+    most every ``_PUBLISH_EVERY_S`` (the first once the task has run that long),
+    and with the first version tells the orchestrator (a PROGRESS event with the
+    key), which then dispatches the following stage. Best effort: a version
+    that cannot be stored is skipped; the follower waits for the whole output."""
+
+    def __init__(
+        self, storage: ArtifactStore, queue: TaskQueue, message: TaskMessage
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._storage = storage
+        self._queue = queue
+        self._message = message
+        self._key = partial_key(message.job_id, message.stage)
+        self._lock = threading.Lock()
+        self._stored_at = time.monotonic()
+        self._every = _PUBLISH_EVERY_S
+        self._announced = False
+        self._closed = False
+
+    def __call__(self, output_so_far: Callable[[], Any]) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if self._closed or now - self._stored_at < self._every:
+                return
+            self._stored_at = now
+        try:
+            body = json.dumps(output_so_far()).encode()
+            asyncio.run_coroutine_threadsafe(
+                self._storage.put_bytes(self._key, body), self._loop
+            ).result(_PUBLISH_TIMEOUT_S)
+            cost = time.monotonic() - now
+            self._every = max(_PUBLISH_EVERY_S, cost * _PUBLISH_SHARE)
+        except Exception as exc:
+            log.debug(
+                "task %s: a partial output was dropped: %s", self._message.task_id, exc
+            )
+            return
+        if not self._announced:
+            self._announced = True
+            event = TaskEvent(
+                kind=TaskEventKind.PROGRESS,
+                task_id=self._message.task_id,
+                job_id=self._message.job_id,
+                attempt=self._message.attempt,
+                partial_key=self._key,
+            )
+            future = asyncio.run_coroutine_threadsafe(
+                self._queue.put_event(event), self._loop
+            )
+            future.add_done_callback(_log_progress_failure)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+
+class _LeftForLater(Exception):
+    """A following task given up because this worker stops: not reported, so
+    the queue (or recovery) hands it out again."""
 
 
 _FINAL = (TaskEventKind.SUCCEEDED, TaskEventKind.FAILED, TaskEventKind.CANCELLED)
@@ -294,6 +369,13 @@ class EngineRunner:
                     cancelled = False
                 if cancelled:
                     await self._event(message, TaskEventKind.CANCELLED)
+                elif (followed := self._followed(message)) is not None:
+                    # It waits for the stage it follows without this slot.
+                    follower = asyncio.create_task(
+                        self._run_following(message, followed)
+                    )
+                    self._inflight.add(follower)
+                    follower.add_done_callback(self._inflight.discard)
                 else:
                     live.append(message)
             if live:
@@ -305,7 +387,29 @@ class EngineRunner:
         finally:
             self._slots.release()
 
-    async def _process(self, batch: list[TaskMessage]) -> None:
+    def _followed(self, message: TaskMessage) -> str | None:
+        """The stage a task of this engine follows, while that stage's output is
+        not among its inputs (it was dispatched while that stage ran)."""
+        spec = getattr(self.engine, "spec", None)
+        followed = getattr(spec, "follows", None)
+        if isinstance(followed, str) and followed not in message.inputs:
+            return followed
+        return None
+
+    async def _run_following(self, message: TaskMessage, followed: str) -> None:
+        self.active += 1
+        try:
+            await self._process([message], follow=followed)
+        finally:
+            self.active -= 1
+
+    async def _process(
+        self, batch: list[TaskMessage], follow: str | None = None
+    ) -> None:
+        """Run the batch in an engine thread (the caller holds a task slot) and
+        report each outcome. ``follow``: the stage that the batch's one task
+        follows, still running; the task takes a slot only while it works
+        (``_follow``)."""
         begun = time.monotonic()
         async with AsyncExitStack() as stack:
             work_root = Path(tempfile.mkdtemp(prefix="dalston-task-"))
@@ -313,6 +417,7 @@ class EngineRunner:
             inputs: list[TaskInput] = []
             ready: list[TaskMessage] = []
             progress: dict[str, _ProgressSender] = {}
+            publishers: dict[str, _Publisher] = {}
             for message in batch:
                 try:
                     audio_path = None
@@ -341,6 +446,11 @@ class EngineRunner:
                 sender = progress[message.task_id] = _ProgressSender(
                     self.queue, message
                 )
+                publisher = None
+                if message.publish:
+                    publisher = publishers[message.task_id] = _Publisher(
+                        self.storage, self.queue, message
+                    )
                 inputs.append(
                     TaskInput(
                         task_id=message.task_id,
@@ -353,6 +463,7 @@ class EngineRunner:
                         cancel_event=threading.Event(),
                         gate=self.gate,
                         on_progress=sender,
+                        on_publish=publisher,
                     )
                 )
                 ready.append(message)
@@ -376,9 +487,27 @@ class EngineRunner:
             self._running_inputs.update(inputs)
             resident_before = resident_bytes()
             started = time.perf_counter()
+            results: list[TaskOutput | Exception]
             try:
-                async with asyncio.timeout(self.task_timeout_s):
-                    results = await self._in_thread(self.engine.process_batch, inputs)
+                running: list[TaskInput] | None = inputs
+                if follow is not None:
+                    followed = await self._await_followed(inputs[0], follow)
+                    if followed is None:  # unreported: handed out again
+                        return
+                    if isinstance(followed, Exception):
+                        results = [followed]
+                        running = None
+                    else:
+                        running = followed
+                        # A slot once its input is whole, until it has reported.
+                        await self._slots.acquire()
+                        stack.callback(self._slots.release)
+                        started = time.perf_counter()
+                if running is not None:
+                    async with asyncio.timeout(self.task_timeout_s):
+                        results = await self._in_thread(
+                            self.engine.process_batch, running
+                        )
             except TimeoutError:
                 for task in inputs:
                     task.cancel_event.set()  # let the thread stop at its next check
@@ -394,6 +523,8 @@ class EngineRunner:
                 self._running_inputs.difference_update(inputs)
                 for sender in progress.values():
                     sender.close()  # the outcome says the rest
+                for publisher in publishers.values():
+                    publisher.close()
             elapsed = time.perf_counter() - started
             for message, result in zip(ready, results, strict=True):
                 self._observe(message, result, elapsed)
@@ -406,6 +537,87 @@ class EngineRunner:
                     )
             del results
             await asyncio.to_thread(release_if_grown, resident_before)
+
+    async def _await_followed(
+        self, task: TaskInput, followed: str
+    ) -> list[TaskInput] | Exception | None:
+        """``_follow``'s task to process, or the outcome it ended with
+        (cancelled, or an unreadable input), or None when this worker stops:
+        the task is left, unreported, for the queue to hand out again."""
+        try:
+            return [await self._follow(task, followed)]
+        except (TaskCancelled, EngineError) as ended:
+            return ended
+        except _LeftForLater:
+            log.info("task %s left for redelivery", task.task_id)
+            telemetry.end_span(self._spans.pop(task.task_id, None), None)
+            return None
+
+    async def _follow(self, task: TaskInput, followed: str) -> TaskInput:
+        """Wait, holding no task slot, until ``followed`` (a stage) has stored
+        its whole output; meanwhile the engine works ahead on each new version
+        of its output so far (with a slot, ``_work_ahead``). ``task`` with that
+        output among its inputs (its ``ahead`` and cancel event kept). Raises
+        ``TaskCancelled`` once the job is cancelled, ``_LeftForLater`` when this
+        worker stops."""
+        whole = output_key(task.job_id, followed)
+        partial = partial_key(task.job_id, followed)
+        seen: bytes | None = None
+        working = True  # until a try to work ahead fails
+        next_version_at = 0.0  # versions come _PUBLISH_EVERY_S apart at most
+        health = LoopHealth(f"engine {self.engine_id} follow")
+        while True:
+            if task.cancel_event.is_set():
+                raise TaskCancelled(f"task {task.task_id} cancelled")
+            if self._stopping.is_set():
+                raise _LeftForLater
+            body = None
+            try:
+                with contextlib.suppress(KeyError):
+                    output = await self.storage.get_bytes(whole)
+                    try:
+                        data = await asyncio.to_thread(json.loads, output)
+                    except ValueError as exc:
+                        raise EngineError(
+                            f"the {followed} output is unreadable"
+                        ) from exc
+                    return replace(task, inputs={**task.inputs, followed: data})
+                if working and time.monotonic() >= next_version_at:
+                    next_version_at = time.monotonic() + _PUBLISH_EVERY_S
+                    with contextlib.suppress(KeyError):
+                        body = await self.storage.get_bytes(partial)
+            except EngineError:
+                raise
+            except Exception as exc:  # storage away: ask again
+                await health.failed(exc, stopping=self._stopping)
+                continue
+            health.succeeded()
+            if body is not None and body != seen:
+                seen = body
+                working = await self._work_ahead(task, body)
+            else:
+                await asyncio.sleep(_FOLLOW_POLL_S)
+
+    async def _work_ahead(self, task: TaskInput, body: bytes) -> bool:
+        """``engine.work_ahead`` on one version of the followed stage's output,
+        with a task slot; False when it failed (the task stops working ahead:
+        ``process`` does the work)."""
+        await self._slots.acquire()
+        try:
+
+            def work() -> None:
+                self.engine.work_ahead(task, json.loads(body))
+
+            async with asyncio.timeout(self.task_timeout_s):
+                await self._in_thread(work)
+            return True
+        except TaskCancelled:
+            raise
+        except Exception as exc:  # a head start only
+            log.warning("task %s: working ahead failed: %s", task.task_id, exc)
+            return False
+        finally:
+            self._slots.release()
 
     def _observe(
         self, message: TaskMessage, result: TaskOutput | Exception, elapsed: float

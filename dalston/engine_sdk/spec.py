@@ -24,3 +24,9 @@ class EngineSpec:
     # For a stage with several engines: the setting value that selects this one
     # (``DALSTON_DIARIZATION_BACKEND``).
     backend: str | None = None
+    # The stage whose output this engine's stage reads and may start on early: a
+    # task of it is dispatched while that stage still runs (once it has published
+    # output so far), works ahead on each version published
+    # (``BatchEngine.work_ahead``, outside the engine's task slots while it
+    # waits) and finishes with ``process`` once the whole output is stored.
+    follows: str | None = None

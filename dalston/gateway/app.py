@@ -31,7 +31,7 @@ from dalston.dialects.openai import routes as openai
 from dalston.engine_sdk import BatchEngine
 from dalston.gateway import console, docs, log_redaction, shared_routes
 from dalston.gateway.errors import install_error_handlers
-from dalston.gateway.limits import BodySizeLimit
+from dalston.gateway.limits import BodySizeLimit, NulGuard
 from dalston.gateway.metrics import HttpMetrics
 from dalston.gateway.openapi import install_openapi
 from dalston.gateway.request_id import RequestId
@@ -83,6 +83,7 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(NulGuard)
     app.add_middleware(RequestId)
     app.add_middleware(HttpMetrics)
     for module in (

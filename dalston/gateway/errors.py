@@ -171,6 +171,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _nul_refused_by_database(exc):
+            # A NUL that reached PostgreSQL by a way the door does not check
+            # (``limits.NulGuard``): the input's fault, not the server's.
+            return _render(request, 400, "invalid_request", NUL_MESSAGE)
         if is_transient(exc):
             log.warning("dependency unavailable: %r", exc)
             return _render(
@@ -194,16 +198,26 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+NUL_MESSAGE = "The request holds a NUL character (\\x00), which no field may contain."
+
+
+def _nul_refused_by_database(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError) and "0x00" in str(exc.orig)
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method the API documents for this path (Starlette's own 405 names
-    only the methods of the first route whose path matched, not its siblings'),
-    with HEAD wherever GET is served."""
+    """Every method the API serves at this path (Starlette's own 405 names only
+    the methods of the first route whose path matched, not its siblings'): the
+    documented ones, and HEAD where a route answers it (the health probes)."""
     methods: set[str] = set()
     for pattern, path_methods in _path_patterns(request.app):
         if pattern.fullmatch(request.url.path):
             methods |= path_methods
-    if "GET" in methods:
-        methods.add("HEAD")
+    for _, full_path, route in api_routes(request.app, documented=False):
+        if "HEAD" in (route.methods or ()) and full_path == request.url.path:
+            methods.add("HEAD")
     return sorted(methods)
 
 
@@ -222,17 +236,22 @@ def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
     return cached
 
 
-def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
-    """Each documented route: its path as documented, its full path with the
-    parameters' convertors, and the route (routers included with a prefix are
-    wrapped in newer FastAPI releases; ``iter_route_contexts`` unwraps them)."""
+def api_routes(
+    app: FastAPI, documented: bool = True
+) -> Iterator[tuple[str, str, APIRoute]]:
+    """Each documented route (``documented=False``: each route): its path as
+    documented, its full path with the parameters' convertors, and the route
+    (routers included with a prefix are wrapped in newer FastAPI releases;
+    ``iter_route_contexts`` unwraps them)."""
     iter_contexts = getattr(routing, "iter_route_contexts", None)
     if iter_contexts is None:
         for route in app.routes:
-            if isinstance(route, APIRoute) and route.include_in_schema:
+            if isinstance(route, APIRoute) and (
+                route.include_in_schema or not documented
+            ):
                 yield route.path_format, route.path, route
         return
     for context in iter_contexts(app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and route.include_in_schema:
+        if isinstance(route, APIRoute) and (route.include_in_schema or not documented):
             yield str(context.path_format), str(context.path), route

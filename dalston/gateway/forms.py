@@ -10,6 +10,7 @@ of ignoring them.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
@@ -29,7 +30,14 @@ class FormFields:
 
     def _values(self, name: str) -> list[Any]:
         self.read.update((name, f"{name}[]"))
-        return [*self.form.getlist(name), *self.form.getlist(f"{name}[]")]
+        values = [*self.form.getlist(name), *self.form.getlist(f"{name}[]")]
+        for value in values:
+            # PostgreSQL stores no NUL in text (SQLite does): refused in both.
+            if isinstance(value, str) and "\x00" in value:
+                raise self.error(
+                    f"{name} must not contain a NUL character (\\x00).", param=name
+                )
+        return values
 
     def text(self, name: str) -> str | None:
         """One text value; ``null`` / empty count as absent."""
@@ -88,6 +96,10 @@ class FormFields:
                     out.append(parsed)
                     continue
             out.append(raw)
+        if any("\x00" in item for item in out):  # a JSON "\u0000"
+            raise self.error(
+                f"{name} must not contain a NUL character (\\x00).", param=name
+            )
         return out
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -109,9 +121,9 @@ class FormFields:
         try:
             value = float(raw)
         except ValueError:
-            raise self.error(
-                f"{name} must be a number, not {raw!r}.", param=name
-            ) from None
+            value = math.nan
+        if not math.isfinite(value):  # "nan" and "inf" parse, and pass any bound
+            raise self.error(f"{name} must be a number, not {raw!r}.", param=name)
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.error(f"{name} must be within {low}..{high}.", param=name)
         return value

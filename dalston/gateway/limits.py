@@ -1,14 +1,25 @@
-"""ASGI middleware that refuses request bodies over the upload limit with a 413,
-counting bytes as they arrive, so an oversize upload is never spooled whole."""
+"""ASGI middleware that refuses what no route should see:
+
+- ``BodySizeLimit``: request bodies over the upload limit, a 413, counting bytes
+  as they arrive, so an oversize upload is never spooled whole;
+- ``NulGuard``: a NUL character (``\x00``) in the path, the query or a JSON body,
+  a 400 (or a refused WebSocket). PostgreSQL stores no NUL in text, so an id or a
+  name holding one failed the query (a 500) there and passed on SQLite: refused
+  at the door, both modes answer alike. Multipart text fields are checked where
+  they are read (``dalston.gateway.forms``).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dalston.gateway.errors import ELEVENLABS_PREFIXES, error_body
+from dalston.gateway.errors import ELEVENLABS_PREFIXES, NUL_MESSAGE, error_body
 
 # Multipart framing and form fields around the file itself.
 _OVERHEAD = 64 * 1024
@@ -22,6 +33,121 @@ class _TooLarge(HTTPException):
         super().__init__(
             413, f"The request body exceeds the {limit} byte upload limit."
         )
+
+
+class _HasNul(HTTPException):
+    """Raised while a JSON body arrives (FastAPI re-raises it untouched): the
+    app's handler renders the 400 in the dialect's shape."""
+
+    def __init__(self) -> None:
+        super().__init__(400, NUL_MESSAGE)
+
+
+# ``\u0000`` in JSON text, not preceded by an escaping backslash.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+_JSON_NUL_TAIL = 64  # bytes of one chunk kept to find an escape split across two
+
+
+class NulGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        query = unquote_to_bytes(scope.get("query_string", b""))
+        if "\x00" in path or b"\x00" in query:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _send_error(send, path, 400, "invalid_request", NUL_MESSAGE)
+            return
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        tail = b""
+
+        async def checked_receive() -> Message:
+            nonlocal tail
+            message = await receive()
+            if message["type"] == "http.request":
+                window = tail + message.get("body", b"")
+                if _JSON_NUL.search(window):
+                    raise _HasNul()
+                tail = window[-_JSON_NUL_TAIL:]
+            return message
+
+        await _run_or_refuse(
+            self.app,
+            scope,
+            checked_receive,
+            send,
+            _HasNul,
+            lambda: _send_error(send, path, 400, "invalid_request", NUL_MESSAGE),
+        )
+
+
+async def _run_or_refuse(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    refused: type[HTTPException],
+    refuse: Callable[[], Awaitable[None]],
+) -> None:
+    """Run ``app``; when ``receive`` raised ``refused`` before the response
+    started, answer with ``refuse()`` instead (after it started, the app's own
+    handler has answered)."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except refused:
+        if not started:
+            await refuse()
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return False
+
+
+async def _send_error(
+    send: Send,
+    path: str,
+    status: int,
+    code: str,
+    message: str,
+    param: str | None = None,
+) -> None:
+    payload: dict[str, object]
+    if path.startswith(ELEVENLABS_PREFIXES):
+        payload = {"detail": {"status": code, "message": message}}
+    else:
+        payload = error_body(code, message, param, status)
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodySizeLimit:
@@ -39,7 +165,6 @@ class BodySizeLimit:
                     await self._refuse(send, scope.get("path", ""))
                     return
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -50,36 +175,16 @@ class BodySizeLimit:
                     raise _TooLarge(self.max_bytes - _OVERHEAD)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send, scope.get("path", ""))
+        await _run_or_refuse(
+            self.app,
+            scope,
+            counting_receive,
+            send,
+            _TooLarge,
+            lambda: self._refuse(send, scope.get("path", "")),
+        )
 
     async def _refuse(self, send: Send, path: str) -> None:
         limit = self.max_bytes - _OVERHEAD
         message = f"The request body exceeds the {limit} byte upload limit."
-        payload: dict[str, object]
-        if path.startswith(ELEVENLABS_PREFIXES):
-            payload = {"detail": {"status": "payload_too_large", "message": message}}
-        else:
-            payload = error_body("payload_too_large", message, "file", 413)
-        body = json.dumps(payload).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_error(send, path, 413, "payload_too_large", message, "file")

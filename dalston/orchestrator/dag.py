@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from dalston.engine_sdk.registry import stage_engine
+from dalston.engine_sdk.registry import SPECS, stage_engine
 
 
 class AudioInput(StrEnum):
@@ -35,6 +35,15 @@ MERGE_ENGINE = stage_engine("merge")
 ALIGN_ENGINE = stage_engine("align")
 PII_ENGINE = stage_engine("pii")
 REDACT_ENGINE = stage_engine("redact")
+
+# Engines that start while the stage they follow still runs (``EngineSpec.follows``).
+FOLLOWS: dict[str, str] = {i: s.follows for i, s in SPECS.items() if s.follows}
+
+
+def followed_stage(engine_id: str) -> str | None:
+    """The stage whose output a task of this engine may start on early."""
+    return FOLLOWS.get(engine_id)
+
 
 # The stages that hold a whole transcript, latest first: each later one returns the
 # transcript with its change applied, so readers take the first present.

@@ -27,7 +27,7 @@ from dalston.db.models import Job, Task, WebhookEvent, utcnow
 from dalston.errors import is_transient
 from dalston.loops import LoopHealth
 from dalston.orchestrator.assemble import assemble_transcript
-from dalston.orchestrator.dag import AudioInput, StageSpec
+from dalston.orchestrator.dag import AudioInput, StageSpec, followed_stage
 from dalston.orchestrator.states import (
     JobStatus,
     TaskStatus,
@@ -35,7 +35,7 @@ from dalston.orchestrator.states import (
     check_task_move,
 )
 from dalston.queue.base import TaskEvent, TaskEventKind, TaskMessage, TaskQueue
-from dalston.storage.base import ArtifactStore, job_prefix
+from dalston.storage.base import ArtifactStore, job_prefix, partial_key
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +359,12 @@ class Orchestrator:
     async def _handle_event(self, event: TaskEvent) -> None:
         if event.kind is TaskEventKind.PROGRESS:
             await self._record_progress(event)
+            if event.partial_key is None:
+                return
+            # Output so far of a stage that another follows: it may start.
+            async with self._lock(event.job_id):
+                await self._advance(event.job_id)
+            self._notify(event.job_id)
             return
         async with self._lock(event.job_id):
             if event.kind is TaskEventKind.STARTED:
@@ -560,8 +566,8 @@ class Orchestrator:
             t
             for t in tasks
             if t.status == TaskStatus.WAITING
-            and set(t.depends_on) <= done
             and (t.not_before is None or t.not_before <= now)
+            and (set(t.depends_on) <= done or await self._may_follow(job, t, done))
         ]
         for task in ready:
             if task.attempts > self.max_retries:
@@ -571,6 +577,28 @@ class Orchestrator:
                 return _Dispatch(parent, [])
             outgoing.append(await self._enqueue(job, task))
         return dispatch
+
+    async def _may_follow(self, job: Job, task: Task, done: set[str]) -> bool:
+        """Whether ``task`` may start before the stage it follows has finished:
+        its other dependencies have, and that stage is running and has stored
+        its output so far (``EngineSpec.follows``)."""
+        followed = followed_stage(task.engine_id)
+        if followed is None or followed not in task.depends_on:
+            return False
+        if not set(task.depends_on) - {followed} <= done:
+            return False
+        # Queued: its STARTED may come after its output so far (another
+        # orchestrator's event, or a short wait before it is sent).
+        if not any(
+            t.stage == followed and t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING)
+            for t in job.tasks
+        ):
+            return False
+        try:
+            return await self.storage.exists(partial_key(job.id, followed))
+        except Exception as exc:  # storage away: it starts once that stage is done
+            log.debug("job %s: no early start for %s: %s", job.id, task.stage, exc)
+            return False
 
     async def _dispatch(self, dispatch: _Dispatch) -> None:
         """Put committed tasks on the queue, each in its own dispatch span."""
@@ -641,6 +669,10 @@ class Orchestrator:
             audio_key=audio_key,
             inputs=inputs,
             traceparent=telemetry.current_traceparent() or _traceparent(job),
+            publish=any(
+                followed_stage(t.engine_id) == task.stage and task.stage in t.depends_on
+                for t in job.tasks
+            ),
         )
 
     async def _dependency_outputs(

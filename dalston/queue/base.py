@@ -35,6 +35,9 @@ class TaskMessage:
     traceparent: str = ""
     # Unix time the message was put on the queue (0: unknown), for queue wait.
     enqueued_at: float = 0.0
+    # A stage of the job follows this one (``EngineSpec.follows``): publish the
+    # output so far while it runs (``TaskInput.publish``).
+    publish: bool = False
     # Set by the queue on delivery (a Redis stream entry id); handed back to
     # ``ack_task``. Not part of the message's content or equality.
     receipt: str | None = field(default=None, compare=False)
@@ -71,6 +74,9 @@ class TaskEvent:
     # the worker): the orchestrator dates the task's start from it, so a start
     # reported late, or only by the outcome of a short task, keeps its time.
     ran_s: float | None = None
+    # PROGRESS: the task's output so far is stored here (sent with its first
+    # version): a stage that follows it may start.
+    partial_key: str | None = None
     # Set by the queue on delivery; handed back to ``ack_event``.
     receipt: str | None = field(default=None, compare=False)
 

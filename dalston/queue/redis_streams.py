@@ -113,6 +113,10 @@ return 1
 T = TypeVar("T")
 
 
+# Seconds each step of closing a queue may take (see ``aclose``).
+_CLOSE_STEP_S = 2.0
+
+
 @dataclass(frozen=True)
 class _Channel:
     stream: str
@@ -219,6 +223,7 @@ class RedisStreamsQueue:
         # A blocking read waits at most this long before looking for the dead.
         self._read_slice_s = min(consumer_ttl_s / 5, _DEAD_CLAIM_MIN_IDLE_MS / 1000)
         self._alive: asyncio.Task[None] | None = None
+        self._closing = False
         self.liveness = LoopHealth(f"queue consumer {self.consumer} liveness")
         self._extend = self._redis.register_script(_EXTEND_SCRIPT)
 
@@ -347,18 +352,23 @@ class RedisStreamsQueue:
         return await self._dead_letters(self.dead_events_key(), count)
 
     async def aclose(self) -> None:
+        # Every step is bounded: a close must not wait on a connection that
+        # hangs (CI once saw a test's close wait 300 s with the refresh still
+        # ticking). The flag ends the refresh loop even if a cancel it received
+        # inside the client was lost.
+        self._closing = True
         if self._alive is not None:
             self._alive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._alive
+            await asyncio.wait({self._alive}, timeout=_CLOSE_STEP_S)
             self._alive = None
             # Stopped: what this consumer still holds is free to take at once.
-            # Bounded: a close must not wait on a connection that hangs.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
-                    self._redis.delete(self.consumer_key(self.consumer)), 2.0
+                    self._redis.delete(self.consumer_key(self.consumer)),
+                    _CLOSE_STEP_S,
                 )
-        await self._redis.aclose()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._redis.aclose(), _CLOSE_STEP_S)
         if self._sync is not None:
             self._sync.close()
             self._sync = None
@@ -398,8 +408,10 @@ class RedisStreamsQueue:
         await self._redis.set(key, "1", px=ttl_ms)
 
         async def refresh() -> None:
-            while True:
+            while not self._closing:
                 await asyncio.sleep(self.consumer_ttl_s / 3)
+                if self._closing:
+                    return
                 try:
                     await self._redis.set(key, "1", px=ttl_ms)
                 except Exception as exc:

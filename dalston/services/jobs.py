@@ -422,12 +422,16 @@ class JobService:
         return await self.get(tenant_id=tenant_id, job_id=job_id)
 
     async def purge(self, job_id: str) -> None:
-        """Remove a finished job and everything stored for it (zero retention)."""
+        """Remove a finished job and everything stored for it (zero retention).
+
+        Its stored objects go first: should the process die in between, what is
+        left is the row (its job answers 404, a delete removes it), never stored
+        audio or transcripts that no row points to any more."""
+        await self.storage.delete_prefix(job_prefix(job_id))
         async with self.sessions() as session, session.begin():
             row = await session.get(Job, job_id)
             if row is not None:
                 await session.delete(row)
-        await self.storage.delete_prefix(job_prefix(job_id))
 
     async def purge_once_finished(self, job_id: str) -> None:
         """Remove the job now if it has finished, else as soon as it finishes.

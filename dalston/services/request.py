@@ -50,6 +50,7 @@ from pydantic import (
 )
 
 from dalston.errors import InvalidRequest, ValidationFailed
+from dalston.services.languages import to_whisper
 
 MAX_SPEAKERS = 32
 MAX_VOCABULARY_TERMS = 100
@@ -61,7 +62,7 @@ Granularity = Literal["none", "segment", "word", "character"]
 SpeakerDetection = Literal["none", "diarize", "per_channel"]
 Task = Literal["transcribe", "translate"]
 Term = Annotated[str, StringConstraints(max_length=MAX_TERM_CHARS)]
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+_LANGUAGE = re.compile(r"[a-z]{2,3}([-_][a-z0-9]{2,8})?")
 _WHOLE = re.compile(r"-?[0-9]{1,12}")
 _SPEAKERS = f"1..{MAX_SPEAKERS}, with speaker_detection=diarize"
 
@@ -140,11 +141,13 @@ class TranscriptionRequest(BaseModel):
         code = str(value).strip().lower()
         if code in ("", "auto"):
             return None
-        if not _LANGUAGE.fullmatch(code):
+        known = to_whisper(code) if _LANGUAGE.fullmatch(code) else None
+        if known is None:
             raise ValueError(
-                f"invalid language code {value!r}; use ISO 639-1 like 'en', or 'auto'"
+                f"invalid language code {value!r}: not one of the languages this "
+                "server transcribes; use ISO 639-1 like 'en', or 'auto'"
             )
-        return code.split("-")[0]
+        return known
 
     @field_validator("vocabulary", mode="before")
     @classmethod

@@ -16,6 +16,12 @@ def job_prefix(job_id: str) -> str:
     return f"jobs/{job_id}/"
 
 
+def partial_key(job_id: str, stage: str) -> str:
+    """Where a running stage stores its output so far, for a stage that follows
+    it (``EngineSpec.follows``)."""
+    return f"{job_prefix(job_id)}stages/{stage}.partial.json"
+
+
 class ArtifactStore(Protocol):
     async def put_bytes(self, key: str, data: bytes) -> None: ...
 

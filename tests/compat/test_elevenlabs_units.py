@@ -16,12 +16,12 @@ from starlette.datastructures import FormData
 from dalston.config import Settings
 from dalston.dialects.elevenlabs.export_options import parse_additional_formats
 from dalston.dialects.elevenlabs.formats import render
-from dalston.dialects.elevenlabs.languages import WHISPER_TO_ISO3, to_iso3, to_whisper
 from dalston.dialects.elevenlabs.request import UnsupportedFeature, parse_request
 from dalston.dialects.elevenlabs.response import ResponseOptions, build_response
 from dalston.dialects.elevenlabs.tokens import segment_tokens, strip_audio_events
 from dalston.errors import ValidationFailed
 from dalston.gateway.forms import FormFields
+from dalston.services.languages import WHISPER_TO_ISO3, to_iso3, to_whisper
 from dalston.services.webhooks import sign
 from dalston.transcript.model import (
     ChannelSummary,

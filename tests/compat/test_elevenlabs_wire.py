@@ -217,9 +217,15 @@ def test_webhook_delivery_is_signed_retried_and_verifiable(
             model_id="scribe_v1", file=audio, webhook=True, enable_logging=False
         )
     gone_id = accepted.model_dump()["transcription_id"]
+    # Purged: the job answers 404 and nothing of it is stored (the objects go
+    # first, the row last; the wait covers both).
     deadline = time.monotonic() + 60
+    stored = tuned_server.data_dir / "artifacts" / "jobs" / gone_id
     with tuned_server.client() as client:
-        while client.get(f"/v1/audio/transcriptions/{gone_id}").status_code != 404:
+        while (
+            client.get(f"/v1/audio/transcriptions/{gone_id}").status_code != 404
+            or stored.exists()
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.2)
     headers, raw = handler.received[-1]
@@ -228,4 +234,3 @@ def test_webhook_delivery_is_signed_retried_and_verifiable(
     )
     assert event["data"]["transcription_id"] == gone_id
     assert event["data"]["transcription"]["text"]
-    assert not (tuned_server.data_dir / "artifacts" / "jobs" / gone_id).exists()

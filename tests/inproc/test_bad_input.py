@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from dalston.services.request import TranscriptionRequest
 from tests.audio_fixtures import DATA, JFK
 from tests.inproc.conftest import InProcess, fast_settings, running
 
@@ -131,6 +132,91 @@ async def test_unknown_model_and_unsupported_language(inproc: InProcess) -> None
     assert error["param"] == "language" and "whisper-base" in error["message"]
     response = await _post(inproc.client, files=files, timestamps_granularity="ms")
     assert _error(response, 400)["param"] == "timestamps_granularity"
+
+
+async def test_a_language_whisper_does_not_know_is_refused_in_every_dialect(
+    inproc: InProcess,
+) -> None:
+    """'xx' has the shape of a code but names no language the model knows: each
+    door refuses it before a job exists (it used to pass, and the job failed in
+    the transcribe stage: a 500 through the OpenAI door); the codes Whisper knows
+    under another name are taken."""
+    before = _job_dirs(inproc)
+    flac = JFK.read_bytes()
+    error = _error(
+        await _post(inproc.client, files={"file": ("a.flac", flac)}, language="xx"),
+        400,
+    )
+    assert error["param"] == "language" and "'xx'" in error["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        await inproc.openai().audio.transcriptions.create(
+            model="whisper-1", file=("a.flac", flac), language="xx"
+        )
+    assert caught.value.param == "language"
+    response = await inproc.client.post(
+        "/v1/speech-to-text",
+        data={"model_id": "scribe_v1", "language_code": "xx"},
+        files={"file": ("a.flac", flac)},
+    )
+    assert response.status_code in (400, 422), response.text
+    assert "language_code" in response.text
+    assert _job_dirs(inproc) == before
+    # ISO 639-3, a region, an old code: languages Whisper knows by another name.
+    for given, known in (("eng", "en"), ("en_US", "en"), ("jv", "jw"), ("iw", "he")):
+        assert TranscriptionRequest.model_validate({"language": given}).language == (
+            known
+        )
+        response = await _post(
+            inproc.client,
+            files={"file": ("a.flac", flac)},
+            language=given,
+            model="whisper-base",
+        )
+        assert response.status_code == 201, (given, response.text)
+
+
+async def test_nan_and_infinity_are_not_numbers(inproc: InProcess) -> None:
+    """'nan' and 'inf' parse as floats and pass any bound check; a whole number
+    from 'inf' overflowed (a 500)."""
+    files = {"file": ("a.flac", JFK.read_bytes())}
+    for field, value, extra in (
+        ("num_speakers", "inf", {"speaker_detection": "diarize"}),
+        ("max_speakers", "-inf", {"speaker_detection": "diarize"}),
+        ("temperature", "nan", {"model": "whisper-1"}),
+        ("temperature", "Infinity", {"model": "whisper-1"}),
+    ):
+        response = await _post(inproc.client, files=files, **{field: value, **extra})
+        error = _error(response, 400)
+        assert error["param"] == field and "must be a number" in error["message"]
+
+
+async def test_a_wav_with_no_samples_is_refused_at_submit_in_every_dialect(
+    inproc: InProcess,
+) -> None:
+    """A WAV header and nothing after it (a recorder stopped at once): every door
+    refuses it from the header, the native one too (it used to answer 201 and
+    fail the job in prepare), as a media error in the dialect's shape."""
+    header = (DATA / "wenet_ls_1995_1837_0001.wav").read_bytes()[:44]
+    assert header[36:40] == b"data"
+    for size in (0, 0xFFFFFFFF):  # empty, or "length unknown" (streamed)
+        empty = header[:40] + size.to_bytes(4, "little")
+        before = _job_dirs(inproc)
+        files = {"file": ("empty.wav", empty)}
+        error = _error(await _post(inproc.client, files=files), 415)
+        assert (
+            error["code"] == "unsupported_media" and "no decodable" in error["message"]
+        )
+        with pytest.raises(openai.BadRequestError) as caught:
+            await inproc.openai().audio.transcriptions.create(
+                model="whisper-1", file=("empty.wav", empty)
+            )
+        assert "no decodable" in caught.value.message
+        response = await inproc.client.post(
+            "/v1/speech-to-text", data={"model_id": "scribe_v1"}, files=files
+        )
+        assert response.status_code == 415, response.text
+        assert "no decodable" in response.json()["detail"]["message"]
+        assert _job_dirs(inproc) == before
 
 
 async def test_neither_file_nor_url(inproc: InProcess) -> None:

@@ -117,6 +117,22 @@ def test_405_allows_every_method_of_the_path(client: TestClient) -> None:
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
     assert {"GET", "PATCH", "DELETE"} <= allowed
     assert response.json()["error"]["code"] == "method_not_allowed"
+    # Allow names what is served: HEAD is not, here (it was listed and refused).
+    assert "HEAD" not in allowed
+    assert client.head("/v1/audio/transcriptions/some-id").status_code == 405
+
+
+def test_the_probes_answer_head(client: TestClient) -> None:
+    """Uptime monitors and load balancers often probe with HEAD."""
+    for path in ("/health", "/ready"):
+        response = client.head(path)
+        assert response.status_code == client.get(path).status_code, path
+        assert response.status_code in (200, 503) and not response.content, path
+    assert client.head("/health").status_code == 200
+    allowed = client.put("/health").headers["allow"]
+    assert {m.strip() for m in allowed.split(",")} == {"GET", "HEAD"}
+    # Not documented: the OpenAPI schema keeps one operation per probe.
+    assert set(client.get("/openapi.json").json()["paths"]["/health"]) == {"get"}
 
 
 def test_metrics_are_documented_as_prometheus_text(client: TestClient) -> None:

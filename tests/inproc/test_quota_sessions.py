@@ -128,15 +128,14 @@ def test_a_session_relayed_to_a_worker_takes_no_second_slot(
 
 def test_expired_key_is_refused_on_websockets(one_session: TestClient) -> None:
     auth = {"Authorization": f"Bearer {admin_key(one_session)}"}
+    # A key cannot be minted already expired: one that expires in a second.
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     expired = one_session.post(
         "/auth/keys",
-        json={
-            "name": "old",
-            "scopes": ["realtime"],
-            "expires_at": "2020-01-01T00:00:00Z",
-        },
+        json={"name": "old", "scopes": ["realtime"], "expires_at": soon},
         headers=auth,
     ).json()["key"]
+    time.sleep(1.2)
     old = {"Authorization": f"Bearer {expired}"}
     assert talk(one_session, NATIVE, old)[1] == 4001
     got, code = talk(one_session, OPENAI, old)

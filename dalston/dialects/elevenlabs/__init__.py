@@ -1,7 +1,6 @@
 """The ElevenLabs speech-to-text dialect (batch), one job per module:
 
 - ``request``: the multipart form, checked field by field;
-- ``languages``: ISO 639-1/639-3 codes and Whisper's;
 - ``tokens``: transcript words and audio events as ElevenLabs tokens;
 - ``response``: Chunk / Multichannel response bodies;
 - ``export_options``, ``segments``, ``formats``, ``documents``:

@@ -46,7 +46,6 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
 
-from dalston.dialects.elevenlabs.languages import to_iso3, to_whisper
 from dalston.dialects.elevenlabs.request import FIELD_NAMES, check_keyterms
 from dalston.errors import DalstonError
 from dalston.gateway import stream_params as params
@@ -71,6 +70,7 @@ from dalston.realtime_sdk.session import (
     SessionConfig,
 )
 from dalston.runtime import Runtime
+from dalston.services.languages import to_iso3, to_whisper
 
 router = APIRouter()
 

@@ -23,10 +23,10 @@ from dalston.dialects.elevenlabs.export_options import (
     ExportSpec,
     parse_additional_formats,
 )
-from dalston.dialects.elevenlabs.languages import to_whisper
 from dalston.dialects.elevenlabs.response import ResponseOptions
 from dalston.errors import InvalidRequest, ValidationFailed
 from dalston.pii import REDACTION_MODES, resolve_entity_types
+from dalston.services.languages import to_whisper
 from dalston.services.request import TranscriptionRequest
 
 if TYPE_CHECKING:  # gateway imports the routes, which import this module

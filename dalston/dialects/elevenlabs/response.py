@@ -23,9 +23,9 @@ from typing import Any
 
 from dalston.dialects.elevenlabs.export_options import ExportSpec
 from dalston.dialects.elevenlabs.formats import render_formats
-from dalston.dialects.elevenlabs.languages import to_iso3
 from dalston.dialects.elevenlabs.tokens import Token, segment_tokens, strip_audio_events
 from dalston.pii import entity_labels, redact_text
+from dalston.services.languages import to_iso3
 from dalston.transcript.model import Entity, Segment, Transcript
 
 _EPS = 0.02  # seconds: word and entity times are rounded to milliseconds

@@ -20,6 +20,12 @@ async def health() -> dict[str, str]:
     return {"status": "healthy", "version": __version__}
 
 
+@router.head("/health", include_in_schema=False)
+async def health_head() -> Response:
+    """Liveness for monitors that probe with HEAD (the status, no body)."""
+    return Response(status_code=200)
+
+
 @router.get(
     "/ready",
     responses={503: {"description": "Not ready: the same body, a check is false."}},
@@ -31,6 +37,13 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         {"status": "ready" if ok else "not_ready", "checks": checks},
         status_code=200 if ok else 503,
     )
+
+
+@router.head("/ready", include_in_schema=False)
+async def ready_head(runtime: RuntimeDep) -> Response:
+    """Readiness for probes that use HEAD: 200 or 503, no body."""
+    checks = await runtime.ready()
+    return Response(status_code=200 if all(checks.values()) else 503)
 
 
 @router.get(

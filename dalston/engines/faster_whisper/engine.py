@@ -484,6 +484,23 @@ def _shifted(seg: Segment, shift: float) -> Segment:
     )
 
 
+def _so_far(
+    segments: list[dict[str, Any]], info: TranscriptionInfo, duration: float
+) -> dict[str, Any]:
+    """The transcript so far (``TaskInput.publish``): the segments decoded, in
+    time order (a second pass's come later and may fall between them), without
+    their tokens."""
+    ordered = sorted(segments, key=lambda s: s["start"])
+    return {
+        "language_code": info.language,
+        "duration": round(duration, 3),
+        "segments": [
+            {k: v for k, v in s.items() if k != "tokens"} | {"id": i}
+            for i, s in enumerate(ordered)
+        ],
+    }
+
+
 def _merge_channels(results: list[dict[str, Any]], duration: float) -> dict[str, Any]:
     segments = sorted(
         (s for r in results for s in r["segments"]), key=lambda s: (s["start"], s["id"])
@@ -557,7 +574,7 @@ def _result(
     channel: int | None,
     part: tuple[int, int] = (0, 1),
 ) -> dict[str, Any]:
-    out_segments = []
+    out_segments: list[dict[str, Any]] = []
     track, tracks = part
     done = 0.0
     # The generator decodes lazily: check for cancellation between segments.
@@ -579,6 +596,8 @@ def _result(
                 for w in seg.words
                 if w.word.strip()
             ]
+        if tracks == 1:  # a stage that follows this one may start on them
+            task.publish(partial(_so_far, out_segments, info, duration))
         out_segments.append(
             {
                 "id": 0,  # numbered below, in time order

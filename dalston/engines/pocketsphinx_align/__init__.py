@@ -8,4 +8,6 @@ SPEC = EngineSpec(
     target="dalston.engines.pocketsphinx_align.engine:PocketsphinxAlignEngine",
     extra="align",
     requirements=("pocketsphinx",),
+    # Runs of words far enough apart are aligned while the rest is transcribed.
+    follows="transcribe",
 )

@@ -58,6 +58,20 @@ class PocketsphinxAlignEngine(BatchEngine):
     def close(self) -> None:
         self._pool.close()
 
+    def work_ahead(self, task: TaskInput, partial: Mapping[str, Any]) -> None:
+        """Align the stretches of the transcript so far that can no longer
+        change (all but the last of each channel), while the rest is being
+        transcribed; ``process`` takes them as they are."""
+        if task.audio_path is None or not _is_english(partial.get("language_code")):
+            return
+        transcript = copy.deepcopy(dict(partial))
+        try:
+            audio = WavReader(task.audio_path)
+        except (OSError, EOFError, ValueError, wave.Error):
+            return  # process says so
+        with audio:
+            self._align(task, transcript, audio, open_end=True)
+
     def process(self, task: TaskInput) -> TaskOutput:
         source = task.inputs.get("transcribe")
         if not isinstance(source, Mapping):
@@ -88,10 +102,16 @@ class PocketsphinxAlignEngine(BatchEngine):
         return TaskOutput(data=transcript)
 
     def _align(
-        self, task: TaskInput, transcript: dict[str, Any], audio: WavReader
+        self,
+        task: TaskInput,
+        transcript: dict[str, Any],
+        audio: WavReader,
+        open_end: bool = False,
     ) -> tuple[int, list[str]]:
         """Align each channel's segments against its own samples (the mono mix
-        for segments without a channel); the words aligned and the warnings."""
+        for segments without a channel); the words aligned and the warnings.
+        Stretches aligned ahead (``work_ahead``) are taken from ``task.ahead``
+        and the new ones kept there; ``open_end``: the transcript so far."""
         by_channel: dict[int | None, list[dict[str, Any]]] = {}
         for segment in transcript.get("segments") or ():
             if segment.get("words"):  # None: timestamps not requested
@@ -119,6 +139,8 @@ class PocketsphinxAlignEngine(BatchEngine):
                 track,
                 task.check_cancelled,
                 parallel=self.parallel,
+                known=task.ahead.setdefault("stretches", {}),
+                open_end=open_end,
             )
             aligned += result.aligned_words
             warnings.extend(

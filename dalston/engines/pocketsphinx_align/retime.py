@@ -11,7 +11,8 @@ at a time, and a segment that still fails keeps Whisper's times.
 Runs at least ``2 * PAD_S`` apart cannot touch: neither window reaches the other's
 words, so the time floor one run leaves never moves the next. Such stretches are
 aligned side by side (one aligner process each, ``parallel`` at once), with the
-same result as one after another.
+same result as one after another; and a stretch already aligned in a transcript's
+earlier version (while the rest was being transcribed) is taken as it was.
 """
 
 from __future__ import annotations
@@ -61,6 +62,21 @@ class TrackResult:
     failed_segments: list[Any] = field(default_factory=list)  # segment ids
 
 
+@dataclass(frozen=True)
+class Retimed:
+    """One stretch's alignment: each segment's bounds and word times, the words
+    aligned and the positions of the segments that kept Whisper's times."""
+
+    times: tuple[tuple[float, float, tuple[tuple[float, float], ...]], ...]
+    aligned_words: int
+    failed: tuple[int, ...]
+
+
+# Stretches aligned before, by their content (``_key``): the same words at the
+# same Whisper times in the same recording align the same way.
+Known = dict[tuple[Any, ...], Retimed]
+
+
 def retime_track(
     aligner: TextAligner,
     segments: Sequence[Segment],
@@ -68,28 +84,82 @@ def retime_track(
     check_cancelled: Callable[[], None],
     *,
     parallel: int = 1,
+    known: Known | None = None,
+    open_end: bool = False,
 ) -> TrackResult:
     """Retime, in place, the words of one channel's segments (time order, each
     with words) against that channel's samples, read span by span; up to
     ``parallel`` independent stretches at once (``track.read`` must then be
-    safe to call from several threads)."""
+    safe to call from several threads).
+
+    ``known``: stretches aligned before (a transcript's earlier version, while
+    it was being transcribed): taken as they are; those aligned now are added.
+    ``open_end``: the segments are a transcript so far, whose last stretch may
+    still grow: it is left as it is."""
     duration = track.duration
     stretches = _stretches(_chunks(segments))
+    if open_end:
+        stretches = stretches[:-1]
+    known = {} if known is None else known
+    # Each stretch: its runs, its segments in order, and its key.
+    keyed = []
+    for chunks in stretches:
+        flat = [segment for chunk in chunks for segment in chunk]
+        keyed.append((chunks, flat, _key(flat)))
 
-    def retime(chunks: list[list[Segment]]) -> TrackResult:
-        return _retime_chunks(aligner, chunks, track, check_cancelled, duration)
+    def retime(item: tuple[list[list[Segment]], list[Segment], Any]) -> None:
+        chunks, flat, key = item
+        aligned, failed = _retime_chunks(
+            aligner, chunks, track, check_cancelled, duration
+        )
+        kept = {id(segment) for segment in failed}
+        known[key] = Retimed(
+            times=tuple(
+                (
+                    segment["start"],
+                    segment["end"],
+                    tuple((w["start"], w["end"]) for w in segment["words"]),
+                )
+                for segment in flat
+            ),
+            aligned_words=aligned,
+            failed=tuple(i for i, s in enumerate(flat) if id(s) in kept),
+        )
 
-    workers = min(parallel, len(stretches))
+    todo = [item for item in keyed if item[2] not in known]
+    workers = min(parallel, len(todo))
     if workers <= 1:
-        results = [retime(chunks) for chunks in stretches]
+        for item in todo:
+            retime(item)
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="align") as pool:
-            results = list(pool.map(retime, stretches))
+            list(pool.map(retime, todo))
     result = TrackResult()
-    for part in results:
-        result.aligned_words += part.aligned_words
-        result.failed_segments.extend(part.failed_segments)
+    for _, flat, key in keyed:
+        done = known[key]
+        for segment, (start, end, words) in zip(flat, done.times, strict=True):
+            segment["start"], segment["end"] = start, end
+            for word, (word_start, word_end) in zip(
+                segment["words"], words, strict=True
+            ):
+                word["start"], word["end"] = word_start, word_end
+        result.aligned_words += done.aligned_words
+        result.failed_segments.extend(flat[i].get("id") for i in done.failed)
     return result
+
+
+def _key(segments: list[Segment]) -> tuple[Any, ...]:
+    """What a stretch's alignment depends on: its segments' channels, text and
+    Whisper's times (the recording is the task's)."""
+    return tuple(
+        (
+            segment.get("channel"),
+            segment["start"],
+            segment["end"],
+            tuple((str(w["text"]), w["start"], w["end"]) for w in segment["words"]),
+        )
+        for segment in segments
+    )
 
 
 def _stretches(chunks: list[list[Segment]]) -> list[list[list[Segment]]]:
@@ -111,8 +181,11 @@ def _retime_chunks(
     track: Track,
     check_cancelled: Callable[[], None],
     duration: float,
-) -> TrackResult:
-    result = TrackResult()
+) -> tuple[int, list[Segment]]:
+    """Retime one stretch's runs in place; the words aligned and the segments
+    that kept Whisper's times."""
+    aligned = 0
+    failed: list[Segment] = []
     # Where the words before end: later windows start no earlier, so words keep
     # their order across runs.
     floor = 0.0
@@ -120,20 +193,20 @@ def _retime_chunks(
         check_cancelled()
         count = _align_run(aligner, chunk, track, floor, duration)
         if count is not None:
-            result.aligned_words += count
+            aligned += count
         else:
             for segment in chunk:
                 check_cancelled()
                 if len(chunk) > 1:
                     count = _align_run(aligner, [segment], track, floor, duration)
                 if count is None:
-                    result.failed_segments.append(segment.get("id"))
+                    failed.append(segment)
                     _keep_in_order(segment["words"], floor, duration)
                 else:
-                    result.aligned_words += count
+                    aligned += count
                 floor = max(floor, segment["words"][-1]["end"])
         floor = max(floor, chunk[-1]["words"][-1]["end"])
-    return result
+    return aligned, failed
 
 
 def _keep_in_order(words: list[dict[str, Any]], floor: float, duration: float) -> None:

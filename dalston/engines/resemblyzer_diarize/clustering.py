@@ -17,7 +17,12 @@ Splitting one voice gains more the fewer windows it has (a 6 s clip ~0.4, 30 s
 90th percentile, or a floor for long groups (``SplitRule``). Groups are tested
 top-down along the Ward tree, most significant first, each against its own size.
 The division only decides the count: the partition is then the tree cut at that
-count, the one a request that gives the count gets, so both agree.
+count, the one a request that gives the count gets, so both agree. A request for
+more speakers than the division finds (``num_speakers``, ``min_speakers``) gets
+the extra ones as the windows least like their voice: the voices did not stand
+apart, so the missing speakers said little, and cutting the tree deeper would
+halve a clear voice instead (on the corpus, given counts: confusion 16.0 s ->
+9.9 s of 231 s; a 26 s single voice asked as two: 10 s of it relabelled -> 1 s).
 On the diarization corpus, true first splits clear the rule by 0.1-0.9 in log
 gain (pyannote_sample, the closest pair of voices, by 0.06); far-field AMI
 speakers with a few seconds each often do not.
@@ -153,15 +158,32 @@ def _partition(
 
     n = len(vectors)
     tree = np.asarray(linkage(vectors, "ward"))
+    most = min(count.num_speakers or count.max_speakers or MAX_SPEAKERS, n)
+    # How many voices the windows show (the division only decides the count: the
+    # partition is the tree cut at it, as for a given count, so both agree).
+    voices = len(_Division(vectors, tree, strictness, options).run(1, most))
     if count.num_speakers is not None:
-        k = min(count.num_speakers, n)
+        k = most
     else:
-        most = min(count.max_speakers or MAX_SPEAKERS, n)
-        low = min(count.min_speakers or 1, most)
-        k = len(_Division(vectors, tree, strictness, options).run(low, most))
-    # The division only decides how many speakers: the partition is the tree cut
-    # at that count, as for a given count, so both agree on the same k.
-    return k, refine(vectors, cut_tree(tree, n, k), k, options.refine_passes)
+        k = max(voices, min(count.min_speakers or 1, most))
+    passes = options.refine_passes
+    if k <= voices:
+        return k, refine(vectors, cut_tree(tree, n, k), k, passes)
+    # The request wants more speakers than the voices show: the extra ones spoke
+    # too little to stand apart. Cutting the tree deeper would halve a clear voice
+    # (half its speech confused); the most atypical windows cost the least.
+    labels = refine(vectors, cut_tree(tree, n, voices), voices, passes)
+    for extra in range(voices, k):
+        labels[_most_atypical(vectors, labels, extra)] = extra
+    return k, refine(vectors, labels, k, passes)
+
+
+def _most_atypical(vectors: np.ndarray, labels: np.ndarray, count: int) -> int:
+    """The window least like its speaker's centroid, among speakers with more
+    than one window."""
+    own = np.sum(vectors * centroids(vectors, labels, count)[labels], axis=1)
+    own[np.bincount(labels, minlength=count)[labels] <= 1] = np.inf
+    return int(np.argmin(own))
 
 
 class _Division:

@@ -1,7 +1,9 @@
-"""ElevenLabs language codes (ISO 639-1 or 639-3 in, 639-3 out) and Whisper's.
+"""The languages this server transcribes, and the codes clients name them by.
 
-Whisper knows 100 languages by (mostly) ISO 639-1 codes; ElevenLabs accepts either
-639-1 or 639-3 codes and answers with 639-3 ones (``"eng"``).
+Whisper knows 100 languages by (mostly) ISO 639-1 codes. A request in any dialect
+may name one by its 639-1 or 639-3 code (or a common alias, or with a region:
+``en-US``); a code Whisper does not know is refused when the request is checked,
+not by a failed job. ElevenLabs answers with 639-3 codes (``"eng"``): ``to_iso3``.
 """
 
 from __future__ import annotations
