@@ -146,6 +146,11 @@ def install_error_handlers(app: FastAPI) -> None:
             ]
             return JSONResponse({"detail": detail}, status_code=422)
         first = errors[0] if errors else {}
+        if first.get("type") == "json_invalid":
+            # Its loc is ("body", <byte offset>): no field is at fault.
+            reason = (first.get("ctx") or {}).get("error") or "decode error"
+            message = f"The request body is not valid JSON ({reason})."
+            return _render(request, 422, "validation_error", message)
         loc = [
             str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")
         ]
