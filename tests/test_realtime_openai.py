@@ -142,18 +142,21 @@ def test_server_vad_transcribes_speech(server: ServerProcess) -> None:
         },
     }
     audio = pcm24k(JFK) + pcm24k(LIBRI, trailing_silence_s=2.0)
+    # A commit of an empty buffer is refused with server VAD too.
+    empty = {"type": "input_audio_buffer.commit", "event_id": "evt_empty"}
     got, code = asyncio.run(
         _session(
             _url(server),
             _auth(server),
-            [update, audio],
+            [update, empty, _count("error", 1), audio],
             until=_settled(),
         )
     )
     assert got[0]["type"] == "transcription_session.created" and code == 1000
     updated = _of(got, "transcription_session.updated")[0]["session"]
     assert updated["turn_detection"]["silence_duration_ms"] == 600
-    assert not _of(got, "error"), _of(got, "error")
+    errors = [(m["error"]["code"], m["error"]["event_id"]) for m in _of(got, "error")]
+    assert errors == [("input_audio_buffer_commit_empty", "evt_empty")], errors
     completed = _of(got, COMPLETED)
     said = " ".join(m["transcript"] for m in completed)
     assert wer([_ref(JFK) + " " + _ref(LIBRI)], [said]) <= 0.15, said

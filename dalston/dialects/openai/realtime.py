@@ -379,7 +379,9 @@ class OpenAIAdapter:
             self._appended += len(audio)
             return ClientInput(audio=audio, event_id=event_id)
         if kind == "input_audio_buffer.commit":
-            if self._appended == 0 and self.settings.turn_detection is None:
+            # Server VAD commits on its own (``render``); a commit of nothing
+            # since then is refused too, as upstream does.
+            if self._appended == 0:
                 raise _problem(
                     "input_audio_buffer_commit_empty",
                     "Error committing input audio buffer: no audio was appended "
@@ -443,6 +445,7 @@ class OpenAIAdapter:
             )
             out.append(self._committed(item))
             self._awaiting = item
+            self._appended = 0  # the buffer went with the commit
         elif isinstance(event, Partial):
             out += self._delta(self._current(), event.stable)
         elif isinstance(event, Final):
