@@ -65,7 +65,10 @@ def _netloc(host: str, port: int | None) -> str:
 async def pin(url: str, *, allow_private: bool, param: str = "audio_url") -> Pinned:
     """Resolve ``url``'s host once; refuse it unless every address is public
     (or ``allow_private``)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": an unclosed '['
+        raise InvalidRequest(f"The URL is not valid ({exc}).", param=param) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequest("The URL must be http(s)://host/...", param=param)
     try:

@@ -306,3 +306,31 @@ async def test_private_url_is_refused_by_default(
     assert "127.0.0.1" not in error["message"]
     error = _error(await _post(strict.client, audio_url="file:///etc/passwd"), 400)
     assert error["param"] == "audio_url"
+
+
+async def test_a_url_that_does_not_parse_is_refused_in_every_door(
+    inproc: InProcess,
+) -> None:
+    """An unclosed IPv6 bracket made ``urlsplit`` raise: a 500 in each door."""
+    for url in ("http://[::1", "http://[x]/a.wav"):
+        error = _error(await _post(inproc.client, audio_url=url), 400)
+        assert error["param"] == "audio_url" and "not valid" in error["message"]
+        error = _error(
+            await _post(
+                inproc.client,
+                files={"file": ("a.flac", JFK.read_bytes())},
+                webhook_url=url,
+            ),
+            400,
+        )
+        assert error["param"] == "webhook_url", error
+        endpoint = await inproc.client.post(
+            "/v1/webhooks", json={"url": url, "events": ["*"]}
+        )
+        assert _error(endpoint, 400)["param"] == "url"
+        eleven = await inproc.client.post(
+            "/v1/speech-to-text",
+            data={"model_id": "scribe_v1", "cloud_storage_url": url},
+        )
+        assert eleven.status_code == 400, eleven.text
+        assert "not valid" in eleven.json()["detail"]["message"]
