@@ -319,6 +319,20 @@ def test_additional_formats_limit_and_camel_case() -> None:
     assert specs[0].segment_on_silence_longer_than_s == 0.5
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "true"])
+@pytest.mark.parametrize(
+    "option", ["max_characters_per_line", "max_segment_duration_s"]
+)
+def test_additional_formats_refuse_what_is_not_a_finite_number(
+    number: str, option: str
+) -> None:
+    """JSON's 1e999 parses to infinity: int() of it was an OverflowError (a 500)."""
+    raw = f'[{{"format":"srt","{option}":{number}}}]'
+    with pytest.raises(ValidationFailed) as caught:
+        parse_additional_formats(_fields(("additional_formats", raw)))
+    assert caught.value.loc[-1] == option
+
+
 # --- response shapes ------------------------------------------------------------------
 def test_chunk_has_spacing_logprob_and_characters() -> None:
     transcript = _transcript(

@@ -9,6 +9,7 @@ against its format: an unknown format or option is a 422, never ignored.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -129,7 +130,8 @@ def _coerce(key: str, raw: Any, index: int) -> Any:
         number = float(raw)
     except (TypeError, ValueError):
         raise _invalid(f"{key} must be a number.", index, key) from None
-    if isinstance(raw, bool) or number != number:  # bools and NaN are not numbers
+    # Bools, NaN and infinity (JSON's 1e999 parses to inf) are not numbers.
+    if isinstance(raw, bool) or not math.isfinite(number):
         raise _invalid(f"{key} must be a number.", index, key)
     if key in _INTS:
         if number != int(number) or not 1 <= number <= 10_000:
