@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     auth: AuthMode = AuthMode.API_KEY
     max_upload_bytes: Annotated[int, Field(ge=1)] = 1024 * 1024 * 1024
+    upload_idle_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="A request body that sends nothing for this long is cut off "
+        "with a 408 (a stalled or deliberately slow upload holds no connection).",
+    )
     allow_private_urls: bool = Field(
         default=False,
         description="Let audio_url point at loopback / private addresses (SSRF guard).",

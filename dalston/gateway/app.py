@@ -82,7 +82,11 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_upload_bytes,
+        idle_timeout_s=settings.upload_idle_timeout_s,
+    )
     app.add_middleware(NulGuard)
     app.add_middleware(RequestId)
     app.add_middleware(HttpMetrics)

@@ -1,7 +1,9 @@
 """ASGI middleware that refuses what no route should see:
 
 - ``BodySizeLimit``: request bodies over the upload limit, a 413, counting bytes
-  as they arrive, so an oversize upload is never spooled whole;
+  as they arrive, so an oversize upload is never spooled whole; and a body that
+  stops arriving (nothing for ``idle_timeout_s``), a 408, so a stalled or
+  deliberately slow upload (slowloris) does not hold its connection for ever;
 - ``NulGuard``: a NUL character (``\x00``) in the path, the query or a JSON body,
   a 400 (or a refused WebSocket). PostgreSQL stores no NUL in text, so an id or a
   name holding one failed the query (a 500) there and passed on SQLite: refused
@@ -11,9 +13,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
@@ -32,6 +35,15 @@ class _TooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(
             413, f"The request body exceeds the {limit} byte upload limit."
+        )
+
+
+class _Stalled(HTTPException):
+    """Nothing of the body arrived for a while (same route to the handler)."""
+
+    def __init__(self, idle_s: float) -> None:
+        super().__init__(
+            408, f"The request body stopped arriving: nothing for {idle_s:g} s."
         )
 
 
@@ -84,8 +96,11 @@ class NulGuard:
             scope,
             checked_receive,
             send,
-            _HasNul,
-            lambda: _send_error(send, path, 400, "invalid_request", NUL_MESSAGE),
+            {
+                _HasNul: lambda: _send_error(
+                    send, path, 400, "invalid_request", NUL_MESSAGE
+                )
+            },
         )
 
 
@@ -94,12 +109,11 @@ async def _run_or_refuse(
     scope: Scope,
     receive: Receive,
     send: Send,
-    refused: type[HTTPException],
-    refuse: Callable[[], Awaitable[None]],
+    refusals: Mapping[type[HTTPException], Callable[[], Awaitable[None]]],
 ) -> None:
-    """Run ``app``; when ``receive`` raised ``refused`` before the response
-    started, answer with ``refuse()`` instead (after it started, the app's own
-    handler has answered)."""
+    """Run ``app``; when ``receive`` raised one of ``refusals`` before the
+    response started, answer with its refusal instead (after it started, the
+    app's own handler has answered)."""
     started = False
 
     async def tracking_send(message: Message) -> None:
@@ -110,9 +124,9 @@ async def _run_or_refuse(
 
     try:
         await app(scope, receive, tracking_send)
-    except refused:
+    except tuple(refusals) as exc:
         if not started:
-            await refuse()
+            await refusals[type(exc)]()
 
 
 def _is_json(scope: Scope) -> bool:
@@ -151,9 +165,12 @@ async def _send_error(
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, idle_timeout_s: float = 60.0
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes + _OVERHEAD
+        self.idle_timeout_s = idle_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,23 +182,38 @@ class BodySizeLimit:
                     await self._refuse(send, scope.get("path", ""))
                     return
         received = 0
+        complete = False
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body: a wait for the disconnect (streaming)
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.idle_timeout_s)
+            except TimeoutError:
+                raise _Stalled(self.idle_timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise _TooLarge(self.max_bytes - _OVERHEAD)
+                complete = not message.get("more_body", False)
+            else:
+                complete = True
             return message
 
+        path = scope.get("path", "")
+        stalled = str(_Stalled(self.idle_timeout_s).detail)
         await _run_or_refuse(
             self.app,
             scope,
             counting_receive,
             send,
-            _TooLarge,
-            lambda: self._refuse(send, scope.get("path", "")),
+            {
+                _TooLarge: lambda: self._refuse(send, path),
+                _Stalled: lambda: _send_error(
+                    send, path, 408, "request_timeout", stalled
+                ),
+            },
         )
 
     async def _refuse(self, send: Send, path: str) -> None:

@@ -1,0 +1,106 @@
+"""A request body that stops arriving is cut off with a 408 in the dialect's shape
+(``DALSTON_UPLOAD_IDLE_TIMEOUT_S``), and its connection closed: a stalled or
+deliberately slow upload (slowloris) held its connection for ever. A body that
+keeps coming, however slowly, is read to the end.
+
+Raw sockets against a real server, its idle timeout set to 1 s.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server import ServerProcess
+
+IDLE_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("slow-upload"),
+        env={
+            "DALSTON_UPLOAD_IDLE_TIMEOUT_S": str(IDLE_S),
+            "DALSTON_ENGINES": "audio-prepare",
+            "DALSTON_REALTIME_CAPACITY": "0",
+        },
+    )
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def _head(server: ServerProcess, path: str, content_type: str, length: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {server.admin_key}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def _answer(
+    sock: socket.socket, timeout_s: float
+) -> tuple[int, dict[str, str], bytes, float]:
+    """The whole response (the server closes the connection after it) and when
+    its first byte came."""
+    sock.settimeout(timeout_s)
+    data = sock.recv(65536)
+    first = time.monotonic()
+    while chunk := sock.recv(65536):
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body, first
+
+
+MULTIPART = "multipart/form-data; boundary=b"
+PART = (
+    b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF'
+)
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/audio/transcriptions", "/v1/audio/translations", "/v1/speech-to-text"]
+)
+def test_a_stalled_upload_is_cut_off_with_408(
+    slow_server: ServerProcess, path: str
+) -> None:
+    with socket.create_connection(("127.0.0.1", slow_server.port)) as sock:
+        sock.sendall(_head(slow_server, path, MULTIPART, 100_000) + PART)
+        started = time.monotonic()
+        status, headers, body, answered = _answer(sock, 30)
+        waited = answered - started
+    assert status == 408, body
+    assert IDLE_S * 0.9 <= waited < IDLE_S + 5, waited
+    # _answer read to the end: the server closed the connection after the 408.
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    if path.startswith("/v1/speech-to-text"):
+        assert error["detail"]["status"] == "request_timeout", error
+    else:
+        assert error["error"]["code"] == "request_timeout", error
+        assert "stopped arriving" in error["error"]["message"]
+
+
+def test_a_slow_but_steady_body_is_read_to_the_end(
+    slow_server: ServerProcess, tmp_path: Path
+) -> None:
+    body = json.dumps(
+        {"url": "http://127.0.0.1:9/hook", "events": ["*"], "description": "slow"}
+    ).encode()
+    with socket.create_connection(("127.0.0.1", slow_server.port)) as sock:
+        sock.sendall(_head(slow_server, "/v1/webhooks", "application/json", len(body)))
+        # Four pieces 0.6 s apart: 1.8 s in all, never 1 s without a byte.
+        for n in range(4):
+            time.sleep(0.6)
+            sock.sendall(body[n * len(body) // 4 : (n + 1) * len(body) // 4])
+        sock.settimeout(30)
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 201"), head[:300]
