@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     auth: AuthMode = AuthMode.API_KEY
     max_upload_bytes: Annotated[int, Field(ge=1)] = 1024 * 1024 * 1024
+    request_header_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0,
+        description="A connection whose request headers have not all arrived this "
+        "long after it opened (or after the previous response) is closed.",
+    )
     upload_idle_timeout_s: Annotated[float, Field(gt=0)] = Field(
         default=60.0,
         description="A request body that sends nothing for this long is cut off "

@@ -43,17 +43,23 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=log_level,
-            timeout_graceful_shutdown=10,
-            **_uvicorn_logging(settings),
+            **_uvicorn_options(settings),
         )
     finally:
         pid_file.unlink(missing_ok=True)
 
 
-def _uvicorn_logging(settings: Any) -> dict[str, Any]:
-    """JSON logs: uvicorn keeps no format of its own; its loggers propagate to the
-    root handler ``dalston.telemetry.configure_logging`` installs."""
-    return {"log_config": None} if settings.log_format == "json" else {}
+def _uvicorn_options(settings: Any) -> dict[str, Any]:
+    """What every HTTP server of ours runs uvicorn with. JSON logs: uvicorn keeps
+    no format of its own; its loggers propagate to the root handler
+    ``dalston.telemetry.configure_logging`` installs."""
+    from dalston.gateway.connections import http_protocol
+
+    return {
+        "timeout_graceful_shutdown": 10,
+        "http": http_protocol(settings.request_header_timeout_s),
+        **({"log_config": None} if settings.log_format == "json" else {}),
+    }
 
 
 @app.command()
@@ -81,8 +87,7 @@ def _serve_http(role_name: str, host: str | None, port: int | None, level: str) 
         host=settings.host,
         port=settings.port,
         log_level=level,
-        timeout_graceful_shutdown=10,
-        **_uvicorn_logging(settings),
+        **_uvicorn_options(settings),
     )
 
 

@@ -1,13 +1,18 @@
-"""A request body that stops arriving is cut off with a 408 in the dialect's shape
-(``DALSTON_UPLOAD_IDLE_TIMEOUT_S``), and its connection closed: a stalled or
-deliberately slow upload (slowloris) held its connection for ever. A body that
-keeps coming, however slowly, is read to the end.
+"""Clients that stop sending, or send slowly on purpose (slowloris), hold no
+connection for ever:
 
-Raw sockets against a real server, its idle timeout set to 1 s.
+- request headers must all arrive within ``DALSTON_REQUEST_HEADER_TIMEOUT_S`` of
+  the connection (or of the previous response), or the connection is closed;
+- a request body that stops arriving (``DALSTON_UPLOAD_IDLE_TIMEOUT_S``) is cut
+  off with a 408 in the dialect's shape, and its connection closed. A body that
+  keeps coming, however slowly, is read to the end.
+
+Raw sockets against a real server, both timeouts set to 1 s.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -27,6 +32,7 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         tmp_path_factory.mktemp("slow-upload"),
         env={
             "DALSTON_UPLOAD_IDLE_TIMEOUT_S": str(IDLE_S),
+            "DALSTON_REQUEST_HEADER_TIMEOUT_S": str(IDLE_S),
             "DALSTON_ENGINES": "audio-prepare",
             "DALSTON_REALTIME_CAPACITY": "0",
         },
@@ -104,3 +110,53 @@ def test_a_slow_but_steady_body_is_read_to_the_end(
         sock.settimeout(30)
         head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 201"), head[:300]
+
+
+def _closed_after(sock: socket.socket, trickle: bytes) -> float:
+    """Send ``trickle`` a byte every 0.2 s until the server closes the connection;
+    how long after connecting that was."""
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    for byte in trickle:
+        try:
+            if sock.recv(1024) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            pass
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:  # reset: closed
+            return time.monotonic() - started
+    sock.settimeout(10)
+    try:
+        assert sock.recv(1024) == b""
+    except OSError:
+        pass
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("trickle", [b"", b"GET /health HTTP/1.1\r\nHost: x\r\n" * 3])
+def test_headers_that_never_finish_lose_their_connection(
+    slow_server: ServerProcess, trickle: bytes
+) -> None:
+    with socket.create_connection(("127.0.0.1", slow_server.port)) as sock:
+        closed_s = _closed_after(sock, trickle)
+    # Bytes that keep coming do not put the deadline off.
+    assert IDLE_S * 0.9 <= closed_s < IDLE_S + 3, closed_s
+
+
+def test_a_kept_connection_serves_requests_that_come_in_time(
+    slow_server: ServerProcess,
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", slow_server.port, timeout=10)
+    try:
+        for n in range(3):
+            conn.request("GET", "/health")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read()
+            if n == 0:
+                first = conn.sock
+            assert conn.sock is first  # the same connection, kept
+            time.sleep(IDLE_S / 2)
+    finally:
+        conn.close()
