@@ -50,7 +50,7 @@ class WriteGate:
             asyncio.AbstractEventLoop, asyncio.Lock
         ] = weakref.WeakKeyDictionary()
 
-    def lock(self) -> asyncio.Lock:
+    def _lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:
@@ -58,7 +58,7 @@ class WriteGate:
         return lock
 
     async def enter(self) -> asyncio.Lock:
-        lock = self.lock()
+        lock = self._lock()
         try:
             await asyncio.wait_for(lock.acquire(), self.timeout_s)
         except TimeoutError:

@@ -18,19 +18,18 @@ import asyncio
 import json
 from typing import Any
 
+from dalston.gateway.errors import error_body
+
 # The request line and headers of one request (nginx allows 4 x 8 KiB, Node
 # 16 KiB): generous for cookies and tokens.
 MAX_HEADER_BYTES = 64 * 1024
 _LINGER_S = 2.0
 _TOO_LARGE = json.dumps(
-    {
-        "error": {
-            "code": "headers_too_large",
-            "message": f"The request line and headers exceed {MAX_HEADER_BYTES} bytes.",
-            "param": None,
-            "type": "invalid_request_error",
-        }
-    }
+    error_body(
+        "headers_too_large",
+        f"The request line and headers exceed {MAX_HEADER_BYTES} bytes.",
+        status=431,
+    )
 ).encode()
 _TOO_LARGE_RESPONSE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"

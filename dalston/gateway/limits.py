@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
@@ -28,9 +27,17 @@ from dalston.gateway.errors import ELEVENLABS_PREFIXES, NUL_MESSAGE, error_body
 _OVERHEAD = 64 * 1024
 
 
-class _TooLarge(HTTPException):
-    """An HTTPException, so FastAPI's body parsing re-raises it untouched and the
-    app's handler renders it as a 413 in the native shape."""
+class _Refusal(HTTPException):
+    """Raised by a wrapped ``receive``: an HTTPException, so FastAPI's body
+    parsing re-raises it untouched and the app's handler renders it in the
+    dialect's shape; raised before the app answered, ``_run_or_refuse`` does."""
+
+    code = "invalid_request"
+    param: str | None = None
+
+
+class _TooLarge(_Refusal):
+    code, param = "payload_too_large", "file"
 
     def __init__(self, limit: int) -> None:
         super().__init__(
@@ -38,8 +45,10 @@ class _TooLarge(HTTPException):
         )
 
 
-class _Stalled(HTTPException):
-    """Nothing of the body arrived for a while (same route to the handler)."""
+class _Stalled(_Refusal):
+    """Nothing of the body arrived for a while."""
+
+    code = "request_timeout"
 
     def __init__(self, idle_s: float) -> None:
         super().__init__(
@@ -47,9 +56,8 @@ class _Stalled(HTTPException):
         )
 
 
-class _HasNul(HTTPException):
-    """Raised while a JSON body arrives (FastAPI re-raises it untouched): the
-    app's handler renders the 400 in the dialect's shape."""
+class _HasNul(_Refusal):
+    """A NUL escape in a JSON body as it arrives."""
 
     def __init__(self) -> None:
         super().__init__(400, NUL_MESSAGE)
@@ -74,7 +82,7 @@ class NulGuard:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             else:
-                await _send_error(send, path, 400, "invalid_request", NUL_MESSAGE)
+                await _refuse(send, path, _HasNul())
             return
         if scope["type"] != "http" or not _is_json(scope):
             await self.app(scope, receive, send)
@@ -91,29 +99,14 @@ class NulGuard:
                 tail = window[-_JSON_NUL_TAIL:]
             return message
 
-        await _run_or_refuse(
-            self.app,
-            scope,
-            checked_receive,
-            send,
-            {
-                _HasNul: lambda: _send_error(
-                    send, path, 400, "invalid_request", NUL_MESSAGE
-                )
-            },
-        )
+        await _run_or_refuse(self.app, scope, checked_receive, send)
 
 
 async def _run_or_refuse(
-    app: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    refusals: Mapping[type[HTTPException], Callable[[], Awaitable[None]]],
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send
 ) -> None:
-    """Run ``app``; when ``receive`` raised one of ``refusals`` before the
-    response started, answer with its refusal instead (after it started, the
-    app's own handler has answered)."""
+    """Run ``app``; when ``receive`` raised a ``_Refusal`` before the response
+    started, answer with it (after it started, the app's own handler has)."""
     started = False
 
     async def tracking_send(message: Message) -> None:
@@ -124,9 +117,20 @@ async def _run_or_refuse(
 
     try:
         await app(scope, receive, tracking_send)
-    except tuple(refusals) as exc:
+    except _Refusal as exc:
         if not started:
-            await refusals[type(exc)]()
+            await _refuse(send, scope.get("path", ""), exc)
+
+
+async def _refuse(send: Send, path: str, refusal: _Refusal) -> None:
+    await _send_error(
+        send,
+        path,
+        refusal.status_code,
+        refusal.code,
+        str(refusal.detail),
+        refusal.param,
+    )
 
 
 def _is_json(scope: Scope) -> bool:
@@ -179,7 +183,8 @@ class BodySizeLimit:
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit():
                 if int(value) > self.max_bytes:
-                    await self._refuse(send, scope.get("path", ""))
+                    too_large = _TooLarge(self.max_bytes - _OVERHEAD)
+                    await _refuse(send, scope.get("path", ""), too_large)
                     return
         received = 0
         complete = False
@@ -201,22 +206,4 @@ class BodySizeLimit:
                 complete = True
             return message
 
-        path = scope.get("path", "")
-        stalled = str(_Stalled(self.idle_timeout_s).detail)
-        await _run_or_refuse(
-            self.app,
-            scope,
-            counting_receive,
-            send,
-            {
-                _TooLarge: lambda: self._refuse(send, path),
-                _Stalled: lambda: _send_error(
-                    send, path, 408, "request_timeout", stalled
-                ),
-            },
-        )
-
-    async def _refuse(self, send: Send, path: str) -> None:
-        limit = self.max_bytes - _OVERHEAD
-        message = f"The request body exceeds the {limit} byte upload limit."
-        await _send_error(send, path, 413, "payload_too_large", message, "file")
+        await _run_or_refuse(self.app, scope, counting_receive, send)
