@@ -33,6 +33,14 @@ ELEVENLABS_PREFIXES = (
 )
 # Statuses Starlette raises itself (malformed bodies, unknown paths, methods): the
 # codes of the error table (docs/api.md) that the domain errors use too.
+# Starlette's form parser reads a part without a filename as a text field and
+# refuses one over 1 MB with this message: mostly audio sent without a filename.
+_FIELD_TOO_LARGE = "Part exceeded maximum size"
+FIELD_TOO_LARGE_MESSAGE = (
+    "A form field is over 1 MB. Send audio as a file part with a filename "
+    "(curl: -F file=@audio.wav)."
+)
+
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthenticated",
@@ -79,6 +87,13 @@ def error_body(
 
 def is_elevenlabs(request: Request) -> bool:
     return request.url.path.startswith(ELEVENLABS_PREFIXES)
+
+
+def _http_message(exc: StarletteHTTPException) -> str:
+    detail = str(exc.detail)
+    if exc.status_code == 400 and detail.startswith(_FIELD_TOO_LARGE):
+        return FIELD_TOO_LARGE_MESSAGE
+    return detail
 
 
 def _render(
@@ -171,7 +186,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request,
             exc.status_code,
             _HTTP_CODES.get(exc.status_code, fallback),
-            str(exc.detail),
+            _http_message(exc),
             headers=headers or None,
         )
 

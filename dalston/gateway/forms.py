@@ -28,10 +28,10 @@ class FormFields:
         self.error = error
         self.read: set[str] = set()
 
-    def _values(self, name: str) -> list[Any]:
+    def _values(self, name: str, *, nul_checked: bool = True) -> list[Any]:
         self.read.update((name, f"{name}[]"))
         values = [*self.form.getlist(name), *self.form.getlist(f"{name}[]")]
-        for value in values:
+        for value in values if nul_checked else ():
             # PostgreSQL stores no NUL in text (SQLite does): refused in both.
             if isinstance(value, str) and "\x00" in value:
                 raise self.error(
@@ -63,11 +63,17 @@ class FormFields:
     def file(self, name: str) -> UploadFile | None:
         """The one file part ``name``: a second one is refused, not ignored."""
         files = []
-        for value in self._values(name):
+        # Audio sent without a filename is text with NULs in it: say what to
+        # send rather than refuse the NUL.
+        for value in self._values(name, nul_checked=False):
             if isinstance(value, UploadFile):
                 files.append(value)
             elif value.strip().lower() not in _ABSENT:
-                raise self.error(f"{name} must be a file upload.", param=name)
+                raise self.error(
+                    f"{name} must be a file upload (a part with a filename, "
+                    f"curl: -F {name}=@audio.wav).",
+                    param=name,
+                )
         if len(files) > 1:
             raise self.error(
                 f"Send one {name!r} part per request; this one has {len(files)}.",

@@ -219,6 +219,50 @@ async def test_a_wav_with_no_samples_is_refused_at_submit_in_every_dialect(
         assert _job_dirs(inproc) == before
 
 
+def _multipart_without_filename(fields: dict[str, bytes]) -> tuple[bytes, str]:
+    """A multipart body whose parts carry no filename (curl ``-F file=<a.wav``)."""
+    boundary = "dalston-test-boundary"
+    disposition = 'Content-Disposition: form-data; name="{}"'
+    body = b"".join(
+        f"--{boundary}\r\n{disposition.format(name)}\r\n\r\n".encode() + value + b"\r\n"
+        for name, value in fields.items()
+    )
+    return body + f"--{boundary}--\r\n".encode(), boundary
+
+
+async def test_audio_sent_without_a_filename_is_explained_in_every_door(
+    inproc: InProcess,
+) -> None:
+    """Audio in a part without a filename is a text field to the form parser: a
+    short one was refused as "must be a file upload", one over 1 MB with the
+    parser's "Part exceeded maximum size of 1024KB.". Both now say to send a
+    filename, in the dialect's shape."""
+    audio = (DATA / "wenet_ls_1995_1837_0001.wav").read_bytes()
+    big = audio * (1_100_000 // len(audio) + 1)
+    doors = {
+        "/v1/audio/transcriptions": {},
+        "/v1/speech-to-text": {"model_id": b"scribe_v1"},
+        "/v1/audio/translations": {"model": b"whisper-1"},
+    }
+    for path, extra in doors.items():
+        for payload in (audio, big):
+            body, boundary = _multipart_without_filename({**extra, "file": payload})
+            response = await inproc.client.post(
+                path,
+                content=body,
+                headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+            )
+            # ElevenLabs answers its field errors as FastAPI's 422 list.
+            allowed = {400, 422} if path == "/v1/speech-to-text" else {400}
+            assert response.status_code in allowed, (path, response.text)
+            error = response.json().get("error") or response.json()["detail"]
+            if isinstance(error, list):
+                error = {"message": error[0]["msg"], "param": error[0]["loc"][-1]}
+            assert "filename" in error["message"], (path, error)
+            if payload is audio:  # parsed as a field: the field is named
+                assert error["param"] == "file", (path, error)
+
+
 async def test_neither_file_nor_url(inproc: InProcess) -> None:
     error = _error(await _post(inproc.client, model="whisper-tiny.en"), 400)
     assert "file" in error["message"] and "audio_url" in error["message"]
