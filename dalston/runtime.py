@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dalston.auth import bootstrap_admin_key
 from dalston.catalog import ModelCatalog
 from dalston.config import AuthMode, Settings
+from dalston.db.instance import InstanceLock, lock_path
 from dalston.db.migrate import upgrade_to_head
 from dalston.db.models import utcnow
 from dalston.db.session import create_engine, create_session_factory
@@ -234,6 +235,8 @@ class Runtime:
     # Live streams and batch engines in one process: batch work lets streams go
     # first (engine_sdk.priority); None where the process does only one of them.
     realtime_gate: RealtimeGate | None = None
+    # The embedded server's hold on its SQLite database (``db.instance``).
+    instance_lock: InstanceLock | None = None
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _runner_tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -289,7 +292,15 @@ class Runtime:
             remote=_remote_realtime_workers(registry) if settings.redis_url else None
         )
         runners: list[EngineRunner] = []
+        # Its queue in memory: it re-dispatches whatever the database says is
+        # unfinished, so one such server per database (``db.instance``).
+        lock = lock_path(settings.resolved_database_url)
         return cls(
+            instance_lock=(
+                InstanceLock(lock)
+                if lock is not None and isinstance(queue, InProcessQueue)
+                else None
+            ),
             settings=settings,
             role=role,
             db=db,
@@ -317,6 +328,16 @@ class Runtime:
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
+        if self.instance_lock is not None:
+            self.instance_lock.acquire()  # before anything reads the database
+        try:
+            await self._start()
+        except BaseException:
+            if self.instance_lock is not None:
+                self.instance_lock.release()
+            raise
+
+    async def _start(self) -> None:
         await upgrade_to_head(self.db)
         if self.role.api and self.settings.auth is AuthMode.API_KEY:
             async with self.sessions() as session, session.begin():
@@ -662,6 +683,8 @@ class Runtime:
             ),
         )
         await self.db.dispose()
+        if self.instance_lock is not None:
+            self.instance_lock.release()
 
 
 async def _within(timeout: float, *calls: Awaitable[object]) -> None:

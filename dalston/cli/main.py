@@ -35,6 +35,7 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _exit_if_data_in_use(settings)
     pid_file = settings.data_dir / "server.pid"  # for `make stop`
     pid_file.write_text(str(os.getpid()))
     try:
@@ -47,6 +48,21 @@ def serve(
         )
     finally:
         pid_file.unlink(missing_ok=True)
+
+
+def _exit_if_data_in_use(settings: Any) -> None:
+    """Say so and stop when another embedded server runs on this database (the
+    runtime refuses it anyway, but only after uvicorn started and with a
+    traceback; and this one's pid file would replace the other's)."""
+    from dalston.db.instance import DataInUse, InstanceLock, lock_path
+
+    if settings.redis_url:
+        return  # a durable queue: no re-dispatch at start (``db.instance``)
+    path = lock_path(settings.resolved_database_url)
+    holder = InstanceLock(path).holder() if path is not None else None
+    if path is not None and holder is not None:
+        err.print(f"[red]{DataInUse(InstanceLock(path).database, holder)}[/red]")
+        raise typer.Exit(1)
 
 
 def _uvicorn_options(settings: Any) -> dict[str, Any]:

@@ -46,12 +46,18 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(_APP) as started:
+    # An app of its own: schemathesis keeps ``_APP`` running for the process,
+    # and one embedded server per data directory (``db.instance``).
+    app = create_app(
+        fast_settings(Path(tempfile.mkdtemp(prefix="dalston-openapi-client-"))),
+        engine_classes=[FakeTranscriber],
+    )
+    with TestClient(app) as started:
         yield started
 
 
-def _auth() -> dict[str, str]:
-    key = _APP.state.settings.admin_key_file.read_text().strip()
+def _auth(app: Any = _APP) -> dict[str, str]:
+    key = app.state.settings.admin_key_file.read_text().strip()
     return {"Authorization": f"Bearer {key}"}
 
 
@@ -78,15 +84,20 @@ def test_known_answers_are_documented(client: TestClient) -> None:
     answers = {
         client.post(path).status_code,  # no key
         client.post(
-            path, headers=_auth(), files={"file": ("a.txt", b"no")}
+            path, headers=_auth(client.app), files={"file": ("a.txt", b"no")}
         ).status_code,
         client.post(
             path,
-            headers={**_auth(), "Content-Type": "multipart/form-data; boundary=x"},
+            headers={
+                **_auth(client.app),
+                "Content-Type": "multipart/form-data; boundary=x",
+            },
             content=b"--x\r\nbroken",
         ).status_code,
         client.post(
-            path, headers=_auth(), files={"file": ("a.flac", JFK.read_bytes())}
+            path,
+            headers=_auth(client.app),
+            files={"file": ("a.flac", JFK.read_bytes())},
         ).status_code,
     }
     assert answers == {401, 415, 400, 201}
@@ -104,7 +115,10 @@ def test_known_answers_are_documented(client: TestClient) -> None:
 def test_parse_errors_use_a_code_of_the_error_table(client: TestClient) -> None:
     response = client.post(
         "/v1/audio/transcriptions/jobs",
-        headers={**_auth(), "Content-Type": "multipart/form-data; boundary=x"},
+        headers={
+            **_auth(client.app),
+            "Content-Type": "multipart/form-data; boundary=x",
+        },
         content=b"--x\r\nbroken",
     )
     assert response.status_code == 400
@@ -112,7 +126,7 @@ def test_parse_errors_use_a_code_of_the_error_table(client: TestClient) -> None:
 
 
 def test_405_allows_every_method_of_the_path(client: TestClient) -> None:
-    response = client.put("/v1/audio/transcriptions/some-id", headers=_auth())
+    response = client.put("/v1/audio/transcriptions/some-id", headers=_auth(client.app))
     assert response.status_code == 405
     allowed = {m.strip() for m in response.headers["allow"].split(",")}
     assert {"GET", "PATCH", "DELETE"} <= allowed
