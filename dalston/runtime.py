@@ -381,6 +381,11 @@ class Runtime:
             )
             self._spawn(self._sweep_retention(), "retention")
         if self.role.api or self.role.orchestrator:
+            if self.instance_lock is not None:  # the only sender there is
+                if freed := await self.webhook_delivery.release_leases():
+                    log.info(
+                        "freed %d webhook delivery lease(s) of the last run", freed
+                    )
             self._spawn(self._deliver_webhooks(), "webhooks")
         if self.role.realtime and self.settings.realtime_capacity:
             threads = self.settings.realtime_threads

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -386,6 +386,22 @@ class DeliveryLoop:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+
+    async def release_leases(self) -> int:
+        """Free every pending delivery's lease; how many. Only for a process
+        that knows no other one sends (the embedded server, holding its data
+        directory's lock): leases left by its crashed predecessor would hold
+        those deliveries back until they ran out (``webhook_lease_s``)."""
+        async with self.sessions() as db, db.begin():
+            freed = await db.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.lease_until.is_not(None),
+                )
+                .values(lease_until=None)
+            )
+        return int(getattr(freed, "rowcount", 0) or 0)
 
     async def cleanup(self, older_than: datetime) -> int:
         """Remove ended deliveries created before ``older_than``, and events

@@ -285,3 +285,55 @@ async def _until_async(
             return value
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+async def test_a_restarted_embedded_server_frees_its_predecessors_leases(
+    tmp_path: Path,
+) -> None:
+    """A delivery claimed by a server that then died stays leased (60 s by
+    default) so that no other live sender repeats it. An embedded server holds
+    its data directory alone (``db.instance``): at start it frees the leases
+    and sends at once."""
+    import uuid
+
+    from dalston.db.migrate import upgrade_to_head
+    from dalston.db.models import WebhookEndpoint, WebhookEvent
+    from dalston.db.session import create_engine, create_session_factory
+    from dalston.services.webhook_endpoints import DeliveryLoop, new_secret
+
+    settings = fast_settings(tmp_path, webhook_poll_s=0.05)
+    assert settings.webhook_lease_s >= 30
+    receiver = Receiver()
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade_to_head(engine)
+        sessions = create_session_factory(engine)
+        async with sessions() as db, db.begin():
+            db.add(
+                WebhookEndpoint(
+                    id=str(uuid.uuid4()),
+                    tenant_id="default",
+                    url=receiver.url,
+                    events=["*"],
+                    secret=new_secret(),
+                )
+            )
+            db.add(
+                WebhookEvent(
+                    id=f"evt_{uuid.uuid4().hex}",
+                    tenant_id="default",
+                    type="transcription.completed",
+                    data={"transcription_id": "x", "status": "completed"},
+                )
+            )
+        dead = DeliveryLoop(settings=settings, sessions=sessions)
+        await dead._dispatch()
+        assert len(await dead._claim()) == 1  # ... and that server dies here
+        await engine.dispose()
+
+        async for _ in running(settings):
+            await _until(receiver.delivered, timeout=10)  # not after the lease
+        assert len(receiver.delivered()) == 1
+    finally:
+        await engine.dispose()
+        receiver.close()
