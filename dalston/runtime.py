@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from dalston.auth import bootstrap_admin_key
 from dalston.catalog import ModelCatalog
 from dalston.config import AuthMode, Settings
-from dalston.db.instance import InstanceLock, lock_path
+from dalston.db.instance import InstanceLock, instance_lock
 from dalston.db.migrate import upgrade_to_head
 from dalston.db.models import utcnow
 from dalston.db.session import create_engine, create_session_factory
@@ -292,14 +292,11 @@ class Runtime:
             remote=_remote_realtime_workers(registry) if settings.redis_url else None
         )
         runners: list[EngineRunner] = []
-        # Its queue in memory: it re-dispatches whatever the database says is
-        # unfinished, so one such server per database (``db.instance``).
-        lock = lock_path(settings.resolved_database_url)
         return cls(
+            # Its queue in memory: it re-dispatches whatever the database says is
+            # unfinished, so one such server per database (``db.instance``).
             instance_lock=(
-                InstanceLock(lock)
-                if lock is not None and isinstance(queue, InProcessQueue)
-                else None
+                instance_lock(db) if isinstance(queue, InProcessQueue) else None
             ),
             settings=settings,
             role=role,
@@ -329,12 +326,12 @@ class Runtime:
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
         if self.instance_lock is not None:
-            self.instance_lock.acquire()  # before anything reads the database
+            await self.instance_lock.acquire()  # before anything reads the database
         try:
             await self._start()
         except BaseException:
             if self.instance_lock is not None:
-                self.instance_lock.release()
+                await self.instance_lock.release()
             raise
 
     async def _start(self) -> None:
@@ -687,9 +684,9 @@ class Runtime:
                 if (aclose := getattr(closable, "aclose", None)) is not None
             ),
         )
-        await self.db.dispose()
         if self.instance_lock is not None:
-            self.instance_lock.release()
+            await self.instance_lock.release()
+        await self.db.dispose()
 
 
 async def _within(timeout: float, *calls: Awaitable[object]) -> None:

@@ -21,7 +21,21 @@ import pytest
 from dalston.config import Settings
 from dalston.db.instance import DataInUse
 from dalston.runtime import Runtime
+from tests.conftest import fresh_database
 from tests.server import REPO, ServerProcess, free_port
+
+
+def _serve_again(env: dict[str, str]) -> tuple[int, str]:
+    """A second ``dalston serve`` with ``env``: its exit code and what it said."""
+    second = subprocess.run(
+        [sys.executable, "-m", "dalston", "serve", "--port", str(free_port())],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return second.returncode, " ".join((second.stdout + second.stderr).split())
 
 
 def test_a_second_server_on_the_same_data_refuses_to_start(tmp_path: Path) -> None:
@@ -31,16 +45,8 @@ def test_a_second_server_on_the_same_data_refuses_to_start(tmp_path: Path) -> No
     try:
         assert first.proc is not None
         pid = first.proc.pid
-        second = subprocess.run(
-            [sys.executable, "-m", "dalston", "serve", "--port", str(free_port())],
-            cwd=REPO,
-            env=first.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        said = " ".join((second.stdout + second.stderr).split())
-        assert second.returncode == 1, said
+        code, said = _serve_again(first.env)
+        assert code == 1, said
         assert f"pid {pid}" in said and str(data / "dalston.db") in said, said
         # The first one serves on, and `make stop` still finds it.
         assert httpx.get(f"{first.url}/ready", timeout=5).status_code == 200
@@ -62,4 +68,29 @@ def test_a_second_server_on_the_same_data_refuses_to_start(tmp_path: Path) -> No
     try:
         assert httpx.get(f"{again.url}/ready", timeout=5).status_code == 200
     finally:
+        again.stop()
+
+
+def test_a_second_embedded_server_on_one_postgresql_database_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    """The same with ``DATABASE_URL`` (each server its own data directory): the
+    lock is PostgreSQL's advisory lock, held on a connection of the server's."""
+    with fresh_database() as database_url:
+        first = ServerProcess(tmp_path / "one", env={"DATABASE_URL": database_url})
+        first.start()
+        try:
+            env = {**first.env, "DALSTON_DATA_DIR": str(tmp_path / "two")}
+            code, said = _serve_again(env)
+            assert code == 1, said
+            assert "PostgreSQL database" in said, said
+            assert httpx.get(f"{first.url}/ready", timeout=5).status_code == 200
+            settings = Settings(data_dir=tmp_path / "three", database_url=database_url)
+            with pytest.raises(DataInUse):
+                asyncio.run(Runtime.build(settings).start())
+        finally:
+            first.stop()
+        # Its connection closed, the lock is free again.
+        again = ServerProcess(tmp_path / "two", env={"DATABASE_URL": database_url})
+        again.start()
         again.stop()

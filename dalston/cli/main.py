@@ -54,14 +54,15 @@ def _exit_if_data_in_use(settings: Any) -> None:
     """Say so and stop when another embedded server runs on this database (the
     runtime refuses it anyway, but only after uvicorn started and with a
     traceback; and this one's pid file would replace the other's)."""
-    from dalston.db.instance import DataInUse, InstanceLock, lock_path
+    import asyncio
+
+    from dalston.db.instance import in_use
 
     if settings.redis_url:
         return  # a durable queue: no re-dispatch at start (``db.instance``)
-    path = lock_path(settings.resolved_database_url)
-    holder = InstanceLock(path).holder() if path is not None else None
-    if path is not None and holder is not None:
-        err.print(f"[red]{DataInUse(InstanceLock(path).database, holder)}[/red]")
+    refused = asyncio.run(in_use(settings.resolved_database_url))
+    if refused is not None:
+        err.print(f"[red]{refused}[/red]")
         raise typer.Exit(1)
 
 
