@@ -22,6 +22,7 @@ Engine-side failures use ``engine_sdk.errors``.
 from __future__ import annotations
 
 import contextlib
+import errno
 
 
 class DalstonError(Exception):
@@ -163,6 +164,24 @@ def is_transient(exc: BaseException) -> bool:
 
 # deadlock_detected, serialization_failure
 _RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_full(exc: BaseException) -> bool:
+    """A disk (the data directory's, the upload spool's, or the database's)
+    has no room left: ``ENOSPC``/``EDQUOT``, SQLite's "database or disk is
+    full", PostgreSQL's ``disk_full`` (53100). Not the input's fault, and not
+    a bug: someone has to free space."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # the error, its driver's error, what caused those
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
+            return True
+        if _sqlstate(seen) == "53100" or "database or disk is full" in str(seen):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 def _sqlstate(exc: BaseException) -> str | None:

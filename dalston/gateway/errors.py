@@ -17,11 +17,18 @@ from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from dalston import telemetry
-from dalston.errors import DalstonError, RateLimited, ValidationFailed, is_transient
+from dalston.errors import (
+    DalstonError,
+    RateLimited,
+    ValidationFailed,
+    is_transient,
+    storage_full,
+)
 from dalston.gateway.request_id import HEADER, request_id
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,7 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 _ELEVENLABS_STATUS = {
     401: "invalid_api_key",
@@ -189,6 +197,24 @@ def install_error_handlers(app: FastAPI) -> None:
             _http_message(exc),
             headers=headers or None,
         )
+
+    async def _full(request: Request, exc: Exception) -> JSONResponse:
+        # A handler of its own (not _unexpected's): Starlette re-raises what
+        # reaches the catch-all after answering, as for a bug.
+        if not storage_full(exc):
+            raise exc
+        log.error("no space left to store a request: %r", exc)
+        return _render(
+            request,
+            507,
+            "insufficient_storage",
+            "The server has no space left to store this request, and kept "
+            "nothing of it; try again once its operator has freed space.",
+            headers={"Retry-After": "60"},
+        )
+
+    app.add_exception_handler(OSError, _full)
+    app.add_exception_handler(DBAPIError, _full)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,7 +12,7 @@ the error model of its dialect.
 - any input (query, path or body): 400 and 422;
 - uploads (multipart): 413 and 415;
 - every operation with dependencies: 503 (the database, Redis or storage is
-  down).
+  down); those that write: 507 (no space left).
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
     429: {"Retry-After": {"schema": {"type": "string"}}},
     503: {"Retry-After": {"schema": {"type": "string"}}},
+    507: {"Retry-After": {"schema": {"type": "string"}}},
 }
 
 
@@ -126,6 +127,8 @@ def statuses(
 ) -> set[int]:
     """The error statuses an operation can answer."""
     out = {503} if route.dependant.dependencies else set()
+    if out and method in ("POST", "PUT", "PATCH", "DELETE"):
+        out.add(507)  # writes: a full disk
     if _authenticated(route.dependant):
         out |= {401, 403, 429}
     has_path_params = "{" in path

@@ -318,7 +318,11 @@ class JobService:
         if traceparent := telemetry.current_traceparent():  # job.create's
             params = {**params, JOB_TRACEPARENT: traceparent}
         job_id = str(uuid.uuid4())
-        audio_key, size, duration = await self._store_audio(job_id, source)
+        try:
+            audio_key, size, duration = await self._store_audio(job_id, source)
+        except BaseException:  # a refused header, a full disk: nothing is kept
+            await self.storage.delete_prefix(job_prefix(job_id))
+            raise
         job = Job(
             id=job_id,
             tenant_id=tenant_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -378,3 +379,71 @@ async def test_a_url_that_does_not_parse_is_refused_in_every_door(
         )
         assert eleven.status_code == 400, eleven.text
         assert "not valid" in eleven.json()["detail"]["message"]
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/dev/full"), reason="/dev/full is a Linux device"
+)
+async def test_a_full_disk_is_507_in_every_door_and_keeps_nothing(
+    inproc: InProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload's copy into storage fails with the kernel's ENOSPC (written to
+    /dev/full): it was a 500 "Internal server error." and left the job's folder
+    behind. Now a 507 in the dialect's shape, with Retry-After, and no trace."""
+    storage = inproc.runtime.storage
+
+    def full_disk(key: str, source: Any) -> int:
+        storage._path(key).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
+        with open("/dev/full", "wb", buffering=0) as out:
+            return out.write(source.read())
+
+    monkeypatch.setattr(storage, "_write_atomic", full_disk)
+    before = _job_dirs(inproc)
+    audio = JFK.read_bytes()
+    native = await _post(inproc.client, files={"file": ("a.flac", audio)})
+    error = _error(native, 507)
+    assert error["code"] == "insufficient_storage" and "space" in error["message"]
+    assert native.headers["retry-after"]
+    with pytest.raises(openai.InternalServerError) as caught:
+        await inproc.openai().audio.transcriptions.create(
+            model="whisper-1", file=("a.flac", audio)
+        )
+    assert caught.value.status_code == 507
+    eleven = await inproc.client.post(
+        "/v1/speech-to-text",
+        data={"model_id": "scribe_v1"},
+        files={"file": ("a.flac", audio)},
+    )
+    assert eleven.status_code == 507, eleven.text
+    assert eleven.json()["detail"]["status"] == "insufficient_storage"
+    assert _job_dirs(inproc) == before
+    monkeypatch.undo()
+    assert (await _post(inproc.client, files={"file": ("a.flac", audio)})).is_success
+
+
+def test_what_counts_as_a_full_disk() -> None:
+    import errno
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from dalston.errors import storage_full
+
+    assert storage_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert storage_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    full = sqlite3.OperationalError("database or disk is full")
+    assert storage_full(OperationalError("INSERT ...", {}, full))
+
+    class DiskFull(Exception):  # asyncpg's DiskFullError carries its SQLSTATE
+        sqlstate = "53100"
+
+    assert storage_full(OperationalError("INSERT ...", {}, DiskFull()))
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as cause:
+            raise RuntimeError("copy failed") from cause
+    except RuntimeError as wrapped:
+        assert storage_full(wrapped)
+    assert not storage_full(OSError(errno.EACCES, "Permission denied"))
+    assert not storage_full(ValueError("no"))
