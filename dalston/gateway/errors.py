@@ -201,8 +201,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _full(request: Request, exc: Exception) -> JSONResponse:
         # A handler of its own (not _unexpected's): Starlette re-raises what
         # reaches the catch-all after answering, as for a bug.
-        if not storage_full(exc):
-            raise exc
+        if request.scope["type"] != "http" or not storage_full(exc):
+            raise exc  # a live stream answers for itself (gateway.stream)
         log.error("no space left to store a request: %r", exc)
         return _render(
             request,

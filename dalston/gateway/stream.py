@@ -22,7 +22,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from dalston import telemetry
 from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
-from dalston.errors import RateLimited, Unauthenticated
+from dalston.errors import (
+    RateLimited,
+    Unauthenticated,
+    is_transient,
+    storage_full,
+)
 from dalston.gateway.deps import resolve_principal
 from dalston.realtime_sdk.audio import TARGET_RATE, InvalidAudioFrame
 from dalston.realtime_sdk.events import Event
@@ -288,15 +293,37 @@ async def _run_stream(
                     ttl_s=60,
                 )
             session = RemoteSession(request.config, worker.url, token, session_id)
-        await runtime.realtime_records.open(
-            session_id=session_id,
-            tenant_id=principal.tenant_id,
-            protocol=adapter.name,
-            model=request.config.model,
-            language=request.config.language,
-            worker_id=worker.id,
-            params=request.params,
-        )
+        try:
+            await runtime.realtime_records.open(
+                session_id=session_id,
+                tenant_id=principal.tenant_id,
+                protocol=adapter.name,
+                model=request.config.model,
+                language=request.config.language,
+                worker_id=worker.id,
+                params=request.params,
+            )
+        except Exception as exc:
+            if not (storage_full(exc) or is_transient(exc)):
+                raise
+            # No record, no session: the client hears why and may try again.
+            log.error("realtime session %s not opened: %r", session_id, exc)
+            reason = (
+                "The server has no space left to record a session"
+                if storage_full(exc)
+                else "A service Dalston depends on is unreachable"
+            )
+            await refuse(
+                websocket,
+                adapter,
+                StreamError(
+                    "unavailable",
+                    f"{reason}; try again later.",
+                    fatal=True,
+                    close=Close.TRY_AGAIN,
+                ),
+            )
+            return
         limits = SessionLimits.of(
             runtime.settings.realtime_idle_timeout_s,
             runtime.settings.realtime_max_session_s,
@@ -404,6 +431,12 @@ async def _serve(
                 await _batch_after(
                     runtime, session, request.batch, audio_file, tenant_id
                 )
+        except Exception as exc:
+            # The client has had its answer and its close; what could not be
+            # stored (a full disk, a database away) is the operator's to see.
+            if not (storage_full(exc) or is_transient(exc)):
+                raise
+            log.error("realtime session %s: its record not stored: %r", session.id, exc)
         finally:
             if audio_file is not None:
                 audio_file.unlink(missing_ok=True)

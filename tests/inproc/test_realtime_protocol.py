@@ -243,3 +243,31 @@ def test_elevenlabs_sdk_sessions_replayed(
     assert committed == {"message_type": "committed_transcript", "text": ""}
     assert timed["message_type"] == "committed_transcript_with_timestamps"
     assert timed["language_code"] == "eng" and timed["words"] == []
+
+
+def test_a_full_disk_refuses_a_session_and_spares_one_under_way(
+    ws_app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session record cannot be written (the kernel's ENOSPC): the stream
+    used to die with the exception (no error event, no close frame). Now, at
+    open: an error event and close 1013 (try again later); at the end: the
+    client keeps its finals and its normal close, the failure is logged."""
+    import errno
+
+    auth = {"Authorization": f"Bearer {admin_key(ws_app)}"}
+    records = ws_app.app.state.runtime.realtime_records  # type: ignore[attr-defined]
+
+    async def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(records, "open", full)
+    msgs, code = talk(ws_app, NATIVE, auth)
+    assert code == 1013, (code, msgs)
+    assert msgs[-1]["type"] == "error" and "space" in msgs[-1]["message"]
+    monkeypatch.undo()
+
+    monkeypatch.setattr(records, "close", full)
+    end = json.dumps({"type": "end"})
+    msgs, code = talk(ws_app, NATIVE, auth, [b"\0" * 32000, end])
+    assert code == 1000, (code, msgs)
+    assert msgs[0]["type"] == "session.begin" and msgs[-1]["type"] == "session.end"
