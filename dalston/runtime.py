@@ -235,7 +235,7 @@ class Runtime:
     # Live streams and batch engines in one process: batch work lets streams go
     # first (engine_sdk.priority); None where the process does only one of them.
     realtime_gate: RealtimeGate | None = None
-    # The embedded server's hold on its SQLite database (``db.instance``).
+    # The embedded server's hold on its database (``db.instance``).
     instance_lock: InstanceLock | None = None
     process_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     _background: list[asyncio.Task[None]] = field(default_factory=list)

@@ -40,7 +40,6 @@ class DataInUse(RuntimeError):
             "(`make stop`), or give this server its own DALSTON_DATA_DIR "
             "(or DATABASE_URL)."
         )
-        self.where = where
         self.holder = holder
 
 

@@ -38,8 +38,6 @@ ELEVENLABS_PREFIXES = (
     "/v1/single-use-token",
     "/v1/workspace/webhooks",
 )
-# Statuses Starlette raises itself (malformed bodies, unknown paths, methods): the
-# codes of the error table (docs/api.md) that the domain errors use too.
 # Starlette's form parser reads a part without a filename as a text field and
 # refuses one over 1 MB with this message: mostly audio sent without a filename.
 _FIELD_TOO_LARGE = "Part exceeded maximum size"
@@ -47,7 +45,8 @@ FIELD_TOO_LARGE_MESSAGE = (
     "A form field is over 1 MB. Send audio as a file part with a filename "
     "(curl: -F file=@audio.wav)."
 )
-
+# Statuses Starlette raises itself (malformed bodies, unknown paths, methods): the
+# codes of the error table (docs/api.md) that the domain errors use too.
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthenticated",

@@ -304,13 +304,14 @@ async def _run_stream(
                 params=request.params,
             )
         except Exception as exc:
-            if not (storage_full(exc) or is_transient(exc)):
+            full = storage_full(exc)
+            if not (full or is_transient(exc)):
                 raise
             # No record, no session: the client hears why and may try again.
             log.error("realtime session %s not opened: %r", session_id, exc)
             reason = (
                 "The server has no space left to record a session"
-                if storage_full(exc)
+                if full
                 else "A service Dalston depends on is unreachable"
             )
             await refuse(

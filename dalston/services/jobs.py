@@ -318,27 +318,25 @@ class JobService:
         if traceparent := telemetry.current_traceparent():  # job.create's
             params = {**params, JOB_TRACEPARENT: traceparent}
         job_id = str(uuid.uuid4())
+        # Whatever fails from here on (a refused header, a full disk, the
+        # insert) keeps nothing of the job: the except clauses below.
         try:
             audio_key, size, duration = await self._store_audio(job_id, source)
-        except BaseException:  # a refused header, a full disk: nothing is kept
-            await self.storage.delete_prefix(job_prefix(job_id))
-            raise
-        job = Job(
-            id=job_id,
-            tenant_id=tenant_id,
-            status=JobStatus.PENDING,
-            display_name=request.display_name or _display_name(source),
-            model=model_id,
-            params=params,
-            audio_key=audio_key,
-            audio_bytes=size,
-            audio_duration_s=duration,
-            created_at=utcnow(),
-            retention_days=request.retention_days,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-        )
-        try:
+            job = Job(
+                id=job_id,
+                tenant_id=tenant_id,
+                status=JobStatus.PENDING,
+                display_name=request.display_name or _display_name(source),
+                model=model_id,
+                params=params,
+                audio_key=audio_key,
+                audio_bytes=size,
+                audio_duration_s=duration,
+                created_at=utcnow(),
+                retention_days=request.retention_days,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+            )
             async with self.sessions() as session, session.begin():
                 session.add(job)
                 await session.flush()
