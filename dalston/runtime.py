@@ -378,12 +378,18 @@ class Runtime:
             )
             self._spawn(self._sweep_retention(), "retention")
         if self.role.api or self.role.orchestrator:
-            if self.instance_lock is not None:  # the only sender there is
+            if self.instance_lock is not None:  # the only process there is
                 if freed := await self.webhook_delivery.release_leases():
                     log.info(
                         "freed %d webhook delivery lease(s) of the last run", freed
                     )
+                if ended := await self.realtime_records.end_abandoned(
+                    every_active=True
+                ):
+                    log.info("ended %d live session(s) of the last run", ended)
             self._spawn(self._deliver_webhooks(), "webhooks")
+        if self.role.api:  # streams are served here: say they still run
+            self._spawn(self._stamp_live_sessions(), "live sessions")
         if self.role.realtime and self.settings.realtime_capacity:
             threads = self.settings.realtime_threads
             models = WhisperModels(self.catalog, pool_config(config, threads))
@@ -535,6 +541,20 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.registry.remove(f"rt:{worker.id}")
 
+    async def _stamp_live_sessions(self) -> None:
+        """Stamp the session records this process holds (``SessionRecords``)."""
+        records = self.realtime_records
+        health = self._loop_health("live sessions")
+        while not self._stopping.is_set():
+            try:
+                await records.heartbeat()
+            except Exception as exc:
+                await health.failed(exc, stopping=self._stopping)
+                continue
+            health.succeeded()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), records.heartbeat_s)
+
     async def _purge_webhook_rows(self) -> int:
         keep = timedelta(days=self.settings.webhook_retention_days)
         return await self.webhook_delivery.cleanup(utcnow() - keep)
@@ -543,6 +563,7 @@ class Runtime:
         """Purge realtime sessions and batch jobs whose retention has run out."""
         sweeps = {
             "realtime sessions": self.realtime_records.purge_expired,
+            "abandoned realtime sessions": self.realtime_records.end_abandoned,
             "jobs": self.jobs.purge_expired,
             "webhook deliveries": self._purge_webhook_rows,
         }

@@ -167,6 +167,11 @@ class RealtimeSession(Base):
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
     # Hybrid sessions (batch_after): the batch job made from the session's audio.
     batch_job_id: Mapped[str | None] = mapped_column(String(36))
+    # While "active": when the process holding the stream last said it still does
+    # (services.realtime_sessions: a record nobody stamps any more is ended).
+    seen_at: Mapped[datetime | None]
+    # The stream's retention (None: keep), applied to a record ended that way too.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_realtime_sessions_tenant_started", "tenant_id", "started_at", "id"),

@@ -302,6 +302,7 @@ async def _run_stream(
                 language=request.config.language,
                 worker_id=worker.id,
                 params=request.params,
+                retention_days=request.retention_days,
             )
         except Exception as exc:
             full = storage_full(exc)

@@ -7,17 +7,24 @@ the same currency as a job's, so sessions export as srt/vtt/txt/json through the
 same renderer. Its language is the one most finals were decoded in, with the
 probability of the detection that chose it (none when the client fixed it).
 Records stored before this (``{text, segments}``) are read into the same shape.
+
+A record is "active" while the process holding the stream lives. That process
+stamps the records it holds every ``heartbeat_s`` (``heartbeat``); one nobody has
+stamped for ``abandoned_after_s`` belongs to a process that died (kill -9, a lost
+host, an end that could not be stored) and is ended as ``failed``
+(``end_abandoned``), so it can be listed truthfully and deleted. An embedded
+server, alone on its database, ends every "active" record it finds at start.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dalston.db.models import RealtimeSession, utcnow
@@ -27,6 +34,11 @@ from dalston.services.jobs import decode_cursor, encode_cursor
 from dalston.storage.base import ArtifactStore
 from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
 
+ABANDONED = (
+    "The server handling this session stopped before the session ended; its "
+    "transcript was not stored."
+)
+
 
 def session_prefix(session_id: str) -> str:
     return f"sessions/{session_id}/"
@@ -34,10 +46,19 @@ def session_prefix(session_id: str) -> str:
 
 class SessionRecords:
     def __init__(
-        self, *, sessions: async_sessionmaker[AsyncSession], storage: ArtifactStore
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        storage: ArtifactStore,
+        heartbeat_s: float = 30.0,
+        abandoned_after_s: float = 150.0,  # five beats missed
     ) -> None:
         self.sessions = sessions
         self.storage = storage
+        self.heartbeat_s = heartbeat_s
+        self.abandoned_after_s = abandoned_after_s
+        # The records this process opened and has not closed: what it stamps.
+        self.held: set[str] = set()
 
     async def open(
         self,
@@ -49,7 +70,9 @@ class SessionRecords:
         language: str | None,
         worker_id: str,
         params: dict[str, Any],
+        retention_days: int | None = None,
     ) -> None:
+        now = utcnow()
         async with self.sessions() as db, db.begin():
             db.add(
                 RealtimeSession(
@@ -61,9 +84,12 @@ class SessionRecords:
                     status="active",
                     worker_id=worker_id,
                     params=params,
-                    started_at=utcnow(),
+                    started_at=now,
+                    seen_at=now,
+                    retention_days=retention_days,
                 )
             )
+        self.held.add(session_id)
 
     async def close(
         self,
@@ -77,7 +103,12 @@ class SessionRecords:
         audio_file: Path | None = None,
         retention_days: int | None = None,
     ) -> None:
-        """Store the transcript (and audio), or nothing when retention is 0."""
+        """Store the transcript (and audio), or nothing when retention is 0.
+
+        The record is no longer this process's to stamp, stored or not: one that
+        could not be stored is ended by ``end_abandoned`` in time.
+        """
+        self.held.discard(session_id)
         transcript = session_transcript(finals, model=model, duration=audio_seconds)
         text = transcript.text
         transcript_key = audio_key = None
@@ -105,6 +136,74 @@ class SessionRecords:
             row.audio_key = audio_key
             if retention_days is not None and retention_days > 0:
                 row.purge_after = row.ended_at + timedelta(days=retention_days)
+
+    async def heartbeat(self) -> None:
+        """Stamp the records this process holds: their streams still run."""
+        held = list(self.held)
+        for first in range(0, len(held), 500):  # bounded IN lists
+            async with self.sessions() as db, db.begin():
+                await db.execute(
+                    update(RealtimeSession)
+                    .where(
+                        RealtimeSession.id.in_(held[first : first + 500]),
+                        RealtimeSession.status == "active",
+                    )
+                    .values(seen_at=utcnow())
+                )
+
+    async def end_abandoned(self, *, every_active: bool = False) -> int:
+        """End "active" records whose process is gone: those unstamped for
+        ``abandoned_after_s``, or all of them (``every_active``: the caller knows
+        no other process serves streams on this database). Each is ``failed``,
+        ended when last stamped, and kept or purged by its own retention.
+        Returns how many were ended."""
+        query = select(
+            RealtimeSession.id,
+            RealtimeSession.started_at,
+            RealtimeSession.seen_at,
+            RealtimeSession.retention_days,
+        ).where(RealtimeSession.status == "active")
+        if not every_active:
+            cutoff = utcnow() - timedelta(seconds=self.abandoned_after_s)
+            stamped = func.coalesce(RealtimeSession.seen_at, RealtimeSession.started_at)
+            query = query.where(stamped < cutoff)
+        async with self.sessions() as db:
+            rows = (await db.execute(query)).all()
+        ended = 0
+        for session_id, started_at, seen_at, retention_days in rows:
+            if session_id in self.held:
+                continue  # this process's own, its beat only late
+            ended += await self._end_abandoned(
+                session_id, seen_at or started_at, retention_days
+            )
+        return ended
+
+    async def _end_abandoned(
+        self, session_id: str, ended_at: datetime, retention_days: int | None
+    ) -> int:
+        still_active = and_(
+            RealtimeSession.id == session_id, RealtimeSession.status == "active"
+        )
+        async with self.sessions() as db, db.begin():
+            if retention_days == 0:  # the client asked for no record
+                result = await db.execute(delete(RealtimeSession).where(still_active))
+            else:
+                purge_after = (
+                    ended_at + timedelta(days=retention_days)
+                    if retention_days is not None and retention_days > 0
+                    else None
+                )
+                result = await db.execute(
+                    update(RealtimeSession)
+                    .where(still_active)
+                    .values(
+                        status="failed",
+                        ended_at=ended_at,
+                        error=ABANDONED,
+                        purge_after=purge_after,
+                    )
+                )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def link_batch_job(self, session_id: str, job_id: str) -> None:
         """A hybrid session's batch job (the record may be gone: retention 0)."""
