@@ -281,6 +281,13 @@ class Settings(BaseSettings):
         description="A live session is ended after this long (its last words "
         "flushed, then close 4413); 0: no limit.",
     )
+    realtime_heartbeat_s: Annotated[float, Field(gt=0)] = Field(
+        default=30.0,
+        description="How often a server stamps the records of the live sessions "
+        "it holds and saves their new finals (what a crash can lose at most). A "
+        "record left unstamped for five periods is ended as failed: its server "
+        "died.",
+    )
 
     # --- rate limits and quotas (per tenant; 0 or unset: unlimited) -------------
     rate_limit_requests_per_minute: Annotated[int | None, Field(ge=0)] = Field(

@@ -315,7 +315,12 @@ class Runtime:
             ),
             router=router,
             runners=runners,
-            realtime_records=SessionRecords(sessions=sessions, storage=storage),
+            realtime_records=SessionRecords(
+                sessions=sessions,
+                storage=storage,
+                heartbeat_s=settings.realtime_heartbeat_s,
+                abandoned_after_s=5 * settings.realtime_heartbeat_s,
+            ),
             limits=limits,
             audit=AuditLog(sessions),
             engine_overrides={cls.engine_id: cls for cls in engine_classes},

@@ -12,11 +12,13 @@ database, ends them all at start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,34 +42,65 @@ from tests.server import ServerProcess
 
 
 async def _open_stream(server: ServerProcess, query: str) -> tuple[Any, str]:
-    """A native stream with a second of audio sent: the socket and its session."""
+    """A native stream: the socket and its session id."""
     url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream?{query}"
     ws = await websockets.connect(
         url, additional_headers={"Authorization": f"Bearer {server.admin_key}"}
     )
     begin = json.loads(await ws.recv())
     assert begin["type"] == "session.begin", begin
-    await ws.send(pcm16(JFK)[: 32000 * 2])
     return ws, str(begin["session_id"])
 
 
+async def _speak(ws: Any, audio: bytes, finals: list[str]) -> asyncio.Task[None]:
+    """Send ``audio`` at twice real time; the task that keeps the finals' texts
+    (it reads until the socket goes)."""
+
+    async def read() -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] == "transcript.final":
+                    finals.append(message["text"].strip())
+
+    reader = asyncio.create_task(read())
+    step = 3200  # 0.1 s
+    for i in range(0, len(audio), step):
+        await ws.send(audio[i : i + step])
+        await asyncio.sleep(0.05)
+    for _ in range(100):  # the last utterance's final
+        if finals:
+            break
+        await asyncio.sleep(0.1)
+    return reader
+
+
 def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", env={"DALSTON_REALTIME_CAPACITY": "2"})
+    """kill -9 with two streams open: after the restart the kept one is failed
+    with the finals saved before the kill; the one asked to keep no record has
+    none."""
+    server = ServerProcess(
+        tmp_path / "data",
+        env={"DALSTON_REALTIME_CAPACITY": "2", "DALSTON_REALTIME_HEARTBEAT_S": "0.5"},
+    )
     server.start()
+    heard: list[str] = []
 
     async def two_streams() -> tuple[str, str]:
         kept, kept_id = await _open_stream(server, "")
         unkept, unkept_id = await _open_stream(server, "retention=0")
-        await asyncio.sleep(0.5)
-        server.stop(signal.SIGKILL)  # no close, no record stored
+        reader = await _speak(kept, pcm16(JFK), heard)
+        await unkept.send(pcm16(JFK)[:64000])
+        await asyncio.sleep(1.5)  # a heartbeat or more since the last final
+        server.stop(signal.SIGKILL)  # no close, no end stored
         for ws in (kept, unkept):
             ws.transport.abort()
+        await asyncio.wait_for(reader, 5)
         return kept_id, unkept_id
 
     try:
-        with server.client() as client:
-            assert client.get("/v1/realtime/sessions").json()["sessions"] == []
         kept_id, unkept_id = asyncio.run(two_streams())
+        assert heard, "no final before the kill"
         server.start()
         with server.client() as client:
             kept = client.get(f"/v1/realtime/sessions/{kept_id}")
@@ -77,6 +110,15 @@ def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> Non
             assert record["error"] == ABANDONED
             assert record["ended_at"] is not None
             assert record["ended_at"] >= record["started_at"]
+            # What was saved is what the client was told, up to the last
+            # heartbeat (at least the first final, heard 1.5 s before the kill).
+            saved = record["transcript"]
+            assert saved and saved.startswith(heard[0]), (saved, heard)
+            assert " ".join(heard).startswith(saved), (saved, heard)
+            assert record["audio_seconds"] > 2
+            stored = client.get(f"/v1/realtime/sessions/{kept_id}/transcript")
+            assert stored.status_code == 200, stored.text
+            assert stored.json()["text"] == saved
             # Asked for no record: none is left.
             gone = client.get(f"/v1/realtime/sessions/{unkept_id}")
             assert gone.status_code == 404, gone.text
@@ -126,33 +168,58 @@ async def _row(engine: AsyncEngine, session_id: str) -> RealtimeSession | None:
         return await db.get(RealtimeSession, session_id)
 
 
+def _final(text: str, at: float) -> Final:
+    return Final(
+        text=text,
+        start=at,
+        end=at + 1.0,
+        language="en",
+        language_probability=None,
+        confidence=None,
+    )
+
+
+@dataclass
+class _Stream:
+    """What a live session shows its record: its finals and audio so far."""
+
+    finals: list[Final] = field(default_factory=list)
+    received_s: float = 0.0
+
+
 def test_a_record_nobody_stamps_is_ended_by_another_process(
     database: str, tmp_path: Path
 ) -> None:
     """Gateway A holds one stream and stamps it; gateway B held three and died;
-    a sweep (any orchestrator) ends B's and leaves A's."""
+    a sweep (any orchestrator) ends B's with what B saved, and leaves A's."""
 
     async def scenario() -> None:
         engine = create_engine(database)
         try:
             await upgrade_to_head(engine)
-            alive = _records(engine, tmp_path / "a", abandoned_after_s=0.6)
-            dead = _records(engine, tmp_path / "b")
-            sweeper = _records(engine, tmp_path / "c", abandoned_after_s=0.6)
-            await _open(alive, "live")
-            await _open(dead, "kept")
-            await _open(dead, "unkept", retention_days=0)
+            storage = tmp_path / "artifacts"  # one store, as the processes share
+            alive = _records(engine, storage, abandoned_after_s=0.6)
+            dead = _records(engine, storage)
+            sweeper = _records(engine, storage, abandoned_after_s=0.6)
+            live, kept = _Stream([_final("one", 0)], 1.0), _Stream()
+            await _open(alive, "live", stream=live)
+            await _open(dead, "kept", stream=kept)
+            await _open(dead, "unkept", retention_days=0, stream=_Stream())
             await _open(dead, "week", retention_days=7)
             assert await sweeper.end_abandoned() == 0  # all freshly stamped
-            opened = time.time()
+            kept.finals.append(_final("said before", 0))
+            kept.received_s = 2.0
+            await dead.heartbeat()  # B's last: it saves what it has
+            last_heard = time.time()
+            kept.finals.append(_final("and after", 2))  # never saved: B dies
             await asyncio.sleep(0.4)
             await alive.heartbeat()  # A lives on; B says nothing more
             await asyncio.sleep(0.4)
             assert await sweeper.end_abandoned() == 3
             assert await sweeper.end_abandoned() == 0
 
-            live = await _row(engine, "live")
-            assert live is not None and live.status == "active"
+            row = await _row(engine, "live")
+            assert row is not None and row.status == "active"
             assert await _row(engine, "unkept") is None
             for session_id in ("kept", "week"):
                 row = await _row(engine, session_id)
@@ -160,34 +227,41 @@ def test_a_record_nobody_stamps_is_ended_by_another_process(
                 assert row.error == ABANDONED
                 assert row.ended_at is not None
                 # Ended when last heard of, not when swept.
-                assert abs(row.ended_at.timestamp() - opened) < 0.3
-            kept, week = await _row(engine, "kept"), await _row(engine, "week")
-            assert kept is not None and kept.purge_after is None
+                assert abs(row.ended_at.timestamp() - last_heard) < 0.3
+            kept_row, week = await _row(engine, "kept"), await _row(engine, "week")
+            assert kept_row is not None and kept_row.purge_after is None
+            assert kept_row.transcript == "said before"
+            assert kept_row.audio_seconds == 2.0
+            transcript = await sweeper.transcript(
+                tenant_id="default", session_id="kept"
+            )
+            assert [s.text for s in transcript.segments] == ["said before"]
             assert week is not None and week.ended_at is not None
             assert week.purge_after == week.ended_at + timedelta(days=7)
+            assert week.transcript is None  # nothing said, nothing saved
 
             # A process's own record is never its sweep's, even with its beat late.
             await asyncio.sleep(0.8)
             assert await alive.end_abandoned() == 0
-            # The stream ends normally: its own status stands.
-            final = Final(
-                text="hello",
-                start=0.0,
-                end=1.0,
-                language="en",
-                language_probability=None,
-                confidence=None,
+            # The stream ends while a heartbeat saves it: the whole end stands.
+            live.finals.append(_final("two", 1))
+            everything = [*live.finals, _final("three", 2)]
+            await asyncio.gather(
+                alive.heartbeat(),
+                alive.close(
+                    "live",
+                    status="completed",
+                    audio_seconds=3.0,
+                    finals=everything,
+                    model="whisper-tiny.en",
+                ),
             )
-            await alive.close(
-                "live",
-                status="completed",
-                audio_seconds=1.0,
-                finals=[final],
-                model="whisper-tiny.en",
-            )
-            live = await _row(engine, "live")
-            assert live is not None and live.status == "completed"
-            assert live.transcript == "hello"
+            await alive.heartbeat()  # closed: nothing more of it is saved
+            row = await _row(engine, "live")
+            assert row is not None and row.status == "completed"
+            assert row.transcript == "one two three"
+            transcript = await alive.transcript(tenant_id="default", session_id="live")
+            assert transcript.text == "one two three"
         finally:
             await engine.dispose()
 
@@ -226,6 +300,65 @@ def test_a_session_whose_end_could_not_be_stored_is_ended_later(
             assert await records.end_abandoned() == 1
             row = await _row(engine, "s")
             assert row is not None and row.status == "failed"
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+class _GatedStore(LocalArtifactStore):
+    """A local store whose next write waits until the test lets it finish."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        if not self.release.is_set():
+            self.entered.set()
+            await self.release.wait()
+        await super().put_bytes(key, data)
+
+
+@pytest.mark.parametrize("first", ["heartbeat", "close"])
+def test_a_save_and_the_close_never_write_over_each_other(
+    tmp_path: Path, first: str
+) -> None:
+    """Whichever starts writing first, the record ends with the close's whole
+    transcript, never the heartbeat's older part of it."""
+
+    async def scenario() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'dalston.db'}")
+        try:
+            await upgrade_to_head(engine)
+            records = _records(engine, tmp_path / "artifacts")
+            store = _GatedStore(tmp_path / "artifacts")
+            records.storage = store
+            stream = _Stream([_final("one", 0)], 1.0)
+            await _open(records, "s", stream=stream)
+            everything = [*stream.finals, _final("two", 1)]
+            close = lambda: records.close(  # noqa: E731
+                "s",
+                status="completed",
+                audio_seconds=2.0,
+                finals=everything,
+                model="whisper-tiny.en",
+            )
+            early = asyncio.create_task(
+                records.heartbeat() if first == "heartbeat" else close()
+            )
+            await asyncio.wait_for(store.entered.wait(), 5)  # writing, held up
+            late = asyncio.create_task(
+                close() if first == "heartbeat" else records.heartbeat()
+            )
+            await asyncio.sleep(0.2)
+            store.release.set()
+            await asyncio.gather(early, late)
+            row = await _row(engine, "s")
+            assert row is not None and row.status == "completed"
+            assert row.transcript == "one two"
+            saved = await records.transcript(tenant_id="default", session_id="s")
+            assert saved.text == "one two"
         finally:
             await engine.dispose()
 

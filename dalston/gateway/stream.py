@@ -303,6 +303,7 @@ async def _run_stream(
                 worker_id=worker.id,
                 params=request.params,
                 retention_days=request.retention_days,
+                stream=session,
             )
         except Exception as exc:
             full = storage_full(exc)

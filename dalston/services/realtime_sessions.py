@@ -9,20 +9,26 @@ probability of the detection that chose it (none when the client fixed it).
 Records stored before this (``{text, segments}``) are read into the same shape.
 
 A record is "active" while the process holding the stream lives. That process
-stamps the records it holds every ``heartbeat_s`` (``heartbeat``); one nobody has
-stamped for ``abandoned_after_s`` belongs to a process that died (kill -9, a lost
-host, an end that could not be stored) and is ended as ``failed``
-(``end_abandoned``), so it can be listed truthfully and deleted. An embedded
-server, alone on its database, ends every "active" record it finds at start.
+stamps the records it holds every ``heartbeat_s`` (``heartbeat``) and stores the
+finals so far of those that have new ones, so a crash loses at most that much of
+the transcript. A record nobody has stamped for ``abandoned_after_s`` belongs to a
+process that died (kill -9, a lost host, an end that could not be stored) and is
+ended as ``failed`` (``end_abandoned``) with what was stored, so it is listed
+truthfully and can be deleted. An embedded server, alone on its database, ends
+every "active" record it finds at start.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,10 +40,34 @@ from dalston.services.jobs import decode_cursor, encode_cursor
 from dalston.storage.base import ArtifactStore
 from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
 
+log = logging.getLogger(__name__)
+
 ABANDONED = (
-    "The server handling this session stopped before the session ended; its "
-    "transcript was not stored."
+    "The server handling this session stopped before the session ended; the "
+    "transcript holds what was saved until then."
 )
+
+
+class StreamProgress(Protocol):
+    """What a live stream has produced so far (a local or remote session)."""
+
+    @property
+    def finals(self) -> list[Final]: ...
+
+    @property
+    def received_s(self) -> float: ...
+
+
+@dataclass
+class _Held:
+    """A record this process opened and has not closed."""
+
+    stream: StreamProgress | None
+    model: str
+    keep: bool  # retention is not 0: the transcript may be stored
+    saved: int = 0  # finals stored so far
+    # A checkpoint and the close never write the same record at once.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def session_prefix(session_id: str) -> str:
@@ -50,7 +80,7 @@ class SessionRecords:
         *,
         sessions: async_sessionmaker[AsyncSession],
         storage: ArtifactStore,
-        heartbeat_s: float = 30.0,
+        heartbeat_s: float = 30.0,  # Settings.realtime_heartbeat_s
         abandoned_after_s: float = 150.0,  # five beats missed
     ) -> None:
         self.sessions = sessions
@@ -58,7 +88,7 @@ class SessionRecords:
         self.heartbeat_s = heartbeat_s
         self.abandoned_after_s = abandoned_after_s
         # The records this process opened and has not closed: what it stamps.
-        self.held: set[str] = set()
+        self.held: dict[str, _Held] = {}
 
     async def open(
         self,
@@ -71,7 +101,10 @@ class SessionRecords:
         worker_id: str,
         params: dict[str, Any],
         retention_days: int | None = None,
+        stream: StreamProgress | None = None,
     ) -> None:
+        """The record of a stream that starts; ``stream``: its finals so far,
+        saved with each heartbeat."""
         now = utcnow()
         async with self.sessions() as db, db.begin():
             db.add(
@@ -89,7 +122,7 @@ class SessionRecords:
                     retention_days=retention_days,
                 )
             )
-        self.held.add(session_id)
+        self.held[session_id] = _Held(stream, model, keep=retention_days != 0)
 
     async def close(
         self,
@@ -108,7 +141,31 @@ class SessionRecords:
         The record is no longer this process's to stamp, stored or not: one that
         could not be stored is ended by ``end_abandoned`` in time.
         """
-        self.held.discard(session_id)
+        held = self.held.pop(session_id, None)
+        async with held.lock if held else contextlib.nullcontext():
+            await self._close(
+                session_id,
+                status=status,
+                audio_seconds=audio_seconds,
+                finals=finals,
+                model=model,
+                error=error,
+                audio_file=audio_file,
+                retention_days=retention_days,
+            )
+
+    async def _close(
+        self,
+        session_id: str,
+        *,
+        status: str,
+        audio_seconds: float,
+        finals: list[Final],
+        model: str,
+        error: str | None,
+        audio_file: Path | None,
+        retention_days: int | None,
+    ) -> None:
         transcript = session_transcript(finals, model=model, duration=audio_seconds)
         text = transcript.text
         transcript_key = audio_key = None
@@ -138,7 +195,8 @@ class SessionRecords:
                 row.purge_after = row.ended_at + timedelta(days=retention_days)
 
     async def heartbeat(self) -> None:
-        """Stamp the records this process holds: their streams still run."""
+        """Stamp the records this process holds (their streams still run), then
+        save the finals of those with new ones."""
         held = list(self.held)
         for first in range(0, len(held), 500):  # bounded IN lists
             async with self.sessions() as db, db.begin():
@@ -150,6 +208,44 @@ class SessionRecords:
                     )
                     .values(seen_at=utcnow())
                 )
+        failed: Exception | None = None
+        for session_id, record in list(self.held.items()):
+            try:
+                await self._checkpoint(session_id, record)
+            except Exception as exc:  # the others are still worth saving
+                log.warning("session %s: finals not saved: %r", session_id, exc)
+                failed = failed or exc
+        if failed is not None:
+            raise failed
+
+    async def _checkpoint(self, session_id: str, record: _Held) -> None:
+        if record.stream is None or not record.keep:
+            return
+        finals = list(record.stream.finals)
+        if len(finals) == record.saved:
+            return
+        async with record.lock:
+            if session_id not in self.held:
+                return  # closed meanwhile: the close stored the whole of it
+            transcript = session_transcript(
+                finals, model=record.model, duration=record.stream.received_s
+            )
+            key = f"{session_prefix(session_id)}transcript.json"
+            await self.storage.put_bytes(key, transcript.model_dump_json().encode())
+            async with self.sessions() as db, db.begin():
+                await db.execute(
+                    update(RealtimeSession)
+                    .where(
+                        RealtimeSession.id == session_id,
+                        RealtimeSession.status == "active",
+                    )
+                    .values(
+                        transcript=transcript.text,
+                        transcript_key=key,
+                        audio_seconds=transcript.duration,
+                    )
+                )
+            record.saved = len(finals)
 
     async def end_abandoned(self, *, every_active: bool = False) -> int:
         """End "active" records whose process is gone: those unstamped for
