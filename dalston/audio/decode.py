@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from dalston.audio.downmix import StereoDownmix
 from dalston.audio.header import (
     TRUNCATION_TOLERANCE_RATIO,
     check_wav_length,
@@ -322,6 +323,12 @@ class _Frames:
         self.source_channels = ctx.channels or 1
         self.out_channels = self.source_channels if keep_channels else 1
         layout = ctx.layout.name if keep_channels else "mono"
+        # Two channels are mixed here, not by FFmpeg (``downmix``: no clipping,
+        # and a channel wired with its polarity inverted does not cancel the other).
+        self.downmix = None
+        if not keep_channels and self.source_channels == 2:
+            self.downmix = StereoDownmix(sample_rate)
+            layout = "stereo"
         self.resampler = av.AudioResampler(
             format="fltp", layout=layout, rate=sample_rate
         )
@@ -333,6 +340,14 @@ class _Frames:
         self.container.close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self.downmix is None:
+            yield from self._resampled()
+            return
+        for chunk in self._resampled():
+            yield from self.downmix.push(chunk)
+        yield from self.downmix.finish()
+
+    def _resampled(self) -> Iterator[np.ndarray]:
         cap = self.limits.max_output_samples(self.sample_rate)
         produced = 0
         try:
