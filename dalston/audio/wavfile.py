@@ -60,6 +60,8 @@ class WavReader:
             raise ValueError(f"{self.path} is not 16 kHz 16-bit PCM")
         self.channels = self._file.getnchannels()
         self.frames = self._file.getnframes()
+        # Applied to every span read (a stage that raises very quiet audio).
+        self.gain = 1.0
 
     @property
     def duration(self) -> float:
@@ -75,16 +77,17 @@ class WavReader:
         self._file.setpos(start)
         pcm = np.frombuffer(self._file.readframes(end - start), dtype="<i2")
         pcm = pcm.reshape(-1, self.channels)
+        scale = np.float32(self.gain / 32768)
         if channel is not None:
             picked = pcm[:, channel]
         elif self.channels == 1:
             picked = pcm[:, 0]
         else:
             mixed = pcm.mean(axis=1, dtype=np.float32)
-            mixed *= np.float32(1 / 32768)
+            mixed *= scale
             return mixed
         out = np.empty(picked.shape[0], dtype=np.float32)
-        np.multiply(picked, np.float32(1 / 32768), out=out, casting="unsafe")
+        np.multiply(picked, scale, out=out, casting="unsafe")
         return out
 
     def chunks(

@@ -26,6 +26,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import Segment, TranscriptionInfo
 
 from dalston.audio import SAMPLE_RATE, WavReader
+from dalston.audio.vad import quiet_gain, quiet_gain_of
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import (
     BatchEngine,
@@ -128,10 +129,14 @@ class FasterWhisperEngine(BatchEngine):
             )
             results = []
             for index, channel in enumerate(tracks):
+                # A recording too quiet for the VAD is raised, for Whisper too
+                # (audio.vad.quiet_gain), whichever path decodes it.
+                wav.gain = 1.0
+                long = duration >= self.config.vad_batch_threshold_s
+                if long:
+                    wav.gain = quiet_gain_of(wav.chunks(VAD_CHUNK_S, channel))
                 windows = (
-                    speech_windows(wav.chunks(VAD_CHUNK_S, channel))
-                    if duration >= self.config.vad_batch_threshold_s
-                    else []
+                    speech_windows(wav.chunks(VAD_CHUNK_S, channel)) if long else []
                 )
                 if windows:
                     # Long audio: windows cut at its pauses, decoded in batches
@@ -157,6 +162,8 @@ class FasterWhisperEngine(BatchEngine):
                     mode = "vad_batched"
                 else:
                     samples = wav.read(channel=channel)
+                    if (gain := quiet_gain(samples)) != 1.0:
+                        samples *= np.float32(gain)
                     first, info = model.transcribe(
                         samples,
                         vad_filter=options.vad_filter,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from dalston.audio import SAMPLE_RATE, MonoSource
-from dalston.audio.vad import CHUNK_S, speech_timestamps
+from dalston.audio.vad import CHUNK_S, quiet_gain_of, speech_timestamps
 
 
 @dataclass(frozen=True)
@@ -36,5 +38,10 @@ def speech_regions(
         min_silence_duration_ms=options.min_silence_ms,
         speech_pad_ms=options.pad_ms,
     )
-    spans = speech_timestamps(source.chunks(CHUNK_S), vad)
+    # A recording too quiet for the VAD is raised first, all of it by one gain.
+    gain = np.float32(quiet_gain_of(source.chunks(CHUNK_S)))
+    chunks = source.chunks(CHUNK_S)
+    if gain != 1:
+        chunks = ((first, piece * gain) for first, piece in chunks)
+    spans = speech_timestamps(chunks, vad)
     return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in spans]

@@ -1,0 +1,109 @@
+"""Very quiet recordings are transcribed (``dalston.audio.vad.quiet_gain``).
+
+Speech recorded with the microphone's gain far too low (its loudest frames at
+-74 dBFS, i.e. -55 dB from a normal take) came back as an empty transcript: the
+Silero VAD found no speech in it, in both of the transcriber's paths (faster-
+whisper's own VAD below DALSTON_VAD_BATCH_THRESHOLD_S, ours above it), where
+Whisper without a VAD transcribes every word. Such audio is now raised before
+the VAD listens; audio at ordinary levels is left as it is, and quiet noise
+raised stays free of invented words.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from dalston.audio import decode_to_mono
+from dalston.audio.vad import QUIET_TARGET_DBFS, frame_levels, quiet_gain
+from dalston.eval.scoring import wer
+from tests.audio_fixtures import DATA
+from tests.server import submit, wait_for_job
+
+CLIP = DATA / "lhotse_ls_2412_153948_0000.flac"  # 11.7 s read speech
+
+
+def _speech() -> np.ndarray:
+    samples, _ = decode_to_mono(CLIP)
+    return samples
+
+
+def _write(path: Path, samples: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def _loud_dbfs(samples: np.ndarray) -> float:
+    return float(20 * np.log10(np.percentile(frame_levels(samples), 99)))
+
+
+def test_only_very_quiet_audio_is_raised() -> None:
+    speech = _speech()
+    assert quiet_gain(speech) == 1.0  # an ordinary recording
+    assert quiet_gain(speech * np.float32(10 ** (-25 / 20))) == 1.0  # far-field
+    quiet = speech * np.float32(10 ** (-55 / 20))
+    raised = quiet * np.float32(quiet_gain(quiet))
+    assert _loud_dbfs(raised) == pytest.approx(QUIET_TARGET_DBFS, abs=0.5)
+    assert quiet_gain(np.zeros(16000, np.float32)) == 1.0  # silence stays silence
+    assert quiet_gain(np.zeros(10, np.float32)) == 1.0
+
+
+def _job_text(client: httpx.Client, path: Path) -> str:
+    job = wait_for_job(client, submit(client, path), timeout=300)
+    assert job["status"] == "completed", job
+    return str(job["text"] or "")
+
+
+def test_quiet_speech_is_transcribed_in_both_paths(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    """-55 dB: a short clip (faster-whisper's VAD) and 140 s of it (ours)."""
+    reference = CLIP.with_suffix(".txt").read_text().strip()
+    quiet = _speech() * np.float32(10 ** (-55 / 20))
+    short = _write(tmp_path / "quiet.wav", quiet)
+    repeats = 12  # 140 s: past the 120 s threshold of the windowed path
+    long = _write(tmp_path / "quiet-long.wav", np.tile(quiet, repeats))
+    texts = {"short": _job_text(client, short), "long": _job_text(client, long)}
+    scores = {
+        "short": wer([reference], [texts["short"]]),
+        "long": wer([" ".join([reference] * repeats)], [texts["long"]]),
+    }
+    print(scores, texts["short"])
+    assert scores["short"] <= 0.15, texts
+    assert scores["long"] <= 0.15, texts
+
+
+def test_quiet_noise_raised_is_still_no_speech(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    hiss = np.random.default_rng(7).normal(0, 10 ** (-60 / 20), 16000 * 20)
+    text = _job_text(client, _write(tmp_path / "hiss.wav", hiss.astype(np.float32)))
+    assert len(text.split()) <= 2, text
+
+
+def test_quiet_speech_is_found_by_diarization(tmp_path: Path) -> None:
+    """The diarize stage's speech detection hears it too: the same speech time
+    as at the normal level, one speaker."""
+    from dalston.engine_sdk import EngineConfig
+    from tests.test_diarize import ResemblyzerDiarizeEngine, run
+
+    engine = ResemblyzerDiarizeEngine(EngineConfig(cpu_threads=1))
+    speech = _speech()
+    found = {}
+    for label, samples in {
+        "normal": speech,
+        "quiet": speech * np.float32(10 ** (-55 / 20)),
+    }.items():
+        result = run(engine, _write(tmp_path / f"{label}.wav", samples))
+        assert result["num_speakers"] == 1, (label, result)
+        found[label] = sum(t["end"] - t["start"] for t in result["turns"])
+    assert found["normal"] > 8
+    assert found["quiet"] == pytest.approx(found["normal"], rel=0.1), found
