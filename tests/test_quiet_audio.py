@@ -5,12 +5,14 @@ Speech recorded with the microphone's gain far too low (its loudest frames at
 Silero VAD found no speech in it, in both of the transcriber's paths (faster-
 whisper's own VAD below DALSTON_VAD_BATCH_THRESHOLD_S, ours above it), where
 Whisper without a VAD transcribes every word. Such audio is now raised before
-the VAD listens; audio at ordinary levels is left as it is, and quiet noise
-raised stays free of invented words.
+the VAD listens (a live stream by the same rule over its last minute); audio at
+ordinary levels is left as it is, and quiet noise raised stays free of invented
+words.
 """
 
 from __future__ import annotations
 
+import asyncio
 import wave
 from pathlib import Path
 
@@ -21,8 +23,10 @@ import pytest
 from dalston.audio import decode_to_mono
 from dalston.audio.vad import QUIET_TARGET_DBFS, frame_levels, quiet_gain
 from dalston.eval.scoring import wer
+from dalston.realtime_sdk.vad import StreamingVad
 from tests.audio_fixtures import DATA
-from tests.server import submit, wait_for_job
+from tests.realtime_client import of_type, stream
+from tests.server import ServerProcess, submit, wait_for_job
 
 CLIP = DATA / "lhotse_ls_2412_153948_0000.flac"  # 11.7 s read speech
 
@@ -107,3 +111,43 @@ def test_quiet_speech_is_found_by_diarization(tmp_path: Path) -> None:
         found[label] = sum(t["end"] - t["start"] for t in result["turns"])
     assert found["normal"] > 8
     assert found["quiet"] == pytest.approx(found["normal"], rel=0.1), found
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return bytes(np.round(np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def test_a_quiet_stream_is_heard_like_a_quiet_file(server: ServerProcess) -> None:
+    """The live door too: -50 dB speech gives its words, -60 dBFS hiss none."""
+    reference = CLIP.with_suffix(".txt").read_text().strip()
+    url = f"ws://127.0.0.1:{server.port}/v1/audio/transcriptions/stream?language=en"
+    headers = {"Authorization": f"Bearer {server.admin_key}"}
+    tail = np.zeros(16000 * 2, np.float32)
+    quiet = np.concatenate([_speech() * np.float32(10 ** (-50 / 20)), tail])
+    hiss = np.random.default_rng(7).normal(0, 10 ** (-60 / 20), 16000 * 12)
+
+    async def finals(samples: np.ndarray) -> list[str]:
+        result = await stream(url, _pcm16(samples), headers=headers, pace=4.0)
+        return [m["text"] for m in of_type(result, "transcript.final")]
+
+    heard = asyncio.run(finals(quiet))
+    score = wer([reference], [" ".join(heard)])
+    print(score, heard)
+    assert score <= 0.15, heard
+    noise = asyncio.run(finals(hiss.astype(np.float32)))
+    assert len(" ".join(noise).split()) <= 2, noise
+
+
+def test_the_stream_vad_raises_only_a_quiet_stream() -> None:
+    speech = _speech()
+    for level_db, raised in ((0, False), (-25, False), (-50, True)):
+        vad = StreamingVad()
+        samples = speech * np.float32(10 ** (level_db / 20))
+        probabilities = np.concatenate(
+            [
+                vad.probabilities(samples[i : i + 1600])
+                for i in range(0, len(samples), 1600)
+            ]
+        )
+        assert (vad.gain > 1) == raised, (level_db, vad.gain)
+        assert np.mean(probabilities > 0.5) > 0.5, level_db  # speech is heard

@@ -466,7 +466,11 @@ class StreamingSession:
         return time.monotonic()
 
     def _slice(self, start: int, end: int) -> np.ndarray:
-        return self._audio[max(start - self._base, 0) : max(end - self._base, 0)]
+        audio = self._audio[max(start - self._base, 0) : max(end - self._base, 0)]
+        # A stream too quiet for the VAD is raised for Whisper too (vad.py), as
+        # batch raises a quiet recording: the same words through every door.
+        gain = np.float32(self._vad.gain)
+        return audio * gain if gain != 1 else audio
 
     def _prompt(self) -> str | None:
         if self.finals:

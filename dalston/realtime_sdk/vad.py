@@ -1,15 +1,28 @@
 """Streaming Silero VAD: the ONNX model that ships inside faster-whisper, fed one
-32 ms window at a time with its recurrent state carried between calls."""
+32 ms window at a time with its recurrent state carried between calls.
+
+A stream too quiet for Silero (a microphone's gain set far too low) is raised for
+it by the rule a quiet recording is raised by in batch
+(``dalston.audio.vad.quiet_gain``), judged on the stream's last ``LEVEL_S`` once
+it has run ``MIN_LEVEL_S``, and what Whisper decodes is raised by the same gain
+(``StreamingSession``): the same speech is heard through every door.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from functools import cache
 
 import numpy as np
 
+from dalston.audio.vad import gain_for_levels
+
 WINDOW = 512  # samples at 16 kHz = 32 ms
 _CONTEXT = 64
+LEVEL_S = 60.0
+MIN_LEVEL_S = 0.5
+_WINDOWS_PER_S = 16000 / WINDOW
 
 
 @cache
@@ -32,6 +45,9 @@ class StreamingVad:
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
         self._lock = threading.Lock()
+        # RMS of the stream's last windows, for its gain.
+        self._levels: deque[float] = deque(maxlen=int(LEVEL_S * _WINDOWS_PER_S))
+        self.gain = 1.0
 
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
         """Speech probability of each complete 512-sample window in the stream so
@@ -40,13 +56,24 @@ class StreamingVad:
             data = np.concatenate([self._pending, samples])
             count = len(data) // WINDOW
             self._pending = data[count * WINDOW :]
+            self._update_gain(data[: count * WINDOW])
+            gain = np.float32(self.gain)
             out = np.zeros(count, dtype=np.float32)
             for i in range(count):
                 window = data[i * WINDOW : (i + 1) * WINDOW]
                 batch = np.concatenate([self._context, window]).reshape(1, -1)
+                if gain != 1:
+                    batch = batch * gain
                 prob, self._h, self._c = self._session.run(  # type: ignore[attr-defined]
                     None, {"input": batch, "h": self._h, "c": self._c}
                 )
                 self._context = window[-_CONTEXT:]
                 out[i] = float(np.asarray(prob).reshape(-1)[0])
             return out
+
+    def _update_gain(self, windows: np.ndarray) -> None:
+        if windows.size:
+            frames = windows.reshape(-1, WINDOW).astype(np.float64)
+            self._levels.extend(np.sqrt(np.mean(frames * frames, axis=1)).tolist())
+        if len(self._levels) >= MIN_LEVEL_S * _WINDOWS_PER_S:
+            self.gain = gain_for_levels(np.fromiter(self._levels, dtype=np.float64))
