@@ -118,6 +118,7 @@ def test_job_through_separate_processes(cluster: Cluster) -> None:
             "storage": True,
             "queue": True,
             "webhooks": True,  # the delivery loop every API process runs
+            "live sessions": True,  # and the stamps of its streams' records
         }
 
 

@@ -208,15 +208,13 @@ class SessionRecords:
                     )
                     .values(seen_at=utcnow())
                 )
-        failed: Exception | None = None
         for session_id, record in list(self.held.items()):
             try:
                 await self._checkpoint(session_id, record)
-            except Exception as exc:  # the others are still worth saving
+            except Exception as exc:
+                # Tried again next beat; the others are still worth saving, and
+                # a full disk is no reason to call this process unready.
                 log.warning("session %s: finals not saved: %r", session_id, exc)
-                failed = failed or exc
-        if failed is not None:
-            raise failed
 
     async def _checkpoint(self, session_id: str, record: _Held) -> None:
         if record.stream is None or not record.keep:
