@@ -143,56 +143,33 @@ class SessionRecords:
         """
         held = self.held.pop(session_id, None)
         async with held.lock if held else contextlib.nullcontext():
-            await self._close(
-                session_id,
-                status=status,
-                audio_seconds=audio_seconds,
-                finals=finals,
-                model=model,
-                error=error,
-                audio_file=audio_file,
-                retention_days=retention_days,
-            )
-
-    async def _close(
-        self,
-        session_id: str,
-        *,
-        status: str,
-        audio_seconds: float,
-        finals: list[Final],
-        model: str,
-        error: str | None,
-        audio_file: Path | None,
-        retention_days: int | None,
-    ) -> None:
-        transcript = session_transcript(finals, model=model, duration=audio_seconds)
-        text = transcript.text
-        transcript_key = audio_key = None
-        if retention_days != 0:
-            transcript_key = f"{session_prefix(session_id)}transcript.json"
-            await self.storage.put_bytes(
-                transcript_key, transcript.model_dump_json().encode()
-            )
-            if audio_file is not None:
-                audio_key = f"{session_prefix(session_id)}audio.wav"
-                await self.storage.put_path(audio_key, audio_file)
-        async with self.sessions() as db, db.begin():
-            row = await db.get(RealtimeSession, session_id)
-            if row is None:
-                return
-            row.status = status
-            row.ended_at = utcnow()
-            row.audio_seconds = round(audio_seconds, 3)
-            row.error = error
-            if retention_days == 0:
-                await db.delete(row)
-                return
-            row.transcript = text
-            row.transcript_key = transcript_key
-            row.audio_key = audio_key
-            if retention_days is not None and retention_days > 0:
-                row.purge_after = row.ended_at + timedelta(days=retention_days)
+            transcript = session_transcript(finals, model=model, duration=audio_seconds)
+            text = transcript.text
+            transcript_key = audio_key = None
+            if retention_days != 0:
+                transcript_key = f"{session_prefix(session_id)}transcript.json"
+                await self.storage.put_bytes(
+                    transcript_key, transcript.model_dump_json().encode()
+                )
+                if audio_file is not None:
+                    audio_key = f"{session_prefix(session_id)}audio.wav"
+                    await self.storage.put_path(audio_key, audio_file)
+            async with self.sessions() as db, db.begin():
+                row = await db.get(RealtimeSession, session_id)
+                if row is None:
+                    return
+                row.status = status
+                row.ended_at = utcnow()
+                row.audio_seconds = round(audio_seconds, 3)
+                row.error = error
+                if retention_days == 0:
+                    await db.delete(row)
+                    return
+                row.transcript = text
+                row.transcript_key = transcript_key
+                row.audio_key = audio_key
+                if retention_days is not None and retention_days > 0:
+                    row.purge_after = row.ended_at + timedelta(days=retention_days)
 
     async def heartbeat(self) -> None:
         """Stamp the records this process holds (their streams still run), then
