@@ -201,3 +201,46 @@ def test_a_copied_wav_is_held_to_the_duration_limit(tmp_path: Path) -> None:
     limits = AudioLimits(max_duration_s=10)
     with pytest.raises(PayloadTooLarge):
         decode_to_wav16k(long, tmp_path / "o.wav", limits=limits)
+
+
+def _riff(pcm: bytes, declared: int, after: bytes = b"") -> bytes:
+    """A 16 kHz mono 16-bit WAV whose data chunk declares ``declared`` bytes."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 16_000, 32_000, 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt
+    body += b"data" + struct.pack("<I", declared) + pcm + after
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _tone(seconds: float) -> bytes:
+    t = np.arange(int(seconds * 16_000)) / 16_000
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+
+
+def test_samples_past_the_headers_count_are_kept(tmp_path: Path) -> None:
+    """A recorder that stopped before it last rewrote its header: the data chunk
+    counts 2 s of the 6 s that follow. All 6 s are the user's audio (FFmpeg and
+    the ``wave`` module stopped at 2 s, and the job transcribed a third)."""
+    pcm = _tone(6)
+    path = tmp_path / "stale-header.wav"
+    path.write_bytes(_riff(pcm, declared=64_000))
+    read_header(path)  # accepted at submit (what it declares is its header's 2 s)
+    assert probe(path).duration_s == pytest.approx(6, abs=0.01)
+    out = tmp_path / "prepared.wav"
+    assert decode_to_wav16k(path, out).samples == 6 * 16_000
+    with wave.open(str(out)) as prepared:
+        got = np.frombuffer(prepared.readframes(prepared.getnframes()), "<i2")
+    assert np.abs(got.astype(int) - np.frombuffer(pcm, "<i2")).max() <= 1
+
+
+def test_chunks_after_the_samples_are_not_read_as_samples(tmp_path: Path) -> None:
+    """What legitimately follows a data chunk (LIST metadata, an ID3 tag) stays
+    out of the audio; so do a few bytes of padding."""
+    pcm = _tone(2)
+    info = b"INFOISFT" + struct.pack("<I", 6) + b"dalstn"
+    listed = b"LIST" + struct.pack("<I", len(info)) + info
+    for name, after in {"list": listed, "padding": b"\0" * 7}.items():
+        path = tmp_path / f"{name}.wav"
+        path.write_bytes(_riff(pcm, declared=len(pcm), after=after))
+        assert probe(path).duration_s == pytest.approx(2, abs=0.01), name
+        out = tmp_path / f"{name}-prepared.wav"
+        assert decode_to_wav16k(path, out).samples == 2 * 16_000, name

@@ -17,6 +17,7 @@ from dalston.audio.header import (
     declared_duration,
     failure_reason,
     open_container,
+    wav_data_undercounted,
 )
 from dalston.audio.limits import AudioLimits
 from dalston.errors import InvalidRequest, UnsupportedMedia
@@ -247,6 +248,9 @@ def _copy_prepared_wav(
     else (other rates, widths or formats, stereo to mix down, an extensible or
     odd header the ``wave`` module does not read, no samples): decoded instead.
     The probe has already checked the file against its header."""
+    with path.open("rb") as file:
+        if file.read(4) == b"RIFF" and wav_data_undercounted(file, path.stat().st_size):
+            return None  # samples past the header's count: FFmpeg reads them
     try:
         source = wave.open(str(path), "rb")
     except (wave.Error, EOFError, OSError):

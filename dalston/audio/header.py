@@ -42,14 +42,57 @@ def open_container(source: Path | BinaryIO) -> av.container.InputContainer:
     if isinstance(source, Path):
         with source.open("rb") as file:
             head = file.read(12)
+            undercounted = head[:4] == b"RIFF" and wav_data_undercounted(
+                file, source.stat().st_size
+            )
         target: str | BinaryIO = str(source)
     else:
         head = source.read(12)
+        undercounted = head[:4] == b"RIFF" and wav_data_undercounted(
+            source, source.seek(0, os.SEEK_END)
+        )
         source.seek(0)
         target = source
     wav = head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE"
-    options = {"probesize": str(_WAV_PROBE_BYTES)} if wav else None
-    return av.open(target, mode="r", options=options)
+    options = {"probesize": str(_WAV_PROBE_BYTES)} if wav else {}
+    if undercounted:
+        options["ignore_length"] = "1"  # the samples run to the end of the file
+    return av.open(target, mode="r", options=options or None)
+
+
+# Bytes after a WAV's ``data`` chunk fewer than this are padding, not samples.
+_UNDERCOUNT_MIN_BYTES = 64
+
+
+def wav_data_undercounted(file: BinaryIO, size: int) -> bool:
+    """Whether a RIFF WAV's ``data`` chunk is followed by more bytes than its
+    header counts that are no chunk of their own: samples written after the
+    header was last updated (a recorder stopped before it rewrote the header).
+    FFmpeg and the ``wave`` module stop where the header says; those samples
+    are the user's audio too. Leaves the file position anywhere."""
+    file.seek(12)
+    while True:
+        header = file.read(8)
+        if len(header) < 8:
+            return False
+        chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+        if chunk_id == b"data":
+            if chunk_size in (0, 0xFFFFFFFF):
+                return False  # "length unknown": read to the end already
+            end = file.tell() + chunk_size + (chunk_size & 1)
+            if size - end < _UNDERCOUNT_MIN_BYTES:
+                return False
+            file.seek(end)
+            return not _is_chunk(file.read(8), size - end)
+        file.seek(chunk_size + (chunk_size & 1), os.SEEK_CUR)
+
+
+def _is_chunk(header: bytes, room: int) -> bool:
+    """A RIFF chunk header: a printable four-character id and a size that fits."""
+    if len(header) < 8:
+        return False
+    size = int.from_bytes(header[4:], "little")
+    return all(32 <= b < 127 for b in header[:4]) and 8 + size <= room
 
 
 @dataclass(frozen=True)
