@@ -151,3 +151,15 @@ def test_the_stream_vad_raises_only_a_quiet_stream() -> None:
         )
         assert (vad.gain > 1) == raised, (level_db, vad.gain)
         assert np.mean(probabilities > 0.5) > 0.5, level_db  # speech is heard
+
+
+def test_a_stream_once_loud_is_not_raised_in_a_long_pause() -> None:
+    """Speech at an ordinary level, then 70 s of quiet room noise (-60 dBFS,
+    past the minute the stream's level is judged on): the gain stays 1, where
+    a gain judged on the last minute alone would lift the room by 30 dB."""
+    vad = StreamingVad()
+    room = np.random.default_rng(3).normal(0, 10 ** (-60 / 20), 16000 * 70)
+    samples = np.concatenate([_speech(), room.astype(np.float32)])
+    for i in range(0, len(samples), 1600):
+        vad.probabilities(samples[i : i + 1600])
+        assert vad.gain == 1.0, i / 16000

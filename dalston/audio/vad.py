@@ -56,10 +56,17 @@ def quiet_gain_of(chunks: Iterable[tuple[int, np.ndarray]]) -> float:
     return gain_for_levels(np.concatenate(levels) if levels else np.zeros(0))
 
 
+def loudness(levels: np.ndarray) -> float:
+    """How loud audio of these frame ``levels`` is: its loudest 1 % (RMS)."""
+    return float(np.percentile(levels, 99)) if levels.size else 0.0
+
+
 def gain_for_levels(levels: np.ndarray) -> float:
-    if levels.size == 0:
-        return 1.0
-    loud = float(np.percentile(levels, 99))
+    return gain_for_loudness(loudness(levels))
+
+
+def gain_for_loudness(loud: float) -> float:
+    """The gain for audio of ``loudness`` ``loud``: 1 unless it is very quiet."""
     if loud < _SILENT_RMS or 20 * np.log10(loud) >= QUIET_DBFS:
         return 1.0
     return float(min(10 ** (QUIET_TARGET_DBFS / 20) / loud, 10 ** (MAX_GAIN_DB / 20)))

@@ -3,9 +3,12 @@
 
 A stream too quiet for Silero (a microphone's gain set far too low) is raised for
 it by the rule a quiet recording is raised by in batch
-(``dalston.audio.vad.quiet_gain``), judged on the stream's last ``LEVEL_S`` once
-it has run ``MIN_LEVEL_S``, and what Whisper decodes is raised by the same gain
-(``StreamingSession``): the same speech is heard through every door.
+(``dalston.audio.vad.quiet_gain``), and what Whisper decodes is raised by the
+same gain (``StreamingSession``): the same speech is heard through every door.
+The stream's loudness is its loudest so far (of its last ``LEVEL_S``, measured
+once it has run ``MIN_LEVEL_S``), so the gain only ever falls: a stream that has
+once been at an ordinary level is never raised in a long pause, where it would
+lift the room's noise and distant voices.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from functools import cache
 
 import numpy as np
 
-from dalston.audio.vad import gain_for_levels
+from dalston.audio.vad import gain_for_loudness, loudness
 
 WINDOW = 512  # samples at 16 kHz = 32 ms
 _CONTEXT = 64
@@ -47,6 +50,7 @@ class StreamingVad:
         self._lock = threading.Lock()
         # RMS of the stream's last windows, for its gain.
         self._levels: deque[float] = deque(maxlen=int(LEVEL_S * _WINDOWS_PER_S))
+        self._loudest = 0.0
         self.gain = 1.0
 
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
@@ -76,4 +80,6 @@ class StreamingVad:
             frames = windows.reshape(-1, WINDOW).astype(np.float64)
             self._levels.extend(np.sqrt(np.mean(frames * frames, axis=1)).tolist())
         if len(self._levels) >= MIN_LEVEL_S * _WINDOWS_PER_S:
-            self.gain = gain_for_levels(np.fromiter(self._levels, dtype=np.float64))
+            recent = loudness(np.fromiter(self._levels, dtype=np.float64))
+            self._loudest = max(self._loudest, recent)
+            self.gain = gain_for_loudness(self._loudest)
