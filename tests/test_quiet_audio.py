@@ -13,14 +13,13 @@ words.
 from __future__ import annotations
 
 import asyncio
-import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from dalston.audio import decode_to_mono
+from dalston.audio import decode_to_mono, write_wav16k
 from dalston.audio.vad import QUIET_TARGET_DBFS, frame_levels, quiet_gain
 from dalston.eval.scoring import wer
 from dalston.realtime_sdk.vad import StreamingVad
@@ -37,11 +36,7 @@ def _speech() -> np.ndarray:
 
 
 def _write(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    write_wav16k(path, samples)
     return path
 
 
