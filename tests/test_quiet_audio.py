@@ -55,6 +55,23 @@ def test_only_very_quiet_audio_is_raised() -> None:
     assert quiet_gain(np.zeros(10, np.float32)) == 1.0
 
 
+def test_a_long_quiet_room_with_a_little_ordinary_speech_is_not_raised() -> None:
+    """Four seconds of speech at an ordinary level in 15 minutes of a quiet room
+    (-65 dBFS): under 1 % of the frames are speech, so the loudest 1 % were the
+    room's and the whole recording was raised 32 dB (its speech to +16 dBFS,
+    past full scale). A recording's level is that of its loudest 2 s at most."""
+    rng = np.random.default_rng(5)
+    room = rng.normal(0, 10 ** (-65 / 20), 16000 * 900).astype(np.float32)
+    speech = _speech()[: 16000 * 4]
+    room[16000 * 450 : 16000 * 450 + speech.size] += speech
+    assert speech.size / room.size < 0.01
+    assert quiet_gain(room) == 1.0
+    # The same room with the speech as quiet as the room is still raised.
+    quiet = rng.normal(0, 10 ** (-65 / 20), 16000 * 900).astype(np.float32)
+    quiet[16000 * 450 : 16000 * 450 + speech.size] += speech * np.float32(1e-3)
+    assert quiet_gain(quiet) > 10
+
+
 def _job_text(client: httpx.Client, path: Path) -> str:
     job = wait_for_job(client, submit(client, path), timeout=300)
     assert job["status"] == "completed", job

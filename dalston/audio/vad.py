@@ -29,10 +29,18 @@ CHUNK_S = 600
 # raising every quiet recording (the corpus' far-field meetings sit at -40 to -25
 # dBFS) to a common level made diarization worse (DER 0.258 -> 0.270, more false
 # alarms).
+#
+# A recording's level is that of its loudest 1 % of frames, but of no more than its
+# loudest LOUDEST_S: an hour in a quiet room with a minute of ordinary speech has
+# its speech in under 1 % of its frames, and its loudest 1 % would be the room:
+# such a recording was raised ~30 dB, its speech driven to +15 dBFS (far past full
+# scale) and the room's noise lifted to -35 dBFS.
 QUIET_DBFS = -50.0
 QUIET_TARGET_DBFS = -30.0
 MAX_GAIN_DB = 50.0
+LOUDEST_S = 2.0
 _FRAME = SAMPLE_RATE * 30 // 1000
+_LOUDEST_FRAMES = LOUDEST_S * SAMPLE_RATE / _FRAME
 _SILENT_RMS = 1e-6  # -120 dBFS: digital silence stays silence
 
 
@@ -57,8 +65,13 @@ def quiet_gain_of(chunks: Iterable[tuple[int, np.ndarray]]) -> float:
 
 
 def loudness(levels: np.ndarray) -> float:
-    """How loud audio of these frame ``levels`` is: its loudest 1 % (RMS)."""
-    return float(np.percentile(levels, 99)) if levels.size else 0.0
+    """How loud audio of these frame ``levels`` is: its loudest 1 % (RMS), or its
+    loudest ``LOUDEST_S`` where that is less."""
+    if not levels.size:
+        return 0.0
+    return float(
+        np.percentile(levels, max(99.0, 100 * (1 - _LOUDEST_FRAMES / levels.size)))
+    )
 
 
 def gain_for_levels(levels: np.ndarray) -> float:
