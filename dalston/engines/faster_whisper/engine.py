@@ -11,12 +11,14 @@ speech at all takes the sequential path (VAD-filtered).
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
+from difflib import SequenceMatcher
 from functools import partial
 from queue import SimpleQueue
 from typing import Any
@@ -186,7 +188,15 @@ class FasterWhisperEngine(BatchEngine):
                     mode = "sequential"
                 part = (index, len(tracks))
                 results.append(
-                    _result(task, segments, info, duration, mode, channel, part)
+                    _result(
+                        task,
+                        _without_echoes(segments),
+                        info,
+                        duration,
+                        mode,
+                        channel,
+                        part,
+                    )
                 )
         if not multichannel:
             return TaskOutput(data=results[0])
@@ -445,8 +455,13 @@ def _covered(segments: Iterable[Segment]) -> list[tuple[float, float]]:
 
 def _confident(seg: Segment) -> bool:
     """A second pass's segment: the first pass went over its audio and wrote
-    nothing, so either sign of a non-speech guess drops it."""
-    return seg.no_speech_prob <= _NO_SPEECH and seg.avg_logprob >= _LOW_LOGPROB
+    nothing, so either sign of a non-speech guess drops it, and text that repeats
+    itself (the batched decode has no temperature fallback to escape a loop)."""
+    return (
+        seg.no_speech_prob <= _NO_SPEECH
+        and seg.avg_logprob >= _LOW_LOGPROB
+        and seg.compression_ratio <= _REPETITIVE
+    )
 
 
 def _and_unheard(
@@ -550,6 +565,36 @@ def _without_hallucinations(segments: Iterable[Segment]) -> Iterator[Segment]:
         if seg.compression_ratio > _REPETITIVE:
             continue
         yield seg
+
+
+# Whisper conditioned on its previous text can write that text again over audio
+# it hears no speech in (a quiet room, a voice too far away to make out): the
+# sentence before, or a run of it, a second time. Such a copy has the confidence
+# of the text it copies, so the rule above keeps it; a segment whose window holds
+# no speech (Whisper's own judgement) and which repeats a run of ECHO_WORDS words
+# of the segment before it (or all its words, if fewer) is dropped.
+_ECHO_WORDS = 4
+
+
+def _without_echoes(segments: Iterable[Segment]) -> Iterator[Segment]:
+    previous: list[str] = []
+    for seg in segments:
+        words = re.findall(r"\w+", seg.text.casefold())
+        if seg.no_speech_prob > _NO_SPEECH and _repeats(previous, words):
+            continue
+        previous = words or previous
+        yield seg
+
+
+def _repeats(before: list[str], words: list[str]) -> bool:
+    """Whether ``words`` repeat a run of ``_ECHO_WORDS`` of ``before`` (all of
+    them, if fewer)."""
+    if not before or not words:
+        return False
+    run = SequenceMatcher(None, before, words, autojunk=False).find_longest_match(
+        0, len(before), 0, len(words)
+    )
+    return run.size >= min(_ECHO_WORDS, len(words))
 
 
 def _language_of(seg: Segment) -> dict[str, str]:
