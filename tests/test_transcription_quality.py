@@ -129,3 +129,25 @@ def format_jobs(server: ServerProcess) -> dict[str, dict[str, Any]]:
 def test_format_transcribes(fmt: str, format_jobs: dict[str, dict[str, Any]]) -> None:
     name = FORMAT_CLIPS[fmt]
     check_clip(f"{fmt} ({name})", name, format_jobs[name])
+
+
+@pytest.mark.parametrize("granularity", ["segment", "word"])
+def test_times_stay_inside_a_short_clip(
+    client: httpx.Client, tmp_path: Path, granularity: str
+) -> None:
+    """0.4 s of speech ("and"): Whisper's timestamp tokens count in a 30 s
+    window, and without word times the segment ended at 2.0 s."""
+    from dalston.audio import decode_to_mono, write_wav16k
+
+    samples, _ = decode_to_mono(DATA / "whisper_jfk.flac")
+    clip = tmp_path / "and.wav"
+    write_wav16k(clip, samples[int(16000 * 0.3) : int(16000 * 0.7)])
+    job = wait_for_job(client, submit(client, clip, timestamps_granularity=granularity))
+    assert job["status"] == "completed", job
+    duration = job["audio_duration_seconds"]
+    assert duration == pytest.approx(0.4, abs=0.01)
+    segments = job["segments"]
+    assert segments, job
+    times = [t for s in segments for t in (s["start"], s["end"])]
+    times += [t for w in job.get("words") or [] for t in (w["start"], w["end"])]
+    assert all(0 <= t <= duration for t in times), (duration, segments)

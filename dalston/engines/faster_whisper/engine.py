@@ -617,6 +617,15 @@ def _kwargs(options: TranscribeOptions) -> dict[str, Any]:
     return kwargs
 
 
+def _within(seconds: float, duration: float) -> float:
+    """A time Whisper gave, kept inside the audio: its timestamp tokens count in
+    a 30 s window, so a short clip's segment can end past the clip (0.4 s of
+    audio, a segment to 2.0 s)."""
+    if duration > 0:
+        seconds = min(max(seconds, 0.0), duration)
+    return round(seconds, 3)
+
+
 def _result(
     task: TaskInput,
     segments: Iterable[Segment],
@@ -640,8 +649,8 @@ def _result(
             words = [
                 {
                     "text": w.word.strip(),
-                    "start": round(w.start, 3),
-                    "end": round(w.end, 3),
+                    "start": _within(w.start, duration),
+                    "end": _within(w.end, duration),
                     "confidence": round(w.probability, 4),
                     "channel": channel,
                 }
@@ -653,8 +662,8 @@ def _result(
         out_segments.append(
             {
                 "id": 0,  # numbered below, in time order
-                "start": round(seg.start, 3),
-                "end": round(seg.end, 3),
+                "start": _within(seg.start, duration),
+                "end": _within(seg.end, duration),
                 "text": seg.text.strip(),
                 "avg_logprob": round(seg.avg_logprob, 4),
                 "no_speech_prob": round(seg.no_speech_prob, 4),
