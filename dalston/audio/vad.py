@@ -10,7 +10,6 @@ pauses of an ordinary one are never raised to look like speech).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from math import inf
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,16 +42,6 @@ LOUDEST_S = 2.0
 _FRAME = SAMPLE_RATE * 30 // 1000
 _LOUDEST_FRAMES = LOUDEST_S * SAMPLE_RATE / _FRAME
 _SILENT_RMS = 1e-6  # -120 dBFS: digital silence stays silence
-
-# Silero carries a state from frame to frame, and after half a minute or more
-# without speech (silence, music) it drifts and stops hearing the speech that
-# follows: 60 s of digital silence before JFK's 11 s lost 2.5 s of it ("ask not"),
-# 30-60 s of music 4 s. Its state is started afresh every STATE_S seconds, each run
-# warmed up on the LEAD_S before it (faster-whisper's own VAD runs it over the whole
-# recording at once).
-STATE_S = 10.0
-LEAD_S = 1.0
-WINDOW = 512  # samples per Silero frame
 
 
 def frame_levels(samples: np.ndarray) -> np.ndarray:
@@ -101,117 +90,23 @@ def speech_timestamps(
     options: VadOptions,
     *,
     join: bool = True,
-    fresh_state: bool = True,
 ) -> list[tuple[int, int]]:
     """Speech as sorted ``(start, end)`` sample spans over consecutive ``chunks``
     (``(first sample, samples)``, as ``WavReader.chunks`` or ``Samples.chunks``
     give).
 
     ``join=False`` keeps spans that touch apart (a region cut at a chunk edge stays
-    two), so none grows past ``options.max_speech_duration_s``. ``fresh_state=False``
-    runs Silero with one state over each chunk, as faster-whisper does (see
-    ``STATE_S``)."""
+    two), so none grows past ``options.max_speech_duration_s``."""
+    from faster_whisper.vad import get_speech_timestamps
+
     spans: list[tuple[int, int]] = []
     for offset, piece in chunks:
         if piece.size < SAMPLE_RATE // 10:  # Silero needs a few 32 ms frames
             continue
-        probabilities = speech_probabilities(piece, STATE_S if fresh_state else inf)
-        for first, last in regions(probabilities, piece.size, options):
-            start, end = offset + first, offset + last
+        for stamp in get_speech_timestamps(piece, options, sampling_rate=SAMPLE_RATE):
+            start, end = offset + int(stamp["start"]), offset + int(stamp["end"])
             if join and spans and start <= spans[-1][1]:  # padding: they touch
                 spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
             elif end > start:
                 spans.append((start, end))
     return spans
-
-
-def speech_probabilities(samples: np.ndarray, state_s: float = STATE_S) -> np.ndarray:
-    """Silero's speech probability of each ``WINDOW`` of ``samples`` (and of one
-    more, zero-padded, as faster-whisper counts them), its state started afresh
-    every ``state_s`` seconds, each run warmed up on the ``LEAD_S`` before it."""
-    from faster_whisper.vad import get_vad_model
-
-    model = get_vad_model()
-    frames = samples.size // WINDOW + 1
-    padded = np.zeros(frames * WINDOW, np.float32)
-    padded[: samples.size] = samples
-    step = frames if state_s == inf else max(1, round(state_s * SAMPLE_RATE / WINDOW))
-    lead = round(LEAD_S * SAMPLE_RATE / WINDOW)
-    out = np.empty(frames, np.float32)
-    for first in range(0, frames, step):
-        begin = max(0, first - lead)
-        end = min(frames, first + step)
-        run = np.asarray(model(padded[begin * WINDOW : end * WINDOW])).reshape(-1)
-        out[first:end] = run[first - begin :]
-    return out
-
-
-def regions(
-    probabilities: np.ndarray, samples: int, options: VadOptions
-) -> list[tuple[int, int]]:
-    """Speech as ``(start, end)`` sample spans from frame ``probabilities``, as
-    faster-whisper's ``get_speech_timestamps`` finds them (the same thresholds,
-    minimum silence, maximum length, minimum length and padding)."""
-    rate = SAMPLE_RATE
-    on = options.threshold
-    off = (
-        options.neg_threshold
-        if options.neg_threshold is not None
-        else max(on - 0.15, 0.01)
-    )
-    pad = rate * options.speech_pad_ms / 1000
-    min_speech = rate * options.min_speech_duration_ms / 1000
-    min_silence = rate * options.min_silence_duration_ms / 1000
-    max_speech = rate * options.max_speech_duration_s - WINDOW - 2 * pad
-    short_silence = rate * 98 / 1000  # a pause a too-long region may be cut at
-    found: list[list[int]] = []
-    start: int | None = None
-    silence_from = 0  # where the current pause began (0: none)
-    last_pause_end = next_start = 0  # a place to cut a region grown too long
-    for i, probability in enumerate(probabilities):
-        here = WINDOW * i
-        if probability >= on and silence_from:
-            silence_from = 0
-            if next_start < last_pause_end:
-                next_start = here
-        if probability >= on and start is None:
-            start = here
-            continue
-        if start is not None and here - start > max_speech:
-            if last_pause_end:
-                found.append([start, last_pause_end])
-                start = None if next_start < last_pause_end else next_start
-            else:
-                found.append([start, here])
-                start = None
-            last_pause_end = next_start = silence_from = 0
-            if start is None:
-                continue
-        if probability < off and start is not None:
-            if not silence_from:
-                silence_from = here
-            if here - silence_from > short_silence:
-                last_pause_end = silence_from
-            if here - silence_from < min_silence:
-                continue
-            if silence_from - start > min_speech:
-                found.append([start, silence_from])
-            start = None
-            last_pause_end = next_start = silence_from = 0
-    if start is not None and samples - start > min_speech:
-        found.append([start, samples])
-    for i, span in enumerate(found):
-        if i == 0:
-            span[0] = int(max(0, span[0] - pad))
-        if i < len(found) - 1:
-            after = found[i + 1]
-            gap = after[0] - span[1]
-            if gap < 2 * pad:
-                span[1] += int(gap // 2)
-                after[0] = int(max(0, after[0] - gap // 2))
-            else:
-                span[1] = int(min(samples, span[1] + pad))
-                after[0] = int(max(0, after[0] - pad))
-        else:
-            span[1] = int(min(samples, span[1] + pad))
-    return [(a, b) for a, b in found]

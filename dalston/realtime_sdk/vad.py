@@ -9,11 +9,6 @@ The stream's loudness is its loudest so far (of its last ``LEVEL_S``, measured
 once it has run ``MIN_LEVEL_S``), so the gain only ever falls: a stream that has
 once been at an ordinary level is never raised in a long pause, where it would
 lift the room's noise and distant voices.
-
-The recurrent state is started afresh every ``STATE_S`` of the stream, warmed up
-on its last ``LEAD_S`` (as ``dalston.audio.vad`` does in batch): carried through a
-minute of silence it drifts, and JFK's 11 s after it were heard as 156 speech
-windows of 209.
 """
 
 from __future__ import annotations
@@ -24,15 +19,13 @@ from functools import cache
 
 import numpy as np
 
-from dalston.audio.vad import LEAD_S, STATE_S, gain_for_loudness, loudness
+from dalston.audio.vad import gain_for_loudness, loudness
 
 WINDOW = 512  # samples at 16 kHz = 32 ms
 _CONTEXT = 64
 LEVEL_S = 60.0
 MIN_LEVEL_S = 0.5
 _WINDOWS_PER_S = 16000 / WINDOW
-_STATE_WINDOWS = round(STATE_S * _WINDOWS_PER_S)
-_LEAD_WINDOWS = round(LEAD_S * _WINDOWS_PER_S)
 
 
 @cache
@@ -54,10 +47,6 @@ class StreamingVad:
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(_CONTEXT, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
-        # The model's inputs since its state was last started, the last of them
-        # kept to warm up the next state.
-        self._run = 0
-        self._recent: deque[np.ndarray] = deque(maxlen=_LEAD_WINDOWS)
         self._lock = threading.Lock()
         # RMS of the stream's last windows, for its gain.
         self._levels: deque[float] = deque(maxlen=int(LEVEL_S * _WINDOWS_PER_S))
@@ -79,27 +68,12 @@ class StreamingVad:
                 batch = np.concatenate([self._context, window]).reshape(1, -1)
                 if gain != 1:
                     batch = batch * gain
-                if self._run >= _STATE_WINDOWS:
-                    self._restart()
-                out[i] = self._step(batch)
-                self._recent.append(batch)
-                self._run += 1
+                prob, self._h, self._c = self._session.run(  # type: ignore[attr-defined]
+                    None, {"input": batch, "h": self._h, "c": self._c}
+                )
                 self._context = window[-_CONTEXT:]
+                out[i] = float(np.asarray(prob).reshape(-1)[0])
             return out
-
-    def _step(self, batch: np.ndarray) -> float:
-        prob, self._h, self._c = self._session.run(  # type: ignore[attr-defined]
-            None, {"input": batch, "h": self._h, "c": self._c}
-        )
-        return float(np.asarray(prob).reshape(-1)[0])
-
-    def _restart(self) -> None:
-        """A fresh state, warmed up on the last ``LEAD_S`` of the stream."""
-        self._h = np.zeros_like(self._h)
-        self._c = np.zeros_like(self._c)
-        for batch in self._recent:
-            self._step(batch)
-        self._run = len(self._recent)
 
     def _update_gain(self, windows: np.ndarray) -> None:
         if windows.size:

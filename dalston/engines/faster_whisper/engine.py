@@ -25,15 +25,10 @@ from typing import Any
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from faster_whisper.transcribe import (
-    Segment,
-    TranscriptionInfo,
-    restore_speech_timestamps,
-)
-from faster_whisper.vad import VadOptions, collect_chunks
+from faster_whisper.transcribe import Segment, TranscriptionInfo
 
 from dalston.audio import SAMPLE_RATE, WavReader
-from dalston.audio.vad import quiet_gain, quiet_gain_of, speech_timestamps
+from dalston.audio.vad import quiet_gain, quiet_gain_of
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import (
     BatchEngine,
@@ -171,7 +166,11 @@ class FasterWhisperEngine(BatchEngine):
                     samples = wav.read(channel=channel)
                     if (gain := quiet_gain(samples)) != 1.0:
                         samples *= np.float32(gain)
-                    first, info = _whole(model, samples, options)
+                    first, info = model.transcribe(
+                        samples,
+                        vad_filter=options.vad_filter,
+                        **_kwargs(options),
+                    )
                     segments = _and_unheard(
                         first,
                         partial(
@@ -202,29 +201,6 @@ class FasterWhisperEngine(BatchEngine):
         if not multichannel:
             return TaskOutput(data=results[0])
         return TaskOutput(data=_merge_channels(results, duration))
-
-
-def _whole(
-    model: WhisperModel, samples: np.ndarray, options: TranscribeOptions
-) -> tuple[Iterable[Segment], TranscriptionInfo]:
-    """``WhisperModel.transcribe`` over the whole audio, VAD-filtered the way it
-    filters (its speech joined and decoded, the times moved back, with its VAD
-    settings) but with ``audio.vad``'s Silero, whose state is started afresh as it
-    goes: faster-whisper's own, run over the whole recording at once, stops
-    hearing speech after a minute of silence or half a minute of music."""
-    if not options.vad_filter:
-        return model.transcribe(samples, vad_filter=False, **_kwargs(options))
-    spans = speech_timestamps([(0, samples)], VadOptions())
-    if not spans:  # none, or audio too short to listen to: as faster-whisper does
-        return model.transcribe(samples, vad_filter=True, **_kwargs(options))
-    chunks = [{"start": start, "end": end} for start, end in spans]
-    speech = np.concatenate(collect_chunks(samples, chunks, SAMPLE_RATE)[0])
-    segments, info = model.transcribe(speech, vad_filter=False, **_kwargs(options))
-    return restore_speech_timestamps(segments, chunks, SAMPLE_RATE), replace(
-        info,
-        duration=samples.size / SAMPLE_RATE,
-        duration_after_vad=speech.size / SAMPLE_RATE,
-    )
 
 
 def _windowed(

@@ -43,8 +43,5 @@ def speech_regions(
     chunks = source.chunks(CHUNK_S)
     if gain != 1:
         chunks = ((first, piece * gain) for first, piece in chunks)
-    # One Silero state over each chunk, as faster-whisper runs it: started afresh
-    # every few seconds (as transcription's VAD is) the regions moved a little and
-    # the clustering with them (corpus DER 0.258 -> 0.309, ami_dev00 0.11 -> 0.44).
-    spans = speech_timestamps(chunks, vad, fresh_state=False)
+    spans = speech_timestamps(chunks, vad)
     return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in spans]
