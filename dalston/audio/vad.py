@@ -2,9 +2,14 @@
 
 Silero over an hour at once holds ~700 MB of features and probabilities, so the
 audio goes through it in chunks of ``CHUNK_S``; a region cut at a chunk edge ends
-and restarts at the same instant and is joined again here. Callers raise a very
-quiet recording first (``quiet_gain``: one gain for the whole recording, so the
-pauses of an ordinary one are never raised to look like speech).
+and restarts at the same instant and is joined again here. Within a chunk the
+model runs ``RUN_FRAMES`` frames at a time, its state carried from run to run:
+faster-whisper runs it 10,000 frames (320 s) at once, and those runs' activations
+took ~245 MB at their peak (the largest part of a long job's memory).
+
+Callers raise a very quiet recording first (``quiet_gain``: one gain for the
+whole recording, so the pauses of an ordinary one are never raised to look like
+speech).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ if TYPE_CHECKING:
     from faster_whisper.vad import VadOptions
 
 CHUNK_S = 600
+WINDOW = 512  # samples per Silero frame
+CONTEXT = 64  # samples of the frame before, given with each frame
+RUN_FRAMES = 1024  # frames per model run (~33 s; the state is carried across)
 
 # Silero hears level as well as speech. In a recording made with the microphone's
 # gain far too low (its loudest 1 % of 30 ms frames at -74 dBFS) it finds no speech
@@ -97,16 +105,118 @@ def speech_timestamps(
 
     ``join=False`` keeps spans that touch apart (a region cut at a chunk edge stays
     two), so none grows past ``options.max_speech_duration_s``."""
-    from faster_whisper.vad import get_speech_timestamps
-
     spans: list[tuple[int, int]] = []
     for offset, piece in chunks:
         if piece.size < SAMPLE_RATE // 10:  # Silero needs a few 32 ms frames
             continue
-        for stamp in get_speech_timestamps(piece, options, sampling_rate=SAMPLE_RATE):
-            start, end = offset + int(stamp["start"]), offset + int(stamp["end"])
+        for first, last in regions(speech_probabilities(piece), piece.size, options):
+            start, end = offset + first, offset + last
             if join and spans and start <= spans[-1][1]:  # padding: they touch
                 spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
             elif end > start:
                 spans.append((start, end))
     return spans
+
+
+def speech_probabilities(
+    samples: np.ndarray, run_frames: int = RUN_FRAMES
+) -> np.ndarray:
+    """Silero's speech probability of each ``WINDOW`` of ``samples`` (zero-padded
+    by up to one more, as faster-whisper pads them), one state over them all: the
+    probabilities of faster-whisper's ``SileroVADModel`` over the padded samples,
+    computed ``run_frames`` at a time."""
+    from faster_whisper.vad import get_vad_model
+
+    session = get_vad_model().session
+    frames = samples.size // WINDOW + 1
+    whole = samples.size // WINDOW
+    rows = np.asarray(samples[: whole * WINDOW], np.float32).reshape(whole, WINDOW)
+    last = np.zeros((1, WINDOW), np.float32)  # the rest, zero-padded
+    last[0, : samples.size - whole * WINDOW] = samples[whole * WINDOW :]
+    h = np.zeros((1, 1, 128), np.float32)
+    c = np.zeros((1, 1, 128), np.float32)
+    out = np.empty(frames, np.float32)
+    for first in range(0, frames, run_frames):
+        end = min(frames, first + run_frames)
+        tail = last[: max(0, end - whole)]
+        frame = np.concatenate([rows[first : min(end, whole)], tail])
+        batch = np.empty((end - first, CONTEXT + WINDOW), np.float32)
+        batch[:, CONTEXT:] = frame
+        # Each frame comes with the end of the frame before (zeros for the first).
+        batch[1:, :CONTEXT] = frame[:-1, -CONTEXT:]
+        batch[0, :CONTEXT] = rows[first - 1, -CONTEXT:] if first else 0.0
+        probabilities, h, c = session.run(None, {"input": batch, "h": h, "c": c})
+        out[first:end] = np.asarray(probabilities).reshape(-1)
+    return out
+
+
+def regions(
+    probabilities: np.ndarray, samples: int, options: VadOptions
+) -> list[tuple[int, int]]:
+    """Speech as ``(start, end)`` sample spans from frame ``probabilities`` over
+    ``samples`` samples, as faster-whisper's ``get_speech_timestamps`` finds them
+    (its thresholds, minimum silence, maximum length, minimum length and
+    padding; tests/test_vad.py checks they are the same)."""
+    rate = SAMPLE_RATE
+    on = options.threshold
+    off = (
+        options.neg_threshold
+        if options.neg_threshold is not None
+        else max(on - 0.15, 0.01)
+    )
+    pad = rate * options.speech_pad_ms / 1000
+    min_speech = rate * options.min_speech_duration_ms / 1000
+    min_silence = rate * options.min_silence_duration_ms / 1000
+    max_speech = rate * options.max_speech_duration_s - WINDOW - 2 * pad
+    short_silence = rate * 98 / 1000  # a pause a too-long region may be cut at
+    found: list[list[int]] = []
+    start: int | None = None
+    silence_from = 0  # where the current pause began (0: none)
+    last_pause_end = next_start = 0  # a place to cut a region grown too long
+    for i, probability in enumerate(probabilities):
+        here = WINDOW * i
+        if probability >= on and silence_from:
+            silence_from = 0
+            if next_start < last_pause_end:
+                next_start = here
+        if probability >= on and start is None:
+            start = here
+            continue
+        if start is not None and here - start > max_speech:
+            if last_pause_end:
+                found.append([start, last_pause_end])
+                start = None if next_start < last_pause_end else next_start
+            else:
+                found.append([start, here])
+                start = None
+            last_pause_end = next_start = silence_from = 0
+            if start is None:
+                continue
+        if probability < off and start is not None:
+            if not silence_from:
+                silence_from = here
+            if here - silence_from > short_silence:
+                last_pause_end = silence_from
+            if here - silence_from < min_silence:
+                continue
+            if silence_from - start > min_speech:
+                found.append([start, silence_from])
+            start = None
+            last_pause_end = next_start = silence_from = 0
+    if start is not None and samples - start > min_speech:
+        found.append([start, samples])
+    for i, span in enumerate(found):
+        if i == 0:
+            span[0] = int(max(0, span[0] - pad))
+        if i < len(found) - 1:
+            after = found[i + 1]
+            gap = after[0] - span[1]
+            if gap < 2 * pad:
+                span[1] += int(gap // 2)
+                after[0] = int(max(0, after[0] - gap // 2))
+            else:
+                span[1] = int(min(samples, span[1] + pad))
+                after[0] = int(max(0, after[0] - pad))
+        else:
+            span[1] = int(min(samples, span[1] + pad))
+    return [(a, b) for a, b in found]
