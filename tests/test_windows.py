@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,39 @@ def test_one_at_a_time_decodes_in_the_callers_thread() -> None:
     assert list(_side_by_side(groups, 1, lambda: None)) == ["a0", "a1", "b0"]
     here = threading.current_thread().name
     assert all(entry.endswith(f":{here}") for entry in log)
+
+
+def test_a_groups_windows_are_read_without_the_pauses_between(tmp_path: Path) -> None:
+    """Windows minutes apart are read end to end (a second apart), and each
+    decoded segment goes back to its own window's time, even one that starts a
+    little before its clip (faster-whisper rounds times to the millisecond)."""
+    from faster_whisper.transcribe import Segment
+
+    from dalston.audio import SAMPLE_RATE, WavReader, write_wav16k
+    from dalston.engines.faster_whisper.engine import Layout, _read_windows
+
+    # Each second of the recording holds its own number: where a sample came
+    # from can be read off it.
+    seconds = 600
+    write_wav16k(
+        tmp_path / "r.wav",
+        np.repeat(np.arange(seconds, dtype=np.float32) / 1000, SAMPLE_RATE),
+    )
+    windows = [_window((10.0, 30.0)), _window((300.0, 310.5)), _window((590.0, 600.0))]
+    with WavReader(tmp_path / "r.wav") as wav:
+        audio, layout = _read_windows(wav, None, windows)
+    assert audio.size == (20 + 10.5 + 10 + 2) * SAMPLE_RATE  # not 590 s
+    for window in windows:
+        clip = layout.clip(window)
+        first = int(clip["start"] * SAMPLE_RATE)
+        piece = audio[first : int(clip["end"] * SAMPLE_RATE)]
+        assert piece.size == round((window.end - window.start) * SAMPLE_RATE)
+        assert piece[0] * 1000 == pytest.approx(window.start, abs=0.1)
+        assert piece[-1] * 1000 == pytest.approx(np.ceil(window.end) - 1, abs=0.1)
+        # A segment 2 s into the clip, and one "starting" 1 ms before it.
+        for into in (2.0, -0.001):
+            start = round(clip["start"] + into, 3)
+            seg = Segment(0, 0, start, start + 1, "x", [], 0, 0, 0, None, 0)
+            back = layout.to_recording(seg)
+            assert back.start == pytest.approx(window.start + into, abs=1e-3)
+    assert Layout.from_sample(0).to_recording(seg) == seg

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,7 @@ from dataclasses import fields as dataclass_fields
 from difflib import SequenceMatcher
 from functools import partial
 from queue import SimpleQueue
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -51,7 +52,7 @@ from dalston.errors import DalstonError
 
 # Long audio: the VAD reads the file this many seconds at a time, and the windows
 # are decoded this many batches per read (4 windows of up to 28 s with CPU's
-# batch of 1, 32 with a GPU's 8: at most ~15 min of audio, ~60 MB, per read).
+# batch of 1, 32 with a GPU's 8: at most ~15 min of speech, ~60 MB, per read).
 VAD_CHUNK_S = 600.0
 GROUP_BATCHES = 4
 FRAMES_PER_SECOND = 100  # Whisper's mel frames (``Segment.seek``)
@@ -216,7 +217,7 @@ def _windowed(
     """Segments of ``windows`` (times in the recording), decoded in groups of
     ``GROUP_BATCHES`` batches, ``parallel`` groups at a time on threads of their
     own (each on its own CTranslate2 worker: ``WhisperModels.side_by_side``),
-    in the recording's order. A group's span is read from the file (and its
+    in the recording's order. A group's windows are read from the file (and their
     features computed) when it is handed to a thread, at most one group ahead
     of the threads, so memory does not grow with the audio. ``checkpoint`` is
     called between the segments each thread decodes (cancellation, and the
@@ -393,49 +394,102 @@ def _decode_group(
     options: TranscribeOptions,
     batch_size: int,
 ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-    offset = round(group[0].start * SAMPLE_RATE)
-    audio = wav.read(offset, round(group[-1].end * SAMPLE_RATE), channel)
-    shift = offset / SAMPLE_RATE
+    audio, layout = _read_windows(wav, channel, group)
 
     def again(decoded: list[Segment]) -> list[Segment]:
         # Speech the timestamps jumped over, decoded on its own (windows.py).
         gaps = unheard(group, _covered(decoded), precise=options.word_timestamps)
-        return _second_pass(model, audio, gaps, shift, options, batch_size)
+        return _second_pass(model, audio, gaps, layout, options, batch_size)
 
     # Lazily, batch by batch as the caller reads (it checks for cancellation
     # between segments), then the second pass for the group.
-    first, info = _decode_windows(model, audio, group, shift, options, batch_size)
+    first, info = _decode_windows(model, audio, group, layout, options, batch_size)
     return _and_unheard(first, again), info
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where stretches of the recording lie in an array read for them: each
+    stretch's first sample in the recording and in the array, in order. Each
+    window is decoded as its own clip, so the pauses between a group's windows
+    need not be read (a meeting's group of four windows can span minutes); a
+    second of zeros (``SPACING``) between them in the array keeps a segment
+    whose time faster-whisper rounds to before its clip's start from passing for
+    the clip before's."""
+
+    recording: tuple[int, ...]
+    array: tuple[int, ...]
+
+    SPACING: ClassVar[int] = SAMPLE_RATE
+
+    @classmethod
+    def from_sample(cls, first: int) -> Layout:
+        """An array that is the recording from sample ``first`` on."""
+        return cls((first,), (0,))
+
+    def _shift(self, index: int) -> int:
+        return self.recording[index] - self.array[index]
+
+    def clip(self, window: Window) -> dict[str, float]:
+        """``window`` (recording seconds) as a clip of the array (seconds,
+        a quarter sample in, so that faster-whisper's ``int`` lands on it)."""
+        at = round(window.start * SAMPLE_RATE)
+        shift = self._shift(max(0, bisect_right(self.recording, at) - 1))
+        return {
+            "start": (at - shift + 0.25) / SAMPLE_RATE,
+            "end": (round(window.end * SAMPLE_RATE) - shift + 0.25) / SAMPLE_RATE,
+        }
+
+    def to_recording(self, seg: Segment) -> Segment:
+        """``seg`` (array times, within one clip) in recording times."""
+        at = round(seg.start * SAMPLE_RATE) + self.SPACING // 2
+        index = max(0, bisect_right(self.array, at) - 1)
+        return _shifted(seg, self._shift(index) / SAMPLE_RATE)
+
+
+def _read_windows(
+    wav: WavReader, channel: int | None, windows: list[Window]
+) -> tuple[np.ndarray, Layout]:
+    """The samples of ``windows`` (sorted, apart), ``Layout.SPACING`` apart."""
+    spacing = np.zeros(Layout.SPACING, np.float32)
+    pieces: list[np.ndarray] = []
+    array: list[int] = []
+    for window in windows:
+        if pieces:
+            pieces.append(spacing)
+        array.append(sum(p.size for p in pieces))
+        start, end = round(window.start * SAMPLE_RATE), round(window.end * SAMPLE_RATE)
+        pieces.append(wav.read(start, end, channel))
+    layout = Layout(tuple(round(w.start * SAMPLE_RATE) for w in windows), tuple(array))
+    return np.concatenate(pieces), layout
 
 
 def _decode_windows(
     model: WhisperModel,
     audio: np.ndarray,
     windows: list[Window],
-    shift: float,
+    layout: Layout,
     options: TranscribeOptions,
     batch_size: int,
 ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-    """``windows`` (recording times) of ``audio`` (which starts ``shift``
-    seconds into the recording), decoded in batches with timestamps."""
+    """``windows`` (recording times) of ``audio`` (laid out as ``layout``
+    says), decoded in batches with timestamps."""
     segments, info = BatchedInferencePipeline(model).transcribe(
         audio,
         batch_size=batch_size,
         vad_filter=False,
-        clip_timestamps=[
-            {"start": w.start - shift, "end": w.end - shift} for w in windows
-        ],
+        clip_timestamps=[layout.clip(w) for w in windows],
         without_timestamps=False,
         **_kwargs(options),
     )
-    return (_shifted(seg, shift) for seg in segments), info
+    return (layout.to_recording(seg) for seg in segments), info
 
 
 def _second_pass(
     model: WhisperModel,
     audio: np.ndarray,
     gaps: list[Window],
-    shift: float,
+    layout: Layout,
     options: TranscribeOptions,
     batch_size: int,
 ) -> list[Segment]:
@@ -443,7 +497,7 @@ def _second_pass(
     segments only."""
     if not gaps:
         return []
-    segments, _ = _decode_windows(model, audio, gaps, shift, options, batch_size)
+    segments, _ = _decode_windows(model, audio, gaps, layout, options, batch_size)
     return [s for s in segments if _confident(s)]
 
 
@@ -485,7 +539,9 @@ def _decode_unheard(
 ) -> list[Segment]:
     """Speech a whole-audio decode jumped over, decoded again on its own."""
     gaps = unheard_in(samples, _covered(decoded), precise=options.word_timestamps)
-    return _second_pass(model, samples, gaps, 0.0, options, batch_size)
+    return _second_pass(
+        model, samples, gaps, Layout.from_sample(0), options, batch_size
+    )
 
 
 def _shifted(seg: Segment, shift: float) -> Segment:
