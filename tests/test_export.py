@@ -6,6 +6,8 @@ import random
 from dataclasses import replace
 from itertools import pairwise
 
+import pytest
+
 from dalston.transcript import Segment, Speaker, Transcript, TranscriptMetadata, Word
 from dalston.transcript.export import CueOptions, ExportFormat, cues, render
 
@@ -239,7 +241,8 @@ def test_layout_rules_hold_on_dense_random_speech() -> None:
     """Seeded random word lists (clitics, hyphens, long words, tiny pauses): every
     cue keeps to max_lines and max_line_length, cues are ordered and never
     overlap, and a cue under 0.5 s is left only where joining it to a neighbour
-    would break the lines rule (rare: fast speech in one narrow line)."""
+    would break the lines rule (rare: fast speech in one narrow line), or at the
+    end of the audio (here the last word's end)."""
     rng = random.Random(11)
     vocab = "the cat sat on a mat. however, self -made m' appelle it's yes. no!"
     vocab += " extraordinarily-long-word fine; ok"
@@ -258,6 +261,7 @@ def test_layout_rules_hold_on_dense_random_speech() -> None:
         transcript = _spoken(text, [w.text for w in words])
         transcript.segments[0].words = words
         transcript.segments[0].end = words[-1].end
+        transcript.duration = words[-1].end  # the audio ends with the last word
         options = CueOptions(
             max_line_length=rng.choice([12, 20, 42]), max_lines=rng.choice([1, 2])
         )
@@ -267,8 +271,38 @@ def test_layout_rules_hold_on_dense_random_speech() -> None:
             assert 1 <= len(cue.lines) <= options.max_lines, cue
             for line in cue.lines:
                 assert len(line) <= options.max_line_length or " " not in line
-            short += cue.end - cue.start < 0.5 - 1e-9
+            if cue.end - cue.start < 0.5 - 1e-9:
+                if cue is found[-1]:  # it could not grow past the audio's end
+                    assert cue.end == transcript.duration, cue
+                else:
+                    short += 1
         for a, b in pairwise(found):
             assert a.start <= b.start and a.end <= b.start + 1e-9, (a, b)
         assert " ".join(c.text for c in found) == text.strip()
     assert short < total * 0.02, (short, total)
+
+
+def test_a_short_clips_cue_ends_with_the_audio() -> None:
+    """A cue shorter than MIN_CUE_S at the end of the audio grows back into the
+    silence before it, never past the end (a 0.4 s clip: the cue is the clip)."""
+    for duration, start, end in ((0.4, 0.05, 0.35), (3.0, 2.7, 2.95)):
+        transcript = Transcript(
+            text="Hi.",
+            language_code="en",
+            language_probability=None,
+            duration=duration,
+            segments=[
+                Segment(
+                    id=0,
+                    start=start,
+                    end=end,
+                    text="Hi.",
+                    words=[Word(text="Hi.", start=start, end=end)],
+                )
+            ],
+            metadata=TranscriptMetadata(model="m"),
+        )
+        srt = render(transcript, ExportFormat.SRT, CueOptions())
+        [(first, last, _)] = _cue_blocks(srt)
+        assert last <= duration
+        assert last - first == pytest.approx(min(0.5, duration), abs=1e-3)

@@ -147,7 +147,8 @@ def cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
     """Cues of at most ``max_lines`` lines of at most ``max_line_length``
     characters (a single longer word is the only exception), words joined as the
     language writes them, cut preferably at sentence ends, then clause
-    punctuation, then pauses; none shorter than ``MIN_CUE_S``.
+    punctuation, then pauses; none shorter than ``MIN_CUE_S`` where the audio
+    and the lines rule allow.
 
     With word times each cue has the times of its own words; without them a
     segment's text is cut the same way and times are spread by character. A cue's
@@ -168,7 +169,9 @@ def cues(transcript: Transcript, options: CueOptions) -> list[Cue]:
         if units:
             speaker = names.get(segment.speaker or "", segment.speaker)
             found.extend(_group(units, speaker, options))
-    return _lengthen(found, options)
+    # A cue grows to MIN_CUE_S into silence, never past the audio's end.
+    end = transcript.duration if transcript.duration > 0 else float("inf")
+    return _lengthen(found, options, end)
 
 
 def _units(segment: Segment, width: int, first: int) -> list[_Unit]:
@@ -293,12 +296,14 @@ def _wrap(tokens: list[str], width: int, joiner: str) -> list[str]:
     return lines
 
 
-def _lengthen(found: list[Cue], options: CueOptions) -> list[Cue]:
-    """No cue shorter than ``MIN_CUE_S``: grow into the silence around it, then
-    borrow what the neighbours can spare; only when they cannot, join it to a
-    neighbour (one of the same speaker first) whose text fits beside it in
-    ``max_lines``. When no neighbour's does, the lines rule wins and the cue
-    stays as long as it could be made."""
+def _lengthen(
+    found: list[Cue], options: CueOptions, audio_end: float = float("inf")
+) -> list[Cue]:
+    """No cue shorter than ``MIN_CUE_S``: grow into the silence around it (not
+    past ``audio_end``), then borrow what the neighbours can spare; only when
+    they cannot, join it to a neighbour (one of the same speaker first) whose
+    text fits beside it in ``max_lines``. When no neighbour's does, or the audio
+    is shorter than ``MIN_CUE_S``, the cue stays as long as it could be made."""
     out = list(found)
     i = 0
     while i < len(out):
@@ -307,7 +312,7 @@ def _lengthen(found: list[Cue], options: CueOptions) -> list[Cue]:
             i += 1
             continue
         prev_end = out[i - 1].end if i else 0.0
-        next_start = out[i + 1].start if i + 1 < len(out) else float("inf")
+        next_start = out[i + 1].start if i + 1 < len(out) else audio_end
         end = min(max(cue.end, cue.start + MIN_CUE_S), max(next_start, cue.end))
         start = max(min(cue.start, end - MIN_CUE_S), min(prev_end, cue.start))
         need = MIN_CUE_S - (end - start)
