@@ -320,6 +320,7 @@ class Runtime:
                 storage=storage,
                 heartbeat_s=settings.realtime_heartbeat_s,
                 abandoned_after_s=5 * settings.realtime_heartbeat_s,
+                spool=settings.data_dir / "spool" / "sessions",
             ),
             limits=limits,
             audit=AuditLog(sessions),
@@ -392,6 +393,8 @@ class Runtime:
                     every_active=True
                 ):
                     log.info("ended %d live session(s) of the last run", ended)
+                if kept := await self.realtime_records.rescue_spooled(every=True):
+                    log.info("stored the audio of %d of them", kept)
             self._spawn(self._deliver_webhooks(), "webhooks")
         if self.role.api:  # streams are served here: say they still run
             self._spawn(self._stamp_live_sessions(), "live sessions")
@@ -553,6 +556,8 @@ class Runtime:
         while not self._stopping.is_set():
             try:
                 await records.heartbeat()
+                # The audio of streams a process here never closed (it died).
+                await records.rescue_spooled()
             except Exception as exc:
                 await health.failed(exc, stopping=self._stopping)
                 continue

@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import io
 import json
 import signal
 import time
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -77,8 +80,9 @@ async def _speak(ws: Any, audio: bytes, finals: list[str]) -> asyncio.Task[None]
 
 def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> None:
     """kill -9 with two streams open: after the restart the kept one is failed
-    with the finals saved before the kill; the one asked to keep no record has
-    none."""
+    with the finals saved before the kill and the audio it had received (it
+    asked to keep its audio: spooled as it arrived); the one asked to keep no
+    record has none, nor any audio left on disk."""
     server = ServerProcess(
         tmp_path / "data",
         env={"DALSTON_REALTIME_CAPACITY": "2", "DALSTON_REALTIME_HEARTBEAT_S": "0.5"},
@@ -87,8 +91,8 @@ def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> Non
     heard: list[str] = []
 
     async def two_streams() -> tuple[str, str]:
-        kept, kept_id = await _open_stream(server, "")
-        unkept, unkept_id = await _open_stream(server, "retention=0")
+        kept, kept_id = await _open_stream(server, "store_audio=true")
+        unkept, unkept_id = await _open_stream(server, "retention=0&store_audio=true")
         reader = await _speak(kept, pcm16(JFK), heard)
         await unkept.send(pcm16(JFK)[:64000])
         await asyncio.sleep(1.5)  # a heartbeat or more since the last final
@@ -119,6 +123,20 @@ def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> Non
             stored = client.get(f"/v1/realtime/sessions/{kept_id}/transcript")
             assert stored.status_code == 200, stored.text
             assert stored.json()["text"] == saved
+            # The audio received before the kill: all that was sent (JFK and
+            # 1.5 s of silence, at twice real time, 1.5 s before the kill).
+            assert record["has_audio"] is True, record
+            audio = client.get(f"/v1/realtime/sessions/{kept_id}/audio")
+            assert audio.status_code == 200, audio.text
+            with wave.open(io.BytesIO(audio.content)) as wav:
+                assert wav.getframerate() == 16000
+                seconds = wav.getnframes() / 16000
+                samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+            sent = np.frombuffer(pcm16(JFK), "<i2")
+            assert seconds == pytest.approx(sent.size / 16000, abs=0.3), seconds
+            sent = sent[: samples.size]
+            assert np.abs(samples.astype(int) - sent).max() <= 1  # the same audio
+            assert not list((tmp_path / "data" / "spool" / "sessions").glob("*"))
             # Asked for no record: none is left.
             gone = client.get(f"/v1/realtime/sessions/{unkept_id}")
             assert gone.status_code == 404, gone.text

@@ -348,7 +348,13 @@ async def _serve(
     tenant_id: str | None = None,
 ) -> None:
     keep_audio = request.store_audio or request.batch is not None
-    recording = _Recording() if keep_audio else None
+    # Audio to keep is spooled where a restart finds it (SessionRecords).
+    spooled = (
+        runtime.realtime_records.recording_path(session.id)
+        if request.store_audio and request.retention_days != 0
+        else None
+    )
+    recording = _Recording(spooled) if keep_audio else None
     if recording is not None:
         session.recorder = recording.write
     status, error_text = "completed", None
@@ -634,12 +640,15 @@ async def _send_error(
 
 
 class _Recording:
-    """The session's 16 kHz audio, written to a temporary WAV as it arrives."""
+    """The session's 16 kHz audio, written to a WAV (``path``, else a temporary
+    file) as it arrives."""
 
-    def __init__(self) -> None:
-        handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
-        handle.close()
-        self.path = Path(handle.name)
+    def __init__(self, path: Path | None = None) -> None:
+        if path is None:
+            handle = tempfile.NamedTemporaryFile(suffix=".wav", delete=False)
+            handle.close()
+            path = Path(handle.name)
+        self.path = path
         self._wave = wave.open(str(self.path), "wb")
         self._wave.setnchannels(1)
         self._wave.setsampwidth(2)

@@ -16,6 +16,12 @@ process that died (kill -9, a lost host, an end that could not be stored) and is
 ended as ``failed`` (``end_abandoned``) with what was stored, so it is listed
 truthfully and can be deleted. An embedded server, alone on its database, ends
 every "active" record it finds at start.
+
+A session asked to keep its audio writes it to ``spool`` (a WAV per session, on the
+disk of the process serving the stream) as it arrives, stored with the record at
+the close. The audio of a session its process never closed is stored with the
+ended record (``rescue_spooled``) by the next process to serve streams from that
+spool: the embedded server at its restart.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+import wave
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,9 +90,11 @@ class SessionRecords:
         storage: ArtifactStore,
         heartbeat_s: float = 30.0,  # Settings.realtime_heartbeat_s
         abandoned_after_s: float = 150.0,  # five beats missed
+        spool: Path | None = None,
     ) -> None:
         self.sessions = sessions
         self.storage = storage
+        self.spool = spool
         self.heartbeat_s = heartbeat_s
         self.abandoned_after_s = abandoned_after_s
         # The records this process opened and has not closed: what it stamps.
@@ -170,6 +180,69 @@ class SessionRecords:
                 row.audio_key = audio_key
                 if retention_days is not None and retention_days > 0:
                     row.purge_after = row.ended_at + timedelta(days=retention_days)
+
+    def recording_path(self, session_id: str) -> Path | None:
+        """Where a session that keeps its audio writes it as it arrives (None:
+        no spool, a temporary file)."""
+        if self.spool is None:
+            return None
+        self.spool.mkdir(parents=True, exist_ok=True)
+        return self.spool / f"{session_id}.wav"
+
+    async def rescue_spooled(self, *, every: bool = False) -> int:
+        """Store the spooled audio of sessions ended without their process's
+        close (``end_abandoned``) with their records, and drop spooled audio no
+        record wants. A file is left while its record is active, and, unless
+        ``every`` (no other process writes to this spool), while it was written
+        to within ``abandoned_after_s``. Returns how many were stored."""
+        if self.spool is None or not self.spool.is_dir():
+            return 0
+        stored = 0
+        stale = time.time() - self.abandoned_after_s
+        for path in sorted(self.spool.glob("*.wav")):
+            session_id = path.stem
+            try:
+                if session_id in self.held or (
+                    not every and path.stat().st_mtime > stale
+                ):
+                    continue
+            except FileNotFoundError:
+                continue  # closed meanwhile
+            async with self.sessions() as db:
+                row = await db.get(RealtimeSession, session_id)
+            if row is not None and row.status == "active":
+                continue  # still streaming somewhere, or not yet ended
+            if row is not None and row.audio_key is None:
+                try:
+                    stored += await self._store_spooled(session_id, path)
+                except Exception as exc:  # a full disk: tried again next time
+                    log.warning("session %s: audio not stored: %r", session_id, exc)
+                    continue
+            path.unlink(missing_ok=True)
+        return stored
+
+    async def _store_spooled(self, session_id: str, path: Path) -> int:
+        """Store a spooled WAV whose writer was killed (its header may not
+        count all its frames) with the record; 0 when it holds no audio."""
+        whole = await asyncio.to_thread(_finished_wav, path)
+        try:
+            if whole is None:
+                return 0
+            key = f"{session_prefix(session_id)}audio.wav"
+            await self.storage.put_path(key, whole)
+        finally:
+            if whole is not None:
+                whole.unlink(missing_ok=True)
+        async with self.sessions() as db, db.begin():
+            await db.execute(
+                update(RealtimeSession)
+                .where(
+                    RealtimeSession.id == session_id,
+                    RealtimeSession.status != "active",
+                )
+                .values(audio_key=key)
+            )
+        return 1
 
     async def heartbeat(self) -> None:
         """Stamp the records this process holds (their streams still run), then
@@ -406,3 +479,28 @@ def session_transcript(
         segments=segments,
         metadata=TranscriptMetadata(model=model, stages=["realtime"]),
     )
+
+
+def _finished_wav(path: Path) -> Path | None:
+    """A copy of a 16-bit mono WAV written by ``wave`` whose writer never
+    closed it (its header may not count all its frames), with every frame its
+    data holds; None when it holds none."""
+    with path.open("rb") as handle:
+        header = handle.read(44)
+        if len(header) < 44 or header[:4] != b"RIFF" or header[36:40] != b"data":
+            return None
+        rate = int.from_bytes(header[24:28], "little")
+        out = path.with_name(f"{path.stem}.part")  # not another spooled .wav
+        frames = 0
+        with wave.open(str(out), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(rate)
+            while block := handle.read(1 << 20):
+                block = block[: len(block) // 2 * 2]
+                writer.writeframes(block)
+                frames += len(block) // 2
+    if not frames:
+        out.unlink(missing_ok=True)
+        return None
+    return out
