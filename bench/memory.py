@@ -4,8 +4,9 @@ For each length (default 10, 30 and 60 minutes) and each set of job parameters
 (default: transcription with the default alignment; and with diarization), a fresh
 `dalston serve` (every stage in one process) takes one job on a file built from the
 English clips in tests/data (each clip followed by a pause five times its length:
-speech is a sixth of the audio). Prints JSON: the server's RSS when ready, its
-peak (VmHWM) after the job, the highest RSS sampled while each stage ran, wall
+speech is a sixth of the audio). Prints JSON: the server's RSS when ready, the
+peak of the server's process tree (the aligner's processes too, all at once:
+``tests.server.TreePeak``), the highest RSS sampled while each stage ran, wall
 time and WER.
 
     python bench/memory.py [--minutes 10 30 60] [--no-diarize] [--output F]
@@ -31,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from dalston.eval.scoring import wer  # noqa: E402
 from tests.audio_fixtures import sparse_meeting_wav  # noqa: E402
-from tests.server import ServerProcess, status_mb, submit  # noqa: E402
+from tests.server import ServerProcess, TreePeak, status_mb, submit  # noqa: E402
 from tests.test_long_audio import CLIPS  # noqa: E402
 
 
@@ -55,8 +56,9 @@ def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     started = time.perf_counter()
+    memory = TreePeak(pid)
     try:
-        with server.client() as client:
+        with memory, server.client() as client:
             job_id = submit(client, wav, model="whisper-tiny.en", **params)
             while True:
                 job = client.get(f"/v1/audio/transcriptions/{job_id}").json()
@@ -67,7 +69,6 @@ def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any
                     break
                 time.sleep(0.3)
         wall = time.perf_counter() - started
-        peak = status_mb(pid, "VmHWM")
     finally:
         state["done"] = True
         server.stop()
@@ -76,7 +77,8 @@ def one_job(minutes: float, params: dict[str, str], work: Path) -> dict[str, Any
         "params": params,
         "status": job["status"],
         "ready_rss_mb": ready,
-        "peak_rss_mb": peak,
+        "peak_rss_mb": memory.peak_mb,
+        "peak_exact": memory.exact,
         "rss_by_running_stage_mb": by_stage,
         "wall_s": round(wall, 1),
         "stage_ms": {s["stage"]: s["duration_ms"] for s in job["stages"]},
@@ -104,9 +106,10 @@ def main() -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpu_count": os.cpu_count(), "load_before": load},
         "runs": runs,
-        "note": "peak_rss_mb: VmHWM of the dalston serve process (gateway, "
-        "orchestrator and every engine in one process) plus its children's (the "
-        "aligner's processes); rss_by_running_stage_mb: "
+        "note": "peak_rss_mb: the peak of the dalston serve process (gateway, "
+        "orchestrator and every engine in one process) and its children (the "
+        "aligner's processes) all at once, to 0.25 s (TreePeak; peak_exact false: "
+        "the sum of their whole-run peaks); rss_by_running_stage_mb: "
         "the highest VmRSS sampled every 0.1 s while those stages ran",
     }
     text = json.dumps(result, indent=2)
