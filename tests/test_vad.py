@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -82,36 +83,37 @@ def _rss_mb() -> float:
     return kb / 1024
 
 
-@pytest.fixture
-def peak_during() -> Iterator[list[float]]:
-    """The process's RSS sampled every 10 ms while the test runs: [start, peak]."""
-    seen = [_rss_mb(), 0.0]
+@contextmanager
+def _peak_rss_mb() -> Iterator[list[float]]:
+    """The process's highest RSS (MB), sampled every 10 ms while the block runs,
+    in the list it yields (filled when the block ends)."""
+    peak = [_rss_mb()]
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            seen[1] = max(seen[1], _rss_mb())
+            peak[0] = max(peak[0], _rss_mb())
             time.sleep(0.01)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    yield seen
-    stop.set()
-    thread.join()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
-def test_ten_minutes_take_little_memory(
-    meeting: np.ndarray, peak_during: list[float]
-) -> None:
+def test_ten_minutes_take_little_memory(meeting: np.ndarray) -> None:
     """A 10-minute chunk (the size callers give) adds under 100 MB over its own
     samples and probabilities: faster-whisper's VAD added ~245 MB."""
     ten = np.resize(meeting, 600 * SAMPLE_RATE)
     speech_probabilities(ten[: 60 * SAMPLE_RATE])  # the model loaded
-    peak_during[0] = _rss_mb()  # after the chunk exists
-    peak_during[1] = 0.0
-    spans = speech_timestamps([(0, ten)], VadOptions())
-    added = peak_during[1] - peak_during[0]
+    before = _rss_mb()  # after the chunk exists
+    with _peak_rss_mb() as peak:
+        spans = speech_timestamps([(0, ten)], VadOptions())
+    added = peak[0] - before
     print(f"\nVAD over 10 min: +{added:.0f} MB")
     assert spans
     assert added < 100, added
