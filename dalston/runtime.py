@@ -321,6 +321,7 @@ class Runtime:
                 heartbeat_s=settings.realtime_heartbeat_s,
                 abandoned_after_s=5 * settings.realtime_heartbeat_s,
                 spool=settings.data_dir / "spool" / "sessions",
+                jobs=jobs,
             ),
             limits=limits,
             audit=AuditLog(sessions),
@@ -394,7 +395,10 @@ class Runtime:
                 ):
                     log.info("ended %d live session(s) of the last run", ended)
                 if kept := await self.realtime_records.rescue_spooled(every=True):
-                    log.info("stored the audio of %d of them", kept)
+                    log.info(
+                        "kept the audio of %d of them (stored, or its batch job made)",
+                        kept,
+                    )
             self._spawn(self._deliver_webhooks(), "webhooks")
         if self.role.api:  # streams are served here: say they still run
             self._spawn(self._stamp_live_sessions(), "live sessions")

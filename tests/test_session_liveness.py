@@ -33,13 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dalston.db.migrate import upgrade_to_head
 from dalston.db.models import RealtimeSession
 from dalston.db.session import create_engine, create_session_factory
+from dalston.eval.scoring import wer
 from dalston.realtime_sdk.events import Final
 from dalston.services.realtime_sessions import ABANDONED, SessionRecords
 from dalston.storage.local import LocalArtifactStore
 from tests.audio_fixtures import JFK
 from tests.conftest import fresh_database
 from tests.realtime_client import pcm16
-from tests.server import ServerProcess
+from tests.server import ServerProcess, wait_for_job
 
 # --- a killed server ---------------------------------------------------------------
 
@@ -79,31 +80,41 @@ async def _speak(ws: Any, audio: bytes, finals: list[str]) -> asyncio.Task[None]
 
 
 def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> None:
-    """kill -9 with two streams open: after the restart the kept one is failed
+    """kill -9 with four streams open: after the restart the kept one is failed
     with the finals saved before the kill and the audio it had received (it
     asked to keep its audio: spooled as it arrived); the one asked to keep no
-    record has none, nor any audio left on disk."""
+    record has none, nor any audio left on disk; the two hybrid ones
+    (``batch_after``, one with no record) have their batch jobs, made from the
+    audio they had sent."""
     server = ServerProcess(
         tmp_path / "data",
-        env={"DALSTON_REALTIME_CAPACITY": "2", "DALSTON_REALTIME_HEARTBEAT_S": "0.5"},
+        env={"DALSTON_REALTIME_CAPACITY": "4", "DALSTON_REALTIME_HEARTBEAT_S": "0.5"},
     )
     server.start()
     heard: list[str] = []
 
-    async def two_streams() -> tuple[str, str]:
+    async def four_streams() -> tuple[str, ...]:
         kept, kept_id = await _open_stream(server, "store_audio=true")
         unkept, unkept_id = await _open_stream(server, "retention=0&store_audio=true")
-        reader = await _speak(kept, pcm16(JFK), heard)
+        hybrid, hybrid_id = await _open_stream(server, "batch_after=true")
+        unrecorded, unrecorded_id = await _open_stream(
+            server, "batch_after=true&retention=0&batch_model=whisper-base"
+        )
+        reader, *_ = await asyncio.gather(
+            _speak(kept, pcm16(JFK), heard),
+            _speak(hybrid, pcm16(JFK), []),
+            _speak(unrecorded, pcm16(JFK), []),
+        )
         await unkept.send(pcm16(JFK)[:64000])
         await asyncio.sleep(1.5)  # a heartbeat or more since the last final
         server.stop(signal.SIGKILL)  # no close, no end stored
-        for ws in (kept, unkept):
+        for ws in (kept, unkept, hybrid, unrecorded):
             ws.transport.abort()
         await asyncio.wait_for(reader, 5)
-        return kept_id, unkept_id
+        return kept_id, unkept_id, hybrid_id, unrecorded_id
 
     try:
-        kept_id, unkept_id = asyncio.run(two_streams())
+        kept_id, unkept_id, hybrid_id, unrecorded_id = asyncio.run(four_streams())
         assert heard, "no final before the kill"
         server.start()
         with server.client() as client:
@@ -143,7 +154,23 @@ def test_sessions_of_a_killed_server_are_ended_at_restart(tmp_path: Path) -> Non
             # Deletable now (it was 409 "still streaming" for good).
             deleted = client.delete(f"/v1/realtime/sessions/{kept_id}")
             assert deleted.status_code == 204, deleted.text
-        assert "ended 2 live session(s) of the last run" in server.log()
+            # The hybrid sessions' batch jobs: one linked from its record, the
+            # other (no record) found by its name; each transcribes all of JFK.
+            hybrid = client.get(f"/v1/realtime/sessions/{hybrid_id}").json()
+            assert hybrid["status"] == "failed", hybrid
+            assert hybrid["has_audio"] is False, hybrid  # not asked to keep it
+            assert hybrid["batch_job_id"], hybrid
+            listed = client.get("/v1/audio/transcriptions", params={"limit": 10})
+            names = {j["display_name"]: j["id"] for j in listed.json()["jobs"]}
+            assert set(names) == {f"session {hybrid_id}", f"session {unrecorded_id}"}
+            assert names[f"session {hybrid_id}"] == hybrid["batch_job_id"]
+            reference = JFK.with_suffix(".txt").read_text()
+            for job_id in names.values():
+                job = wait_for_job(client, job_id)
+                assert job["status"] == "completed", job
+                assert wer([reference], [job["text"]]) <= 0.1, job["text"]
+        log = server.log_path.read_text()
+        assert "ended 4 live session(s) of the last run" in log
     finally:
         server.stop()
 
@@ -377,6 +404,82 @@ def test_a_save_and_the_close_never_write_over_each_other(
             assert row.transcript == "one two"
             saved = await records.transcript(tenant_id="default", session_id="s")
             assert saved.text == "one two"
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+@dataclass
+class _Job:
+    id: str
+
+
+@dataclass
+class _Jobs:
+    """The job service as ``rescue_spooled`` sees it (the unit under test is
+    when it submits; the kill -9 test above runs real jobs): fails ``failing``
+    times with a transient error, then accepts."""
+
+    failing: int = 0
+    submitted: list[tuple[str, str, float]] = field(default_factory=list)
+
+    async def submit(
+        self, *, tenant_id: str, request: Any, source: Any, **kw: Any
+    ) -> _Job:
+        if self.failing:
+            self.failing -= 1
+            raise ConnectionError("database away")
+        with wave.open(source.upload) as wav:
+            seconds = wav.getnframes() / wav.getframerate()
+        self.submitted.append((tenant_id, kw["idempotency_key"], seconds))
+        return _Job(f"job-{len(self.submitted)}")
+
+
+def test_a_hybrid_sessions_spooled_audio_is_submitted_once_it_can_be(
+    database: str, tmp_path: Path
+) -> None:
+    """A killed process's hybrid session: its spooled audio stays while the
+    batch submit fails (a database away), is submitted on a later rescue and
+    linked from the record, then dropped; a purpose file whose audio was never
+    written is dropped too."""
+    from dalston.services.request import TranscriptionRequest
+
+    async def scenario() -> None:
+        engine = create_engine(database)
+        try:
+            await upgrade_to_head(engine)
+            jobs = _Jobs(failing=1)
+            records = SessionRecords(
+                sessions=create_session_factory(engine),
+                storage=LocalArtifactStore(tmp_path / "artifacts"),
+                spool=tmp_path / "spool",
+                jobs=jobs,  # type: ignore[arg-type]
+            )
+            await _open(records, "hybrid")
+            path = records.recording_path(
+                "hybrid",
+                store=False,
+                batch=TranscriptionRequest(language="en"),
+                tenant_id="default",
+            )
+            assert path is not None
+            with wave.open(str(path), "wb") as writer:
+                writer.setnchannels(1)
+                writer.setsampwidth(2)
+                writer.setframerate(16000)
+                writer.writeframes(b"\1\0" * 32000)
+            records.held.clear()  # the process that held it is gone
+            records.recording_path("never", store=True)  # killed before a frame
+            assert await records.end_abandoned(every_active=True) == 1
+            assert await records.rescue_spooled(every=True) == 0  # submit failed
+            assert path.exists() and not jobs.submitted
+            assert await records.rescue_spooled(every=True) == 1
+            assert jobs.submitted == [("default", "session-hybrid", 2.0)]
+            row = await _row(engine, "hybrid")
+            assert row is not None and row.batch_job_id == "job-1"
+            assert row.audio_key is None  # not asked to keep the audio
+            assert not list((tmp_path / "spool").iterdir())
         finally:
             await engine.dispose()
 

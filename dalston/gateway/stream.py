@@ -23,6 +23,8 @@ from dalston import telemetry
 from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
 from dalston.errors import (
+    Conflict,
+    InvalidRequest,
     RateLimited,
     Unauthenticated,
     is_transient,
@@ -40,7 +42,6 @@ from dalston.realtime_sdk.session import (
     StreamingSession,
 )
 from dalston.runtime import Runtime
-from dalston.services.jobs import AudioSource
 from dalston.services.request import TranscriptionRequest
 
 log = logging.getLogger(__name__)
@@ -347,14 +348,17 @@ async def _serve(
     limits: SessionLimits = NO_LIMITS,
     tenant_id: str | None = None,
 ) -> None:
-    keep_audio = request.store_audio or request.batch is not None
+    store = request.store_audio and request.retention_days != 0
     # Audio to keep is spooled where a restart finds it (SessionRecords).
-    spooled = (
-        runtime.realtime_records.recording_path(session.id)
-        if request.store_audio and request.retention_days != 0
+    recording = (
+        _Recording(
+            runtime.realtime_records.recording_path(
+                session.id, store=store, batch=request.batch, tenant_id=tenant_id
+            )
+        )
+        if store or request.batch is not None
         else None
     )
-    recording = _Recording(spooled) if keep_audio else None
     if recording is not None:
         session.recorder = recording.write
     status, error_text = "completed", None
@@ -425,6 +429,7 @@ async def _serve(
             task.cancel()
         await asyncio.gather(processor, sender, watcher, return_exceptions=True)
         audio_file = recording.close() if recording else None
+        done = True  # what the audio was kept for is done: stored, submitted
         try:
             await runtime.realtime_records.close(
                 session.id,
@@ -433,26 +438,27 @@ async def _serve(
                 finals=session.finals,
                 model=session.config.model,
                 error=error_text,
-                audio_file=audio_file if request.store_audio else None,
+                audio_file=audio_file if store else None,
                 retention_days=request.retention_days,
             )
             if request.batch is not None and audio_file is not None:
-                await _batch_after(
+                done = await _batch_after(
                     runtime, session, request.batch, audio_file, tenant_id
                 )
         except Exception as exc:
+            done = False
             # The client has had its answer and its close; what could not be
             # stored (a full disk, a database away) is the operator's to see.
             if not (storage_full(exc) or is_transient(exc)):
                 raise
             log.error("realtime session %s: its record not stored: %r", session.id, exc)
         finally:
+            # Spooled audio not yet done with is left for ``rescue_spooled``.
             if audio_file is not None:
-                audio_file.unlink(missing_ok=True)
-
-
-# Less audio than this is not worth a batch job.
-_MIN_BATCH_AUDIO_S = 0.5
+                if audio_file.parent != runtime.realtime_records.spool:
+                    audio_file.unlink(missing_ok=True)  # a temporary file
+                elif done:
+                    runtime.realtime_records.drop_spooled(session.id)
 
 
 async def _batch_after(
@@ -461,25 +467,22 @@ async def _batch_after(
     batch: TranscriptionRequest,
     audio_file: Path,
     tenant_id: str | None,
-) -> None:
+) -> bool:
     """A hybrid session's audio, submitted as a batch job and linked from the
-    session's record. A failure is logged; the session's own record stands."""
-    if tenant_id is None or session.received_s < _MIN_BATCH_AUDIO_S:
-        return
+    session's record. A failure is logged (the session's own record stands);
+    False when it may succeed later (the spooled audio is then rescued)."""
+    if tenant_id is None:
+        return True
     try:
-        with audio_file.open("rb") as audio:
-            job = await runtime.jobs.submit(
-                tenant_id=tenant_id,
-                request=batch.model_copy(
-                    update={
-                        "display_name": batch.display_name or f"session {session.id}"
-                    }
-                ),
-                source=AudioSource(upload=audio, filename=f"session-{session.id}.wav"),
-            )
-        await runtime.realtime_records.link_batch_job(session.id, job.id)
+        await runtime.realtime_records.submit_batch(
+            session.id, tenant_id, batch, audio_file
+        )
+    except (InvalidRequest, Conflict):
+        log.exception("the batch job of session %s was refused", session.id)
     except Exception:
         log.exception("the batch job of session %s could not be made", session.id)
+        return False
+    return True
 
 
 async def _receive(

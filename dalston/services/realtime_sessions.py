@@ -17,11 +17,15 @@ ended as ``failed`` (``end_abandoned``) with what was stored, so it is listed
 truthfully and can be deleted. An embedded server, alone on its database, ends
 every "active" record it finds at start.
 
-A session asked to keep its audio writes it to ``spool`` (a WAV per session, on the
-disk of the process serving the stream) as it arrives, stored with the record at
-the close. The audio of a session its process never closed is stored with the
-ended record (``rescue_spooled``) by the next process to serve streams from that
-spool: the embedded server at its restart.
+A session asked to keep its audio, or to make a batch job of it (hybrid,
+``batch_after``), writes it to ``spool`` (a WAV per session, on the disk of the
+process serving the stream) as it arrives, beside what it is for (``<id>.json``:
+stored with the record, the batch job's request); the close stores it and submits
+the job. The audio of a session its process never closed is stored with the
+ended record, and its batch job submitted (``rescue_spooled``), by the next
+process to serve streams from that spool: the embedded server at its restart.
+A session's batch job is submitted under the idempotency key ``session-<id>``,
+so a close cut short after its submit does not make a second one.
 """
 
 from __future__ import annotations
@@ -42,13 +46,22 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dalston.db.models import RealtimeSession, utcnow
-from dalston.errors import Conflict, NotFound
+from dalston.errors import Conflict, InvalidRequest, NotFound
 from dalston.realtime_sdk.events import Final
-from dalston.services.jobs import decode_cursor, encode_cursor
+from dalston.services.jobs import (
+    AudioSource,
+    JobService,
+    decode_cursor,
+    encode_cursor,
+)
+from dalston.services.request import TranscriptionRequest
 from dalston.storage.base import ArtifactStore
 from dalston.transcript import Segment, Transcript, TranscriptMetadata, Word
 
 log = logging.getLogger(__name__)
+
+# Less audio than this is not worth a batch job.
+MIN_BATCH_AUDIO_S = 0.5
 
 ABANDONED = (
     "The server handling this session stopped before the session ended; the "
@@ -91,10 +104,12 @@ class SessionRecords:
         heartbeat_s: float = 30.0,  # Settings.realtime_heartbeat_s
         abandoned_after_s: float = 150.0,  # five beats missed
         spool: Path | None = None,
+        jobs: JobService | None = None,
     ) -> None:
         self.sessions = sessions
         self.storage = storage
         self.spool = spool
+        self.jobs = jobs  # hybrid sessions' batch jobs, when rescued
         self.heartbeat_s = heartbeat_s
         self.abandoned_after_s = abandoned_after_s
         # The records this process opened and has not closed: what it stamps.
@@ -181,23 +196,67 @@ class SessionRecords:
                 if retention_days is not None and retention_days > 0:
                     row.purge_after = row.ended_at + timedelta(days=retention_days)
 
-    def recording_path(self, session_id: str) -> Path | None:
-        """Where a session that keeps its audio writes it as it arrives (None:
-        no spool, a temporary file)."""
+    def recording_path(
+        self,
+        session_id: str,
+        *,
+        store: bool = True,
+        batch: TranscriptionRequest | None = None,
+        tenant_id: str | None = None,
+    ) -> Path | None:
+        """Where a session writes the audio it keeps as it arrives (None: no
+        spool, a temporary file), with what it is for: ``store`` with the
+        record, ``batch`` (a hybrid session's job, for ``tenant_id``)."""
         if self.spool is None:
             return None
         self.spool.mkdir(parents=True, exist_ok=True)
+        purpose = _Purpose(
+            store=store,
+            tenant_id=tenant_id,
+            batch=None if batch is None else batch.model_dump(mode="json"),
+        )
+        purpose.write(self.spool / f"{session_id}.json")
         return self.spool / f"{session_id}.wav"
+
+    def drop_spooled(self, session_id: str) -> None:
+        """A closed session's spooled audio, stored and submitted."""
+        if self.spool is not None:
+            for suffix in (".wav", ".json"):
+                (self.spool / f"{session_id}{suffix}").unlink(missing_ok=True)
+
+    async def submit_batch(
+        self,
+        session_id: str,
+        tenant_id: str,
+        request: TranscriptionRequest,
+        audio_file: Path,
+    ) -> str | None:
+        """A hybrid session's batch job on its audio, linked from its record
+        (the same job for the same session: idempotency key ``session-<id>``);
+        None for less than ``MIN_BATCH_AUDIO_S`` of audio."""
+        if self.jobs is None or _wav_seconds(audio_file) < MIN_BATCH_AUDIO_S:
+            return None
+        name = request.display_name or f"session {session_id}"
+        with audio_file.open("rb") as audio:
+            job = await self.jobs.submit(
+                tenant_id=tenant_id,
+                request=request.model_copy(update={"display_name": name}),
+                source=AudioSource(upload=audio, filename=f"session-{session_id}.wav"),
+                idempotency_key=f"session-{session_id}",
+            )
+        await self.link_batch_job(session_id, job.id)
+        return job.id
 
     async def rescue_spooled(self, *, every: bool = False) -> int:
         """Store the spooled audio of sessions ended without their process's
-        close (``end_abandoned``) with their records, and drop spooled audio no
-        record wants. A file is left while its record is active, and, unless
-        ``every`` (no other process writes to this spool), while it was written
-        to within ``abandoned_after_s``. Returns how many were stored."""
+        close (``end_abandoned``) with their records and submit their batch
+        jobs, and drop spooled audio nothing wants. A file is left while its
+        record is active, and, unless ``every`` (no other process writes to this
+        spool), while it was written to within ``abandoned_after_s``. Returns
+        how many sessions' audio was stored or submitted."""
         if self.spool is None or not self.spool.is_dir():
             return 0
-        stored = 0
+        rescued = 0
         stale = time.time() - self.abandoned_after_s
         for path in sorted(self.spool.glob("*.wav")):
             session_id = path.stem
@@ -212,27 +271,60 @@ class SessionRecords:
                 row = await db.get(RealtimeSession, session_id)
             if row is not None and row.status == "active":
                 continue  # still streaming somewhere, or not yet ended
-            if row is not None and row.audio_key is None:
-                try:
-                    stored += await self._store_spooled(session_id, path)
-                except Exception as exc:  # a full disk: tried again next time
-                    log.warning("session %s: audio not stored: %r", session_id, exc)
-                    continue
-            path.unlink(missing_ok=True)
-        return stored
+            purpose = _Purpose.read(path.with_suffix(".json"))
+            try:
+                rescued += await self._rescue(session_id, path, row, purpose)
+            except Exception as exc:  # a full disk: tried again next time
+                log.warning("session %s: audio not rescued: %r", session_id, exc)
+                continue
+            self.drop_spooled(session_id)
+        for path in self.spool.glob("*.json"):  # written, then killed at once
+            try:
+                if not path.with_suffix(".wav").exists() and (
+                    every or path.stat().st_mtime < stale
+                ):
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
+        return rescued
 
-    async def _store_spooled(self, session_id: str, path: Path) -> int:
-        """Store a spooled WAV whose writer was killed (its header may not
-        count all its frames) with the record; 0 when it holds no audio."""
+    async def _rescue(
+        self,
+        session_id: str,
+        path: Path,
+        row: RealtimeSession | None,
+        purpose: _Purpose,
+    ) -> int:
+        """What ``rescue_spooled`` does with one spooled WAV whose writer was
+        killed (its header may not count all its frames); 1 when it kept it."""
+        store = purpose.store and row is not None and row.audio_key is None
+        batch = purpose.batch is not None and (row is None or not row.batch_job_id)
+        if not (store or batch):
+            return 0
         whole = await asyncio.to_thread(_finished_wav, path)
+        if whole is None:
+            return 0
         try:
-            if whole is None:
-                return 0
-            key = f"{session_prefix(session_id)}audio.wav"
-            await self.storage.put_path(key, whole)
+            if store:
+                await self._store_spooled(session_id, whole)
+            tenant_id = purpose.tenant_id or (row.tenant_id if row else None)
+            if batch and purpose.batch is not None and tenant_id is not None:
+                request = TranscriptionRequest.model_validate(purpose.batch)
+                try:
+                    job_id = await self.submit_batch(
+                        session_id, tenant_id, request, whole
+                    )
+                except (InvalidRequest, Conflict) as exc:  # never to succeed
+                    log.error("session %s: no batch job: %s", session_id, exc)
+                else:
+                    log.info("session %s: batch job %s submitted", session_id, job_id)
         finally:
-            if whole is not None:
-                whole.unlink(missing_ok=True)
+            whole.unlink(missing_ok=True)
+        return 1
+
+    async def _store_spooled(self, session_id: str, whole: Path) -> None:
+        key = f"{session_prefix(session_id)}audio.wav"
+        await self.storage.put_path(key, whole)
         async with self.sessions() as db, db.begin():
             await db.execute(
                 update(RealtimeSession)
@@ -242,7 +334,6 @@ class SessionRecords:
                 )
                 .values(audio_key=key)
             )
-        return 1
 
     async def heartbeat(self) -> None:
         """Stamp the records this process holds (their streams still run), then
@@ -479,6 +570,40 @@ def session_transcript(
         segments=segments,
         metadata=TranscriptMetadata(model=model, stages=["realtime"]),
     )
+
+
+@dataclass(frozen=True)
+class _Purpose:
+    """What a spooled recording is for (``<id>.json`` beside it)."""
+
+    store: bool = True  # with the session's record
+    tenant_id: str | None = None
+    batch: dict[str, Any] | None = None  # a hybrid session's job request
+
+    def write(self, path: Path) -> None:
+        path.write_text(
+            json.dumps(
+                {"store": self.store, "tenant_id": self.tenant_id, "batch": self.batch}
+            )
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> _Purpose:
+        """Absent or unreadable: the audio is for the record."""
+        try:
+            data = json.loads(path.read_text())
+            return cls(
+                store=bool(data.get("store", True)),
+                tenant_id=data.get("tenant_id"),
+                batch=data.get("batch"),
+            )
+        except (OSError, ValueError, AttributeError):
+            return cls()
+
+
+def _wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
 
 
 def _finished_wav(path: Path) -> Path | None:
