@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import websockets
 from elevenlabs import (
     AsyncElevenLabs,
@@ -312,6 +313,23 @@ def test_error_types() -> None:
             "message_type": kind,
             "error": "x",
         }
+
+
+def test_a_message_without_audio_or_commit_is_refused() -> None:
+    """Audio under another name (another dialect's event, or ``audio``) is an
+    ``input_error``, not silence."""
+    adapter = ElevenLabsAdapter()
+    for body in (
+        {"type": "input_audio_buffer.append", "audio": "AAAA"},
+        {"message_type": "input_audio_chunk", "audio": "AAAA"},
+        {"message_type": "input_audio_chunk", "commit": False},
+        {},
+    ):
+        with pytest.raises(StreamError) as refused:
+            adapter.parse({"type": "websocket.receive", "text": json.dumps(body)})
+        assert adapter.error(refused.value)["message_type"] == "input_error", body
+        assert not refused.value.fatal
+        assert "audio_base_64" in refused.value.message
 
 
 def test_entity_detection_after_each_commit(server: ServerProcess) -> None:

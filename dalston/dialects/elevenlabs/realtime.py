@@ -201,6 +201,15 @@ class ElevenLabsAdapter:
                 f"Unknown message_type {kind!r}; the only client message is "
                 "'input_audio_chunk'.",
             )
+        if "audio_base_64" not in body and body.get("commit") is not True:
+            # Audio sent under another name ({"audio": ...}, another dialect's
+            # event) would otherwise be dropped without a word, and the client
+            # wait for transcripts that never come.
+            raise _error(
+                "input_error",
+                "An input_audio_chunk carries its audio in audio_base_64 (or is a "
+                "commit: true); the message was dropped.",
+            )
         audio = self._audio(body)
         commit = body.get("commit", False)
         if not isinstance(commit, bool):
