@@ -23,8 +23,6 @@ from dalston import telemetry
 from dalston.auth import Principal, Scope
 from dalston.auth.tokens import issue_token
 from dalston.errors import (
-    Conflict,
-    InvalidRequest,
     RateLimited,
     Unauthenticated,
     is_transient,
@@ -477,8 +475,6 @@ async def _batch_after(
         await runtime.realtime_records.submit_batch(
             session.id, tenant_id, batch, audio_file
         )
-    except (InvalidRequest, Conflict):
-        log.exception("the batch job of session %s was refused", session.id)
     except Exception:
         log.exception("the batch job of session %s could not be made", session.id)
         return False

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -210,12 +211,8 @@ class SessionRecords:
         if self.spool is None:
             return None
         self.spool.mkdir(parents=True, exist_ok=True)
-        purpose = _Purpose(
-            store=store,
-            tenant_id=tenant_id,
-            batch=None if batch is None else batch.model_dump(mode="json"),
-        )
-        purpose.write(self.spool / f"{session_id}.json")
+        purpose = _Purpose(store=store, tenant_id=tenant_id, batch=batch)
+        (self.spool / f"{session_id}.json").write_text(purpose.model_dump_json())
         return self.spool / f"{session_id}.wav"
 
     def drop_spooled(self, session_id: str) -> None:
@@ -233,18 +230,27 @@ class SessionRecords:
     ) -> str | None:
         """A hybrid session's batch job on its audio, linked from its record
         (the same job for the same session: idempotency key ``session-<id>``);
-        None for less than ``MIN_BATCH_AUDIO_S`` of audio."""
+        None for less than ``MIN_BATCH_AUDIO_S`` of audio, or a request the
+        job service refuses (logged: it would never succeed). Other failures
+        (a database away) raise: the spooled audio is then tried again."""
         if self.jobs is None or _wav_seconds(audio_file) < MIN_BATCH_AUDIO_S:
             return None
         name = request.display_name or f"session {session_id}"
-        with audio_file.open("rb") as audio:
-            job = await self.jobs.submit(
-                tenant_id=tenant_id,
-                request=request.model_copy(update={"display_name": name}),
-                source=AudioSource(upload=audio, filename=f"session-{session_id}.wav"),
-                idempotency_key=f"session-{session_id}",
-            )
+        try:
+            with audio_file.open("rb") as audio:
+                job = await self.jobs.submit(
+                    tenant_id=tenant_id,
+                    request=request.model_copy(update={"display_name": name}),
+                    source=AudioSource(
+                        upload=audio, filename=f"session-{session_id}.wav"
+                    ),
+                    idempotency_key=f"session-{session_id}",
+                )
+        except (InvalidRequest, Conflict) as exc:
+            log.error("session %s: its batch job was refused: %s", session_id, exc)
+            return None
         await self.link_batch_job(session_id, job.id)
+        log.info("session %s: batch job %s submitted", session_id, job.id)
         return job.id
 
     async def rescue_spooled(self, *, every: bool = False) -> int:
@@ -309,15 +315,7 @@ class SessionRecords:
                 await self._store_spooled(session_id, whole)
             tenant_id = purpose.tenant_id or (row.tenant_id if row else None)
             if batch and purpose.batch is not None and tenant_id is not None:
-                request = TranscriptionRequest.model_validate(purpose.batch)
-                try:
-                    job_id = await self.submit_batch(
-                        session_id, tenant_id, request, whole
-                    )
-                except (InvalidRequest, Conflict) as exc:  # never to succeed
-                    log.error("session %s: no batch job: %s", session_id, exc)
-                else:
-                    log.info("session %s: batch job %s submitted", session_id, job_id)
+                await self.submit_batch(session_id, tenant_id, purpose.batch, whole)
         finally:
             whole.unlink(missing_ok=True)
         return 1
@@ -572,32 +570,19 @@ def session_transcript(
     )
 
 
-@dataclass(frozen=True)
-class _Purpose:
+class _Purpose(BaseModel):
     """What a spooled recording is for (``<id>.json`` beside it)."""
 
     store: bool = True  # with the session's record
     tenant_id: str | None = None
-    batch: dict[str, Any] | None = None  # a hybrid session's job request
-
-    def write(self, path: Path) -> None:
-        path.write_text(
-            json.dumps(
-                {"store": self.store, "tenant_id": self.tenant_id, "batch": self.batch}
-            )
-        )
+    batch: TranscriptionRequest | None = None  # a hybrid session's job
 
     @classmethod
     def read(cls, path: Path) -> _Purpose:
         """Absent or unreadable: the audio is for the record."""
         try:
-            data = json.loads(path.read_text())
-            return cls(
-                store=bool(data.get("store", True)),
-                tenant_id=data.get("tenant_id"),
-                batch=data.get("batch"),
-            )
-        except (OSError, ValueError, AttributeError):
+            return cls.model_validate_json(path.read_bytes())
+        except (OSError, ValueError):
             return cls()
 
 
