@@ -358,13 +358,10 @@ SINGLE_SPEAKER = [
     "readalongs_ej_fra.m4a",  # 34 s read aloud
     "sb_lj050_0131.wav",
     "wenet_ls_1995_1837_0001.wav",
-    pytest.param(
-        "whisper_jfk.flac",
-        # 9 s of speech in 11 windows: its halves differ more than 90 % of
-        # single voices' do, so the split test (calibrated at that quantile)
-        # finds three speakers. Known limit of Resemblyzer on short clips.
-        marks=pytest.mark.xfail(strict=True, reason="splits into 3 speakers"),
-    ),
+    # 9 s of speech in 11 windows whose halves differ more than 90 % of single
+    # voices' do: three speakers until a short recording's first split needed a
+    # margin (ClusterOptions.first_split_margin).
+    "whisper_jfk.flac",
 ]
 
 
@@ -376,6 +373,58 @@ def test_single_speaker_clip_gives_one_speaker(
     result = run(engine, DATA / clip)
     assert result["num_speakers"] == 1, result["speakers"]
     assert result["turns"]
+
+
+def joined(tmp_path: Path, *clips: str) -> Path:
+    """``clips`` of tests/data one after another, 0.5 s of silence between."""
+    gap = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    parts = [decode_to_mono(DATA / clip)[0] for clip in clips]
+    samples = np.concatenate([p for part in parts for p in (part, gap)][:-1])
+    path = tmp_path / "joined.wav"
+    write_wav16k(path, samples)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("clips", "voices"),
+    [
+        # Two LibriSpeech readers, 11 s in 13 windows: short, and still two.
+        (("pv_ls_1272_128104_0000.wav", "mfa_ls_61_70968_0000.flac"), 2),
+        # A reader and a TIMIT speaker at 8 kHz, 12 s.
+        (("wenet_ls_1995_1837_0001.wav", "deepspeech_ldc93s1_8k.wav"), 2),
+        # LJ Speech twice (one reader, two recordings), 10 s: one.
+        (("sb_lj050_0131.wav", "lhotse_lj002_0020.wav"), 1),
+    ],
+)
+def test_a_short_recording_of_two_voices_gives_two(
+    engine: ResemblyzerDiarizeEngine,
+    tmp_path: Path,
+    clips: tuple[str, str],
+    voices: int,
+) -> None:
+    """The margin a short recording's first split needs still lets clearly
+    different voices apart, automatic count."""
+    result = run(engine, joined(tmp_path, *clips))
+    assert result["num_speakers"] == voices, result["turns"]
+
+
+def test_a_given_count_skips_the_short_recordings_margin(
+    engine: ResemblyzerDiarizeEngine, tmp_path: Path
+) -> None:
+    """Asked for two speakers, a short single voice is cut along its tree, as
+    a longer one: the speakers found automatically and the count given agree
+    (the margin only decides whether there is more than one voice)."""
+    audio = joined(tmp_path, "whisper_jfk.flac")
+    automatic = run(engine, audio)
+    given = run(engine, audio, num_speakers=2)
+    assert automatic["num_speakers"] == 1
+    assert given["num_speakers"] == 2
+    talk = {
+        name: sum(t["end"] - t["start"] for t in given["turns"] if t["speaker"] == name)
+        for name in given["speakers"]
+    }
+    # Not one window laid over a single voice: each side has seconds of speech.
+    assert min(talk.values()) > 2.0, talk
 
 
 # --- the shared corpus, when present ------------------------------------------
