@@ -117,3 +117,30 @@ def test_ten_minutes_take_little_memory(meeting: np.ndarray) -> None:
     print(f"\nVAD over 10 min: +{added:.0f} MB")
     assert spans
     assert added < 100, added
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Silero's carried state stays on 'no speech' after a loud tone: a 3 s "
+        "beep at -13 dBFS before mfa_cold_corpus and none of its 24 s of speech "
+        "is heard (the transcript comes back empty). Fresh states every 10 s "
+        "(2c16fdd, reverted in cd495e1) hear it but also faint background voices"
+    ),
+)
+def test_speech_after_a_beep_is_heard() -> None:
+    """A recording that starts with a beep (a voicemail, a test tone) then
+    speech: the VAD hears the speech as it does without the beep."""
+    speech, _ = decode_to_mono(DATA / "mfa_cold_corpus.wav")
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    beep = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    pause = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    options = VadOptions()
+
+    def heard(samples: np.ndarray) -> float:
+        spans = speech_timestamps([(0, samples)], options)
+        return sum(end - start for start, end in spans) / SAMPLE_RATE
+
+    alone = heard(speech)
+    assert alone > 20
+    assert heard(np.concatenate([beep, pause, speech])) >= 0.9 * alone
