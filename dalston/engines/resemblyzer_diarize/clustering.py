@@ -71,9 +71,10 @@ class ClusterOptions:
     # sent alone is most often one voice (a voice note, a dictation, a quote).
     # Measured on crops (9-20 s) of the corpus: of 57 single-voice crops with
     # 10-14 windows 5 split (whisper_jfk among them), with the margin 1; of 55
-    # crops of meetings with two or more voices there, 36 -> 25 are split; from
-    # 15 windows on, single voices never split and 18 -> 16 of 25 meeting crops
-    # still are. A count or a minimum in the request skips the margin.
+    # crops of meetings with two or more voices there, 36 -> 25 are split; with
+    # 15-19 windows no single-voice crop split either way (0 of 28) and 18 -> 16
+    # of 25 meeting crops still are. A count or a minimum in the request skips
+    # the margin.
     first_split_margin: float = 1.1
     first_split_margin_until: int = 20
     split: SplitRule = field(default_factory=SplitRule)
@@ -87,6 +88,11 @@ class SpeakerCount:
     min_speakers: int | None = None
     max_speakers: int | None = None
 
+    @property
+    def automatic(self) -> bool:
+        """Whether the count is left to the windows (no count, no minimum above 1)."""
+        return self.num_speakers is None and (self.min_speakers or 1) <= 1
+
 
 def assign_speakers(
     embeddings: np.ndarray,
@@ -99,8 +105,7 @@ def assign_speakers(
     ``strictness`` scales the split threshold (``diarization_threshold``).
     """
     n = len(embeddings)
-    automatic = count.num_speakers is None and (count.min_speakers or 1) <= 1
-    if n <= 1 or (automatic and n < options.min_windows_to_split):
+    if n <= 1 or (count.automatic and n < options.min_windows_to_split):
         return np.zeros(n, dtype=int)
     vectors = embeddings.astype(np.float64)
     subset = np.unique(np.linspace(0, n - 1, min(n, options.max_tree_windows)))
@@ -173,8 +178,7 @@ def _partition(
     most = min(count.num_speakers or count.max_speakers or MAX_SPEAKERS, n)
     # How many voices the windows show (the division only decides the count: the
     # partition is the tree cut at it, as for a given count, so both agree).
-    automatic = count.num_speakers is None and (count.min_speakers or 1) <= 1
-    division = _Division(vectors, tree, strictness, options, automatic)
+    division = _Division(vectors, tree, strictness, options, count.automatic)
     voices = len(division.run(1, most))
     if count.num_speakers is not None:
         k = most
@@ -222,7 +226,7 @@ class _Division:
         self.n = len(vectors)
         self.strictness = strictness
         self.options = options
-        self.first_margin = _first_split_margin(self.n, options) if automatic else 1
+        self.first_margin = _first_split_margin(self.n, options) if automatic else 1.0
 
     def run(self, low: int, most: int) -> list[np.ndarray]:
         """Member indices of each speaker's group."""
