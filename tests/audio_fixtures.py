@@ -52,3 +52,24 @@ def sparse_meeting_wav(
         i += 1
     write_wav16k(path, audio)
     return " ".join(said), end / 16000
+
+
+def non_speech(seconds: float) -> dict[str, np.ndarray]:
+    """Sounds that are not speech, ``seconds`` long at 16 kHz: silence, a
+    440 Hz tone, white and pink noise, synthetic music (chords), clicks."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(16000 * seconds)) / 16000
+    spectrum = np.fft.rfft(rng.standard_normal(t.size))
+    pink = np.fft.irfft(spectrum / np.sqrt(np.arange(1, spectrum.size + 1)), t.size)
+    chords = sum(
+        0.1 * np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t + i))
+        for i, f in enumerate((261.6, 329.6, 392.0, 523.3))
+    )
+    return {
+        "silence": np.zeros_like(t),
+        "tone": 0.3 * np.sin(2 * np.pi * 440 * t),
+        "white_noise": 0.1 * rng.standard_normal(t.size),
+        "pink_noise": 0.3 * pink / np.abs(pink).max(),
+        "music": np.asarray(chords),
+        "clicks": (np.arange(t.size) % 4000 < 40).astype(float) * 0.5,
+    }

@@ -12,28 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.audio_fixtures import non_speech
 from tests.server import ServerProcess, submit, wait_for_job
 
 RATE = 16000
-
-
-def _signals(seconds: float) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(7)
-    t = np.arange(int(RATE * seconds)) / RATE
-    spectrum = np.fft.rfft(rng.standard_normal(t.size))
-    pink = np.fft.irfft(spectrum / np.sqrt(np.arange(1, spectrum.size + 1)), t.size)
-    chords = sum(
-        0.1 * np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t + i))
-        for i, f in enumerate((261.6, 329.6, 392.0, 523.3))
-    )
-    return {
-        "silence": np.zeros_like(t),
-        "tone": 0.3 * np.sin(2 * np.pi * 440 * t),
-        "white_noise": 0.1 * rng.standard_normal(t.size),
-        "pink_noise": 0.3 * pink / np.abs(pink).max(),
-        "music": np.asarray(chords),
-        "clicks": (np.arange(t.size) % 4000 < 40).astype(float) * 0.5,
-    }
 
 
 def _write(folder: Path, name: str, samples: np.ndarray) -> Path:
@@ -67,13 +49,13 @@ def _check(server: ServerProcess, paths: list[Path], model: str) -> None:
 def test_short_non_speech_gives_no_text(
     server: ServerProcess, tmp_path: Path, model: str
 ) -> None:
-    paths = [_write(tmp_path, n, s) for n, s in _signals(20).items()]
+    paths = [_write(tmp_path, n, s) for n, s in non_speech(20).items()]
     _check(server, paths, model)
 
 
 def test_long_non_speech_gives_no_text(server: ServerProcess, tmp_path: Path) -> None:
     """Past DALSTON_VAD_BATCH_THRESHOLD_S (120 s): the VAD-batched path."""
-    signals = _signals(130)
+    signals = non_speech(130)
     paths = [_write(tmp_path, f"long_{n}", signals[n]) for n in ("music", "pink_noise")]
     _check(server, paths, "whisper-tiny.en")
 

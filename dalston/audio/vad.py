@@ -10,6 +10,17 @@ took ~245 MB at their peak (the largest part of a long job's memory).
 Callers raise a very quiet recording first (``quiet_gain``: one gain for the
 whole recording, so the pauses of an ordinary one are never raised to look like
 speech).
+
+Silero's recurrent state, carried over a long stretch of a steady sound (a beep,
+a tone, music, noise), can stay on "no speech" through the speech that follows:
+after a 3 s beep at -13 dBFS none of a 24 s recording's speech was heard, and its
+transcript came back empty. So the state is started afresh after every
+``RESTART_FRAMES`` (~2 s) of frames none of which sounded like speech (all under
+``QUIET_PROBABILITY``): in a pause this changes nothing that matters (a fresh
+state is what the recording's first frame gets), and it bounds how long a sound
+can lead the state astray. (Started afresh every 10 s whatever it heard, in
+2c16fdd, the state also moved the regions of ordinary speech, and diarization's
+clustering with them.)
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ CHUNK_S = 600
 WINDOW = 512  # samples per Silero frame
 CONTEXT = 64  # samples of the frame before, given with each frame
 RUN_FRAMES = 1024  # frames per model run (~33 s; the state is carried across)
+RESTART_FRAMES = 64  # ~2 s of frames with no speech: the state starts afresh
+QUIET_PROBABILITY = 0.35  # faster-whisper's default end-of-speech threshold
 
 # Silero hears level as well as speech. In a recording made with the microphone's
 # gain far too low (its loudest 1 % of 30 ms frames at -74 dBFS) it finds no speech
@@ -98,18 +111,21 @@ def speech_timestamps(
     options: VadOptions,
     *,
     join: bool = True,
+    restart: bool = True,
 ) -> list[tuple[int, int]]:
     """Speech as sorted ``(start, end)`` sample spans over consecutive ``chunks``
     (``(first sample, samples)``, as ``WavReader.chunks`` or ``Samples.chunks``
     give).
 
     ``join=False`` keeps spans that touch apart (a region cut at a chunk edge stays
-    two), so none grows past ``options.max_speech_duration_s``."""
+    two), so none grows past ``options.max_speech_duration_s``. ``restart=False``:
+    one state over each chunk, as faster-whisper runs it (see above)."""
     spans: list[tuple[int, int]] = []
     for offset, piece in chunks:
         if piece.size < SAMPLE_RATE // 10:  # Silero needs a few 32 ms frames
             continue
-        for first, last in regions(speech_probabilities(piece), piece.size, options):
+        probabilities = speech_probabilities(piece, restart=restart)
+        for first, last in regions(probabilities, piece.size, options):
             start, end = offset + first, offset + last
             if join and spans and start <= spans[-1][1]:  # padding: they touch
                 spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
@@ -119,12 +135,13 @@ def speech_timestamps(
 
 
 def speech_probabilities(
-    samples: np.ndarray, run_frames: int = RUN_FRAMES
+    samples: np.ndarray, run_frames: int = RUN_FRAMES, *, restart: bool = True
 ) -> np.ndarray:
     """Silero's speech probability of each ``WINDOW`` of ``samples`` (zero-padded
-    by up to one more, as faster-whisper pads them), one state over them all: the
-    probabilities of faster-whisper's ``SileroVADModel`` over the padded samples,
-    computed ``run_frames`` at a time."""
+    by up to one more, as faster-whisper pads them), computed ``run_frames`` at a
+    time. ``restart``: the state starts afresh after ``RESTART_FRAMES`` frames
+    with no speech; otherwise one state over them all, the probabilities of
+    faster-whisper's ``SileroVADModel`` over the padded samples."""
     from faster_whisper.vad import get_vad_model
 
     session = get_vad_model().session
@@ -136,8 +153,9 @@ def speech_probabilities(
     h = np.zeros((1, 1, 128), np.float32)
     c = np.zeros((1, 1, 128), np.float32)
     out = np.empty(frames, np.float32)
-    for first in range(0, frames, run_frames):
-        end = min(frames, first + run_frames)
+    step = min(run_frames, RESTART_FRAMES) if restart else run_frames
+    for first in range(0, frames, step):
+        end = min(frames, first + step)
         tail = last[: max(0, end - whole)]
         frame = np.concatenate([rows[first : min(end, whole)], tail])
         batch = np.empty((end - first, CONTEXT + WINDOW), np.float32)
@@ -147,6 +165,10 @@ def speech_probabilities(
         batch[0, :CONTEXT] = rows[first - 1, -CONTEXT:] if first else 0.0
         probabilities, h, c = session.run(None, {"input": batch, "h": h, "c": c})
         out[first:end] = np.asarray(probabilities).reshape(-1)
+        if restart and end - first == RESTART_FRAMES:
+            if out[first:end].max() < QUIET_PROBABILITY:
+                h = np.zeros_like(h)
+                c = np.zeros_like(c)
     return out
 
 

@@ -9,6 +9,12 @@ The stream's loudness is its loudest so far (of its last ``LEVEL_S``, measured
 once it has run ``MIN_LEVEL_S``), so the gain only ever falls: a stream that has
 once been at an ordinary level is never raised in a long pause, where it would
 lift the room's noise and distant voices.
+
+The state starts afresh after each block of ``RESTART_FRAMES`` windows with no
+speech, counted from the stream's start, as in batch (``dalston.audio.vad``):
+carried through a minute of hold music or a beep it can stay on "no speech"
+through the words that follow. A stream and the same audio as a file get the
+same probabilities.
 """
 
 from __future__ import annotations
@@ -19,7 +25,12 @@ from functools import cache
 
 import numpy as np
 
-from dalston.audio.vad import gain_for_loudness, loudness
+from dalston.audio.vad import (
+    QUIET_PROBABILITY,
+    RESTART_FRAMES,
+    gain_for_loudness,
+    loudness,
+)
 
 WINDOW = 512  # samples at 16 kHz = 32 ms
 _CONTEXT = 64
@@ -52,6 +63,8 @@ class StreamingVad:
         self._levels: deque[float] = deque(maxlen=int(LEVEL_S * _WINDOWS_PER_S))
         self._loudest = 0.0
         self.gain = 1.0
+        self._windows = 0  # windows run so far, for the restart blocks
+        self._block_max = 0.0  # the highest probability in the current block
 
     def probabilities(self, samples: np.ndarray) -> np.ndarray:
         """Speech probability of each complete 512-sample window in the stream so
@@ -73,7 +86,17 @@ class StreamingVad:
                 )
                 self._context = window[-_CONTEXT:]
                 out[i] = float(np.asarray(prob).reshape(-1)[0])
+                self._restart_after_quiet(out[i])
             return out
+
+    def _restart_after_quiet(self, probability: float) -> None:
+        self._block_max = max(self._block_max, probability)
+        self._windows += 1
+        if self._windows % RESTART_FRAMES == 0:
+            if self._block_max < QUIET_PROBABILITY:
+                self._h = np.zeros_like(self._h)
+                self._c = np.zeros_like(self._c)
+            self._block_max = 0.0
 
     def _update_gain(self, windows: np.ndarray) -> None:
         if windows.size:

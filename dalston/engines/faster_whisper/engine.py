@@ -26,10 +26,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
-from faster_whisper.transcribe import Segment, TranscriptionInfo
+from faster_whisper.transcribe import (
+    Segment,
+    TranscriptionInfo,
+    restore_speech_timestamps,
+)
+from faster_whisper.vad import VadOptions, collect_chunks
 
 from dalston.audio import SAMPLE_RATE, WavReader
-from dalston.audio.vad import quiet_gain, quiet_gain_of
+from dalston.audio.vad import quiet_gain, quiet_gain_of, speech_timestamps
 from dalston.catalog import ModelCatalog
 from dalston.engine_sdk import (
     BatchEngine,
@@ -167,11 +172,7 @@ class FasterWhisperEngine(BatchEngine):
                     samples = wav.read(channel=channel)
                     if (gain := quiet_gain(samples)) != 1.0:
                         samples *= np.float32(gain)
-                    first, info = model.transcribe(
-                        samples,
-                        vad_filter=options.vad_filter,
-                        **_kwargs(options),
-                    )
+                    first, info = _whole(model, samples, options)
                     segments = _and_unheard(
                         first,
                         partial(
@@ -202,6 +203,31 @@ class FasterWhisperEngine(BatchEngine):
         if not multichannel:
             return TaskOutput(data=results[0])
         return TaskOutput(data=_merge_channels(results, duration))
+
+
+def _whole(
+    model: WhisperModel, samples: np.ndarray, options: TranscribeOptions
+) -> tuple[Iterable[Segment], TranscriptionInfo]:
+    """``WhisperModel.transcribe`` over the whole audio, VAD-filtered the way it
+    filters (the speech joined and decoded, the times moved back, its default VAD
+    settings) with ``audio.vad``'s regions: its own Silero carries one state
+    over the whole recording, and after a beep or half a minute of music hears
+    none of the speech that follows (``audio.vad`` starts the state afresh
+    after each quiet stretch)."""
+    if not options.vad_filter:
+        return model.transcribe(samples, vad_filter=False, **_kwargs(options))
+    spans = speech_timestamps([(0, samples)], VadOptions())
+    if not spans:  # none, or audio too short to listen to: as faster-whisper does
+        return model.transcribe(samples, vad_filter=True, **_kwargs(options))
+    chunks = [{"start": start, "end": end} for start, end in spans]
+    speech = np.concatenate(collect_chunks(samples, chunks, SAMPLE_RATE)[0])
+    segments, info = model.transcribe(speech, vad_filter=False, **_kwargs(options))
+    return restore_speech_timestamps(segments, chunks, SAMPLE_RATE), replace(
+        info,
+        duration=samples.size / SAMPLE_RATE,
+        duration_after_vad=speech.size / SAMPLE_RATE,
+        vad_options=VadOptions(),
+    )
 
 
 def _windowed(
