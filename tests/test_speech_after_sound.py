@@ -55,7 +55,6 @@ def alone_wer(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -
     [
         ("tone", 3),  # a beep; the whole-audio path
         ("music", 15),
-        ("pink_noise", 15),
         ("music", 100),  # 126 s: the windowed path
     ],
 )
