@@ -654,18 +654,50 @@ def _without_hallucinations(segments: Iterable[Segment]) -> Iterator[Segment]:
 # sentence before, or a run of it, a second time. Such a copy has the confidence
 # of the text it copies, so the rule above keeps it; a segment whose window holds
 # no speech (Whisper's own judgement) and which repeats a run of ECHO_WORDS words
-# of the segment before it (or all its words, if fewer) is dropped.
+# of the segment before it (or all its words, if fewer) is dropped. So is a
+# copy (the same words, or all of them within a segment, _ECHO_WORDS or more)
+# of one of the last few segments kept that touches it (overlapping it, or
+# within _ECHO_GAP_S of it), whatever Whisper thought of the window: the same
+# speech written twice, once where Whisper's timestamps misplaced it and once
+# where the unheard pass found it (tiny.en on an AVX2-only CPU put a window's
+# last words, "In 1813.", 1.4 s late and past the audio's end; decoded again
+# where they were, they came twice). A speaker who says it again pauses first.
 _ECHO_WORDS = 4
+_ECHO_GAP_S = 0.25
+_ECHO_RECENT = 4  # segments kept that a repeat is compared with
 
 
 def _without_echoes(segments: Iterable[Segment]) -> Iterator[Segment]:
     previous: list[str] = []
+    recent: deque[tuple[float, float, list[str]]] = deque(maxlen=_ECHO_RECENT)
     for seg in segments:
         words = re.findall(r"\w+", seg.text.casefold())
         if seg.no_speech_prob > _NO_SPEECH and _repeats(previous, words):
             continue
-        previous = words or previous
+        if any(
+            seg.start < end + _ECHO_GAP_S
+            and start < seg.end + _ECHO_GAP_S
+            and _copies(before, words)
+            for start, end, before in recent
+        ):
+            continue
+        if words:
+            previous = words
+            recent.append((seg.start, seg.end, words))
         yield seg
+
+
+def _copies(before: list[str], words: list[str]) -> bool:
+    """Whether ``words`` are ``before`` again: the same words, or all of them a
+    run of ``before`` at least ``_ECHO_WORDS`` long."""
+    if not words or words == before:
+        return bool(words)
+    if len(words) < _ECHO_WORDS:
+        return False
+    run = SequenceMatcher(None, before, words, autojunk=False).find_longest_match(
+        0, len(before), 0, len(words)
+    )
+    return run.size == len(words)
 
 
 def _repeats(before: list[str], words: list[str]) -> bool:
