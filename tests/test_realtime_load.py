@@ -92,9 +92,14 @@ def test_four_sessions_with_partials_batched(batching_server: ServerProcess) -> 
     # which a fast machine or a speculative final holding the thread can make
     # rare: one CI run had none.)
     sessions = _sessions(batching_server, [CLIPS[1]] * 4, chunk_s=0.1)
-    assert all(
+    # Partials are best effort: one that finds the decode thread busy is skipped
+    # and the session's cadence backs off. On a 2-core AVX2-only EPYC one of the
+    # four sessions had none in a whole clip (fresh-clone CI, twice), so the
+    # test asks for partials in two of them: a batch needs at least two.
+    with_partials = sum(
         any(e["type"] == "transcript.partial" for e in events) for events in sessions
     )
+    assert with_partials >= 2, with_partials
     metrics = httpx.get(f"http://127.0.0.1:{batching_server.port}/metrics").text
     counts = {
         line.split('le="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
