@@ -692,12 +692,7 @@ def _copies(before: list[str], words: list[str]) -> bool:
     run of ``before`` at least ``_ECHO_WORDS`` long."""
     if not words or words == before:
         return bool(words)
-    if len(words) < _ECHO_WORDS:
-        return False
-    run = SequenceMatcher(None, before, words, autojunk=False).find_longest_match(
-        0, len(before), 0, len(words)
-    )
-    return run.size == len(words)
+    return len(words) >= _ECHO_WORDS and _longest_run(before, words) == len(words)
 
 
 def _repeats(before: list[str], words: list[str]) -> bool:
@@ -705,10 +700,15 @@ def _repeats(before: list[str], words: list[str]) -> bool:
     them, if fewer)."""
     if not before or not words:
         return False
-    run = SequenceMatcher(None, before, words, autojunk=False).find_longest_match(
+    return _longest_run(before, words) >= min(_ECHO_WORDS, len(words))
+
+
+def _longest_run(before: list[str], words: list[str]) -> int:
+    """The length of the longest run of words ``before`` and ``words`` share."""
+    match = SequenceMatcher(None, before, words, autojunk=False).find_longest_match(
         0, len(before), 0, len(words)
     )
-    return run.size >= min(_ECHO_WORDS, len(words))
+    return match.size
 
 
 def _language_of(seg: Segment) -> dict[str, str]:
